@@ -1,0 +1,225 @@
+"""Laws as data: a :class:`Law` is a value holding a form, its constants and what they mean.
+
+A law never carries hidden state: predicting, allocating and fitting are pure
+functions of a ``Law`` (see ``predict``, ``allocation``, ``fit``). Laws serialise to
+plain JSON (``to_dict`` / ``from_dict``) so the service can store fitted ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from fitting.counting import ArchFamily
+
+__all__ = [
+    "FORM_CONSTANTS",
+    "OPTIONAL_CONSTANTS",
+    "CDefinition",
+    "Domain",
+    "Form",
+    "Law",
+    "NDefinition",
+    "from_dict",
+    "to_dict",
+]
+
+
+class Form(StrEnum):
+    """Functional forms a law can take."""
+
+    CHINCHILLA = "chinchilla"
+    """Hoffmann et al. 2022 Eq. 2: E + A/N^alpha + B/D^beta."""
+    KAPLAN = "kaplan"
+    """Kaplan et al. 2020: joint L(N, D) (Eq. 1.5), L(C_min) (Eq. 1.3), N_opt(C_min) (Table 6)."""
+    WIDTH_DEPTH = "width-depth"
+    """Gemstones Eq. 2: E + A_w/w^alpha_w + A_d/d^alpha_d + A_p/p^alpha_p + B/T^beta."""
+    WIDTH_DEPTH_ALT = "width-depth-alt"
+    """Gemstones Eq. 3: E + A_w/w^alpha_w + A_d/d^alpha_d + B/T^beta."""
+    DATA_CONSTRAINED = "data-constrained"
+    """Muennighoff et al. 2023 Eq. 7: Chinchilla form over effective N', D'."""
+    POWER_LAW = "power-law"
+    """Allocation rule N* = k_N C^a_N (optionally D* = k_D C^a_D, L* = E + A C^-gamma)."""
+    TABULATED = "tabulated"
+    """Published (C, N*, D*) rows, interpolated log-log (Chinchilla Table 3)."""
+
+
+FORM_CONSTANTS: dict[Form, tuple[str, ...]] = {
+    Form.CHINCHILLA: ("E", "A", "B", "alpha", "beta"),
+    Form.KAPLAN: (
+        "N_c",
+        "D_c",
+        "alpha_N",
+        "alpha_D",
+        "N_e",
+        "p_N",
+        "C_c_min",
+        "alpha_C_min",
+        "c_min_fraction",
+    ),
+    Form.WIDTH_DEPTH: ("E", "A_w", "alpha_w", "A_d", "alpha_d", "A_p", "alpha_p", "B", "beta"),
+    Form.WIDTH_DEPTH_ALT: ("E", "A_w", "alpha_w", "A_d", "alpha_d", "B", "beta"),
+    Form.DATA_CONSTRAINED: ("E", "A", "B", "alpha", "beta", "R_N", "R_D"),
+    Form.POWER_LAW: ("k_N", "a_N"),
+    Form.TABULATED: (),
+}
+"""Required constants of each form, in the order bootstrap draws are stored."""
+
+OPTIONAL_CONSTANTS: dict[Form, tuple[str, ...]] = {
+    Form.POWER_LAW: ("k_D", "a_D", "loss_E", "loss_A", "loss_gamma"),
+}
+
+
+class NDefinition(StrEnum):
+    """What a law's N counts (laws.md §0)."""
+
+    TOTAL = "total"
+    """Every parameter, embeddings included (Chinchilla, Epoch, Gemstones)."""
+    NON_EMBEDDING = "non_embedding"
+    """No token/position embeddings, no untied head (Kaplan)."""
+    WITH_HEAD = "with_head"
+    """Weight matrices that do FLOPs: blocks plus output head (Porian)."""
+    MODEL_SCALE = "model_scale"
+    """DeepSeek's M: non-embedding FLOPs per token, attention included."""
+
+
+class CDefinition(StrEnum):
+    """What a law's C counts."""
+
+    SIX_ND = "6ND"
+    """C = 6 N D with the law's own N."""
+    MD = "MD"
+    """C = M D, DeepSeek's model scale times tokens (Eq. 2)."""
+    GEMSTONES = "gemstones"
+    """C = flops_per_token_gqa(w, d) x T (Gemstones App. M)."""
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where a law was fitted (or where its authors say it holds); ``None`` = unknown."""
+
+    flops: tuple[float, float] | None = None
+    params: tuple[float, float] | None = None
+    tokens: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Law:
+    """A scaling law: its form, constants and what they mean.
+
+    ``constants`` holds unrounded values where the source gives them; a rounded
+    variant is a separate law. ``draws`` (n_draws x len(FORM_CONSTANTS[form])) are
+    bootstrap draws of the constants, for intervals.
+    """
+
+    id: str
+    form: Form
+    constants: Mapping[str, float]
+    title: str = ""
+    version: int = 1
+    n_definition: NDefinition = NDefinition.TOTAL
+    c_definition: CDefinition = CDefinition.SIX_ND
+    family: ArchFamily = field(default_factory=ArchFamily)
+    tokenizer: str = ""
+    dataset: str = ""
+    citation: str = ""
+    source: str = ""
+    domain: Domain = field(default_factory=Domain)
+    rounded: bool = False
+    verified: bool = True
+    loss_unit: str = "nats/token"
+    notes: str = ""
+    table: tuple[tuple[float, float, float], ...] = ()
+    """Tabulated form only: (C, N*, D*) rows, C increasing."""
+    draws: np.ndarray | None = None
+    diagnostics: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "form", Form(self.form))
+        object.__setattr__(self, "n_definition", NDefinition(self.n_definition))
+        object.__setattr__(self, "c_definition", CDefinition(self.c_definition))
+        required = FORM_CONSTANTS[self.form]
+        missing = [k for k in required if k not in self.constants]
+        if missing:
+            raise ValueError(f"constants: law {self.id!r} ({self.form}) lacks {', '.join(missing)}")
+        allowed = set(required) | set(OPTIONAL_CONSTANTS.get(self.form, ()))
+        unknown = sorted(set(self.constants) - allowed)
+        if unknown:
+            raise ValueError(
+                f"constants: law {self.id!r} ({self.form}) has unknown {', '.join(unknown)}"
+            )
+        for k, v in self.constants.items():
+            if not math.isfinite(v):
+                raise ValueError(f"constants: {k} of law {self.id!r} is not finite ({v})")
+        if self.form is Form.TABULATED and len(self.table) < 2:
+            raise ValueError(f"table: tabulated law {self.id!r} needs at least two rows")
+        if self.draws is not None:
+            draws = np.asarray(self.draws, dtype=float)
+            if draws.ndim != 2 or draws.shape[1] != len(required):
+                raise ValueError(
+                    f"draws: expected (n, {len(required)}) for {self.form}, got {draws.shape}"
+                )
+            draws.setflags(write=False)
+            object.__setattr__(self, "draws", draws)
+        object.__setattr__(self, "constants", dict(self.constants))
+
+    @property
+    def ref(self) -> str:
+        """``id@version``."""
+        return f"{self.id}@{self.version}"
+
+    def draw_constants(self) -> dict[str, np.ndarray] | None:
+        """Bootstrap draws as one array per constant name, or ``None``."""
+        if self.draws is None:
+            return None
+        names = FORM_CONSTANTS[self.form]
+        return {name: self.draws[:, i] for i, name in enumerate(names)}
+
+    def evolve(self, **changes: Any) -> Law:
+        """A copy with some fields changed (laws are immutable)."""
+        return replace(self, **changes)
+
+
+def to_dict(law: Law) -> dict[str, Any]:
+    """A JSON-ready dict of ``law`` (draws as nested lists)."""
+    out: dict[str, Any] = {}
+    for f in fields(law):
+        value = getattr(law, f.name)
+        if f.name == "family":
+            value = {g.name: getattr(value, g.name) for g in fields(value)}
+        elif f.name == "domain":
+            value = {
+                g.name: (list(getattr(value, g.name)) if getattr(value, g.name) else None)
+                for g in fields(value)
+            }
+        elif f.name == "draws":
+            value = None if value is None else np.asarray(value).tolist()
+        elif f.name == "table":
+            value = [list(r) for r in value]
+        elif isinstance(value, StrEnum):
+            value = str(value)
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        out[f.name] = value
+    return out
+
+
+def from_dict(data: Mapping[str, Any]) -> Law:
+    """Inverse of :func:`to_dict`."""
+    kwargs = dict(data)
+    if "family" in kwargs:
+        kwargs["family"] = ArchFamily(**kwargs["family"])
+    if "domain" in kwargs:
+        kwargs["domain"] = Domain(
+            **{k: (tuple(v) if v else None) for k, v in kwargs["domain"].items()}
+        )
+    if kwargs.get("draws") is not None:
+        kwargs["draws"] = np.asarray(kwargs["draws"], dtype=float)
+    if "table" in kwargs:
+        kwargs["table"] = tuple(tuple(r) for r in kwargs["table"])
+    return Law(**kwargs)

@@ -1,0 +1,132 @@
+"""Predicted loss of a law at a model size and token count, with bootstrap intervals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fitting import forms
+from fitting.laws import Form, Law, NDefinition
+from fitting.shape import law_params
+
+__all__ = ["Prediction", "interval", "predict", "predict_loss"]
+
+
+def _check(name: str, value: float | None) -> float | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def predict_loss(
+    law: Law,
+    *,
+    params: Any = None,
+    tokens: Any = None,
+    width: Any = None,
+    depth: Any = None,
+    unique_tokens: Any = None,
+    constants: Mapping[str, Any] | None = None,
+) -> Any:
+    """Loss of ``law`` (or of ``constants``, e.g. bootstrap draws) at the given point.
+
+    Chinchilla-type forms need ``params`` (counted as the law counts N) and
+    ``tokens``; width-depth forms need ``width``, ``depth`` and ``tokens``
+    (``params``, the total count, is derived from the law's family when absent).
+    Raises ``ValueError`` naming what is missing, or when the law predicts loss
+    only on its compute-optimal frontier.
+    """
+    k = dict(law.constants if constants is None else constants)
+    if tokens is None:
+        raise ValueError("tokens: required to predict loss")
+    form = law.form
+    if form in (Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT):
+        if width is None or depth is None:
+            raise ValueError(
+                f"width, depth: law {law.id} ({form}) needs the model's width and depth"
+            )
+        if form is Form.WIDTH_DEPTH_ALT:
+            return forms.width_depth_alt_loss(width, depth, tokens, **k)
+        if params is None:
+            params = law_params(NDefinition.TOTAL, law.family, width, depth)
+        return forms.width_depth_loss(width, depth, params, tokens, **k)
+    if params is None:
+        if width is None or depth is None:
+            raise ValueError(f"params: law {law.id} needs params (or width and depth)")
+        params = law_params(law.n_definition, law.family, width, depth)
+    if form is Form.CHINCHILLA:
+        return forms.chinchilla_loss(params, tokens, **k)
+    if form is Form.DATA_CONSTRAINED:
+        unique = tokens if unique_tokens is None else unique_tokens
+        return forms.data_constrained_loss(params, tokens, unique, **k)
+    if form is Form.KAPLAN:
+        return forms.kaplan_loss_nd(
+            params, tokens, N_c=k["N_c"], D_c=k["D_c"], alpha_N=k["alpha_N"], alpha_D=k["alpha_D"]
+        )
+    raise ValueError(f"law: {law.id} ({form}) predicts loss only on its compute-optimal frontier")
+
+
+def interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
+    """Central percentile interval of finite ``samples``; ``None`` if there are none."""
+    finite = np.asarray(samples, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size < 2:
+        return None
+    tail = 50.0 * (1.0 - level)
+    lo, hi = np.percentile(finite, [tail, 100.0 - tail])
+    return float(lo), float(hi)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A predicted loss and, when the law has bootstrap draws, its interval."""
+
+    law_id: str
+    law_version: int
+    loss: float
+    loss_interval: tuple[float, float] | None
+    params: float | None
+    tokens: float
+
+
+def predict(
+    law: Law,
+    *,
+    params: float | None = None,
+    tokens: float | None = None,
+    width: int | None = None,
+    depth: int | None = None,
+    unique_tokens: float | None = None,
+    level: float = 0.95,
+) -> Prediction:
+    """Validated single-point prediction with an interval from the law's draws."""
+    params = _check("params", params)
+    tokens = _check("tokens", tokens)
+    unique_tokens = _check("unique_tokens", unique_tokens)
+    for name, value in (("width", width), ("depth", depth)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    kwargs: dict[str, Any] = {
+        "params": params,
+        "tokens": tokens,
+        "width": width,
+        "depth": depth,
+        "unique_tokens": unique_tokens,
+    }
+    loss = float(predict_loss(law, **kwargs))
+    draws = law.draw_constants()
+    band = None if draws is None else interval(predict_loss(law, constants=draws, **kwargs), level)
+    return Prediction(law.id, law.version, loss, band, params, float(tokens or 0.0))

@@ -1,0 +1,149 @@
+"""Training-run observations as columns: what fits consume and the service stores.
+
+One observation is one evaluation of one run: a model (params, optionally width
+and depth) after some tokens, with its loss. Constant-LR runs evaluated at many
+token counts give many observations per run (Gemstones); bootstrap resamples whole
+runs, so each observation carries its run id.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Runs"]
+
+_FLOAT_COLUMNS = ("params", "tokens", "loss")
+_OPTIONAL_FLOAT = ("flops", "seconds_per_step")
+_OPTIONAL_INT = ("width", "depth")
+
+
+@dataclass(frozen=True, eq=False)
+class Runs:
+    """Columns of observations; optional columns are ``None`` when absent for all rows."""
+
+    params: np.ndarray
+    tokens: np.ndarray
+    loss: np.ndarray
+    run: np.ndarray
+    """Run id of each observation (object array of str)."""
+    width: np.ndarray | None = None
+    depth: np.ndarray | None = None
+    flops: np.ndarray | None = None
+    seconds_per_step: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.loss)
+        for name in (
+            "params",
+            "tokens",
+            "loss",
+            "run",
+            "width",
+            "depth",
+            "flops",
+            "seconds_per_step",
+        ):
+            col = getattr(self, name)
+            if col is not None and len(col) != n:
+                raise ValueError(f"{name}: expected {n} values, got {len(col)}")
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+    @classmethod
+    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> Runs:
+        """Build from dicts with keys params, tokens, loss and optionally run, width,
+        depth, flops, seconds_per_step. Values are checked: a non-numeric, non-finite
+        or non-positive value raises ``ValueError`` naming the row and field."""
+        rows = list(records)
+        cols: dict[str, list[Any]] = {
+            k: [] for k in (*_FLOAT_COLUMNS, *_OPTIONAL_FLOAT, *_OPTIONAL_INT, "run")
+        }
+        for i, row in enumerate(rows):
+            for key in _FLOAT_COLUMNS:
+                cols[key].append(_positive(row.get(key), f"row {i}: {key}"))
+            for key in _OPTIONAL_FLOAT:
+                value = row.get(key)
+                cols[key].append(None if value is None else _positive(value, f"row {i}: {key}"))
+            for key in _OPTIONAL_INT:
+                value = row.get(key)
+                if value is not None:
+                    value = _positive(value, f"row {i}: {key}")
+                    if value != int(value):
+                        raise ValueError(f"row {i}: {key} must be a whole number, got {value}")
+                cols[key].append(value)
+            cols["run"].append(str(row.get("run", f"row-{i}")))
+
+        def optional(key: str, dtype: type) -> np.ndarray | None:
+            values = cols[key]
+            if any(v is None for v in values) or not values:
+                return None
+            return np.asarray(values, dtype=dtype)
+
+        return cls(
+            params=np.asarray(cols["params"], dtype=float),
+            tokens=np.asarray(cols["tokens"], dtype=float),
+            loss=np.asarray(cols["loss"], dtype=float),
+            run=np.asarray(cols["run"], dtype=object),
+            width=optional("width", np.int64),
+            depth=optional("depth", np.int64),
+            flops=optional("flops", float),
+            seconds_per_step=optional("seconds_per_step", float),
+        )
+
+    def subset(self, index: np.ndarray) -> Runs:
+        """Rows selected by a boolean mask or an index array (repeats allowed)."""
+
+        def take(col: np.ndarray | None) -> np.ndarray | None:
+            return None if col is None else col[index]
+
+        return Runs(
+            params=self.params[index],
+            tokens=self.tokens[index],
+            loss=self.loss[index],
+            run=self.run[index],
+            width=take(self.width),
+            depth=take(self.depth),
+            flops=take(self.flops),
+            seconds_per_step=take(self.seconds_per_step),
+        )
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per observation (inverse of :meth:`from_records`)."""
+        out = []
+        for i in range(len(self)):
+            rec: dict[str, Any] = {
+                "run": str(self.run[i]),
+                "params": float(self.params[i]),
+                "tokens": float(self.tokens[i]),
+                "loss": float(self.loss[i]),
+            }
+            for key in ("width", "depth"):
+                col = getattr(self, key)
+                if col is not None:
+                    rec[key] = int(col[i])
+            for key in ("flops", "seconds_per_step"):
+                col = getattr(self, key)
+                if col is not None:
+                    rec[key] = float(col[i])
+            out.append(rec)
+        return out
+
+
+def _positive(value: Any, where: str) -> float:
+    if value is None:
+        raise ValueError(f"{where} is missing")
+    if isinstance(value, bool):
+        raise ValueError(f"{where} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{where} must be positive and finite, got {value!r}")
+    return number

@@ -1,0 +1,301 @@
+"""Concrete shapes: width, depth and heads for a parameter target or a FLOP budget.
+
+Two searches, both over the feasible grid (widths a multiple of
+``head_dim x kv_group`` so heads come in whole key/value groups, depths whole):
+
+* :func:`shapes_for_params` — laws without width/depth terms say only how many
+  parameters to train. Kaplan et al. 2020 (§3.1, Fig. 5) found loss nearly flat
+  in the aspect ratio width/depth between about 20 and 200; production models sit
+  near 100-130 (GPT-3 175B 128, Chinchilla 70B 102, Llama-2 7B 128). The policy:
+  minimise ``|ln(p / N*)| + 0.05 |ln((w/d) / r)|`` with target ``r = 128`` by
+  default, i.e. a 1% miss in parameters weighs as much as a 20% miss in aspect.
+* :class:`WidthDepthHull` — laws with width/depth terms (Gemstones) are minimised
+  exactly over every feasible shape at the budget, as the authors' brute force
+  does. ``L = S(w, d) + B (C / f(w, d))^-beta`` where ``S`` holds the shape terms
+  and ``f`` is FLOPs per token, so for any budget the optimum lies on the lower
+  convex hull of the points ``(f^beta, S)``; a budget's optimum is then one binary
+  search, and a frontier of many budgets one ``searchsorted``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from fitting.counting import (
+    ArchFamily,
+    deepseek_model_scale,
+    gemstones_flops_per_token,
+    param_counts,
+)
+from fitting.laws import CDefinition, Form, Law, NDefinition
+
+__all__ = [
+    "Shape",
+    "ShapeConstraints",
+    "WidthDepthHull",
+    "law_flops_per_token",
+    "law_params",
+    "make_shape",
+    "shapes_for_params",
+    "width_depth_hull",
+]
+
+ASPECT_WEIGHT = 0.05
+"""Weight of the aspect-ratio miss against the parameter miss (see module docstring)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShapeConstraints:
+    """Limits on the shape search; ``None`` keeps the law's own family setting."""
+
+    min_width: int = 1
+    """Smallest width allowed."""
+    max_width: int = 65536
+    """Largest width allowed."""
+    min_depth: int = 1
+    """Fewest blocks allowed."""
+    max_depth: int = 512
+    """Most blocks allowed."""
+    aspect_ratio: float = 128.0
+    """Target width/depth for laws without width/depth terms."""
+    head_dim: int | None = None
+    """Attention head size."""
+    kv_group: int | None = None
+    """Query heads per key/value head."""
+    vocab_size: int | None = None
+    """Vocabulary size."""
+    seq_len: int | None = None
+    """Training context length."""
+
+    def __post_init__(self) -> None:
+        for name in ("min_width", "max_width", "min_depth", "max_depth"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.min_width > self.max_width:
+            raise ValueError(f"min_width {self.min_width} exceeds max_width {self.max_width}")
+        if self.min_depth > self.max_depth:
+            raise ValueError(f"min_depth {self.min_depth} exceeds max_depth {self.max_depth}")
+        if self.max_depth > 4096 or self.max_width > 1 << 20:
+            raise ValueError("max_depth must be <= 4096 and max_width <= 1048576")
+        if not (self.aspect_ratio > 0 and np.isfinite(self.aspect_ratio)):
+            raise ValueError(f"aspect_ratio must be positive, got {self.aspect_ratio!r}")
+
+    def family(self, base: ArchFamily) -> ArchFamily:
+        """The law's family with this request's overrides applied."""
+        changes = {
+            k: getattr(self, k)
+            for k in ("head_dim", "kv_group", "vocab_size", "seq_len")
+            if getattr(self, k) is not None
+        }
+        return replace(base, **changes) if changes else base
+
+    def widths(self, family: ArchFamily) -> np.ndarray:
+        """Feasible widths: multiples of the family's width step inside the bounds."""
+        step = family.width_step
+        lo = -(-self.min_width // step)
+        hi = self.max_width // step
+        if hi < max(lo, 1):
+            raise ValueError(
+                f"constraints: no width in [{self.min_width}, {self.max_width}] is a multiple of "
+                f"head_dim x kv_group = {family.head_dim} x {family.kv_group} = {step}"
+            )
+        return np.arange(max(lo, 1), hi + 1, dtype=np.int64) * step
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One concrete model, with its exact counts under the law's own definitions."""
+
+    width: int
+    depth: int
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    ffn_size: int
+    params: int
+    """Total parameters, embeddings included."""
+    params_law: float
+    """Parameters as the law counts N."""
+    flops_per_token: float
+    """Training FLOPs per token as the law counts C."""
+    flops_per_token_6n: float
+    """6 x total parameters, for comparison."""
+
+
+def law_params(n_def: NDefinition, family: ArchFamily, width: Any, depth: Any) -> Any:
+    """Parameters of (width, depth) shapes under a law's N definition; vectorised."""
+    if n_def is NDefinition.MODEL_SCALE:
+        return deepseek_model_scale(width, depth, family.seq_len)
+    total, non_emb, with_head = param_counts(
+        width,
+        depth,
+        tied_embeddings=family.tied_embeddings,
+        positions=family.positions,
+        norm=family.norm,
+        bias=family.bias,
+        **family.shape_kwargs(width),
+    )
+    if n_def is NDefinition.TOTAL:
+        return total
+    return non_emb if n_def is NDefinition.NON_EMBEDDING else with_head
+
+
+def law_flops_per_token(law: Law, family: ArchFamily, width: Any, depth: Any) -> Any:
+    """Training FLOPs per token of (width, depth) shapes under the law's C; vectorised."""
+    if law.c_definition is CDefinition.GEMSTONES:
+        return gemstones_flops_per_token(width, depth, **family.shape_kwargs(width))
+    if law.c_definition is CDefinition.MD:
+        return deepseek_model_scale(width, depth, family.seq_len)
+    return 6.0 * law_params(law.n_definition, family, width, depth)
+
+
+def make_shape(law: Law, family: ArchFamily, width: int, depth: int) -> Shape:
+    """The :class:`Shape` of one (width, depth) in ``family``, counted for ``law``."""
+    spec = family.spec(int(width), int(depth))
+    total = int(law_params(NDefinition.TOTAL, family, spec.width, spec.depth))
+    return Shape(
+        width=spec.width,
+        depth=spec.depth,
+        n_heads=spec.n_heads,
+        n_kv_heads=spec.n_kv_heads,
+        head_dim=spec.head_dim,
+        ffn_size=spec.ffn_size,
+        params=total,
+        params_law=float(law_params(law.n_definition, family, spec.width, spec.depth)),
+        flops_per_token=float(law_flops_per_token(law, family, spec.width, spec.depth)),
+        flops_per_token_6n=6.0 * total,
+    )
+
+
+@lru_cache(maxsize=128)
+def _quadratic_per_depth(
+    n_def: NDefinition, family: ArchFamily, constraints: ShapeConstraints
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per feasible depth, a least-squares fit ``params(w) ~= a w^2 + b w + c`` over the
+    feasible widths (exact unless the family rounds its MLP size)."""
+    widths = constraints.widths(family)
+    depths = np.arange(constraints.min_depth, constraints.max_depth + 1, dtype=np.int64)
+    w, d = np.meshgrid(widths, depths)
+    p = law_params(n_def, family, w, d).astype(float)  # (depths, widths)
+    scale = float(widths[-1])
+    basis = np.stack([(widths / scale) ** 2, widths / scale, np.ones(widths.size)], axis=1)
+    coef, *_ = np.linalg.lstsq(basis, p.T, rcond=None)
+    a, b, c = coef[0] / scale**2, coef[1] / scale, coef[2]
+    return widths, depths, a, b, c
+
+
+WINDOW = 24
+"""Depths examined on each side of the depth that meets the target aspect ratio."""
+
+
+def shapes_for_params(
+    n_def: NDefinition,
+    family: ArchFamily,
+    targets: np.ndarray,
+    constraints: ShapeConstraints,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Widths and depths whose N (by ``n_def``) best meet ``targets`` (aspect policy)."""
+    targets = np.atleast_1d(np.asarray(targets, dtype=float))
+    widths, depths, a, b, c = _quadratic_per_depth(n_def, family, constraints)
+    step = family.width_step
+    k_lo, k_hi = widths[0] // step, widths[-1] // step
+
+    def width_for(t: np.ndarray, i: np.ndarray) -> np.ndarray:
+        """Continuous width meeting target ``t`` at depth index ``i``."""
+        ai, bi, ci = a[i], b[i], c[i]
+        disc = np.maximum(bi * bi - 4 * ai * (ci - t), 0.0)
+        return (-bi + np.sqrt(disc)) / (2 * ai) if np.all(ai > 0) else (t - ci) / bi
+
+    # Depth whose continuous width meets the target aspect ratio: aspect falls with depth.
+    all_i = np.arange(depths.size)[None, :]
+    aspect = width_for(targets[:, None], all_i) / depths[None, :]
+    centre = np.sum(aspect > constraints.aspect_ratio, axis=1)
+    first = np.clip(centre - WINDOW, 0, max(depths.size - 2 * WINDOW - 1, 0))
+    idx = np.minimum(first[:, None] + np.arange(2 * WINDOW + 1)[None, :], depths.size - 1)
+    k = np.floor(width_for(targets[:, None], idx) / step)
+    offsets = np.array([-1, 0, 1, 2])
+    cand_k = np.clip(k[..., None] + offsets, k_lo, k_hi)
+    cw = (cand_k * step).astype(np.int64).reshape(targets.size, -1)
+    cd = np.broadcast_to(depths[idx][..., None], cand_k.shape).reshape(targets.size, -1)
+    p = law_params(n_def, family, cw, cd).astype(float)
+    cost = np.abs(np.log(p / targets[:, None])) + ASPECT_WEIGHT * np.abs(
+        np.log(cw / cd / constraints.aspect_ratio)
+    )
+    best = np.argmin(cost, axis=1)
+    rows = np.arange(targets.size)
+    return cw[rows, best], cd[rows, best]
+
+
+@dataclass(frozen=True)
+class WidthDepthHull:
+    """Lower convex hull of (f^beta, S) over every feasible shape of a width-depth law."""
+
+    width: np.ndarray
+    depth: np.ndarray
+    x: np.ndarray
+    """f^beta per hull vertex, increasing."""
+    s: np.ndarray
+    """Shape terms S per hull vertex, decreasing."""
+    neg_slopes: np.ndarray
+    """-(dS/dx) between consecutive vertices, decreasing."""
+    beta: float
+    B: float
+
+    def best(self, flops: np.ndarray) -> np.ndarray:
+        """Index of the loss-minimising hull vertex for each budget."""
+        k = self.B * np.power(np.asarray(flops, dtype=float), -self.beta)
+        # vertex i is optimal for k in [neg_slopes[i], neg_slopes[i-1]]
+        return np.searchsorted(-self.neg_slopes, -k, side="left")
+
+
+def _shape_terms(law: Law, width: np.ndarray, depth: np.ndarray, params: np.ndarray) -> np.ndarray:
+    k = law.constants
+    s = k["E"] + k["A_w"] / np.power(width, k["alpha_w"]) + k["A_d"] / np.power(depth, k["alpha_d"])
+    if law.form is Form.WIDTH_DEPTH:
+        s = s + k["A_p"] / np.power(params, k["alpha_p"])
+    return s
+
+
+def _lower_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices of the lower-left convex hull of points sorted by x (monotone chain)."""
+    hull: list[int] = []
+    for i in range(x.size):
+        while len(hull) >= 2:
+            o, a = hull[-2], hull[-1]
+            cross = (x[a] - x[o]) * (y[i] - y[o]) - (y[a] - y[o]) * (x[i] - x[o])
+            if cross <= 0:
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    return np.asarray(hull, dtype=np.int64)
+
+
+@lru_cache(maxsize=64)
+def width_depth_hull(law: Law, family: ArchFamily, constraints: ShapeConstraints) -> WidthDepthHull:
+    """Build (and cache per law, family and constraints) the hull of a width-depth law."""
+    if law.form not in (Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT):
+        raise ValueError(f"law: {law.id} has no width/depth terms")
+    widths = constraints.widths(family)
+    depths = np.arange(constraints.min_depth, constraints.max_depth + 1, dtype=np.int64)
+    w, d = (g.ravel() for g in np.meshgrid(widths, depths))
+    params = law_params(NDefinition.TOTAL, family, w, d).astype(float)
+    f = np.asarray(law_flops_per_token(law, family, w, d), dtype=float)
+    beta = law.constants["beta"]
+    x = np.power(f, beta)
+    s = _shape_terms(law, w.astype(float), d.astype(float), params)
+    order = np.lexsort((s, x))
+    x, s, w, d = x[order], s[order], w[order], d[order]
+    pareto = s < np.minimum.accumulate(np.concatenate([[np.inf], s[:-1]]))
+    x, s, w, d = x[pareto], s[pareto], w[pareto], d[pareto]
+    idx = _lower_hull(x, s)
+    x, s, w, d = x[idx], s[idx], w[idx], d[idx]
+    neg_slopes = -np.diff(s) / np.diff(x) if x.size > 1 else np.empty(0)
+    return WidthDepthHull(
+        width=w, depth=d, x=x, s=s, neg_slopes=neg_slopes, beta=beta, B=law.constants["B"]
+    )
