@@ -1,0 +1,22 @@
+"""``flopwise`` command line.
+
+Each command family lives in its own module and registers itself on :data:`main`:
+``laws_cmd`` (laws, allocate, predict), ``fit_cmd`` (fit), ``serve_cmd`` (serve,
+worker) and ``train_cmd`` (train, sweep: run the trainer as a separate process, so
+the service never imports torch).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from service.cli.app import main
+
+for _name in ("laws_cmd", "fit_cmd", "serve_cmd", "train_cmd"):
+    try:
+        importlib.import_module(f"service.cli.{_name}")
+    except ModuleNotFoundError as exc:  # a command family not written yet
+        if exc.name != f"service.cli.{_name}":
+            raise
+
+__all__ = ["main"]
