@@ -130,6 +130,8 @@ def _golden_min(
 
 
 def _tokens_for(law: Law, flops: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Tokens that spend ``flops`` at size ``n`` (Gemstones-counted laws: a 6N stand-in,
+    replaced by the chosen shape's exact count once the shape is known)."""
     if law.c_definition is CDefinition.MD:
         return flops / n
     return flops / (6.0 * n)
@@ -173,18 +175,15 @@ def _inference_optimum(law: Law, flops: np.ndarray, d_inf: float) -> tuple[np.nd
     return n, (flops - 2.0 * n * d_inf) / (6.0 * n)
 
 
-def _tabulated(law: Law, flops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _tabulated(law: Law, flops: np.ndarray) -> np.ndarray:
+    """N*(C) interpolated log-log between published rows, extended by the end slopes."""
     table = np.log(np.asarray(law.table, dtype=float))
-    x = np.log(flops)
-
-    def interp(col: int) -> np.ndarray:
-        y = np.interp(x, table[:, 0], table[:, col])
-        lo_slope = (table[1, col] - table[0, col]) / (table[1, 0] - table[0, 0])
-        hi_slope = (table[-1, col] - table[-2, col]) / (table[-1, 0] - table[-2, 0])
-        y = np.where(x < table[0, 0], table[0, col] + lo_slope * (x - table[0, 0]), y)
-        return np.where(x > table[-1, 0], table[-1, col] + hi_slope * (x - table[-1, 0]), y)
-
-    return np.exp(interp(1)), np.exp(interp(2))
+    x, xs, ys = np.log(flops), table[:, 0], table[:, 1]
+    y = np.interp(x, xs, ys)
+    lo_slope = (ys[1] - ys[0]) / (xs[1] - xs[0])
+    hi_slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+    y = np.where(x < xs[0], ys[0] + lo_slope * (x - xs[0]), y)
+    return np.exp(np.where(x > xs[-1], ys[-1] + hi_slope * (x - xs[-1]), y))
 
 
 def _optimum(
@@ -236,21 +235,18 @@ def _optimum(
         loss = forms.kaplan_loss_cmin(c_min, C_c_min=k["C_c_min"], alpha_C_min=k["alpha_C_min"])
         return n, flops / (6.0 * n), loss, None
     if form is Form.POWER_LAW:
+        # D* follows from the budget (C / FLOPs per token of N*) so the budget is spent
+        # exactly; a published D* regression (k_D, a_D) agrees to its own precision.
         n = forms.power_law(flops, k=k["k_N"], a=k["a_N"])
-        d = (
-            forms.power_law(flops, k=k["k_D"], a=k["a_D"])
-            if "k_D" in k
-            else _tokens_for(law, flops, n)
-        )
         loss = None
         if "loss_E" in k:
             loss = forms.saturating_power_law(
                 flops, E=k["loss_E"], A=k["loss_A"], gamma=k["loss_gamma"]
             )
-        return n, d, loss, None
+        return n, _tokens_for(law, flops, n), loss, None
     if form is Form.TABULATED:
-        n, d = _tabulated(law, flops)
-        return n, d, None, None
+        n = _tabulated(law, flops)
+        return n, _tokens_for(law, flops, n), None, None
     raise ValueError(f"law: unsupported form {form}")  # pragma: no cover - Form is closed
 
 
@@ -272,6 +268,9 @@ def frontier(
     if wd is None:
         wd = shapes_for_params(law.n_definition, family, n, constraints)
     w, dep = wd
+    fpt = np.asarray(law_flops_per_token(law, family, w, dep), dtype=float)
+    if law.c_definition is CDefinition.GEMSTONES:
+        d = flops / fpt
     return Frontier(
         law_id=law.id,
         law_version=law.version,
@@ -282,7 +281,7 @@ def frontier(
         width=w,
         depth=dep,
         shape_params=law_params(NDefinition.TOTAL, family, w, dep).astype(float),
-        shape_flops_per_token=np.asarray(law_flops_per_token(law, family, w, dep), dtype=float),
+        shape_flops_per_token=fpt,
     )
 
 
@@ -403,6 +402,8 @@ def allocate(
     if wd is None:
         wd = shapes_for_params(law.n_definition, family, n_arr, constraints)
     shape = make_shape(law, family, int(wd[0][0]), int(wd[1][0]))
+    if law.c_definition is CDefinition.GEMSTONES and not wd_law:
+        d = c / shape.flops_per_token  # the exact count needs the shape
     model_scale = float(deepseek_model_scale(shape.width, shape.depth, family.seq_len))
     hyper = deepseek_hyperparameters(model_scale, d)
     loss = None if loss_arr is None else float(np.asarray(loss_arr)[0])

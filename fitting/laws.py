@@ -44,7 +44,8 @@ class Form(StrEnum):
     DATA_CONSTRAINED = "data-constrained"
     """Muennighoff et al. 2023 Eq. 7: Chinchilla form over effective N', D'."""
     POWER_LAW = "power-law"
-    """Allocation rule N* = k_N C^a_N (optionally D* = k_D C^a_D, L* = E + A C^-gamma)."""
+    """Allocation rule N* = k_N C^a_N, optionally L* = E + A C^-gamma; a published
+    D* = k_D C^a_D is kept for reference, D* itself spends the budget at N*."""
     TABULATED = "tabulated"
     """Published (C, N*, D*) rows, interpolated log-log (Chinchilla Table 3)."""
 

@@ -4,13 +4,15 @@ Each command family lives in its own module and registers itself on :data:`main`
 ``laws_cmd`` (laws, allocate, predict), ``fit_cmd`` (fit), ``serve_cmd`` (serve,
 worker) and ``train_cmd`` (train, sweep: run the trainer as a separate process, so
 the service never imports torch).
+
+The console script is :func:`run`: user errors print one line and exit 2.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from service.cli.app import main
+from service.cli.app import main, run
 
 for _name in ("laws_cmd", "fit_cmd", "serve_cmd", "train_cmd"):
     try:
@@ -19,4 +21,4 @@ for _name in ("laws_cmd", "fit_cmd", "serve_cmd", "train_cmd"):
         if exc.name != f"service.cli.{_name}":
             raise
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

@@ -1,0 +1,115 @@
+"""Allocation latency: one budget with shape search, and a frontier of 1,000 budgets.
+
+Targets (issue 2): one allocation under 1 ms median, a 1,000-budget frontier under
+50 ms. The baseline, timed in the same process, is the straightforward way: a
+scalar minimiser for N* (``scipy.optimize.minimize_scalar`` on L(N, C/6N)) and an
+exhaustive scan of every feasible (width, depth) shape, as the Gemstones authors'
+brute force does, one budget at a time.
+
+Run: ``python bench/bench_allocate.py`` (prints figures; not a test).
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from fitting.allocation import allocate, frontier
+from fitting.catalogue import builtin
+from fitting.laws import Law, NDefinition
+from fitting.predict import predict_loss
+from fitting.shape import ShapeConstraints, law_flops_per_token, law_params
+
+
+def _median_ms(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm caches (shape tables, hulls) once, as a running service would
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def _grid(law: Law) -> tuple[np.ndarray, np.ndarray]:
+    c = ShapeConstraints()
+    w, d = np.meshgrid(c.widths(law.family), np.arange(c.min_depth, c.max_depth + 1))
+    return w.ravel(), d.ravel()
+
+
+def baseline_allocate(
+    law: Law, flops: float, grid: tuple[np.ndarray, np.ndarray]
+) -> tuple[int, int]:
+    """Scalar minimiser for N*, then scan every shape for the nearest count (Chinchilla form)."""
+    k = law.constants
+
+    def loss(log_n: float) -> float:
+        n = np.exp(log_n)
+        return float(k["E"] + k["A"] / n ** k["alpha"] + k["B"] / (flops / (6 * n)) ** k["beta"])
+
+    n_star = float(np.exp(minimize_scalar(loss, bounds=(10.0, 40.0), method="bounded").x))
+    w, d = grid
+    p = law_params(NDefinition.TOTAL, law.family, w, d)
+    cost = np.abs(np.log(p / n_star)) + 0.05 * np.abs(np.log(w / d / 128.0))
+    i = int(np.argmin(cost))
+    return int(w[i]), int(d[i])
+
+
+def baseline_width_depth(
+    law: Law, flops: float, grid: tuple[np.ndarray, np.ndarray]
+) -> tuple[int, int]:
+    """The authors' brute force: predicted loss of every shape at the budget, take the minimum."""
+    w, d = grid
+    f = law_flops_per_token(law, law.family, w, d)
+    losses = predict_loss(law, width=w, depth=d, tokens=flops / f)
+    i = int(np.argmin(losses))
+    return int(w[i]), int(d[i])
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    budgets = 10.0 ** rng.uniform(19, 25, size=64)
+    frontier_budgets = np.logspace(18, 26, 1000)
+    print(
+        f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
+    )
+    print(
+        f"{'law':<16} {'allocate ms':>12} {'baseline ms':>12} {'ratio':>7} {'frontier(1000) ms':>18} "
+        f"{'baseline est. ms':>17} {'ratio':>7}"
+    )
+    for law_id, baseline in (
+        ("epoch-2024", baseline_allocate),
+        ("gemstones-2025", baseline_width_depth),
+    ):
+        law = builtin(law_id)
+        grid = _grid(law)
+        it = iter(np.tile(budgets, 1000))
+        one = _median_ms(lambda law=law, it=it: allocate(law, float(next(it))), 2000)
+        it2 = iter(np.tile(budgets, 100))
+        base = _median_ms(
+            lambda law=law, it2=it2, grid=grid, baseline=baseline: baseline(
+                law, float(next(it2)), grid
+            ),
+            60,
+        )
+        for c in budgets[:8]:  # the fast path must agree with the brute force
+            fast = allocate(law, float(c)).shape
+            assert fast is not None and (fast.width, fast.depth) == baseline(law, float(c), grid), (
+                law_id,
+                c,
+            )
+        path = _median_ms(lambda law=law: frontier(law, frontier_budgets), 30)
+        print(
+            f"{law_id:<16} {one:>12.3f} {base:>12.3f} {base / one:>7.1f} {path:>18.2f} "
+            f"{base * 1000:>17.0f} {base * 1000 / path:>7.0f}"
+        )
+    print("targets: allocate < 1 ms median; frontier of 1,000 budgets < 50 ms")
+
+
+if __name__ == "__main__":
+    main()

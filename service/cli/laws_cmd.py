@@ -1,0 +1,235 @@
+"""``flopwise laws``, ``flopwise allocate`` and ``flopwise predict``: the core, offline.
+
+These answer from the built-in catalogue (or a law saved as JSON with ``--law-file``)
+without a server, so the numbers are available before anything is deployed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fitting.allocation import Allocation, allocate
+from fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
+from fitting.hardware import budget_to_flops, cost_of
+from fitting.laws import Law, from_dict
+from fitting.predict import predict
+from fitting.shape import ShapeConstraints
+from service.cli.app import fail, main
+
+
+def _load_law(law_id: str, law_file: Path | None) -> Law:
+    if law_file is not None:
+        try:
+            return from_dict(json.loads(law_file.read_text()))
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise fail(f"--law-file: cannot read a law from {law_file}: {exc}") from None
+    try:
+        return builtin(law_id.split("@", 1)[0])
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+def allocation_dict(result: Allocation) -> dict[str, Any]:
+    """The allocation as plain JSON types, laid out as the HTTP API answers."""
+    out = asdict(result)
+    out["law"] = {"id": out.pop("law_id"), "version": out.pop("law_version")}
+    for key in ("loss_interval", "params_interval", "tokens_interval"):
+        if out[key] is not None:
+            out[key] = list(out[key])
+    out["warnings"] = list(out["warnings"])
+    return out
+
+
+def _print_table(result: dict[str, Any]) -> None:
+    shape = result["shape"]
+    loss = "n/a" if result["loss"] is None else f"{result['loss']:.4f}"
+    band = result.get("loss_interval")
+    if band:
+        loss += f"  (95%: {band[0]:.4f} to {band[1]:.4f})"
+    rows = [
+        ("law", f"{result['law']['id']}@{result['law']['version']}"),
+        ("budget", f"{result['flops']:.4g} FLOPs ({result['c_definition']})"),
+        ("params N*", f"{result['params']:.4g} ({result['n_definition']})"),
+        ("tokens D*", f"{result['tokens']:.4g}  ({result['tokens_per_param']:.1f} per param)"),
+        ("loss", loss),
+        (
+            "shape",
+            f"width {shape['width']} x depth {shape['depth']}, {shape['n_heads']} heads / "
+            f"{shape['n_kv_heads']} kv (head {shape['head_dim']}), ffn {shape['ffn_size']}",
+        ),
+        (
+            "shape counts",
+            f"{shape['params']:,} params, {shape['flops_per_token']:.4g} FLOPs/token "
+            f"({shape['flops_per_token'] / shape['flops_per_token_6n']:.3f} x 6N)",
+        ),
+    ]
+    hp = result["hyperparameters"]
+    rows.append(
+        (
+            "batch / LR",
+            f"{hp['batch_size_tokens']:.3g} tokens, {hp['learning_rate']:.3g} (DeepSeek Eq. 1)",
+        )
+    )
+    cost = result.get("cost")
+    if cost:
+        parts = [f"{cost['gpu_hours']:.4g} GPU-hours"]
+        if cost["wall_clock_hours"] is not None:
+            parts.append(f"{cost['wall_clock_hours']:.4g} h wall clock")
+        if cost["dollars"] is not None:
+            parts.append(f"${cost['dollars']:,.0f}")
+        rows.append(("cost", ", ".join(parts)))
+    for key, value in rows:
+        click.echo(f"{key:>13}  {value}")
+    for warning in result["warnings"]:
+        click.echo(f"{'warning':>13}  {warning}")
+
+
+@main.command("laws")
+@click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON.")
+def laws_command(as_json: bool) -> None:
+    """List the built-in scaling laws."""
+    if as_json:
+        payload = [
+            {
+                "id": law.id,
+                "version": law.version,
+                "title": law.title,
+                "form": str(law.form),
+                "n_definition": str(law.n_definition),
+                "c_definition": str(law.c_definition),
+                "constants": law.constants,
+                "source": law.source,
+                "citation": law.citation,
+            }
+            for law in BUILTIN_LAWS.values()
+        ]
+        click.echo(json.dumps(payload, indent=2))
+        return
+    for law in BUILTIN_LAWS.values():
+        default = " (default)" if law.id == DEFAULT_LAW else ""
+        click.echo(f"{law.id:<26} {law.form!s:<17} N={law.n_definition!s:<14} {law.title}{default}")
+
+
+def _number(name: str) -> Any:
+    return click.option(name, type=float, default=None)
+
+
+@main.command("allocate")
+@_number("--flops")
+@_number("--gpu-hours")
+@_number("--dollars")
+@click.option("--gpu", default=None, help="GPU name for GPU-hour or dollar budgets (e.g. h100).")
+@click.option("--mfu", type=float, default=0.4, show_default=True, help="Model FLOPs utilisation.")
+@click.option("--n-gpus", type=int, default=None, help="GPUs in parallel, for wall-clock time.")
+@_number("--price-per-gpu-hour")
+@click.option(
+    "--law", "law_id", default=DEFAULT_LAW, show_default=True, help="Law id (see `flopwise laws`)."
+)
+@click.option(
+    "--law-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="A law saved as JSON instead of a built-in.",
+)
+@_number("--inference-tokens")
+@_number("--unique-tokens")
+@click.option("--min-width", type=int, default=1)
+@click.option("--max-width", type=int, default=65536)
+@click.option("--min-depth", type=int, default=1)
+@click.option("--max-depth", type=int, default=512)
+@click.option("--aspect-ratio", type=float, default=128.0, show_default=True)
+@click.option("--head-dim", type=int, default=None)
+@click.option("--kv-group", type=int, default=None, help="Query heads per key/value head.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def allocate_command(**opts: Any) -> None:
+    """Compute-optimal params, tokens, shape and loss for a budget.
+
+    Give exactly one of --flops, --gpu-hours (with --gpu) or --dollars (with --gpu and
+    --price-per-gpu-hour).
+    """
+    law = _load_law(opts["law_id"], opts["law_file"])
+    try:
+        flops = budget_to_flops(
+            flops=opts["flops"],
+            gpu_hours=opts["gpu_hours"],
+            dollars=opts["dollars"],
+            gpu_name=opts["gpu"],
+            mfu=opts["mfu"],
+            price_per_gpu_hour=opts["price_per_gpu_hour"],
+        )
+        constraints = ShapeConstraints(
+            min_width=opts["min_width"],
+            max_width=opts["max_width"],
+            min_depth=opts["min_depth"],
+            max_depth=opts["max_depth"],
+            aspect_ratio=opts["aspect_ratio"],
+            head_dim=opts["head_dim"],
+            kv_group=opts["kv_group"],
+        )
+        result = allocate(
+            law,
+            flops,
+            constraints=constraints,
+            unique_tokens=opts["unique_tokens"],
+            inference_tokens=opts["inference_tokens"],
+        )
+        cost = None
+        if opts["gpu"] is not None:
+            cost = asdict(
+                cost_of(
+                    flops,
+                    opts["gpu"],
+                    mfu=opts["mfu"],
+                    n_gpus=opts["n_gpus"],
+                    price_per_gpu_hour=opts["price_per_gpu_hour"],
+                )
+            )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    out = allocation_dict(result)
+    out["cost"] = cost
+    if opts["as_json"]:
+        click.echo(json.dumps(out, allow_nan=False))
+    else:
+        _print_table(out)
+
+
+@main.command("predict")
+@click.option("--law", "law_id", default=DEFAULT_LAW, show_default=True)
+@click.option("--law-file", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@_number("--params")
+@_number("--tokens")
+@click.option("--width", type=int, default=None)
+@click.option("--depth", type=int, default=None)
+@_number("--unique-tokens")
+@click.option("--json", "as_json", is_flag=True)
+def predict_command(**opts: Any) -> None:
+    """Predicted loss for (params, tokens) or (width, depth, tokens)."""
+    law = _load_law(opts["law_id"], opts["law_file"])
+    try:
+        result = predict(
+            law,
+            params=opts["params"],
+            tokens=opts["tokens"],
+            width=opts["width"],
+            depth=opts["depth"],
+            unique_tokens=opts["unique_tokens"],
+        )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    out = asdict(result)
+    out["law"] = {"id": out.pop("law_id"), "version": out.pop("law_version")}
+    if opts["as_json"]:
+        click.echo(json.dumps(out, allow_nan=False))
+        return
+    band = out["loss_interval"]
+    extra = "" if not band else f"  (95%: {band[0]:.4f} to {band[1]:.4f})"
+    click.echo(f"{law.id}: loss {out['loss']:.4f}{extra}")
+    if not math.isfinite(out["loss"]):  # pragma: no cover - guarded by validation
+        raise fail("prediction is not finite")

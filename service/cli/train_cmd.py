@@ -1,0 +1,43 @@
+"""``flopwise train`` and ``flopwise sweep``: run the trainer as its own process.
+
+The service side of flopwise never imports torch; these commands hand their
+arguments to ``python -m trainer`` (installed with the ``[train]`` extra) and exit
+with its status.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+import click
+
+from service.cli.app import fail, main
+
+PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+
+
+def _exec_trainer(command: str, args: list[str]) -> None:
+    if importlib.util.find_spec("trainer") is None or importlib.util.find_spec("torch") is None:
+        raise fail(
+            f"{command}: the trainer needs PyTorch; install it with pip install 'flopwise[train]'"
+        )
+    argv = [sys.executable, "-m", "trainer", command, *args]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+
+
+@main.command("train", context_settings=PASSTHROUGH, add_help_option=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train_command(args: tuple[str, ...]) -> None:
+    """Train one model (``python -m trainer train --help`` lists the options)."""
+    _exec_trainer("train", list(args))
+
+
+@main.command("sweep", context_settings=PASSTHROUGH, add_help_option=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def sweep_command(args: tuple[str, ...]) -> None:
+    """Plan and run a calibration sweep (``python -m trainer sweep --help``)."""
+    _exec_trainer("sweep", list(args))
