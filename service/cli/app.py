@@ -32,7 +32,8 @@ def run(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        command = exc.ctx.command_path if getattr(exc, "ctx", None) else "flopwise"
+        ctx = getattr(exc, "ctx", None)
+        command = ctx.command_path if ctx is not None else "flopwise"
         message = " ".join(exc.format_message().split())
         click.echo(f"{command}: error: {message}", err=True)
         return 2
