@@ -1,0 +1,281 @@
+"""Queries answered from laws in memory: allocation, prediction, frontier.
+
+Request schemas have checked types and ranges; what only the core can judge (an
+unknown GPU, a budget beyond what a law can answer) comes back as a ``ValueError``
+and leaves here as a :class:`~service.errors.FieldError` naming the field.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from fitting.allocation import allocate, frontier
+from fitting.hardware import budget_to_flops, cost_of
+from fitting.laws import Law
+from fitting.predict import predict
+from fitting.shape import ShapeConstraints
+from service.errors import FieldError, field_error
+from service.registry import LawRegistry, UnknownLaw
+from service.schemas.queries import (
+    AllocatePublic,
+    AllocateRequest,
+    Constraints,
+    FrontierPublic,
+    FrontierRequest,
+    PredictPublic,
+    PredictRequest,
+)
+
+__all__ = ["AnswerCache", "Answers", "answer_allocate", "answer_frontier", "answer_predict"]
+
+CONSTRAINT_FIELDS = tuple(Constraints.model_fields)
+CLIENT_ERRORS = (ValueError, ArithmeticError)
+"""What the core raises for input it cannot answer (overflow included)."""
+
+
+def _law(registry: LawRegistry, ref: str) -> Law:
+    try:
+        return registry.resolve(ref)
+    except UnknownLaw as exc:
+        raise FieldError(("body", "law"), str(exc)) from None
+
+
+def _constraints(body: Constraints | None) -> ShapeConstraints:
+    if body is None:
+        return ShapeConstraints()
+    try:
+        return ShapeConstraints(**body.model_dump())
+    except ValueError as exc:
+        raise field_error(
+            exc, (), nested={f: ("constraints", f) for f in CONSTRAINT_FIELDS}
+        ) from None
+
+
+def _budget(req: AllocateRequest) -> tuple[float, str]:
+    given = [k for k in ("flops", "gpu_hours", "dollars") if getattr(req, k) is not None]
+    if len(given) != 1:
+        loc = ("body", given[1]) if len(given) > 1 else ("body", "flops")
+        raise FieldError(
+            loc,
+            f"budget: give exactly one of flops, gpu_hours or dollars (got {', '.join(given) or 'none'})",
+        )
+    kind = given[0]
+    if kind == "flops" and req.gpu is None and req.price_per_gpu_hour is not None:
+        raise FieldError(("body", "price_per_gpu_hour"), "price_per_gpu_hour: needs gpu")
+    try:
+        flops = budget_to_flops(
+            flops=req.flops,
+            gpu_hours=req.gpu_hours,
+            dollars=req.dollars,
+            gpu_name=req.gpu,
+            mfu=req.mfu,
+            price_per_gpu_hour=req.price_per_gpu_hour,
+        )
+    except CLIENT_ERRORS as exc:
+        raise field_error(exc, AllocateRequest.model_fields, aliases={"budget": kind}) from None
+    if not math.isfinite(flops):
+        raise FieldError(("body", kind), f"{kind}: the budget is too large to count in FLOPs")
+    return flops, kind
+
+
+def _finite(value: Any, where: str) -> None:
+    """Refuse answers that are not finite numbers (JSON cannot carry them)."""
+    arr = np.asarray([v for v in _numbers(value)], dtype=float)
+    if arr.size and not np.all(np.isfinite(arr)):
+        raise FieldError(("body", where), f"{where}: the law gives no finite answer for this input")
+
+
+def _numbers(value: Any) -> list[float]:
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _numbers(v)]
+    if isinstance(value, list | tuple):
+        return [x for v in value for x in _numbers(v)]
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return [float(value)]
+    return []
+
+
+def answer_allocate(registry: LawRegistry, req: AllocateRequest) -> dict[str, Any]:
+    """The allocation for one budget, as the API answers it."""
+    law = _law(registry, req.law)
+    flops, kind = _budget(req)
+    constraints = _constraints(req.constraints)
+    fields = AllocateRequest.model_fields
+    try:
+        result = allocate(
+            law,
+            flops,
+            constraints=constraints,
+            unique_tokens=req.unique_tokens,
+            inference_tokens=req.inference_tokens,
+        )
+        cost = None
+        if req.gpu is not None:
+            cost = asdict(
+                cost_of(
+                    flops,
+                    req.gpu,
+                    mfu=req.mfu,
+                    n_gpus=req.n_gpus,
+                    price_per_gpu_hour=req.price_per_gpu_hour,
+                )
+            )
+    except CLIENT_ERRORS as exc:
+        nested = {f: ("constraints", f) for f in CONSTRAINT_FIELDS}
+        raise field_error(
+            exc, fields, aliases={"flops": kind, "budget": kind}, nested=nested
+        ) from None
+    out = asdict(result)
+    out["law"] = {"id": out.pop("law_id"), "version": out.pop("law_version")}
+    out["cost"] = cost
+    out["warnings"] = list(out["warnings"])
+    _finite(out, kind)
+    return out
+
+
+def answer_predict(registry: LawRegistry, req: PredictRequest) -> dict[str, Any]:
+    """Predicted loss at one point."""
+    law = _law(registry, req.law)
+    try:
+        result = predict(
+            law,
+            params=req.params,
+            tokens=req.tokens,
+            width=req.width,
+            depth=req.depth,
+            unique_tokens=req.unique_tokens,
+        )
+    except CLIENT_ERRORS as exc:
+        raise field_error(exc, PredictRequest.model_fields) from None
+    out = asdict(result)
+    out["law"] = {"id": out.pop("law_id"), "version": out.pop("law_version")}
+    _finite(out, "tokens")
+    return out
+
+
+def _budgets(req: FrontierRequest) -> np.ndarray:
+    if req.flops is not None:
+        if req.flops_min is not None or req.flops_max is not None:
+            raise FieldError(
+                ("body", "flops"), "flops: give a list of budgets or flops_min/flops_max, not both"
+            )
+        return np.asarray(req.flops, dtype=float)
+    if req.flops_min is None or req.flops_max is None:
+        raise FieldError(
+            ("body", "flops_min"), "flops_min, flops_max: both are needed without a flops list"
+        )
+    if req.flops_min > req.flops_max:
+        raise FieldError(("body", "flops_min"), "flops_min: must not exceed flops_max")
+    return np.logspace(math.log10(req.flops_min), math.log10(req.flops_max), req.points)
+
+
+def answer_frontier(registry: LawRegistry, req: FrontierRequest) -> dict[str, Any]:
+    """The optimal path over many budgets."""
+    law = _law(registry, req.law)
+    budgets = _budgets(req)
+    constraints = _constraints(req.constraints)
+    try:
+        path = frontier(
+            law,
+            budgets,
+            constraints=constraints,
+            unique_tokens=req.unique_tokens,
+            inference_tokens=req.inference_tokens,
+        )
+    except CLIENT_ERRORS as exc:
+        nested = {f: ("constraints", f) for f in CONSTRAINT_FIELDS}
+        raise field_error(exc, FrontierRequest.model_fields, nested=nested) from None
+    loss = [None] * len(path.flops) if path.loss is None else path.loss.tolist()
+    points = [
+        {
+            "flops": float(c),
+            "params": float(n),
+            "tokens": float(d),
+            "loss": None if v is None else float(v),
+            "width": int(w),
+            "depth": int(dep),
+            "shape_params": float(p),
+            "flops_per_token": float(f),
+        }
+        for c, n, d, v, w, dep, p, f in zip(
+            path.flops,
+            path.params,
+            path.tokens,
+            loss,
+            path.width,
+            path.depth,
+            path.shape_params,
+            path.shape_flops_per_token,
+            strict=True,
+        )
+    ]
+    _finite(points, "flops")
+    return {"law": {"id": law.id, "version": law.version}, "points": points, "count": len(points)}
+
+
+class AnswerCache:
+    """Serialised answers by (endpoint, law id, law version, request): an answer is a pure
+    function of these, so a new law version never meets a stale entry. LRU, bounded in
+    entries and in bytes."""
+
+    def __init__(self, size: int = 4096, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self._items: OrderedDict[tuple[str, str, int, str], bytes] = OrderedDict()
+        self._size, self._max_bytes, self._bytes = size, max_bytes, 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, int, str]) -> bytes | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[str, str, int, str], value: bytes) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._bytes += len(value) - (len(old) if old is not None else 0)
+            self._items[key] = value
+            while self._items and (len(self._items) > self._size or self._bytes > self._max_bytes):
+                self._bytes -= len(self._items.popitem(last=False)[1])
+
+
+class Answers:
+    """The query endpoints' logic: resolve the law, answer (or recall) and serialise."""
+
+    def __init__(self, registry: LawRegistry, cache: AnswerCache | None = None) -> None:
+        self.registry = registry
+        self.cache = cache or AnswerCache()
+
+    def _answer(
+        self,
+        endpoint: str,
+        req: AllocateRequest | PredictRequest | FrontierRequest,
+        compute: Callable[[LawRegistry, Any], dict[str, Any]],
+        public: type[BaseModel],
+    ) -> bytes:
+        law = _law(self.registry, req.law)
+        key = (endpoint, law.id, law.version, req.model_dump_json(exclude={"law"}))
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        pinned = req.model_copy(update={"law": law.ref})  # the version the key names
+        body = public.model_validate(compute(self.registry, pinned)).model_dump_json().encode()
+        self.cache.put(key, body)
+        return body
+
+    def allocate(self, req: AllocateRequest) -> bytes:
+        return self._answer("allocate", req, answer_allocate, AllocatePublic)
+
+    def predict(self, req: PredictRequest) -> bytes:
+        return self._answer("predict", req, answer_predict, PredictPublic)
+
+    def frontier(self, req: FrontierRequest) -> bytes:
+        return self._answer("frontier", req, answer_frontier, FrontierPublic)

@@ -1,0 +1,1 @@
+"""The HTTP API: dependencies, middleware and one router per resource."""

@@ -1,0 +1,93 @@
+"""Dependencies as ``Annotated`` aliases (``SettingsDep``, ``DatabaseDep``, ``RegistryDep``...).
+
+``require_writer`` guards every write endpoint when ``FLOPWISE_API_KEY`` is set: the
+request needs ``Authorization: Bearer <key>``, compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request, status
+
+from service.answers import Answers
+from service.config import Settings
+from service.jobs.worker import Worker
+from service.metrics import Metrics
+from service.registry import LawPoller, LawRegistry
+from service.store.db import Database
+
+__all__ = [
+    "AnswersDep",
+    "DatabaseDep",
+    "MetricsDep",
+    "RegistryDep",
+    "Services",
+    "SettingsDep",
+    "require_writer",
+]
+
+
+@dataclass
+class Services:
+    """What one app instance holds for its lifetime."""
+
+    settings: Settings
+    db: Database
+    registry: LawRegistry
+    metrics: Metrics
+    answers: Answers
+    poller: LawPoller | None = None
+    workers: list[Worker] = field(default_factory=list)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def get_settings(request: Request) -> Settings:
+    return get_services(request).settings
+
+
+def get_db(request: Request) -> Database:
+    return get_services(request).db
+
+
+def get_registry(request: Request) -> LawRegistry:
+    return get_services(request).registry
+
+
+def get_metrics(request: Request) -> Metrics:
+    return get_services(request).metrics
+
+
+def get_answers(request: Request) -> Answers:
+    return get_services(request).answers
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_db)]
+RegistryDep = Annotated[LawRegistry, Depends(get_registry)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+AnswersDep = Annotated[Answers, Depends(get_answers)]
+
+
+def require_writer(
+    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """Refuse a write without the configured bearer token (no key configured: open)."""
+    key = settings.api_key
+    if not key:
+        return
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode("utf-8", "replace"), key.encode("utf-8")
+    ):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="write endpoints need Authorization: Bearer <FLOPWISE_API_KEY>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

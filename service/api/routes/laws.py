@@ -1,0 +1,87 @@
+"""``GET /v1/laws``, ``GET /v1/laws/{law_id}`` and ``GET /v1/laws/{law_id}/plot.png``.
+
+``law_id`` may carry a version, ``id@version``; without one it is the latest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Response, status
+
+from fitting.catalogue import BUILTIN_LAWS
+from fitting.laws import Law, to_dict
+from service.api.deps import DatabaseDep, RegistryDep
+from service.jobs.refit import json_ready
+from service.plot import PlotCache
+from service.registry import LawRegistry, UnknownLaw
+from service.store.runs import load_records
+
+router = APIRouter(prefix="/v1", tags=["laws"])
+PLOTS = PlotCache()
+
+
+def _summary(law: Law, registry: LawRegistry) -> dict[str, Any]:
+    data = to_dict(law)
+    return {
+        **{k: data[k] for k in ("id", "version", "title", "form", "n_definition", "c_definition")},
+        **{k: data[k] for k in ("source", "citation", "dataset")},
+        "builtin": registry.record(law.id, law.version) is None,
+        "has_draws": law.draws is not None,
+        "domain": data["domain"],
+        "versions": registry.versions(law.id) or [law.version],
+    }
+
+
+def _resolve(registry: LawRegistry, law_ref: str) -> Law:
+    try:
+        return registry.resolve(law_ref)
+    except UnknownLaw as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+
+
+@router.get("/laws")
+async def read_laws(registry: RegistryDep) -> dict[str, Any]:
+    """The catalogue: every built-in law and the latest version of every fitted one."""
+    laws = [*BUILTIN_LAWS.values(), *(rec.law for rec in registry.fitted())]
+    data = [_summary(law, registry) for law in laws]
+    return {"data": data, "count": len(data)}
+
+
+@router.get("/laws/{law_id}")
+async def read_law(law_id: str, registry: RegistryDep) -> dict[str, Any]:
+    """One law with its constants, definitions, source, fitted range and fit report."""
+    law = _resolve(registry, law_id)
+    data = to_dict(law)
+    record = registry.record(law.id, law.version)
+    fit = None
+    if record is not None:
+        fit = {
+            "dataset": record.dataset,
+            "method": record.method,
+            "form": record.form,
+            "job_id": record.job_id,
+            "published_at": record.created_at,
+            "report": record.report,
+        }
+    extra = ("constants", "tokenizer", "family", "notes", "verified", "rounded", "loss_unit")
+    return {
+        **_summary(law, registry),
+        **{k: data[k] for k in extra},
+        "diagnostics": json_ready(dict(law.diagnostics)),
+        "fit": fit,
+    }
+
+
+@router.get(
+    "/laws/{law_id}/plot.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def plot_law(law_id: str, registry: RegistryDep, db: DatabaseDep) -> Response:
+    """The law against the runs it was fitted on (PNG)."""
+    law = _resolve(registry, law_id)
+    record = registry.record(law.id, law.version)
+    records = load_records(db, record.dataset) if record is not None else []
+    png = PLOTS.get(law, records)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=60"})

@@ -1,0 +1,111 @@
+"""``flopwise serve`` (the API with an in-process worker) and ``flopwise worker``.
+
+Both read the ``FLOPWISE_*`` settings; options given here override them.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import signal
+import threading
+from typing import Any
+
+import click
+
+from service.cli.app import fail, main
+from service.config import Settings
+
+__all__ = ["serve_command", "worker_command"]
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+def _banner(settings: Settings) -> None:
+    url = settings.base_url
+    store = "SQLite in " + str(settings.data_dir) if not settings.database_url else "PostgreSQL"
+    workers = f"{settings.workers} refit + {settings.calibration_workers} calibration workers"
+    click.echo(f"flopwise: serving on {url} (store: {store}, {workers})")
+    click.echo(f"flopwise: try  curl {url}/healthz   or open {url}/docs")
+    click.echo(
+        f"""flopwise:      curl -X POST {url}/v1/allocate -H 'Content-Type: application/json' -d '{{"flops": 1e21}}'"""
+    )
+
+
+@main.command("serve")
+@click.option("--host", default=None, help="Interface to bind [FLOPWISE_HOST, 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [FLOPWISE_PORT, 8000].")
+@click.option("--workers", type=int, default=None, help="In-process refit workers [1].")
+@click.option("--log-level", default="info", show_default=True)
+def serve_command(host: str | None, port: int | None, workers: int | None, log_level: str) -> None:
+    """Serve the HTTP API (SQLite, built-in laws and an in-process worker by default)."""
+    import uvicorn
+
+    from service.main import create_app
+
+    settings = _settings(host=host, port=port, workers=workers)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    _banner(settings)
+    app = create_app(settings)
+    # Everything imported so far lives as long as the process: keep it out of the cyclic
+    # GC's sweeps, which otherwise stall every request for tens of ms now and then.
+    gc.freeze()
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@main.command("worker")
+@click.option("--threads", type=int, default=1, show_default=True, help="Refit workers.")
+@click.option(
+    "--calibrations",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Calibration workers (sweeps run the trainer on this host's devices).",
+)
+@click.option("--log-level", default="info", show_default=True)
+def worker_command(threads: int, calibrations: int, log_level: str) -> None:
+    """Run job workers against FLOPWISE_DATABASE_URL until stopped (SIGTERM, Ctrl-C)."""
+    from functools import partial
+
+    from service.main import start_workers
+    from service.metrics import Metrics
+    from service.registry import LawRegistry
+    from service.store import jobs as queue
+    from service.store.db import open_database
+
+    if threads < 0 or calibrations < 0 or threads + calibrations < 1:
+        raise fail("--threads and --calibrations: at least one worker, none negative")
+    settings = _settings()
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    db = open_database(settings.sqlalchemy_url)
+    registry = LawRegistry(db)
+    metrics = Metrics(queue_depth=partial(queue.queue_depth, db))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    workers = start_workers(
+        db, settings, refits=threads, calibrations=calibrations, metrics=metrics, registry=registry
+    )
+    where = db.engine.url.render_as_string(hide_password=True)
+    click.echo(f"flopwise worker: {threads} refit, {calibrations} calibration worker(s) on {where}")
+    while not stop.wait(1.0):
+        pass
+    for worker in workers:
+        worker.stop()
+    db.dispose()

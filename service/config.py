@@ -1,0 +1,90 @@
+"""Settings: one ``BaseSettings`` read from the environment (prefix ``FLOPWISE_``).
+
+The embedded defaults run on one machine with nothing else installed: SQLite in
+``./flopwise-data``, the built-in laws, one in-process refit worker, no API key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="FLOPWISE_", extra="ignore", frozen=True)
+
+    environment: str = "development"
+    """``development`` or ``production``; production refuses to start without an API key."""
+    data_dir: Path = Path("./flopwise-data")
+    """Where the embedded SQLite database lives."""
+    database_url: str | None = None
+    """SQLAlchemy URL (``postgresql+psycopg://user@host/db``); default SQLite in ``data_dir``."""
+    api_key: str | None = None
+    """When set, write endpoints need ``Authorization: Bearer <key>``."""
+    host: str = "127.0.0.1"
+    """Interface ``flopwise serve`` binds (the container sets 0.0.0.0)."""
+    port: int = Field(default=8000, ge=0, le=65535)
+    """Port ``flopwise serve`` binds."""
+    public_url: str | None = None
+    """How the trainer reaches this server; default ``http://<host>:<port>``."""
+    workers: int = Field(default=1, ge=0, le=64)
+    """In-process refit workers started by ``flopwise serve`` (0: none)."""
+    calibration_workers: int = Field(default=1, ge=0, le=64)
+    """In-process workers for calibration sweeps (they run the trainer on this host)."""
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    """Request bodies larger than this are refused with 413."""
+    max_runs_per_request: int = Field(default=20_000, ge=1)
+    """Observations one ``POST /v1/runs`` may carry."""
+    law_poll_seconds: float = Field(default=2.0, gt=0)
+    """How often each process looks for newly published law versions."""
+    job_lease_seconds: float = Field(default=30.0, gt=0)
+    """A claimed job whose lease is not renewed for this long is reclaimed."""
+    job_poll_seconds: float = Field(default=0.5, gt=0)
+    """How often an idle worker looks for a job."""
+    job_max_attempts: int = Field(default=3, ge=1)
+    """Tries a refit job gets before it is marked failed."""
+    refit_debounce_seconds: float = Field(default=2.0, ge=0)
+    """New runs wait this long for more before the refit they queue starts."""
+    refit_max_delay_seconds: float = Field(default=60.0, ge=0)
+    """A steady stream of runs delays its refit at most this long."""
+    refit_form: str = "chinchilla"
+    """Form the automatic refit on ingestion fits."""
+    refit_method: str = "approach3"
+    """Method the automatic refit on ingestion uses."""
+    refit_options: dict[str, Any] = Field(default_factory=dict)
+    """Options of the automatic refit (JSON object, as ``POST /v1/fits`` takes them)."""
+    trainer_command: list[str] | None = None
+    """Command that starts the trainer (default ``python -m trainer``); JSON list."""
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        if self.environment == "production" and not self.api_key:
+            raise ValueError("FLOPWISE_API_KEY must be set when FLOPWISE_ENVIRONMENT=production")
+        if self.environment not in ("development", "production"):
+            raise ValueError("FLOPWISE_ENVIRONMENT must be development or production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to SQLite in the data directory."""
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{(self.data_dir / 'flopwise.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        """Where clients on this host reach the server."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"

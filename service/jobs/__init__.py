@@ -1,0 +1,1 @@
+"""Job kinds and the workers that run them (refits, calibration sweeps)."""

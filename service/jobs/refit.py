@@ -1,0 +1,145 @@
+"""Refit jobs: fit a law to a dataset's stored runs, check it, hand it back for publishing.
+
+Fitted laws are named ``<dataset>-<form>`` (Approach 3) or ``<dataset>-<method>``
+(Approaches 1 and 2, which fit allocation power laws). A law is published only
+when the fit succeeded and the law passes :func:`check_law`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from fitting.allocation import allocate
+from fitting.catalogue import BUILTIN_LAWS
+from fitting.laws import Form, Law
+from fitting.predict import predict_loss
+from fitting.runs import Runs
+from service.jobs.base import JobContext, JobError, Outcome, Publication
+from service.store.jobs import Job
+from service.store.runs import load_records
+
+__all__ = ["APPROACH3_FORMS", "METHODS", "check_law", "fitted_law_id", "refit", "refit_payload"]
+
+METHODS = ("approach1", "approach2", "approach3")
+APPROACH3_FORMS = ("chinchilla", "width-depth", "width-depth-alt", "data-constrained")
+MAX_MEDIAN_ERROR = 0.25
+"""A law whose median relative loss error on its own data exceeds this is not published."""
+
+
+def fitted_law_id(dataset: str, form: str, method: str) -> str:
+    """The id a fit of ``dataset`` publishes under."""
+    return f"{dataset}-{form}" if method == "approach3" else f"{dataset}-{method}"
+
+
+def refit_payload(
+    dataset: str, form: str, method: str, options: dict[str, Any], *, auto: bool
+) -> dict[str, Any]:
+    """The payload of a refit job (checked by the API before it is queued)."""
+    if method not in METHODS:
+        raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+    allowed = APPROACH3_FORMS if method == "approach3" else ("power-law",)
+    if form not in allowed:
+        raise ValueError(f"form: {method} fits {', '.join(allowed)}, not {form!r}")
+    law_id = fitted_law_id(dataset, form, method)
+    if law_id in BUILTIN_LAWS:
+        raise ValueError(f"dataset: a fit would publish {law_id!r}, the id of a built-in law")
+    return {"dataset": dataset, "form": form, "method": method, "options": options, "auto": auto}
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with numpy scalars/arrays as Python types and non-finite floats as None."""
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+        if isinstance(obj, np.generic):
+            return obj.item()
+        return str(obj)
+
+    def clean(obj: Any) -> Any:
+        if isinstance(obj, float):
+            return obj if math.isfinite(obj) else None
+        if isinstance(obj, dict):
+            return {str(k): clean(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [clean(v) for v in obj]
+        return obj
+
+    return clean(json.loads(json.dumps(value, default=default)))
+
+
+def check_law(law: Law, runs: Runs) -> list[str]:
+    """Reasons not to publish ``law`` (empty when it may be published)."""
+    problems: list[str] = []
+    if law.form in (Form.CHINCHILLA, Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT, Form.DATA_CONSTRAINED):
+        try:
+            predicted = np.asarray(
+                predict_loss(
+                    law, params=runs.params, tokens=runs.tokens, width=runs.width, depth=runs.depth
+                ),
+                dtype=float,
+            )
+        except ValueError as exc:
+            return [f"the law cannot predict its own data: {exc}"]
+        if not np.all(np.isfinite(predicted)) or np.any(predicted <= 0):
+            problems.append("predicted losses on the fitted runs are not all positive and finite")
+        else:
+            error = float(np.median(np.abs(predicted / runs.loss - 1.0)))
+            if error > MAX_MEDIAN_ERROR:
+                problems.append(f"median relative loss error on its data is {error:.0%}")
+    flops = law.domain.flops
+    budget = (
+        math.sqrt(flops[0] * flops[1]) if flops else float(np.median(6 * runs.params * runs.tokens))
+    )
+    try:
+        answer = allocate(law, budget)
+        if not (math.isfinite(answer.params) and math.isfinite(answer.tokens)):
+            problems.append(f"allocation at {budget:.3g} FLOPs is not finite")
+    except (ValueError, ArithmeticError) as exc:
+        problems.append(f"allocation at {budget:.3g} FLOPs fails: {exc}")
+    return problems
+
+
+def refit(job: Job, ctx: JobContext) -> Outcome:
+    """Fit ``job.payload``'s dataset; raise ``JobError`` when nothing may be published."""
+    from fitting.fit import fit  # the engine is heavy; import it where it is used
+
+    payload = job.payload
+    dataset, form, method = payload["dataset"], payload["form"], payload["method"]
+    ctx.progress(stage="loading runs")
+    records = load_records(ctx.db, dataset)
+    if not records:
+        raise JobError(f"dataset: no runs stored for {dataset!r}")
+    try:
+        runs = Runs.from_records(records)
+        ctx.progress(stage="fitting", n_observations=len(runs))
+        options = {"workers": 1, **payload.get("options", {})}
+        law_id = fitted_law_id(dataset, form, method)
+        report = fit(runs, form=form, method=method, law_id=law_id, **options)
+    except ValueError as exc:
+        raise JobError(f"fit refused the data: {exc}") from None
+    summary = json_ready(
+        {
+            "message": report.message,
+            "success": report.success,
+            "objective": report.objective,
+            "n_runs": report.n_runs,
+            "warnings": list(report.warnings),
+            "diagnostics": dict(report.diagnostics),
+        }
+    )
+    if not report.success or report.law is None:
+        raise JobError(f"fit did not succeed: {report.message}")
+    ctx.progress(stage="checking")
+    problems = check_law(report.law, runs)
+    if problems:
+        raise JobError("fit failed its checks: " + "; ".join(problems))
+    law = report.law
+    if not law.dataset:
+        law = law.evolve(dataset=dataset)
+    ctx.progress(stage="publishing")
+    return Outcome(publication=Publication(law, dataset, form, method, summary))

@@ -1,0 +1,102 @@
+"""Pictures of a law against the data it was fitted on, rendered headless (Agg).
+
+Left: loss against compute, the law's compute-optimal loss as a line, the runs as
+points coloured by model size. Right: N* against compute, with the runs' sizes.
+Built-in laws have no stored runs: they are drawn over the range they were fitted on.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from fitting.allocation import frontier
+from fitting.laws import Law
+
+__all__ = ["PlotCache", "render_png"]
+
+_LOCK = threading.Lock()  # matplotlib's global state (fonts, rcParams) is not thread-safe
+
+
+def _range(law: Law, compute: np.ndarray | None) -> tuple[float, float]:
+    if compute is not None and compute.size:
+        lo, hi = float(compute.min()), float(compute.max())
+    elif law.domain.flops is not None:
+        lo, hi = law.domain.flops
+    else:
+        lo, hi = 1e18, 1e24
+    return lo / 3.0, hi * 30.0
+
+
+def _compute(records: Sequence[dict[str, Any]]) -> np.ndarray:
+    return np.asarray(
+        [r["flops"] if r.get("flops") else 6.0 * r["params"] * r["tokens"] for r in records],
+        dtype=float,
+    )
+
+
+def render_png(law: Law, records: Sequence[dict[str, Any]] = ()) -> bytes:
+    """A PNG of ``law`` (and ``records``, the runs it was fitted on)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    compute = _compute(records) if records else None
+    lo, hi = _range(law, compute)
+    budgets = np.logspace(math.log10(lo), math.log10(hi), 60)
+    try:
+        path = frontier(law, budgets)
+    except (ValueError, ArithmeticError):  # a law that cannot answer here: draw the data only
+        path = None
+    with _LOCK:
+        fig = Figure(figsize=(10, 4.2), dpi=100)
+        FigureCanvasAgg(fig)
+        left, right = fig.subplots(1, 2)
+        if compute is not None:
+            params = np.asarray([r["params"] for r in records], dtype=float)
+            loss = np.asarray([r["loss"] for r in records], dtype=float)
+            points = left.scatter(compute, loss, c=np.log10(params), s=9, cmap="viridis", alpha=0.8)
+            fig.colorbar(points, ax=left, label="log10 params")
+            right.scatter(compute, params, s=6, color="0.6", label="runs")
+        if path is not None and path.loss is not None:
+            left.plot(path.flops, path.loss, color="crimson", label="compute-optimal loss")
+            left.legend(loc="upper right", fontsize=8)
+        else:
+            left.text(0.5, 0.5, f"{law.form} gives no loss", transform=left.transAxes, ha="center")
+        if path is not None:
+            right.plot(path.flops, path.params, color="crimson", label="N*")
+            right.plot(path.flops, path.tokens, color="navy", ls="--", label="D*")
+            right.legend(loc="upper left", fontsize=8)
+        left.set(xscale="log", xlabel="compute (FLOPs)", ylabel="loss", title=f"{law.ref}: loss")
+        right.set(xscale="log", yscale="log", xlabel="compute (FLOPs)", title="N*, D*")
+        fig.tight_layout()
+        out = io.BytesIO()
+        fig.savefig(out, format="png")
+    return out.getvalue()
+
+
+class PlotCache:
+    """The last ``size`` pictures by (law id, version, number of runs)."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._items: OrderedDict[tuple[str, int, int], bytes] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, law: Law, records: Sequence[dict[str, Any]]) -> bytes:
+        key = (law.id, law.version, len(records))
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        png = render_png(law, records)
+        with self._lock:
+            self._items[key] = png
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return png

@@ -1,0 +1,70 @@
+"""Bodies of ``/v1/runs``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from service.schemas.common import Name, Positive, Request
+
+__all__ = ["IngestPublic", "RunCreate", "RunPublic", "RunsCreate", "RunsPublic"]
+
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+TagValue = Annotated[str, StringConstraints(max_length=256)]
+
+
+class RunCreate(Request):
+    """One evaluation of one training run; (dataset, run, tokens) identifies it."""
+
+    dataset: Name
+    run: str = Field(min_length=1, max_length=200)
+    params: Positive = Field(le=1e16, description="Parameters (total, as the dataset counts them).")
+    tokens: Positive = Field(le=1e18, description="Training tokens seen at this evaluation.")
+    loss: Positive = Field(le=1e4, description="Validation loss (nats/token).")
+    width: int | None = Field(None, ge=1, le=1 << 20)
+    depth: int | None = Field(None, ge=1, le=4096)
+    flops: Positive | None = Field(None, le=1e35)
+    seconds_per_step: Positive | None = Field(None, le=1e7)
+    n_gpus: int | None = Field(None, ge=1, le=10_000_000)
+    gpu: str | None = Field(None, min_length=1, max_length=64)
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=32)
+
+
+class RunsCreate(Request):
+    """A batch of observations, stored in one transaction."""
+
+    runs: list[RunCreate] = Field(min_length=1)
+
+
+class IngestPublic(BaseModel):
+    """What a batch did; 2xx only after it was committed."""
+
+    received: int
+    inserted: int
+    duplicates: int
+    refit_jobs: dict[str, str]
+
+
+class RunPublic(BaseModel):
+    id: int
+    dataset: str
+    run: str
+    params: float
+    tokens: float
+    loss: float
+    width: int | None
+    depth: int | None
+    flops: float | None
+    seconds_per_step: float | None
+    n_gpus: int | None
+    gpu: str | None
+    tags: dict[str, str]
+    created_at: float
+
+
+class RunsPublic(BaseModel):
+    data: list[RunPublic]
+    count: int
+    offset: int
+    limit: int

@@ -1,0 +1,98 @@
+"""Tables: training-run observations, published law versions and the job queue.
+
+Times are UNIX seconds (floats) from the writing process's clock: exact, comparable in
+SQL on every dialect, and what leases need (hosts are assumed NTP-synchronised). The
+schema is created and changed only by the Alembic migrations in
+``service/migrations``; these classes describe it for queries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Double, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Base", "JobRow", "LawRow", "RunRow"]
+
+QUEUED_ONLY = text("status = 'queued'")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the service's tables."""
+
+
+class RunRow(Base):
+    """One evaluation of one training run; unique on (dataset, run, tokens)."""
+
+    __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("dataset", "run", "tokens", name="uq_runs_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset: Mapped[str] = mapped_column(String(64), index=True)
+    run: Mapped[str] = mapped_column(String(200))
+    tokens: Mapped[float] = mapped_column(Double())
+    params: Mapped[float] = mapped_column(Double())
+    loss: Mapped[float] = mapped_column(Double())
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    depth: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    flops: Mapped[float | None] = mapped_column(Double(), nullable=True)
+    seconds_per_step: Mapped[float | None] = mapped_column(Double(), nullable=True)
+    n_gpus: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    gpu: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[float] = mapped_column(Double())
+
+
+class LawRow(Base):
+    """A published (fitted) law version; ``body`` is ``fitting.laws.to_dict``."""
+
+    __tablename__ = "laws"
+    __table_args__ = (
+        UniqueConstraint("law_id", "version", name="uq_laws_version"),
+        UniqueConstraint("job_id", name="uq_laws_job"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    law_id: Mapped[str] = mapped_column(String(160), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    dataset: Mapped[str] = mapped_column(String(64))
+    form: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(32))
+    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Double())
+
+
+class JobRow(Base):
+    """A durable job: queued -> running (leased) -> succeeded | failed."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_claim", "status", "run_after"),
+        Index(
+            "uq_jobs_queued_dedupe",
+            "dedupe_key",
+            unique=True,
+            sqlite_where=QUEUED_ONLY,
+            postgresql_where=QUEUED_ONLY,
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    run_after: Mapped[float] = mapped_column(Double())
+    lease_owner: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    lease_expires_at: Mapped[float | None] = mapped_column(Double(), nullable=True)
+    created_at: Mapped[float] = mapped_column(Double())
+    updated_at: Mapped[float] = mapped_column(Double())
+    finished_at: Mapped[float | None] = mapped_column(Double(), nullable=True)

@@ -1,0 +1,185 @@
+"""The job queue and run store on SQLite and PostgreSQL: leases, reclaiming, bounded
+retries, debouncing, exactly-once publishing, concurrent claims, idempotent ingestion."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from fitting.catalogue import builtin
+from service.store import jobs as queue
+from service.store.db import Database, open_database
+from service.store.laws import load_since, publish, versions_of
+from service.store.runs import RunRecord, ingest, list_runs
+
+
+@pytest.fixture
+def db(store_url: str) -> Iterator[Database]:
+    database = open_database(store_url)
+    yield database
+    database.dispose()
+
+
+def put(db: Database, kind: str = "refit", *, max_attempts: int = 3, **kwargs: object) -> str:
+    with db.write_session() as session, session.begin():
+        return queue.enqueue(session, kind, {"n": 1}, max_attempts=max_attempts, **kwargs)  # type: ignore[arg-type]
+
+
+def test_migrations_are_idempotent(store_url: str) -> None:
+    for _ in range(2):
+        open_database(store_url).dispose()
+
+
+def test_claim_lease_complete(db: Database) -> None:
+    job_id = put(db)
+    job = queue.claim(db, "w1", 30.0, ("refit",))
+    assert job is not None and job.id == job_id and job.status == "running" and job.attempts == 1
+    assert queue.claim(db, "w2", 30.0, ("refit",)) is None  # held
+    assert queue.heartbeat(db, job_id, "w1", 30.0, {"stage": "x"})
+    assert not queue.heartbeat(db, job_id, "w2", 30.0)
+    with db.write_session() as session, session.begin():
+        assert queue.complete(session, job_id, "w1", {"ok": 1})
+    done = queue.get_job(db, job_id)
+    assert done is not None and done.status == "succeeded" and done.result == {"ok": 1}
+    assert done.progress == {"stage": "x"}
+
+
+def test_only_due_jobs_of_the_workers_kinds_are_claimed(db: Database) -> None:
+    put(db, delay=60.0)
+    put(db, "calibration")
+    assert queue.claim(db, "w", 30.0, ("refit",)) is None
+    job = queue.claim(db, "w", 30.0, ("refit", "calibration"))
+    assert job is not None and job.kind == "calibration"
+
+
+def test_expired_lease_is_reclaimed_and_the_old_holder_cannot_finish(db: Database) -> None:
+    job_id = put(db)
+    assert queue.claim(db, "zombie", 0.2, ("refit",)) is not None
+    time.sleep(0.3)
+    job = queue.claim(db, "rescuer", 30.0, ("refit",))
+    assert job is not None and job.id == job_id and job.attempts == 2
+    assert job.progress.get("reclaimed") == 1
+    # the first holder wakes up: its heartbeat, completion and failure are all refused
+    assert not queue.heartbeat(db, job_id, "zombie", 30.0)
+    law = builtin("epoch-2024").evolve(id="data-chinchilla")
+    with db.write_session() as session, session.begin():
+        publish(
+            session,
+            law,
+            dataset="data",
+            form="chinchilla",
+            method="approach3",
+            job_id=job_id,
+            report={},
+        )
+        refused = not queue.complete(session, job_id, "zombie", {})
+        session.rollback()  # what the worker does when completion is refused
+    assert refused
+    assert queue.fail(db, job_id, "zombie", "late", retry=True) is None
+    with db.write_session() as session, session.begin():
+        publish(
+            session,
+            law,
+            dataset="data",
+            form="chinchilla",
+            method="approach3",
+            job_id=job_id,
+            report={},
+        )
+        assert queue.complete(session, job_id, "rescuer", {"law_id": law.id, "version": 1})
+    assert versions_of(db, "data-chinchilla") == [1]  # published exactly once
+
+
+def test_retries_are_bounded(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    job_id = put(db, max_attempts=2)
+    monkeypatch.setattr(queue, "RETRY_BACKOFF_SECONDS", 0.0)
+    for attempt, expected in ((1, "queued"), (2, "failed")):
+        job = queue.claim(db, "w", 30.0, ("refit",))
+        assert job is not None and job.attempts == attempt
+        assert queue.fail(db, job_id, "w", f"boom {attempt}", retry=True) == expected
+    job = queue.get_job(db, job_id)
+    assert job is not None and job.status == "failed" and job.error == "boom 2"
+    assert queue.claim(db, "w", 30.0, ("refit",)) is None
+
+
+def test_a_job_whose_last_worker_died_fails(db: Database) -> None:
+    job_id = put(db, max_attempts=1)
+    assert queue.claim(db, "dies", 0.1, ("refit",)) is not None
+    time.sleep(0.2)
+    assert queue.claim(db, "w", 30.0, ("refit",)) is None
+    job = queue.get_job(db, job_id)
+    assert job is not None and job.status == "failed" and "lease" in (job.error or "")
+
+
+def test_debounce_keeps_one_queued_job_and_bounds_the_delay(db: Database) -> None:
+    now = time.time()
+    first = put(db, now=now, delay=2.0, dedupe_key="refit:d", max_delay=5.0)
+    second = put(db, now=now + 1, delay=2.0, dedupe_key="refit:d", max_delay=5.0)
+    third = put(db, now=now + 4, delay=2.0, dedupe_key="refit:d", max_delay=5.0)
+    assert first == second == third
+    with db.read_session() as session:
+        from service.store.models import JobRow
+
+        row = session.get(JobRow, first)
+        assert row is not None and row.run_after == pytest.approx(now + 5.0)  # capped
+    # once it runs, new data queues a fresh job
+    with db.write_session() as session, session.begin():
+        row = session.get(JobRow, first)
+        assert row is not None
+        row.run_after = 0.0
+    assert queue.claim(db, "w", 30.0, ("refit",)) is not None
+    assert put(db, delay=2.0, dedupe_key="refit:d") != first
+
+
+def test_concurrent_claims_take_each_job_once(db: Database) -> None:
+    ids = {put(db) for _ in range(12)}
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def drain(name: str) -> None:
+        while (job := queue.claim(db, name, 30.0, ("refit",))) is not None:
+            with lock:
+                claimed.append(job.id)
+
+    threads = [threading.Thread(target=drain, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed) == sorted(ids)
+
+
+def test_law_versions_count_up(db: Database) -> None:
+    law = builtin("epoch-2024").evolve(id="mine-chinchilla")
+    for expected in (1, 2, 3):
+        with db.write_session() as session, session.begin():
+            version = publish(
+                session,
+                law,
+                dataset="mine",
+                form="chinchilla",
+                method="approach3",
+                job_id=None,
+                report={},
+            )
+        assert version == expected
+    stored = load_since(db, 0)
+    assert [r.law.version for r in stored] == [1, 2, 3]
+    assert stored[0].law.constants == dict(law.constants)
+
+
+def test_ingestion_is_idempotent_on_dataset_run_tokens(db: Database) -> None:
+    rec = RunRecord(dataset="d", run="r", params=1e8, tokens=1e9, loss=3.0, tags={"k": "v"})
+    first = ingest(
+        db, [rec, rec, RunRecord(dataset="d", run="r", params=1e8, tokens=2e9, loss=2.9)]
+    )
+    assert (first.received, first.inserted, first.duplicates) == (3, 2, 1)
+    again = ingest(db, [RunRecord(dataset="d", run="r", params=1e8, tokens=1e9, loss=9.9)])
+    assert (again.inserted, again.duplicates) == (0, 1)
+    rows, total = list_runs(db, dataset="d")
+    assert total == 2 and rows[0].loss == 3.0 and rows[0].tags == {"k": "v"}  # first write kept
+    other = ingest(db, [RunRecord(dataset="e", run="r", params=1e8, tokens=1e9, loss=3.0)])
+    assert other.inserted == 1
