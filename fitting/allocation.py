@@ -36,6 +36,8 @@ __all__ = ["MAX_FLOPS", "Allocation", "Frontier", "allocate", "frontier"]
 MAX_FLOPS = 1e35
 """Budgets above this are refused as absurd (about 1e10 x today's largest runs)."""
 
+DEFAULT_CONSTRAINTS = ShapeConstraints()
+
 MUENNIGHOFF_R_N = 5.309743
 MUENNIGHOFF_R_D = 15.387756
 """Repetition decay constants (Muennighoff et al. 2023, App. A), used when a plain
@@ -260,7 +262,7 @@ def frontier(
 ) -> Frontier:
     """The optimal path over many budgets at once."""
     flops = _check_budget(flops)
-    constraints = constraints or ShapeConstraints()
+    constraints = constraints or DEFAULT_CONSTRAINTS
     unique_tokens = _check_optional("unique_tokens", unique_tokens)
     inference_tokens = _check_optional("inference_tokens", inference_tokens)
     n, d, loss, wd = _optimum(law, flops, constraints, unique_tokens, inference_tokens)
@@ -392,7 +394,7 @@ def allocate(
     inference_tokens = _check_optional("inference_tokens", inference_tokens)
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    constraints = constraints or ShapeConstraints()
+    constraints = constraints or DEFAULT_CONSTRAINTS
     n_arr, d_arr, loss_arr, wd = _optimum(
         law, flops_arr, constraints, unique_tokens, inference_tokens
     )

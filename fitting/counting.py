@@ -26,6 +26,7 @@ thousands of shapes at once; :class:`ArchSpec` wraps one concrete shape.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -197,6 +198,8 @@ class ArchFamily:
 
     def ffn_size(self, width: Num) -> Num:
         """MLP hidden size for ``width``; vectorised."""
+        if isinstance(width, int | np.integer):
+            return math.ceil(int(width) * self.ffn_multiplier / self.ffn_round) * self.ffn_round
         raw = np.ceil(np.asarray(width, dtype=float) * self.ffn_multiplier / self.ffn_round)
         size = (raw * self.ffn_round).astype(np.int64)
         return int(size) if size.ndim == 0 else size
@@ -230,7 +233,9 @@ class ArchFamily:
 
     def shape_kwargs(self, width: Num) -> dict[str, Any]:
         """Keyword arguments of the vectorised counters for an array of widths."""
-        n_heads = np.asarray(width) // self.head_dim
+        n_heads = (
+            width // self.head_dim if isinstance(width, int) else np.asarray(width) // self.head_dim
+        )
         return {
             "n_heads": n_heads,
             "n_kv_heads": n_heads // self.kv_group,

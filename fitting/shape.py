@@ -157,27 +157,53 @@ def law_flops_per_token(law: Law, family: ArchFamily, width: Any, depth: Any) ->
 def make_shape(law: Law, family: ArchFamily, width: int, depth: int) -> Shape:
     """The :class:`Shape` of one (width, depth) in ``family``, counted for ``law``."""
     spec = family.spec(int(width), int(depth))
-    total = int(law_params(NDefinition.TOTAL, family, spec.width, spec.depth))
+    w, d = spec.width, spec.depth
+    total = int(law_params(NDefinition.TOTAL, family, w, d))
+    params_law = (
+        total
+        if law.n_definition is NDefinition.TOTAL
+        else law_params(law.n_definition, family, w, d)
+    )
+    fpt = (
+        6.0 * params_law
+        if law.c_definition is CDefinition.SIX_ND
+        else law_flops_per_token(law, family, w, d)
+    )
     return Shape(
-        width=spec.width,
-        depth=spec.depth,
+        width=w,
+        depth=d,
         n_heads=spec.n_heads,
         n_kv_heads=spec.n_kv_heads,
         head_dim=spec.head_dim,
         ffn_size=spec.ffn_size,
         params=total,
-        params_law=float(law_params(law.n_definition, family, spec.width, spec.depth)),
-        flops_per_token=float(law_flops_per_token(law, family, spec.width, spec.depth)),
+        params_law=float(params_law),
+        flops_per_token=float(fpt),
         flops_per_token_6n=6.0 * total,
     )
 
 
+@dataclass(frozen=True)
+class _ParamTable:
+    """Exact N of every feasible shape, and per depth a quadratic fit in width."""
+
+    widths: np.ndarray
+    depths: np.ndarray
+    params: np.ndarray
+    """(depths, widths) exact counts."""
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    at_aspect: np.ndarray
+    """Continuous N at width = aspect_ratio x depth, per depth (increasing)."""
+
+
 @lru_cache(maxsize=128)
-def _quadratic_per_depth(
+def _param_table(
     n_def: NDefinition, family: ArchFamily, constraints: ShapeConstraints
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per feasible depth, a least-squares fit ``params(w) ~= a w^2 + b w + c`` over the
-    feasible widths (exact unless the family rounds its MLP size)."""
+) -> _ParamTable:
+    """Count every feasible shape once; fit ``N(w) ~= a w^2 + b w + c`` per depth by least
+    squares (exact unless the family rounds its MLP size)."""
     widths = constraints.widths(family)
     depths = np.arange(constraints.min_depth, constraints.max_depth + 1, dtype=np.int64)
     w, d = np.meshgrid(widths, depths)
@@ -186,10 +212,14 @@ def _quadratic_per_depth(
     basis = np.stack([(widths / scale) ** 2, widths / scale, np.ones(widths.size)], axis=1)
     coef, *_ = np.linalg.lstsq(basis, p.T, rcond=None)
     a, b, c = coef[0] / scale**2, coef[1] / scale, coef[2]
-    return widths, depths, a, b, c
+    w_r = constraints.aspect_ratio * depths
+    at_aspect = np.maximum.accumulate(a * w_r**2 + b * w_r + c)
+    for arr in (widths, depths, p, a, b, c, at_aspect):
+        arr.setflags(write=False)
+    return _ParamTable(widths, depths, p, a, b, c, at_aspect)
 
 
-WINDOW = 24
+WINDOW = 16
 """Depths examined on each side of the depth that meets the target aspect ratio."""
 
 
@@ -199,36 +229,37 @@ def shapes_for_params(
     targets: np.ndarray,
     constraints: ShapeConstraints,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Widths and depths whose N (by ``n_def``) best meet ``targets`` (aspect policy)."""
+    """Widths and depths whose N (by ``n_def``) best meet ``targets`` (aspect policy).
+
+    Only depths near the one whose continuous width meets the target aspect ratio, and
+    the widths either side of the continuous solution there, can win; their exact
+    counts come from the cached table. (``bench/bench_allocate.py`` checks the answer
+    against an exhaustive scan of every shape.)
+    """
     targets = np.atleast_1d(np.asarray(targets, dtype=float))
-    widths, depths, a, b, c = _quadratic_per_depth(n_def, family, constraints)
+    t = _param_table(n_def, family, constraints)
+    n_depths, n_widths = t.params.shape
+    span = min(2 * WINDOW + 1, n_depths)
+    centre = np.searchsorted(t.at_aspect, targets)
+    first = np.clip(centre - WINDOW, 0, n_depths - span)
+    idx = first[:, None] + np.arange(span)[None, :]  # (targets, span) depth indices
+    ai, bi, ci = t.a[idx], t.b[idx], t.c[idx]
+    disc = np.maximum(bi * bi - 4 * ai * (ci - targets[:, None]), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w_cont = np.where(ai > 0, (-bi + np.sqrt(disc)) / (2 * ai), (targets[:, None] - ci) / bi)
     step = family.width_step
-    k_lo, k_hi = widths[0] // step, widths[-1] // step
-
-    def width_for(t: np.ndarray, i: np.ndarray) -> np.ndarray:
-        """Continuous width meeting target ``t`` at depth index ``i``."""
-        ai, bi, ci = a[i], b[i], c[i]
-        disc = np.maximum(bi * bi - 4 * ai * (ci - t), 0.0)
-        return (-bi + np.sqrt(disc)) / (2 * ai) if np.all(ai > 0) else (t - ci) / bi
-
-    # Depth whose continuous width meets the target aspect ratio: aspect falls with depth.
-    all_i = np.arange(depths.size)[None, :]
-    aspect = width_for(targets[:, None], all_i) / depths[None, :]
-    centre = np.sum(aspect > constraints.aspect_ratio, axis=1)
-    first = np.clip(centre - WINDOW, 0, max(depths.size - 2 * WINDOW - 1, 0))
-    idx = np.minimum(first[:, None] + np.arange(2 * WINDOW + 1)[None, :], depths.size - 1)
-    k = np.floor(width_for(targets[:, None], idx) / step)
-    offsets = np.array([-1, 0, 1, 2])
-    cand_k = np.clip(k[..., None] + offsets, k_lo, k_hi)
-    cw = (cand_k * step).astype(np.int64).reshape(targets.size, -1)
-    cd = np.broadcast_to(depths[idx][..., None], cand_k.shape).reshape(targets.size, -1)
-    p = law_params(n_def, family, cw, cd).astype(float)
+    k = np.floor(w_cont / step) - t.widths[0] // step  # index of the width just below
+    cols = np.clip(k[..., None] + np.array([-1, 0, 1, 2]), 0, n_widths - 1).astype(np.int64)
+    rows = np.broadcast_to(idx[..., None], cols.shape)
+    p = t.params[rows, cols].reshape(targets.size, -1)
+    cw = t.widths[cols].reshape(targets.size, -1)
+    cd = t.depths[rows].reshape(targets.size, -1)
     cost = np.abs(np.log(p / targets[:, None])) + ASPECT_WEIGHT * np.abs(
         np.log(cw / cd / constraints.aspect_ratio)
     )
     best = np.argmin(cost, axis=1)
-    rows = np.arange(targets.size)
-    return cw[rows, best], cd[rows, best]
+    pick = np.arange(targets.size)
+    return cw[pick, best], cd[pick, best]
 
 
 @dataclass(frozen=True)
