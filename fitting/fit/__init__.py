@@ -12,4 +12,25 @@ its ``id`` is ``law_id`` and ``version`` 1 — the caller re-versions it with
 ``law.evolve(version=...)``), ``method``, ``form``, ``objective`` (float | None),
 ``n_runs`` (observations used), ``warnings`` (tuple[str, ...]) and ``diagnostics``
 (a JSON-ready dict). Bad input raises ``ValueError`` naming the problem.
+
+Forms and methods: ``approach3`` fits ``chinchilla``, ``width-depth``,
+``width-depth-alt`` (summed Huber on log loss, LSE parameterisation, grid of
+starts, batched L-BFGS) and ``data-constrained`` (Muennighoff's R_N*, R_D*);
+``approach1`` (envelope) and ``approach2`` (isoFLOP) fit ``power-law``. Options are
+listed, with defaults, in :class:`FitOptions`.
+
+Modules, from the bottom up: ``huber`` (the loss), ``lse`` (batched objective and
+analytic gradient), ``solver`` (batched L-BFGS), ``newton`` (final polish),
+``parametric`` (forms as LSE laws, start grids), ``search`` (huge grids),
+``approach3`` (multi-start fit), ``decay`` (data-constrained), ``approach1`` /
+``approach2`` (envelope, isoFLOP profiles), ``powerlaw`` / ``optima`` (power laws
+through optima), ``bootstrap`` / ``intervals`` (uncertainty), ``diagnostics``,
+``validate``, ``common`` (law building), ``method3`` / ``method_dc`` /
+``method_pl`` (runs to report), ``front`` (:func:`fit`).
 """
+
+from fitting.fit.front import METHODS, fit
+from fitting.fit.options import FitOptions
+from fitting.fit.report import FitReport, ParametricResult
+
+__all__ = ["METHODS", "FitOptions", "FitReport", "ParametricResult", "fit"]

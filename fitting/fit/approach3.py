@@ -1,0 +1,197 @@
+"""Approach 3 (Hoffmann et al. 2022, §3.3 and App. D.2): fit a parametric loss law.
+
+Minimise the summed Huber loss (delta 1e-3 by default) between ``log L`` and the
+LSE prediction, from a grid of starts, with L-BFGS. All starts run together in
+:func:`fitting.fit.solver.lbfgs_batch`, first in float32 and then, for the starts
+that could still win, in float64 (:func:`solve_grid`); large grids (the width-depth
+law's 4 million starts) are screened first by :mod:`fitting.fit.search`. The best
+few results are then polished with tight tolerances (and Levenberg-Marquardt), so
+the reported optimum does not depend on where a loose stopping rule halted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fitting.fit.lse import LogData, log_predict, objective, objective_and_grad
+from fitting.fit.newton import lm_polish
+from fitting.fit.parametric import LseSpec, chinchilla_grid, default_bounds, grid_size
+from fitting.fit.report import ParametricResult
+from fitting.fit.search import staged_search
+from fitting.fit.solver import CONVERGED, BatchResult, lbfgs_batch
+from fitting.runs import Runs
+
+__all__ = ["FULL_GRID_LIMIT", "fit_lse", "polish", "solve", "solve_grid"]
+
+FULL_GRID_LIMIT = 50_000
+"""Grids up to this size are solved start by start (all together); larger ones are screened."""
+
+_SOLVE_CHUNK = 20_000
+_POLISH = {"ftol": 1e-15, "gtol": 1e-12, "max_iter": 3000}
+N_POLISH = 5
+"""Distinct best results polished to machine precision."""
+REFINE_MARGIN = 0.05
+"""Float32 results within 5% of the best objective are continued in float64."""
+FIRST_PASS_FTOL = 1e-8
+"""Stopping rule of the float32 pass: it only has to find the basins (its objective
+is good to about 1e-10 absolute); the float64 pass and the polish finish the job."""
+
+
+def solve(
+    data: LogData,
+    starts: np.ndarray,
+    delta: float,
+    bounds: tuple[np.ndarray, np.ndarray],
+    **options: float,
+) -> BatchResult:
+    """Run every start to convergence (in chunks that bound memory)."""
+    results = []
+    for lo in range(0, len(starts), _SOLVE_CHUNK):
+        chunk = starts[lo : lo + _SOLVE_CHUNK]
+        offset = lo
+
+        def fg(
+            x: np.ndarray, rows: np.ndarray, offset: int = offset
+        ) -> tuple[np.ndarray, np.ndarray]:
+            return objective_and_grad(x, data, delta, rows + offset)
+
+        results.append(lbfgs_batch(fg, chunk, lower=bounds[0], upper=bounds[1], **options))  # type: ignore[arg-type]
+    return BatchResult(
+        np.concatenate([r.x for r in results]),
+        np.concatenate([r.fun for r in results]),
+        np.concatenate([r.status for r in results]),
+        np.concatenate([r.nit for r in results]),
+        sum(r.n_evaluations for r in results),
+    )
+
+
+def solve_grid(
+    data: LogData,
+    starts: np.ndarray,
+    delta: float,
+    bounds: tuple[np.ndarray, np.ndarray],
+    max_iter: int = 15000,
+) -> BatchResult:
+    """Every start to convergence, fast: first in float32 (exponentials cost a quarter
+    as much) to ``FIRST_PASS_FTOL``, then the starts that could still be best (within
+    ``REFINE_MARGIN`` of the best objective, or not converged) continue in float64 with
+    scipy's tolerances. Objectives are float64."""
+    first = solve(
+        data.as_type(np.float32), starts, delta, bounds, max_iter=max_iter, ftol=FIRST_PASS_FTOL
+    )
+    fun = objective(first.x, data, delta)
+    finite = np.isfinite(fun)
+    best = np.min(fun[finite]) if finite.any() else np.inf
+    again = (first.status != CONVERGED) | ~finite | (fun <= best * (1.0 + REFINE_MARGIN))
+    second = solve(data, first.x[again], delta, bounds, max_iter=max_iter)
+    x, status, nit = first.x.copy(), first.status.copy(), first.nit.copy()
+    x[again], fun[again], status[again] = second.x, second.fun, second.status
+    nit[again] += second.nit
+    n_eval = first.n_evaluations + len(starts) + second.n_evaluations
+    return BatchResult(x, fun, status, nit, n_eval)
+
+
+def polish(
+    data: LogData, thetas: np.ndarray, delta: float, bounds: tuple[np.ndarray, np.ndarray]
+) -> BatchResult:
+    """Continue from ``thetas`` with tight tolerances (stops at machine precision)."""
+    return solve(data, np.atleast_2d(thetas), delta, bounds, **_POLISH)
+
+
+def _distinct_best(x: np.ndarray, fun: np.ndarray, count: int) -> np.ndarray:
+    """Indices of up to ``count`` best finite results, skipping near-duplicates."""
+    order = [i for i in np.argsort(fun) if np.isfinite(fun[i])]
+    chosen: list[int] = []
+    for i in order:
+        if all(np.max(np.abs(x[i] - x[j])) > 1e-4 for j in chosen):
+            chosen.append(int(i))
+        if len(chosen) == count:
+            break
+    return np.array(chosen, dtype=np.int64)
+
+
+def _finish(
+    data: LogData,
+    result: BatchResult,
+    best: np.ndarray,
+    delta: float,
+    bounds: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, float, bool]:
+    """Polish the best distinct results (tight L-BFGS, then Levenberg-Marquardt) and
+    return the best theta, its objective and whether its start had converged."""
+    refined = polish(data, result.x[best], delta, bounds)
+    candidates = [(float(result.fun[i]), result.x[i], i) for i in best]
+    for j, i in enumerate(best):
+        theta, value = lm_polish(refined.x[j], data, delta, bounds)
+        candidates.append((value, theta, i))
+    value, theta, i = min(candidates, key=lambda c: c[0])
+    converged = bool(
+        result.status[i] == CONVERGED or refined.status[list(best).index(i)] == CONVERGED
+    )
+    return theta, value, converged
+
+
+def _at_bound(
+    theta: np.ndarray, bounds: tuple[np.ndarray, np.ndarray], names: tuple[str, ...]
+) -> tuple[str, ...]:
+    lo, hi = bounds
+    tol = 1e-6 * (1.0 + np.abs(theta))
+    hit = (np.abs(theta - lo) <= tol) | (np.abs(theta - hi) <= tol)
+    return tuple(name for name, h in zip(names, hit, strict=True) if h)
+
+
+def fit_lse(
+    spec: LseSpec,
+    runs: Runs,
+    *,
+    delta: float = 1e-3,
+    grid: np.ndarray | None = None,
+    search: str = "auto",
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    max_iter: int = 15000,
+    weights: np.ndarray | None = None,
+    seed: int = 0,
+) -> ParametricResult:
+    """Fit ``spec``'s LSE law to ``runs`` by multi-start Huber minimisation.
+
+    ``grid``: starts ``(S, 2k+1)`` in theta layout; default the Chinchilla grid.
+    ``search``: ``full`` solves every start, ``staged`` screens a large grid first
+    (see :mod:`fitting.fit.search`), ``auto`` picks by grid size.
+    """
+    k = spec.k
+    data = LogData(spec.log_inputs(runs), np.log(runs.loss), weights)
+    bounds = default_bounds(k) if bounds is None else bounds
+    n_grid = grid_size(k) if grid is None else len(grid)
+    if search not in ("auto", "full", "staged"):
+        raise ValueError(f"search: expected auto, full or staged, got {search!r}")
+    if search == "full" or (search == "auto" and n_grid <= FULL_GRID_LIMIT):
+        starts = chinchilla_grid(k) if grid is None else np.asarray(grid, dtype=float)
+        result = solve_grid(data, starts, delta, bounds, max_iter=max_iter)
+    else:
+        result = staged_search(data, delta, bounds, grid=grid, rng=np.random.default_rng(seed))
+    best = _distinct_best(result.x, result.fun, N_POLISH)
+    if len(best) == 0:
+        raise ValueError("runs: the objective is not finite at any start")
+    theta, value, converged = _finish(data, result, best, delta, bounds)
+    residuals = data.log_loss - log_predict(theta[None, :], data.log_x)[0]
+    n_converged = int(np.sum(result.status == CONVERGED))
+    message = (
+        f"best of {len(result.fun)} starts: Huber objective {value:.6g} "
+        f"({n_converged} starts converged)"
+        if converged
+        else "the best start stopped at its iteration limit without converging"
+    )
+    return ParametricResult(
+        theta=theta,
+        constants=spec.constants(theta),
+        objective=value,
+        success=converged and bool(np.isfinite(value)),
+        message=message,
+        n_starts=len(result.fun),
+        n_converged=n_converged,
+        at_bound=_at_bound(theta, bounds, spec.theta_names),
+        residuals=residuals,
+        n_runs=len(runs),
+        n_evaluations=result.n_evaluations,
+        n_grid=n_grid,
+    )

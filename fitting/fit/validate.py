@@ -1,0 +1,93 @@
+"""Checks on runs before any fit: bad values are errors, doubtful data are warnings.
+
+A fit must never return a silently bogus law. Non-finite or non-positive values,
+too few observations, or every run at one size raise ``ValueError`` naming the
+problem; exact duplicate rows are dropped with a warning (they would weigh a point
+twice); few distinct sizes give a warning.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fitting.runs import Runs
+
+__all__ = ["MIN_SIZES_WITHOUT_WARNING", "check_runs", "distinct_sizes"]
+
+MIN_SIZES_WITHOUT_WARNING = 4
+"""Fewer distinct model sizes than this earn a warning: exponents rest on few points."""
+
+_COLUMNS = ("params", "tokens", "loss", "width", "depth", "flops")
+
+
+def _check_column(name: str, col: np.ndarray) -> None:
+    values = np.asarray(col, dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{name}: {int(bad.sum())} value(s) are NaN or infinite (first at row {i}: {values[i]})"
+        )
+    bad = values <= 0
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{name}: {int(bad.sum())} value(s) are zero or negative (first at row {i}: {values[i]})"
+        )
+
+
+def distinct_sizes(runs: Runs) -> int:
+    """Number of distinct model sizes (params, or width x depth when params repeat)."""
+    return len(np.unique(runs.params))
+
+
+def _dedupe(runs: Runs) -> tuple[Runs, list[str]]:
+    cols = [
+        np.asarray(getattr(runs, c), dtype=float) for c in _COLUMNS if getattr(runs, c) is not None
+    ]
+    table = np.stack(cols, axis=1)
+    _, first = np.unique(table, axis=0, return_index=True)
+    if len(first) == len(runs):
+        return runs, []
+    keep = np.sort(first)
+    dropped = len(runs) - len(keep)
+    return runs.subset(keep), [f"dropped {dropped} duplicate row(s) (identical in every column)"]
+
+
+def check_runs(runs: Runs, *, n_params: int, need: tuple[str, ...] = ()) -> tuple[Runs, list[str]]:
+    """Validate ``runs`` for a fit with ``n_params`` free parameters.
+
+    ``need`` names optional columns the fit reads (``width``, ``depth``, ``flops``).
+    Returns the runs with duplicates dropped and the warnings to report.
+    """
+    if not isinstance(runs, Runs):
+        raise ValueError(f"runs: expected fitting.runs.Runs, got {type(runs).__name__}")
+    if len(runs) == 0:
+        raise ValueError("runs: no observations given")
+    for name in need:
+        if getattr(runs, name) is None:
+            raise ValueError(f"{name}: this fit needs a {name} value for every observation")
+    for name in _COLUMNS:
+        col = getattr(runs, name)
+        if col is not None:
+            _check_column(name, col)
+    runs, warnings = _dedupe(runs)
+    if np.ptp(np.log(runs.loss)) < 1e-12:
+        raise ValueError(
+            f"loss: every observation has the same loss ({runs.loss[0]:.6g}): nothing to fit"
+        )
+    if len(runs) <= n_params:
+        raise ValueError(
+            f"runs: {len(runs)} distinct observation(s) cannot determine {n_params} parameters"
+        )
+    sizes = distinct_sizes(runs)
+    if sizes < 2:
+        raise ValueError(
+            f"params: every run has the same size ({runs.params[0]:.4g}); "
+            "a scaling law needs at least two model sizes"
+        )
+    if sizes < MIN_SIZES_WITHOUT_WARNING:
+        warnings.append(
+            f"only {sizes} distinct model sizes: the size exponent is poorly determined"
+        )
+    return runs, warnings

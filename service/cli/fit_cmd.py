@@ -1,0 +1,287 @@
+"""``flopwise fit``: fit a scaling law to runs in a file or a built-in dataset.
+
+    flopwise fit runs.csv --form chinchilla --bootstrap 200 --json
+    flopwise fit --dataset gemstones-hot-100b --form width-depth --delta 1e-4
+    flopwise fit --dataset porian-2024 --method approach2 --plot isoflop.png
+
+Errors in the input (a missing column, a bad value, an unknown dataset) print one
+line and exit with status 2; a fit that runs but fails exits with status 1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from tqdm import tqdm
+
+from fitting.datasets import dataset_names, load_dataset, read_column, read_runs
+from fitting.fit import METHODS, FitReport, fit
+from fitting.fit.common import run_flops
+from fitting.laws import Form, to_dict
+from fitting.runs import Runs
+from service.cli.app import fail, main
+
+_FORMS = [
+    str(f)
+    for f in (
+        Form.CHINCHILLA,
+        Form.WIDTH_DEPTH,
+        Form.WIDTH_DEPTH_ALT,
+        Form.DATA_CONSTRAINED,
+        Form.POWER_LAW,
+    )
+]
+
+
+def _load(opts: dict[str, Any]) -> tuple[Runs, dict[str, Any]]:
+    """Runs and the fit options their source implies (N/C definitions, family)."""
+    if (opts["file"] is None) == (opts["dataset"] is None):
+        raise fail("give exactly one of FILE or --dataset")
+    if opts["dataset"] is not None:
+        ds = load_dataset(opts["dataset"])
+        implied: dict[str, Any] = {
+            "n_definition": ds.n_definition,
+            "c_definition": ds.c_definition,
+            "dataset": ds.corpus,
+            "tokenizer": ds.tokenizer,
+        }
+        if ds.family is not None:
+            implied["family"] = ds.family
+        return ds.runs, implied
+    runs = read_runs(
+        opts["file"],
+        params=opts["params_col"],
+        tokens=opts["tokens_col"] or None,
+        loss=opts["loss_col"],
+        run=opts["run_col"],
+        width=opts["width_col"],
+        depth=opts["depth_col"],
+        flops=opts["flops_col"],
+    )
+    implied = {}
+    if opts["unique_tokens_col"]:
+        implied["unique_tokens"] = read_column(opts["file"], opts["unique_tokens_col"])
+    return runs, implied
+
+
+class _Bar:
+    """A tqdm bar fed by the engine's ``progress(done, total)`` callback."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm[Any] | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc="bootstrap", unit="chunk", file=sys.stderr)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _fit(opts: dict[str, Any]) -> tuple[FitReport, Runs]:
+    runs, options = _load(opts)
+    method = opts["method"]
+    form = opts["form"] or ("power-law" if method in ("approach1", "approach2") else "chinchilla")
+    for key in ("n_definition", "c_definition", "search", "profile", "envelope", "grouping"):
+        if opts[key] is not None:
+            options[key] = opts[key]
+    bar = _Bar() if opts["progress"] else None
+    options.update(
+        workers=opts["workers"], progress=bar, extrapolation=not opts["no_extrapolation"]
+    )
+    try:
+        report = fit(
+            runs,
+            form=form,
+            method=method,
+            law_id=opts["law_id"],
+            delta=opts["delta"],
+            bootstrap=opts["bootstrap"],
+            seed=opts["seed"],
+            **options,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    return report, runs
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def report_dict(report: FitReport) -> dict[str, Any]:
+    """Constants under their usual names, then objective, success and the rest."""
+    out: dict[str, Any] = dict(report.law.constants) if report.law is not None else {}
+    d = report.diagnostics
+    out.update(
+        objective=report.objective,
+        success=report.success,
+        message=report.message,
+        method=report.method,
+        form=report.form,
+        n_runs=report.n_runs,
+        warnings=list(report.warnings),
+    )
+    if "bootstrap" in d:
+        out["intervals"] = d["bootstrap"]["intervals"]
+    for key in ("extrapolation", "frontier_intervals", "n_starts", "n_converged", "at_bound"):
+        if key in d:
+            out[key] = d[key]
+    return _finite(out)
+
+
+def _print(report: FitReport) -> None:
+    click.echo(f"{'status':>12}  {'ok' if report.success else 'FAILED'}: {report.message}")
+    click.echo(f"{'method':>12}  {report.method} ({report.form}), {report.n_runs} observations")
+    if report.objective is not None:
+        click.echo(f"{'objective':>12}  {report.objective:.10g}")
+    intervals = report.diagnostics.get("bootstrap", {}).get("intervals", {})
+    for name, value in report.law.constants.items() if report.law else ():
+        band = intervals.get(name)
+        extra = f"   (95%: {band[0]:.6g} to {band[1]:.6g})" if band else ""
+        click.echo(f"{name:>12}  {value:.6g}{extra}")
+    ext = report.diagnostics.get("extrapolation", {})
+    if "mean_abs_relative_error" in ext:
+        click.echo(
+            f"{'extrapolate':>12}  {ext['mean_abs_relative_error']:.2%} mean loss error on "
+            f"{ext['held_out_models']} held-out largest models"
+        )
+    elif "params_mean_abs_log10_error" in ext:
+        click.echo(
+            f"{'extrapolate':>12}  N* off by {10 ** ext['params_mean_abs_log10_error'] - 1:.1%} "
+            f"on the {ext['held_out_points']} largest budgets held out"
+        )
+    for warning in report.warnings:
+        click.echo(f"{'warning':>12}  {warning}")
+
+
+def _plot(report: FitReport, runs: Runs, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fitting.allocation import frontier
+
+    law = report.law
+    assert law is not None and law.domain.flops is not None
+    lo, hi = law.domain.flops
+    budgets = np.geomspace(lo, 10 * hi, 60)
+    path_ = frontier(law, budgets)
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.5))
+    observed = run_flops(runs, law.c_definition, law.family)
+    ax0.scatter(observed, runs.loss, s=6, color="grey", alpha=0.5, label="runs")
+    optima = report.diagnostics.get("optima")
+    if optima:
+        ax0.scatter(optima["flops"], optima["loss"], color="black", marker="x", label="optima")
+        ax1.scatter(optima["flops"], optima["params"], color="black", marker="x", label="optima")
+    if path_.loss is not None:
+        ax0.plot(budgets, path_.loss, label="L*(C)")
+    ax0.set(xscale="log", xlabel="FLOPs", ylabel="loss", title=f"{law.id}: loss frontier")
+    ax1.plot(budgets, path_.params, label="N*(C)")
+    rows = report.diagnostics.get("frontier_intervals", [])
+    for row in rows:
+        if row.get("params_interval"):
+            ax1.errorbar(
+                [row["flops"]],
+                [row["params"]],
+                fmt="o",
+                color="C1",
+                yerr=[
+                    [row["params"] - row["params_interval"][0]],
+                    [row["params_interval"][1] - row["params"]],
+                ],
+            )
+    ax1.axvspan(lo, hi, color="grey", alpha=0.15, label="fitted range")
+    ax1.set(xscale="log", yscale="log", xlabel="FLOPs", ylabel="params", title="compute-optimal N")
+    for ax in (ax0, ax1):
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+@main.command("fit")
+@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--dataset", default=None, help=f"Built-in runs: {', '.join(dataset_names())}.")
+@click.option(
+    "--form",
+    type=click.Choice(_FORMS),
+    default=None,
+    help="Law form (default chinchilla; power-law for approach1/2).",
+)
+@click.option("--method", type=click.Choice(METHODS), default="approach3", show_default=True)
+@click.option(
+    "--delta", type=float, default=1e-3, show_default=True, help="Huber delta on log loss."
+)
+@click.option("--bootstrap", type=click.IntRange(min=0), default=0, help="Resamples of whole runs.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--workers", type=click.IntRange(min=0), default=0, help="Bootstrap processes (0: all CPUs)."
+)
+@click.option("--law-id", default="fitted", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write a PNG of the loss frontier and N*(C).",
+)
+@click.option(
+    "--save-law",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the fitted law as JSON (for `flopwise allocate --law-file`).",
+)
+@click.option("--params-col", default="params", show_default=True)
+@click.option(
+    "--tokens-col", default="tokens", show_default=True, help="Empty: derive from --flops-col."
+)
+@click.option("--loss-col", default="loss", show_default=True)
+@click.option("--run-col", default=None, help="Run id column (bootstrap resamples whole runs).")
+@click.option("--width-col", default=None)
+@click.option("--depth-col", default=None)
+@click.option("--flops-col", default=None)
+@click.option("--unique-tokens-col", default=None, help="Data-constrained form: unique tokens.")
+@click.option(
+    "--n-definition", default=None, help="What params count: total, non_embedding, with_head."
+)
+@click.option("--c-definition", default=None, help="How C is counted: 6ND, MD, gemstones.")
+@click.option("--search", type=click.Choice(["auto", "full", "staged"]), default=None)
+@click.option("--profile", type=click.Choice(["akima", "parabola", "robust"]), default=None)
+@click.option("--envelope", type=click.Choice(["hull", "binned"]), default=None)
+@click.option("--grouping", type=click.Choice(["exact", "binned"]), default=None)
+@click.option("--no-extrapolation", is_flag=True, help="Skip the hold-out refit.")
+@click.option("--progress/--no-progress", default=False, help="Bootstrap progress bar.")
+def fit_command(**opts: Any) -> int:
+    """Fit a scaling law (Approach 1, 2 or 3) to training runs."""
+    if not (opts["delta"] > 0 and math.isfinite(opts["delta"])):
+        raise fail(f"--delta: expected a positive number, got {opts['delta']}")
+    try:
+        report, runs = _fit(opts)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if opts["as_json"]:
+        click.echo(json.dumps(report_dict(report), allow_nan=False))
+    else:
+        _print(report)
+    if report.law is not None and opts["save_law"] is not None:
+        opts["save_law"].write_text(json.dumps(_finite(to_dict(report.law))))
+    if report.law is not None and opts["plot"] is not None:
+        _plot(report, runs, opts["plot"])
+    return 0 if report.success else 1

@@ -1,0 +1,91 @@
+"""Approach 3 reproduces the published parametric fits on the authors' own data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fitting.datasets import load_dataset
+from fitting.fit import fit
+from fitting.fit.approach3 import fit_lse
+from fitting.fit.parametric import LSE_SPECS, chinchilla_grid
+from fitting.laws import FORM_CONSTANTS, CDefinition, Form, NDefinition
+
+
+@pytest.fixture(scope="module")
+def epoch_report():
+    runs = load_dataset("epoch-chinchilla").runs
+    return fit(runs, form="chinchilla", law_id="epoch-refit", extrapolation=True)
+
+
+def test_epoch_plain_huber_fit(epoch_report) -> None:
+    # laws.md §3.1 / §11 row 4: summed Huber (delta 1e-3), L-BFGS, 4,500-start grid.
+    report = epoch_report
+    assert report.success, report.message
+    k = report.law.constants
+    assert k["alpha"] == pytest.approx(0.347313, rel=1e-3)
+    assert k["beta"] == pytest.approx(0.367183, rel=1e-3)
+    assert k["E"] == pytest.approx(1.81724, rel=1e-3)
+    assert k["A"] == pytest.approx(477.84, rel=5e-3)
+    assert k["B"] == pytest.approx(2143.86, rel=5e-3)
+    # Epoch's best objective, printed to 6 figures
+    assert report.objective == pytest.approx(1.01827e-3, rel=1e-5)
+    assert report.n_runs == 240
+
+
+def test_epoch_law_carries_its_meaning(epoch_report) -> None:
+    law = epoch_report.law
+    assert law.id == "epoch-refit" and law.version == 1 and law.form is Form.CHINCHILLA
+    assert tuple(law.constants) == FORM_CONSTANTS[Form.CHINCHILLA]
+    assert law.n_definition is NDefinition.TOTAL and law.c_definition is CDefinition.SIX_ND
+    runs = load_dataset("epoch-chinchilla").runs
+    assert law.domain.params == (runs.params.min(), runs.params.max())
+    assert law.domain.flops == (runs.flops.min(), runs.flops.max())
+    assert law.draws is None
+
+
+def test_epoch_diagnostics(epoch_report) -> None:
+    d = epoch_report.diagnostics
+    assert d["n_grid"] == d["n_starts"] == 4500
+    assert d["n_converged"] > 4400
+    assert d["at_bound"] == []
+    # the residuals are those of the published fit: mean |relative error| about 0.5%
+    assert 0.003 < d["mean_abs_relative_error"] < 0.007
+    ext = d["extrapolation"]
+    assert ext["held_out_models"] >= 1 and ext["held_out_points"] > 0
+    assert 0 < ext["mean_abs_relative_error"] < 0.05
+    # N* at the largest budget trained lies among the trained sizes: no warning
+    assert epoch_report.warnings == ()
+
+
+def test_parametric_result_is_a_full_value() -> None:
+    runs = load_dataset("epoch-chinchilla").runs
+    grid = chinchilla_grid(2)[::9]  # any grid by option
+    res = fit_lse(LSE_SPECS[Form.CHINCHILLA], runs, grid=grid)
+    assert res.success and res.n_starts == 500 and res.n_grid == 500
+    assert 0 < res.n_converged <= 500
+    assert res.residuals.shape == (240,)
+    assert res.n_runs == 240
+    assert res.constants["alpha"] == pytest.approx(0.347313, rel=1e-3)
+    # residuals are log L - log L_hat: their Huber sum is the objective
+    r = res.residuals
+    h = np.where(np.abs(r) <= 1e-3, 0.5 * r * r, 1e-3 * (np.abs(r) - 0.5e-3))
+    assert h.sum() == pytest.approx(res.objective, rel=1e-9)
+
+
+def test_recovers_a_known_law_from_noisy_synthetic_runs() -> None:
+    # Known truth + seeded noise: the fit must find the generating constants.
+    from fitting.runs import Runs
+
+    rng = np.random.default_rng(7)
+    n = np.repeat(np.geomspace(5e7, 5e9, 12), 8)
+    d = n * np.tile(np.geomspace(5, 200, 8), 12)
+    truth = {"E": 1.7, "A": 400.0, "B": 1500.0, "alpha": 0.33, "beta": 0.30}
+    loss = truth["E"] + truth["A"] / n ** truth["alpha"] + truth["B"] / d ** truth["beta"]
+    loss = loss * np.exp(rng.normal(0, 0.002, len(loss)))
+    runs = Runs(n, d, loss, np.array([f"r{i}" for i in range(len(n))], dtype=object))
+    report = fit(runs, form="chinchilla", extrapolation=False)
+    k = report.law.constants
+    assert k["alpha"] == pytest.approx(0.33, abs=0.02)
+    assert k["beta"] == pytest.approx(0.30, abs=0.02)
+    assert k["E"] == pytest.approx(1.7, abs=0.03)

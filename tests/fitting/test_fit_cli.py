@@ -1,0 +1,119 @@
+"""``flopwise fit``: the fitting engine from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fitting.datasets import DATA_DIR
+from fitting.laws import from_dict
+from service.cli import run
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = run(["fit", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_constants_under_usual_names(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "--dataset", "epoch-chinchilla", "--json", "--no-extrapolation")
+    assert code == 0
+    data = json.loads(out)
+    assert data["success"] is True
+    assert data["objective"] == pytest.approx(1.01827e-3, rel=1e-5)
+    assert data["alpha"] == pytest.approx(0.3473, rel=1e-3)
+    assert data["beta"] == pytest.approx(0.3672, rel=1e-3)
+    assert data["E"] == pytest.approx(1.8172, rel=1e-3)
+    assert data["A"] == pytest.approx(477.8, rel=5e-3) and data["B"] == pytest.approx(
+        2144, rel=5e-3
+    )
+
+
+def test_csv_file_with_column_mapping_plot_and_saved_law(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    plot, saved = tmp_path / "fit.png", tmp_path / "law.json"
+    code, out, _ = _run(
+        capsys,
+        str(DATA_DIR / "epoch_svg_extracted_data.csv"),
+        "--params-col",
+        "Model Size",
+        "--tokens-col",
+        "",
+        "--flops-col",
+        "Training FLOP",
+        "--plot",
+        str(plot),
+        "--save-law",
+        str(saved),
+        "--law-id",
+        "my-chinchilla",
+    )
+    assert code == 0, out
+    assert "status  ok" in out and "alpha" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    law = from_dict(json.loads(saved.read_text()))
+    assert law.id == "my-chinchilla" and 0.3 < law.constants["alpha"] < 0.4
+
+
+def test_isoflop_method_from_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(
+        capsys,
+        "--dataset",
+        "porian-2024",
+        "--method",
+        "approach2",
+        "--json",
+        "--bootstrap",
+        "20",
+        "--workers",
+        "1",
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert data["form"] == "power-law" and data["a_N"] == pytest.approx(0.497, abs=0.02)
+    assert data["intervals"]["a_N"][0] < data["a_N"] < data["intervals"]["a_N"][1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dataset", "nope"], "dataset: unknown dataset 'nope'"),
+        ([], "give exactly one of FILE or --dataset"),
+        (["x.csv", "--dataset", "epoch-chinchilla"], "give exactly one of FILE or --dataset"),
+        (["--dataset", "epoch-chinchilla", "--delta", "0"], "--delta: expected a positive number"),
+        (["--dataset", "epoch-chinchilla", "--form", "cubic"], "Invalid value for '--form'"),
+        (
+            ["--dataset", "epoch-chinchilla", "--form", "width-depth"],
+            "width: this fit needs a width",
+        ),
+        (
+            ["--dataset", "epoch-chinchilla", "--bootstrap", "1"],
+            "bootstrap: one draw gives no interval",
+        ),
+        (["missing.csv"], "missing.csv: no such file"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = _run(capsys, *args)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("flopwise fit: error:")
+    assert message in lines[0]
+    assert "Traceback" not in err
+
+
+def test_bad_values_in_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_text("params,tokens,loss\n1e8,2e9,3.1\n2e8,4e9,inf\n")
+    code, _, err = _run(capsys, str(path))
+    assert code == 2 and "row 1: loss must be positive and finite" in err
+    path.write_text("n,d,L\n1e8,2e9,3.1\n")
+    code, _, err = _run(capsys, str(path))
+    assert code == 2 and "no column 'params'" in err
