@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fitting import forms
+from fitting.checks import optional_positive
 from fitting.counting import deepseek_model_scale
 from fitting.hyperparams import Hyperparameters, deepseek_hyperparameters
 from fitting.laws import CDefinition, Form, Law, NDefinition
@@ -97,19 +98,6 @@ def _check_budget(flops: np.ndarray) -> np.ndarray:
     if np.any(flops > MAX_FLOPS):
         raise ValueError(f"flops must be at most {MAX_FLOPS:.0e}")
     return flops
-
-
-def _check_optional(name: str, value: float | None) -> float | None:
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
 
 
 def _golden_min(
@@ -263,8 +251,8 @@ def frontier(
     """The optimal path over many budgets at once."""
     flops = _check_budget(flops)
     constraints = constraints or DEFAULT_CONSTRAINTS
-    unique_tokens = _check_optional("unique_tokens", unique_tokens)
-    inference_tokens = _check_optional("inference_tokens", inference_tokens)
+    unique_tokens = optional_positive("unique_tokens", unique_tokens)
+    inference_tokens = optional_positive("inference_tokens", inference_tokens)
     n, d, loss, wd = _optimum(law, flops, constraints, unique_tokens, inference_tokens)
     family = constraints.family(law.family)
     if wd is None:
@@ -390,8 +378,8 @@ def allocate(
     if flops_arr.size != 1:
         raise ValueError("flops: allocate takes one budget; use frontier for many")
     c = float(flops_arr[0])
-    unique_tokens = _check_optional("unique_tokens", unique_tokens)
-    inference_tokens = _check_optional("inference_tokens", inference_tokens)
+    unique_tokens = optional_positive("unique_tokens", unique_tokens)
+    inference_tokens = optional_positive("inference_tokens", inference_tokens)
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
     constraints = constraints or DEFAULT_CONSTRAINTS

@@ -6,8 +6,9 @@ throughput (no 2:4 sparsity), from each vendor's datasheet.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+
+from fitting.checks import positive
 
 __all__ = ["GPU", "GPUS", "Cost", "budget_to_flops", "cost_of", "gpu"]
 
@@ -89,17 +90,6 @@ def gpu(name: str) -> GPU:
     return GPUS[key]
 
 
-def _positive(name: str, value: float) -> float:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
 @dataclass(frozen=True)
 class Cost:
     """What a FLOP budget costs on one kind of GPU."""
@@ -133,20 +123,20 @@ def budget_to_flops(
             f"budget: give exactly one of flops, gpu_hours, dollars (got {given or 'none'})"
         )
     if flops is not None:
-        return _positive("flops", flops)
-    _positive("mfu", mfu)
+        return positive("flops", flops)
+    positive("mfu", mfu)
     if mfu > 1:
         raise ValueError(f"mfu must be in (0, 1], got {mfu}")
     if gpu_name is None:
         raise ValueError("gpu: a GPU-hour or dollar budget needs a GPU name")
     peak = gpu(gpu_name).peak_bf16_flops
     if gpu_hours is not None:
-        hours = _positive("gpu_hours", gpu_hours)
+        hours = positive("gpu_hours", gpu_hours)
     else:
         assert dollars is not None
         if price_per_gpu_hour is None:
             raise ValueError("price_per_gpu_hour: a dollar budget needs a price per GPU-hour")
-        hours = _positive("dollars", dollars) / _positive("price_per_gpu_hour", price_per_gpu_hour)
+        hours = positive("dollars", dollars) / positive("price_per_gpu_hour", price_per_gpu_hour)
     return hours * 3600.0 * peak * mfu
 
 
@@ -159,8 +149,8 @@ def cost_of(
     price_per_gpu_hour: float | None = None,
 ) -> Cost:
     """GPU-hours, wall-clock hours (with ``n_gpus``) and dollars (with a price) for ``flops``."""
-    _positive("flops", flops)
-    _positive("mfu", mfu)
+    positive("flops", flops)
+    positive("mfu", mfu)
     hours = flops / (3600.0 * gpu(gpu_name).peak_bf16_flops * mfu)
     wall = None
     if n_gpus is not None:
@@ -170,6 +160,6 @@ def cost_of(
     dollars = (
         None
         if price_per_gpu_hour is None
-        else hours * _positive("price_per_gpu_hour", price_per_gpu_hour)
+        else hours * positive("price_per_gpu_hour", price_per_gpu_hour)
     )
     return Cost(gpu_hours=hours, wall_clock_hours=wall, dollars=dollars)

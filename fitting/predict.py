@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -10,23 +9,11 @@ from typing import Any
 import numpy as np
 
 from fitting import forms
+from fitting.checks import optional_positive
 from fitting.laws import Form, Law, NDefinition
 from fitting.shape import law_params
 
 __all__ = ["Prediction", "interval", "predict", "predict_loss"]
-
-
-def _check(name: str, value: float | None) -> float | None:
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
 
 
 def predict_loss(
@@ -111,9 +98,9 @@ def predict(
     level: float = 0.95,
 ) -> Prediction:
     """Validated single-point prediction with an interval from the law's draws."""
-    params = _check("params", params)
-    tokens = _check("tokens", tokens)
-    unique_tokens = _check("unique_tokens", unique_tokens)
+    params = optional_positive("params", params)
+    tokens = optional_positive("tokens", tokens)
+    unique_tokens = optional_positive("unique_tokens", unique_tokens)
     for name, value in (("width", width), ("depth", depth)):
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or value < 1
