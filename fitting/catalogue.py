@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from fitting.builtin_draws import load_epoch_draws, shift_draws
 from fitting.counting import ArchFamily
 from fitting.laws import CDefinition, Domain, Form, Law, NDefinition
 
@@ -362,7 +363,15 @@ def builtin_laws() -> tuple[Law, ...]:
             domain=GEMSTONES_DOMAIN,
         ),
     ]
-    return tuple(laws)
+    return tuple(_with_epoch_draws(law) for law in laws)
+
+
+def _with_epoch_draws(law: Law) -> Law:
+    """Attach the shipped bootstrap draws to the Epoch laws (see ``fitting.builtin_draws``)."""
+    if law.id not in ("epoch-2024", "epoch-2024-huber"):
+        return law
+    fitted, draws = load_epoch_draws()
+    return law.evolve(draws=shift_draws(draws, fitted, law.constants))
 
 
 BUILTIN_LAWS: dict[str, Law] = {law.id: law for law in builtin_laws()}

@@ -182,7 +182,7 @@ def test_unsupported_combinations_are_clear() -> None:
 
 
 def test_intervals_from_bootstrap_draws() -> None:
-    law = builtin("epoch-2024")
+    law = builtin("chinchilla-2022")
     rng = np.random.default_rng(0)
     names = FORM_CONSTANTS[law.form]
     centre = np.array([law.constants[n] for n in names])
@@ -193,4 +193,4 @@ def test_intervals_from_bootstrap_draws() -> None:
     lo, hi = result.loss_interval
     assert lo < result.loss < hi
     assert result.params_interval[0] < result.params < result.params_interval[1]
-    assert allocate(law, 1e22).loss_interval is None
+    assert allocate(builtin("chinchilla-2022"), 1e22).loss_interval is None

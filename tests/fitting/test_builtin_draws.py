@@ -1,0 +1,57 @@
+"""The bootstrap draws shipped with the Epoch laws, and the interval they give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fitting.allocation import allocate
+from fitting.builtin_draws import epoch_draws, load_epoch_draws
+from fitting.catalogue import builtin
+from fitting.predict import interval
+
+
+def test_stored_draws_regenerate() -> None:
+    # The shipped file is what `python -m fitting.builtin_draws` computes (seed 0):
+    # the first draws come from the same resamples, equal to solver tolerance.
+    fitted, stored = load_epoch_draws()
+    again_fitted, again = epoch_draws(n_draws=40, seed=0, workers=1)
+    assert again_fitted["alpha"] == pytest.approx(fitted["alpha"], rel=1e-6)
+    np.testing.assert_allclose(again, stored[:40], rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "epoch_interval", "estimate"),
+    [
+        ("alpha", 3, (0.317, 0.373), 0.3478),
+        ("beta", 4, (0.331, 0.415), 0.3658),
+        ("E", 0, (1.769, 1.871), 1.8172),
+    ],
+)
+def test_epoch_intervals_match_epochs_bootstrap(
+    name: str, column: int, epoch_interval: tuple, estimate: float
+) -> None:
+    # Besiroglu et al. 2024 (laws.md §3.1): 95% bootstrap intervals from 4,000 resamples.
+    lo, hi = np.percentile(builtin("epoch-2024").draws[:, column], [2.5, 97.5])
+    assert lo < estimate < hi
+    width = epoch_interval[1] - epoch_interval[0]
+    assert width / 1.5 <= hi - lo <= width * 1.5
+
+
+def test_default_answer_carries_intervals() -> None:
+    result = allocate(builtin("epoch-2024"), 5.76e23)
+    assert result.loss_interval is not None and result.params_interval is not None
+    assert result.loss_interval[0] < result.loss < result.loss_interval[1]
+    assert result.params_interval[0] < 7.225e10 < result.params_interval[1]
+
+
+@given(
+    samples=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=300),
+    level=st.floats(0.5, 0.99),
+)
+def test_interval_equals_numpy_percentile(samples: list[float], level: float) -> None:
+    tail = 50 * (1 - level)
+    expected = np.percentile(samples, [tail, 100 - tail])
+    assert interval(np.array(samples), level) == pytest.approx(tuple(expected), rel=1e-9, abs=1e-9)
