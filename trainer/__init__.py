@@ -1,0 +1,42 @@
+"""flopwise trainer: calibration models, sweeps and the observations a scaling law is fitted on.
+
+The pieces, each in its own module:
+
+* ``model``        the decoder-only transformer, built from a ``fitting.counting.ArchSpec``
+                   (its parameter count is the counter's, exactly);
+* ``config``       typed job configuration (``Job`` = ``ModelConfig`` + ``TrainConfig``);
+* ``train``        the training loop: Gemstones LR rule, warmup-stable-decay, AdamW, bf16 on
+                   GPU, DDP under torchrun, checkpoints, one observation per evaluation;
+* ``corpus``, ``tokenizer``, ``data``   a byte-level corpus from local text, nanoGPT files;
+* ``plan``, ``sweep``, ``executor``     calibration sweeps from a budget and a time cap;
+* ``client``, ``sinks``, ``refit``      the service over HTTP, JSONL, and the refit;
+* ``cli``          ``python -m trainer train | sweep | plan | corpus``.
+
+The trainer imports ``fitting`` and never ``service``: it talks to the service over HTTP.
+"""
+
+from trainer.config import Job, TrainConfig
+from trainer.corpus import CorpusConfig, build_corpus
+from trainer.model import ModelConfig, Transformer
+from trainer.plan import Plan, PlanConfig, make_plan
+from trainer.sweep import SweepConfig, execute, prepare
+from trainer.tokenizer import ByteTokenizer
+from trainer.train import RunResult, train
+
+__all__ = [
+    "ByteTokenizer",
+    "CorpusConfig",
+    "Job",
+    "ModelConfig",
+    "Plan",
+    "PlanConfig",
+    "RunResult",
+    "SweepConfig",
+    "TrainConfig",
+    "Transformer",
+    "build_corpus",
+    "execute",
+    "make_plan",
+    "prepare",
+    "train",
+]

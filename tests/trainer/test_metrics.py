@@ -1,0 +1,28 @@
+"""FLOPs per token and MFU come from the project's counter and GPU table."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fitting.counting import ArchSpec
+from fitting.counting import flops_per_token as all_counts
+from trainer.metrics import device_gpu_name, flops_per_token, mfu, peak_flops
+
+
+def test_flops_per_token_is_gemstones() -> None:
+    spec = ArchSpec.gemstones(1024, 28)
+    assert flops_per_token(spec) == pytest.approx(3.578e9, rel=1e-3)  # laws.md §8.4
+    assert flops_per_token(spec) == all_counts(spec)["gemstones"]
+
+
+def test_mfu() -> None:
+    # PaLM App. B: achieved model FLOP/s over peak
+    assert mfu(1e9, 400_000.0, 989.4e12, 1) == pytest.approx(4e14 / 989.4e12)
+    assert mfu(1e9, 400_000.0, 989.4e12, 2) == pytest.approx(2e14 / 989.4e12)
+    assert mfu(1e9, 1.0, None, 1) is None
+    assert peak_flops("h100") == 989.4e12 and peak_flops("cpu") is None
+
+
+def test_cpu_device_name() -> None:
+    assert device_gpu_name(torch.device("cpu")) == "cpu"

@@ -1,0 +1,7 @@
+"""``python -m trainer`` is the trainer's command line (see :mod:`trainer.cli`)."""
+
+import sys
+
+from trainer.cli import run
+
+sys.exit(run())

@@ -1,0 +1,70 @@
+"""Learning rate and optimizer: Gemstones' shape-aware LR, warmup-stable-decay, AdamW.
+
+* Peak LR (McLeish et al. 2025, laws.md §8.2): ``lr = lr_base / (width x sqrt(depth))``
+  with ``lr_base = 5``; when ``width / depth > 256`` the authors scale as if
+  ``depth = ceil(width / 100)`` (their stability patch for very shallow models).
+* Schedule: linear warmup from 0, then constant (Gemstones), with an optional
+  cooldown to 0 over the last part of the run, linear or 1-sqrt (Hägele et al. 2024,
+  laws.md §10.1): warmup-stable-decay.
+* AdamW (0.9, 0.95), weight decay 0.1 on matrices and embeddings only: never on norm
+  gains or biases (every 1-D parameter). Fused (one kernel over all tensors).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from trainer.config import TrainConfig
+
+__all__ = ["gemstones_lr", "lr_multiplier", "make_optimizer", "schedule_steps"]
+
+
+def gemstones_lr(width: int, depth: int, lr_base: float = 5.0) -> float:
+    """Peak LR for a width x depth model (Gemstones §8.2).
+
+    >>> round(gemstones_lr(1024, 28), 6)  # 5 / (1024 * sqrt(28))
+    0.000923
+    """
+    if width / depth > 256:
+        depth = math.ceil(width / 100)
+    return lr_base / (width * math.sqrt(depth))
+
+
+def schedule_steps(config: TrainConfig, total_steps: int, tokens_per_step: int) -> tuple[int, int]:
+    """(warmup steps, cooldown steps) of a run of ``total_steps``."""
+    warmup = min(math.ceil(config.warmup_tokens / tokens_per_step), total_steps)
+    cooldown = round(config.cooldown_fraction * total_steps)
+    return warmup, cooldown
+
+
+def lr_multiplier(step: int, total_steps: int, warmup: int, cooldown: int, shape: str) -> float:
+    """Factor on the peak LR at optimizer step ``step`` (0-based): warmup, hold, decay."""
+    if step < warmup:
+        return (step + 1) / warmup
+    start = total_steps - cooldown
+    if cooldown and step >= start:
+        t = (step - start + 1) / cooldown  # progress within the cooldown, in (0, 1]
+        return 1.0 - (math.sqrt(t) if shape == "1-sqrt" else t)
+    return 1.0
+
+
+def make_optimizer(
+    model: nn.Module, config: TrainConfig, lr: float, device: torch.device
+) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices/embeddings (dim >= 2) only."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(
+        groups,
+        lr=lr,
+        betas=(config.beta1, config.beta2),
+        eps=1e-8,
+        fused=device.type in ("cuda", "cpu"),  # one kernel for all tensors (4x on tiny CPU models)
+    )

@@ -1,0 +1,362 @@
+"""Sweep planning: from a budget and a time cap to concrete runs (shapes, tokens, evals).
+
+The design follows Chinchilla's IsoFLOP grid and Gemstones' shape sweep:
+
+* Sizes are spaced in log compute: run budgets ``C_i = C_0 r^i`` (``r`` =
+  ``compute_ratio``), every size gets one run per aspect ratio, and ``C_0`` is set so
+  all runs together spend the budget.
+* Each size's target parameter count is ``N_i = sqrt(C_i / (6 k))`` for ``k`` tokens
+  per parameter; per aspect ratio (standard, wide = x spread, deep = / spread) the
+  shape nearest that N and aspect is taken from the family's feasible grid (no shape
+  twice). Every run of a size spends the same compute, so wide and deep runs differ
+  in N and D at fixed C: an isoFLOP slice per size.
+* Constant LR lets one run give many points: evaluations at ``n_evals`` token counts
+  spaced in log tokens from ``tokens / eval_span`` to the end.
+* The time cap bounds the budget: with ``slots`` devices at ``throughput`` FLOP/s each,
+  at most ``(0.9 x cap x slots - runs x start-up) x throughput`` FLOPs are planned.
+  A run that alone would outlast the cap gets several devices (a torchrun DDP job).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from fitting.counting import ArchSpec, count, flop_kwargs, gemstones_flops_per_token, param_counts
+from trainer.families import FAMILIES, Family, family
+
+__all__ = ["ASPECTS", "Plan", "PlanConfig", "PlannedRun", "make_plan"]
+
+ASPECTS = ("standard", "wide", "deep")
+CAP_MARGIN = 0.9
+"""Share of the time cap the plan fills (leaves room for start-up and evaluation)."""
+STARTUP_SECONDS = 5.0
+"""Estimated start-up of one trainer process (interpreter, torch, data, first step)."""
+EVAL_SEQUENCES = 64
+"""Held-out sequences per evaluation (``TrainConfig.eval_sequences``' default), for the
+estimate: an evaluation costs a forward pass, a third of a training step's FLOPs."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanConfig:
+    """What a sweep is asked to do and with what."""
+
+    dataset: str
+    """Dataset the runs are filed under."""
+    flops: float
+    """Total training FLOPs over all runs (Gemstones' count)."""
+    time_cap_hours: float
+    """Wall-clock limit of the whole sweep."""
+    slots: int = 1
+    """Devices that run jobs side by side (GPUs, or CPU job slots)."""
+    throughput: float
+    """Sustained training FLOP/s of one device, for time estimates."""
+    family: str = "auto"
+    """Model family (tiny, small, gemstones), or auto from the budget."""
+    vocab_size: int = 256
+    """Token ids in the data."""
+    n_sizes: int = 3
+    """Model sizes, spaced in log compute."""
+    compute_ratio: float = 4.0
+    """Compute of one size over the next smaller one."""
+    aspects: tuple[str, ...] = ASPECTS
+    """Aspect ratios per size: standard, wide, deep."""
+    aspect_spread: float = 0.0
+    """wide = standard x spread, deep = standard / spread (width/depth); 0: the family's."""
+    tokens_per_param: float = 20.0
+    """Tokens per parameter that size the models (Chinchilla's ~20)."""
+    n_evals: int = 8
+    """Evaluation points per run, spaced in log tokens."""
+    eval_span: float = 32.0
+    """The first evaluation is at tokens / eval_span."""
+    lr_base: float = 0.0
+    """Gemstones LR numerator; 0 means the family's."""
+    seed: int = 0
+    """Seed of every run (init and data order)."""
+    max_runs: int = 0
+    """At most this many runs (fewer sizes, then fewer aspects); 0: no limit."""
+
+    def __post_init__(self) -> None:
+        _check(self.dataset.strip() != "", "dataset", "must be a non-empty string")
+        for name in ("flops", "time_cap_hours", "throughput", "tokens_per_param"):
+            value = getattr(self, name)
+            _check(math.isfinite(value) and value > 0, name, f"must be positive, got {value!r}")
+        for name, low in (("slots", 1), ("n_sizes", 1), ("n_evals", 2), ("vocab_size", 2)):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value >= low, name, f"must be >= {low}")
+        _check(self.compute_ratio > 1, "compute_ratio", "must exceed 1")
+        _check(
+            self.aspect_spread == 0 or self.aspect_spread > 1,
+            "aspect_spread",
+            "must exceed 1 (or be 0: the family's)",
+        )
+        _check(self.eval_span >= 1, "eval_span", "must be >= 1")
+        _check(self.lr_base >= 0, "lr_base", "must be >= 0")
+        _check(
+            self.family == "auto" or self.family in FAMILIES,
+            "family",
+            f"must be auto or one of {', '.join(FAMILIES)}",
+        )
+        _check(isinstance(self.max_runs, int) and self.max_runs >= 0, "max_runs", "must be >= 0")
+        bad = [a for a in self.aspects if a not in ASPECTS]
+        _check(bool(self.aspects) and not bad, "aspects", f"must be among {', '.join(ASPECTS)}")
+
+    def request_hash(self) -> str:
+        """Identity of the request, throughput aside (a re-measured machine is the same
+        sweep): a rerun with the same request resumes the same sweep."""
+        data = asdict(self)
+        data.pop("throughput")
+        return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _check(ok: bool, name: str, message: str) -> None:
+    if not ok:
+        raise ValueError(f"{name} {message}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedRun:
+    """One run of the plan."""
+
+    run_id: str
+    size: int
+    """Index of the size (0 = smallest compute)."""
+    aspect: str
+    arch: ArchSpec
+    params: int
+    tokens: int
+    flops: float
+    """Training FLOPs of the run (tokens x Gemstones FLOPs/token)."""
+    eval_tokens: tuple[int, ...]
+    lr: float
+    est_seconds: float
+    """Estimated wall time on ``n_devices`` devices."""
+    n_devices: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """A sweep: its runs and what it will cost."""
+
+    config: PlanConfig
+    sweep_id: str
+    family: str
+    batch_size: int
+    warmup_tokens: int
+    budget_flops: float
+    """FLOPs actually planned (the budget, or less when the time cap binds)."""
+    limited_by: str
+    """'budget' or 'time cap'."""
+    est_wall_seconds: float
+    runs: tuple[PlannedRun, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for run in out["runs"]:
+            run["arch"].pop("_derived", None)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        config = dict(data["config"])
+        config["aspects"] = tuple(config["aspects"])
+        runs = []
+        for run in data["runs"]:
+            run = dict(run)
+            run["arch"] = ArchSpec(**run["arch"])
+            run["eval_tokens"] = tuple(run["eval_tokens"])
+            runs.append(PlannedRun(**run))
+        rest = {k: v for k, v in data.items() if k not in ("config", "runs")}
+        return cls(config=PlanConfig(**config), runs=tuple(runs), **rest)
+
+    def table(self) -> str:
+        """The plan as a person reads it before saying yes."""
+        c = self.config
+        head = (
+            f"sweep {self.sweep_id} ({c.dataset}): {len(self.runs)} runs, family {self.family}, "
+            f"{self.budget_flops:.3g} FLOPs (limited by {self.limited_by}), "
+            f"est. {self.est_wall_seconds / 60:.1f} min on {c.slots} device(s)"
+        )
+        rows = [
+            f"  {'run':<34}{'width':>6}{'depth':>6}{'params':>10}{'tokens':>10}"
+            f"{'FLOPs':>10}{'evals':>6}{'est.':>9}{'dev':>4}"
+        ]
+        for r in self.runs:
+            rows.append(
+                f"  {r.run_id:<34}{r.arch.width:>6}{r.arch.depth:>6}{r.params:>10.3g}"
+                f"{r.tokens:>10.3g}{r.flops:>10.3g}{len(r.eval_tokens):>6}"
+                f"{r.est_seconds / 60:>8.1f}m{r.n_devices:>4}"
+            )
+        return "\n".join([head, *rows])
+
+
+def _pick_family(config: PlanConfig, top_params: float) -> Family:
+    if config.family != "auto":
+        return family(config.family).with_vocab(config.vocab_size)
+    name = "tiny" if top_params < 3e6 else "small" if top_params < 3e8 else "gemstones"
+    return family(name).with_vocab(config.vocab_size)
+
+
+def _grid(fam: Family) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every feasible (width, depth) of the family, with its total parameters."""
+    step = fam.arch.width_step
+    widths = np.arange(step, fam.max_width + 1, step, dtype=np.int64)
+    grid_w, grid_d = np.meshgrid(widths, np.arange(1, fam.max_depth + 1, dtype=np.int64))
+    w, d = grid_w.ravel(), grid_d.ravel()
+    a = fam.arch
+    total, _, _ = param_counts(
+        w,
+        d,
+        tied_embeddings=a.tied_embeddings,
+        positions=a.positions,
+        norm=a.norm,
+        bias=a.bias,
+        **a.shape_kwargs(w),
+    )
+    return w, d, np.asarray(total, dtype=float)
+
+
+def _shapes(
+    fam: Family, target: float, aspects: tuple[str, ...], spread: float, used: set[tuple[int, int]]
+) -> list[tuple[str, int, int]]:
+    """Per aspect, the unused shape nearest ``target`` params and the aspect's width/depth.
+
+    The standard shape is taken first; wide and deep shapes must then be at least
+    sqrt(spread) wider or deeper (in width/depth) than it, so that on a coarse grid of
+    tiny widths the three shapes still differ in kind, not only by a layer.
+    """
+    w, d, p = _grid(fam)
+    ratio = {"standard": 1.0, "wide": spread, "deep": 1.0 / spread}
+    centre = fam.standard_aspect
+    out = []
+    for aspect in sorted(aspects, key=lambda a: a != "standard"):
+        want = fam.standard_aspect * ratio[aspect]
+        cost = np.abs(np.log(p / target)) + 0.5 * np.abs(np.log(w / d / want))
+        if aspect == "wide":
+            cost = np.where(w / d >= centre * np.sqrt(spread), cost, cost + 100.0)
+        elif aspect == "deep":
+            cost = np.where(w / d <= centre / np.sqrt(spread), cost, cost + 100.0)
+        for i in np.argsort(cost, kind="stable"):
+            if (int(w[i]), int(d[i])) not in used:
+                used.add((int(w[i]), int(d[i])))
+                out.append((aspect, int(w[i]), int(d[i])))
+                if aspect == "standard":
+                    centre = float(w[i] / d[i])
+                break
+    return sorted(out, key=lambda shape: aspects.index(shape[0]))
+
+
+def make_plan(config: PlanConfig) -> Plan:
+    """Plan a sweep (see the module docstring); ``ValueError`` when the budget cannot
+    buy even the smallest sensible run."""
+    config = _within_max_runs(config)
+    n_runs = config.n_sizes * len(config.aspects)
+    device_seconds = CAP_MARGIN * config.time_cap_hours * 3600.0 * config.slots
+    cap_flops = max(device_seconds - n_runs * STARTUP_SECONDS, 0.0) * config.throughput
+    budget = min(config.flops, cap_flops)
+    weights = config.compute_ratio ** np.arange(config.n_sizes, dtype=float)
+    run_flops = budget / (len(config.aspects) * weights.sum()) * weights
+    targets = np.sqrt(run_flops / (6.0 * config.tokens_per_param))
+    fam = _pick_family(config, float(targets[-1]))
+    sweep_id = config.request_hash()[:8]
+    used: set[tuple[int, int]] = set()
+    runs = []
+    for size, (flops, target) in enumerate(zip(run_flops, targets, strict=True)):
+        spread = config.aspect_spread or fam.aspect_spread
+        for aspect, w, d in _shapes(fam, float(target), config.aspects, spread, used):
+            runs.append(
+                _run(
+                    config,
+                    fam,
+                    f"{sweep_id}-{aspect}-w{w}-d{d}",
+                    size,
+                    aspect,
+                    fam.arch.spec(w, d),
+                    float(flops),
+                )
+            )
+    runs = [_with_devices(r, config, fam.batch_size) for r in runs]
+    return Plan(
+        config=config,
+        sweep_id=sweep_id,
+        family=fam.name,
+        batch_size=fam.batch_size,
+        warmup_tokens=fam.warmup_steps * fam.tokens_per_step,
+        budget_flops=sum(r.flops for r in runs),
+        limited_by="budget" if config.flops <= cap_flops else "time cap",
+        est_wall_seconds=_makespan(runs, config.slots),
+        runs=tuple(runs),
+    )
+
+
+def _within_max_runs(config: PlanConfig) -> PlanConfig:
+    """Fewer sizes (then aspects) when ``max_runs`` is below sizes x aspects."""
+    if not config.max_runs or config.n_sizes * len(config.aspects) <= config.max_runs:
+        return config
+    aspects = config.aspects[: config.max_runs]
+    return replace(config, aspects=aspects, n_sizes=max(1, config.max_runs // len(aspects)))
+
+
+def _run(
+    config: PlanConfig,
+    fam: Family,
+    run_id: str,
+    size: int,
+    aspect: str,
+    spec: ArchSpec,
+    flops: float,
+) -> PlannedRun:
+    from trainer.optim import gemstones_lr  # torch only when a plan is really made
+
+    tps = fam.tokens_per_step
+    fpt = float(gemstones_flops_per_token(spec.width, spec.depth, **flop_kwargs(spec)))
+    min_steps = 4 * fam.warmup_steps
+    steps = math.ceil(flops / fpt / tps)
+    if steps < min_steps:
+        raise ValueError(
+            f"flops: the budget buys {steps} steps of {run_id}, fewer than the "
+            f"{min_steps} a run needs; give about {min_steps / max(steps, 1):.2g}x the budget "
+            f"(or fewer sizes)"
+        )
+    first = max(steps / config.eval_span, 2 * fam.warmup_steps)
+    evals = sorted({round(s) * tps for s in np.geomspace(first, steps, config.n_evals)})
+    return PlannedRun(
+        run_id=run_id,
+        size=size,
+        aspect=aspect,
+        arch=spec,
+        params=count(spec).total,
+        tokens=steps * tps,
+        flops=steps * tps * fpt,
+        eval_tokens=tuple(evals),
+        lr=gemstones_lr(spec.width, spec.depth, config.lr_base or fam.lr_base),
+        est_seconds=STARTUP_SECONDS
+        + (steps * tps + len(evals) * EVAL_SEQUENCES * spec.seq_len / 3) * fpt / config.throughput,
+    )
+
+
+def _with_devices(run: PlannedRun, config: PlanConfig, batch_size: int) -> PlannedRun:
+    """Give a run that alone would outlast the time cap several devices (DDP)."""
+    cap = CAP_MARGIN * config.time_cap_hours * 3600.0
+    if run.est_seconds <= cap or config.slots == 1:
+        return run
+    k = min(config.slots, 2 ** math.ceil(math.log2(run.est_seconds / cap)))
+    while batch_size % k:
+        k -= 1
+    return replace(run, n_devices=k, est_seconds=run.est_seconds / (k * CAP_MARGIN))
+
+
+def _makespan(runs: list[PlannedRun], slots: int) -> float:
+    """Wall time of longest-first list scheduling of the runs on ``slots`` devices."""
+    free = [0.0] * slots
+    for run in sorted(runs, key=lambda r: -r.est_seconds):
+        free.sort()
+        start = free[run.n_devices - 1]
+        for i in range(run.n_devices):
+            free[i] = start + run.est_seconds
+    return max(free)

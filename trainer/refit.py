@@ -1,0 +1,115 @@
+"""After a sweep: fit the law, through the service or locally.
+
+With a service the trainer asks for a refit of the dataset (``POST /v1/fits``) and
+waits for the job; the service's worker fits, checks and publishes a new law version.
+Without one, ``fitting.fit.fit`` runs here on the sweep's observations (Chinchilla
+form, Approach 3: Huber on log loss, Hoffmann et al. 2022 §3.3) and the law is written
+as ``law.json`` beside ``runs.jsonl``, its version one more than the file held before.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fitting.counting import ArchFamily
+from trainer.checkpoint import write_json_atomic
+from trainer.client import ServiceClient, ServiceError
+
+__all__ = ["FitOutcome", "fit_locally", "fit_via_service"]
+
+
+@dataclass(frozen=True)
+class FitOutcome:
+    """What the refit produced."""
+
+    success: bool
+    law_id: str | None
+    version: int | None
+    message: str
+    constants: dict[str, float] | None = None
+    where: str = "local"
+
+    def event(self) -> dict[str, Any]:
+        """The ``fit`` progress event."""
+        return {
+            "event": "fit",
+            "success": self.success,
+            "law_id": self.law_id,
+            "version": self.version,
+            "message": self.message,
+            "constants": self.constants,
+            "where": self.where,
+        }
+
+
+def fit_via_service(client: ServiceClient, dataset: str, timeout: float = 900.0) -> FitOutcome:
+    """Ask the service to refit ``dataset`` and wait for the new law version."""
+    try:
+        job_id = client.request_fit(dataset)
+        state = client.wait_job(job_id, timeout=timeout)
+    except ServiceError as exc:
+        return FitOutcome(False, None, None, str(exc), where="service")
+    result = state.get("result") or {}
+    if state.get("status") != "succeeded" or "law_id" not in result:
+        error = state.get("error") or "the fit job did not succeed"
+        return FitOutcome(False, None, None, f"job {job_id}: {error}", where="service")
+    law_id, version = str(result["law_id"]), int(result["version"])
+    try:
+        constants = {k: float(v) for k, v in client.law(law_id).get("constants", {}).items()}
+    except (ServiceError, TypeError, ValueError):
+        constants = None  # the law is published; its constants are only for the report
+    return FitOutcome(True, law_id, version, f"job {job_id} succeeded", constants, "service")
+
+
+def fit_locally(
+    records: list[dict[str, Any]],
+    dataset: str,
+    out_dir: Path,
+    family: ArchFamily | None = None,
+) -> FitOutcome:
+    """Fit the Chinchilla form to ``records`` of ``dataset``; write ``law.json``/``fit.json``.
+
+    ``family`` (the sweep's model family) is what the law's allocations shape models from.
+    """
+    from fitting.fit import fit
+    from fitting.laws import from_dict, to_dict
+    from fitting.runs import Runs
+
+    mine = [r for r in records if r["dataset"] == dataset]
+    law_id = f"{dataset}-chinchilla"
+    try:
+        report = fit(
+            Runs.from_records(mine),
+            form="chinchilla",
+            method="approach3",
+            law_id=law_id,
+            dataset=dataset,
+            tokenizer="bytes-utf8",
+            notes="fitted by the flopwise trainer after a calibration sweep",
+            family=family,
+        )
+    except ValueError as exc:
+        return FitOutcome(False, None, None, f"fit: {exc}")
+    summary = {
+        "success": report.success,
+        "message": report.message,
+        "warnings": list(report.warnings),
+        "n_runs": report.n_runs,
+        "objective": report.objective,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out_dir / "fit.json", summary)
+    if not report.success or report.law is None:
+        return FitOutcome(False, None, None, report.message)
+    law_path = out_dir / "law.json"
+    version = 1
+    if law_path.exists():
+        previous = from_dict(json.loads(law_path.read_text()))
+        version = previous.version + 1 if previous.id == law_id else 1
+    law = report.law.evolve(version=version)
+    write_json_atomic(law_path, to_dict(law))
+    constants = {k: float(v) for k, v in law.constants.items()}
+    return FitOutcome(True, law.id, law.version, report.message, constants)

@@ -1,0 +1,335 @@
+"""Calibration sweeps: plan, run every job on the local devices, ingest, refit.
+
+``prepare`` fixes the data, the devices and the plan (kept as ``plan.json`` in the
+sweep directory, so re-running the same request resumes the same sweep: finished runs
+are skipped, interrupted ones resume from their checkpoints, and every observation
+already on disk is sent again to the idempotent sink). ``execute`` runs it and refits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from trainer.checkpoint import read_done, read_observations, write_json_atomic
+from trainer.client import ServiceClient
+from trainer.config import Job, TrainConfig
+from trainer.corpus import CorpusConfig, build_corpus, stdlib_root
+from trainer.data import TokenData
+from trainer.devices import LocalDevices, estimated_flops, local_devices
+from trainer.executor import JobSpec, Outcome, run_jobs
+from trainer.families import family
+from trainer.model import ModelConfig
+from trainer.plan import Plan, PlanConfig, PlannedRun, make_plan
+from trainer.progress import Reporter
+from trainer.refit import FitOutcome, fit_locally, fit_via_service
+from trainer.sinks import JsonlSink, ServiceSink
+
+__all__ = ["Prepared", "SweepConfig", "SweepResult", "default_work_dir", "execute", "prepare"]
+
+
+def default_work_dir() -> Path:
+    """``$FLOPWISE_TRAINER_DIR``, else ``$FLOPWISE_DATA_DIR/trainer`` (the service's data
+    directory), else ``./flopwise-data/trainer``."""
+    if os.environ.get("FLOPWISE_TRAINER_DIR"):
+        return Path(os.environ["FLOPWISE_TRAINER_DIR"])
+    return Path(os.environ.get("FLOPWISE_DATA_DIR", "./flopwise-data")) / "trainer"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepConfig:
+    """How to run a sweep, beyond what to plan (``plan``)."""
+
+    plan: PlanConfig
+    """The request; its ``slots``, ``throughput`` and ``vocab_size`` are filled in by
+    :func:`prepare` from the host and the data."""
+    device: str = "auto"
+    """auto (GPUs when present), cpu or cuda."""
+    data_dir: str = ""
+    """Corpus directory (train.bin, val.bin); or text files / a directory of them to build
+    one from; empty builds one from the standard library in the work dir."""
+    work_dir: str = ""
+    """Where sweeps, runs and the default corpus live; empty means default_work_dir()."""
+    service_url: str = ""
+    """flopwise service to post runs to and refit on; empty writes JSONL and fits here."""
+    api_key: str = ""
+    """Bearer key for the service's write endpoints."""
+    out_dir: str = ""
+    """runs.jsonl, law.json and fit.json without a service; default the sweep directory."""
+    cpu_slots: int = 1
+    """CPU jobs side by side when there is no GPU."""
+    threads: int = 0
+    """Threads per CPU job; 0 means cores / cpu_slots."""
+    throughput: float = 0.0
+    """FLOP/s of one device for the estimates; 0 measures (CPU) or assumes (GPU)."""
+    compile: bool = False
+    """torch.compile each model (GPU)."""
+    retries: int = 1
+    """Times a failed job is restarted (from its checkpoint)."""
+    corpus_bytes: int = 16_000_000
+    """Size of the standard-library corpus built when no data_dir is given."""
+
+    def __post_init__(self) -> None:
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.cpu_slots < 1:
+            raise ValueError(f"cpu_slots must be >= 1, got {self.cpu_slots}")
+        if self.threads < 0 or self.retries < 0 or self.throughput < 0:
+            raise ValueError("threads, retries and throughput must be >= 0")
+        if self.service_url and not self.service_url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"service_url must start with http:// or https://, got {self.service_url!r}"
+            )
+        if self.data_dir and not Path(self.data_dir).exists():
+            raise ValueError(f"data: {self.data_dir} does not exist")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A planned sweep, ready to run."""
+
+    plan: Plan
+    sweep_dir: Path
+    data_dir: Path
+    devices: LocalDevices
+    threads: int
+    resumed: bool
+    """The plan was read back from an earlier, interrupted invocation."""
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """How a sweep ended."""
+
+    sweep_id: str
+    outcome: Outcome
+    finished: int
+    """Runs of the plan finished, in this invocation or an earlier one."""
+    observations: int
+    fit: FitOutcome | None
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _data(config: SweepConfig, work: Path) -> Path:
+    """The corpus directory: given, or built (once) from text files."""
+    given = Path(config.data_dir) if config.data_dir else None
+    if given is not None and (given / "train.bin").exists():
+        return given
+    source = str(given.resolve()) if given is not None else str(stdlib_root())
+    corpus = CorpusConfig(sources=(source,), max_bytes=config.corpus_bytes)
+    key = hashlib.sha1(f"{source}:{config.corpus_bytes}".encode()).hexdigest()[:10]
+    out = work / "corpus" / f"{Path(source).name or 'text'}-{key}"
+    build_corpus(corpus, out)
+    return out
+
+
+def prepare(config: SweepConfig) -> Prepared:
+    """Devices, data and plan (read back when this request was planned before)."""
+    work = Path(config.work_dir) if config.work_dir else default_work_dir()
+    devices = local_devices(config.device, config.cpu_slots)
+    threads = config.threads or max(1, (os.cpu_count() or 1) // len(devices.slots))
+    data_dir = _data(config, work)
+    vocab = TokenData.open(data_dir).vocab_size
+    request = replace(config.plan, slots=len(devices.slots), vocab_size=vocab)
+    sweep_dir = work / "sweeps" / f"{request.dataset}-{request.request_hash()}"
+    plan_path = sweep_dir / "plan.json"
+    if plan_path.exists():
+        return Prepared(
+            Plan.from_dict(json.loads(plan_path.read_text())),
+            sweep_dir,
+            data_dir,
+            devices,
+            threads,
+            resumed=True,
+        )
+    speed = config.throughput or estimated_flops(devices, threads)
+    plan = make_plan(replace(request, throughput=speed))
+    return Prepared(plan, sweep_dir, data_dir, devices, threads, resumed=False)
+
+
+def _job(prepared: Prepared, config: SweepConfig, run: PlannedRun) -> Job:
+    plan = prepared.plan
+    steps = run.tokens // (plan.batch_size * run.arch.seq_len)
+    train = TrainConfig(
+        data_dir=str(prepared.data_dir),
+        run_dir=str(prepared.sweep_dir / "runs" / run.run_id),
+        run_id=run.run_id,
+        dataset=plan.config.dataset,
+        tokens=run.tokens,
+        batch_size=plan.batch_size,
+        lr=run.lr,
+        warmup_tokens=plan.warmup_tokens,
+        eval_tokens=run.eval_tokens,
+        checkpoint_every=max(1, steps // 16),
+        seed=plan.config.seed,
+        device="cuda" if prepared.devices.kind == "cuda" else "cpu",
+        compile=config.compile,
+        threads=prepared.threads if prepared.devices.kind == "cpu" else 0,
+        log_every=max(1, min(50, steps // 100)),
+        tags={
+            "sweep": plan.sweep_id,
+            "aspect": run.aspect,
+            "size": str(run.size),
+            "family": plan.family,
+        },
+    )
+    return Job(model=ModelConfig(arch=run.arch), train=train)
+
+
+def plan_event(prepared: Prepared) -> dict[str, Any]:
+    """The ``plan`` progress event: every run with its shape, tokens and estimate."""
+    plan = prepared.plan
+    finished = sum(read_done(prepared.sweep_dir / "runs" / r.run_id) is not None for r in plan.runs)
+    return {
+        "event": "plan",
+        "sweep_id": plan.sweep_id,
+        "dataset": plan.config.dataset,
+        "total_runs": len(plan.runs),
+        "finished_runs": finished,
+        "resumed": prepared.resumed,
+        "family": plan.family,
+        "budget_flops": plan.budget_flops,
+        "limited_by": plan.limited_by,
+        "est_wall_seconds": plan.est_wall_seconds,
+        "devices": prepared.devices.slots,
+        "device_kind": prepared.devices.name,
+        "sweep_dir": str(prepared.sweep_dir),
+        "runs": [
+            {
+                "run": r.run_id,
+                "aspect": r.aspect,
+                "width": r.arch.width,
+                "depth": r.arch.depth,
+                "params": r.params,
+                "tokens": r.tokens,
+                "flops": r.flops,
+                "evals": len(r.eval_tokens),
+                "est_seconds": r.est_seconds,
+                "n_devices": r.n_devices,
+            }
+            for r in plan.runs
+        ],
+    }
+
+
+class _Ingest:
+    """Sends observations to the sink and keeps the sweep's counters."""
+
+    def __init__(self, prepared: Prepared, config: SweepConfig, report: Reporter) -> None:
+        self.prepared, self.report = prepared, report
+        self.total = len(prepared.plan.runs)
+        self.done = 0
+        self.client = (
+            ServiceClient(config.service_url, config.api_key or None)
+            if config.service_url
+            else None
+        )
+        out = Path(config.out_dir) if config.out_dir else prepared.sweep_dir
+        self.out_dir = out
+        self.jsonl = None if self.client else JsonlSink(out / "runs.jsonl")
+        self.service = ServiceSink(self.client) if self.client else None
+
+    def send(self, records: list[dict[str, Any]], flush: bool) -> None:
+        sink = self.service or self.jsonl
+        for record in records:
+            if sink is not None:
+                sink(record)
+        if flush and self.service is not None:
+            self.service.flush()
+
+    def resync(self, run_id: str) -> list[dict[str, Any]]:
+        records = read_observations(self.prepared.sweep_dir / "runs" / run_id)
+        self.send(records, flush=True)
+        return records
+
+    def on_event(self, run_id: str, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "eval":
+            self.send([event["record"]], flush=False)
+            self.report(
+                {
+                    "event": "eval",
+                    "run": run_id,
+                    "tokens": event["tokens"],
+                    "loss": event["loss"],
+                    "params": event["record"]["params"],
+                }
+            )
+        elif kind in ("start", "progress"):
+            self.report(event)
+
+    def on_exit(self, run_id: str, ok: bool) -> None:
+        self.resync(run_id)  # resync flushes the service sink
+        self.done += ok
+        status = (read_done(self.prepared.sweep_dir / "runs" / run_id) or {}).get("status")
+        self.report(
+            {
+                "event": "run_done",
+                "run": run_id,
+                "done": self.done,
+                "total": self.total,
+                "status": status or "failed",
+            }
+        )
+
+
+def execute(prepared: Prepared, config: SweepConfig, report: Reporter) -> SweepResult:
+    """Run the prepared sweep (skipping finished runs), then refit; see the module docstring."""
+    plan = prepared.plan
+    prepared.sweep_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(prepared.sweep_dir / "plan.json", plan.to_dict())
+    ingest = _Ingest(prepared, config, report)
+    jobs = []
+    for run in plan.runs:
+        run_dir = prepared.sweep_dir / "runs" / run.run_id
+        ingest.resync(run.run_id)
+        if read_done(run_dir) is not None:
+            ingest.done += 1
+            continue
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(run_dir / "job.json", _job(prepared, config, run).to_dict())
+        jobs.append(JobSpec(run.run_id, run_dir, run.n_devices, run.est_seconds))
+    deadline = time.monotonic() + plan.config.time_cap_hours * 3600.0
+    outcome = run_jobs(
+        jobs,
+        devices=prepared.devices.slots,
+        kind=prepared.devices.kind,
+        threads=prepared.threads,
+        deadline=deadline,
+        on_event=ingest.on_event,
+        on_exit=ingest.on_exit,
+        retries=config.retries,
+    )
+    records = [
+        r for run in plan.runs for r in read_observations(prepared.sweep_dir / "runs" / run.run_id)
+    ]
+    fit = _refit(ingest, plan) if records else None
+    if fit is not None:
+        report(fit.event())
+    report(
+        {
+            "event": "done",
+            "sweep_id": plan.sweep_id,
+            "finished": ingest.done,
+            "failed": outcome.failed,
+            "skipped": outcome.skipped,
+            "observations": len(records),
+        }
+    )
+    if ingest.client is not None:
+        ingest.client.close()
+    return SweepResult(plan.sweep_id, outcome, ingest.done, len(records), fit, records)
+
+
+def _refit(ingest: _Ingest, plan: Plan) -> FitOutcome:
+    dataset = plan.config.dataset
+    if ingest.client is not None:
+        return fit_via_service(ingest.client, dataset)
+    assert ingest.jsonl is not None
+    arch = family(plan.family).with_vocab(plan.config.vocab_size).arch
+    return fit_locally(ingest.jsonl.records(), dataset, ingest.out_dir, arch)
