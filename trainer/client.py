@@ -73,13 +73,20 @@ class ServiceClient:
             delay = min(delay * 2, 8.0)
         raise AssertionError("unreachable")
 
-    def post_runs(self, records: list[dict[str, Any]]) -> Any:
-        """Ingest observation records."""
-        return self._request("POST", "/v1/runs", {"runs": records})
+    def post_runs(self, records: list[dict[str, Any]], refit: bool = True) -> Any:
+        """Ingest observation records; ``refit=False`` queues no refit (a sweep asks
+        for its own fit when it ends)."""
+        return self._request("POST", "/v1/runs", {"runs": records, "refit": refit})
 
-    def request_fit(self, dataset: str, form: str = "chinchilla", method: str = "approach3") -> str:
+    def request_fit(
+        self,
+        dataset: str,
+        form: str = "chinchilla",
+        method: str = "approach3",
+        options: dict[str, Any] | None = None,
+    ) -> str:
         """Queue a refit of ``dataset``; returns the job id."""
-        body = {"dataset": dataset, "form": form, "method": method, "options": {}}
+        body = {"dataset": dataset, "form": form, "method": method, "options": options or {}}
         answer = self._request("POST", "/v1/fits", body)
         return str(answer["job_id"])
 

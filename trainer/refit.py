@@ -10,7 +10,7 @@ as ``law.json`` beside ``runs.jsonl``, its version one more than the file held b
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +45,14 @@ class FitOutcome:
         }
 
 
-def fit_via_service(client: ServiceClient, dataset: str, timeout: float = 900.0) -> FitOutcome:
-    """Ask the service to refit ``dataset`` and wait for the new law version."""
+def fit_via_service(
+    client: ServiceClient, dataset: str, family: ArchFamily | None = None, timeout: float = 900.0
+) -> FitOutcome:
+    """Ask the service to refit ``dataset`` and wait for the new law version; ``family``
+    (the sweep's models) is what the law shapes its allocations from."""
+    options = {} if family is None else {"family": asdict(family)}
     try:
-        job_id = client.request_fit(dataset)
+        job_id = client.request_fit(dataset, options=options)
         state = client.wait_job(job_id, timeout=timeout)
     except ServiceError as exc:
         return FitOutcome(False, None, None, str(exc), where="service")

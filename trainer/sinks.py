@@ -47,14 +47,16 @@ class JsonlSink:
 
 class ServiceSink:
     """Posts records to the service in batches: at most one request per ``interval``
-    seconds (each ingestion queues a debounced refit), and whatever is left on ``flush``.
+    seconds, and whatever is left on ``flush``. ``refit=False`` (a sweep, which asks for
+    its own fit at the end) tells the service not to queue a refit per batch.
 
     Records still buffered when a process dies are on disk in their run directory; a
     resumed sweep sends them again (the service ignores the ones it has).
     """
 
-    def __init__(self, client: ServiceClient, interval: float = 5.0) -> None:
+    def __init__(self, client: ServiceClient, interval: float = 5.0, refit: bool = True) -> None:
         self.client = client
+        self.refit = refit
         self.interval = interval
         self.sent: set[tuple[str, str, int]] = set()
         self.buffer: list[dict[str, Any]] = []
@@ -80,7 +82,7 @@ class ServiceSink:
                 fresh[key] = record
         batch = list(fresh.values())
         for start in range(0, len(batch), 1000):
-            self.client.post_runs(batch[start : start + 1000])
+            self.client.post_runs(batch[start : start + 1000], refit=self.refit)
         self.sent.update(fresh)
         self.buffer.clear()
         self.last = time.monotonic()

@@ -232,7 +232,7 @@ class _Ingest:
         out = Path(config.out_dir) if config.out_dir else prepared.sweep_dir
         self.out_dir = out
         self.jsonl = None if self.client else JsonlSink(out / "runs.jsonl")
-        self.service = ServiceSink(self.client) if self.client else None
+        self.service = ServiceSink(self.client, refit=False) if self.client else None
 
     def send(self, records: list[dict[str, Any]], flush: bool) -> None:
         sink = self.service or self.jsonl
@@ -328,8 +328,8 @@ def execute(prepared: Prepared, config: SweepConfig, report: Reporter) -> SweepR
 
 def _refit(ingest: _Ingest, plan: Plan) -> FitOutcome:
     dataset = plan.config.dataset
-    if ingest.client is not None:
-        return fit_via_service(ingest.client, dataset)
-    assert ingest.jsonl is not None
     arch = family(plan.family).with_vocab(plan.config.vocab_size).arch
+    if ingest.client is not None:
+        return fit_via_service(ingest.client, dataset, arch)
+    assert ingest.jsonl is not None
     return fit_locally(ingest.jsonl.records(), dataset, ingest.out_dir, arch)

@@ -97,8 +97,15 @@ def _convert(name: str, value: Any) -> Any:
         raise ValueError(f"progress: expected a callable(done, total), got {value!r}")
     if name in ("extrapolation", "weighted") and not isinstance(value, bool):
         raise ValueError(f"{name}: expected True or False, got {value!r}")
+    if name == "family" and isinstance(value, Mapping):  # JSON payloads (the service)
+        try:
+            return ArchFamily(**value)
+        except TypeError as exc:
+            raise ValueError(f"family: {exc}") from None
     if name == "family" and not isinstance(value, ArchFamily):
-        raise ValueError(f"family: expected an ArchFamily, got {type(value).__name__}")
+        raise ValueError(
+            f"family: expected an ArchFamily or its fields, got {type(value).__name__}"
+        )
     if name in ("grid", "unique_tokens"):
         arr = np.asarray(value, dtype=float)
         if not np.all(np.isfinite(arr)):

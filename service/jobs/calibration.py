@@ -25,6 +25,18 @@ from service.store.jobs import Job
 __all__ = ["apply_event", "calibration_argv", "calibration_available", "run_calibration"]
 
 STDERR_TAIL_LINES = 40
+SWEEP_OPTIONS = (
+    "max_runs",
+    "sizes",
+    "tokens_per_param",
+    "evals",
+    "cpu_jobs",
+    "threads",
+    "corpus_bytes",
+    "seed",
+)
+"""Sweep-design fields of a calibration request, passed as ``--max-runs`` etc. (checked
+by the request schema)."""
 
 
 def calibration_available(settings: Settings) -> str | None:
@@ -52,8 +64,9 @@ def calibration_argv(payload: dict[str, Any], settings: Settings) -> list[str]:
     argv += ["--device", payload["device"]]
     if payload.get("corpus"):
         argv += ["--corpus", payload["corpus"]]
-    if payload.get("max_runs") is not None:
-        argv += ["--max-runs", str(int(payload["max_runs"]))]
+    for key in SWEEP_OPTIONS:
+        if payload.get(key) is not None:
+            argv += [f"--{key.replace('_', '-')}", str(payload[key])]
     argv += ["--service-url", payload["service_url"], "--progress", "jsonl", "--yes"]
     if settings.api_key:
         argv += ["--api-key", settings.api_key]

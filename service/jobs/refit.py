@@ -20,6 +20,7 @@ from fitting.predict import predict_loss
 from fitting.runs import Runs
 from service.jobs.base import JobContext, JobError, Outcome, Publication
 from service.store.jobs import Job
+from service.store.laws import get_version, versions_of
 from service.store.runs import load_records
 
 __all__ = ["APPROACH3_FORMS", "METHODS", "check_law", "fitted_law_id", "refit", "refit_payload"]
@@ -104,6 +105,14 @@ def check_law(law: Law, runs: Runs) -> list[str]:
     return problems
 
 
+def _inherited(ctx: JobContext, law_id: str) -> dict[str, Any]:
+    """A refit keeps the architecture family of the version it refreshes (a calibration
+    sweep names its family once, in its own fit request)."""
+    versions = versions_of(ctx.db, law_id)
+    record = get_version(ctx.db, law_id, versions[-1]) if versions else None
+    return {} if record is None else {"family": record.law.family}
+
+
 def refit(job: Job, ctx: JobContext) -> Outcome:
     """Fit ``job.payload``'s dataset; raise ``JobError`` when nothing may be published."""
     from fitting.fit import fit  # the engine is heavy; import it where it is used
@@ -117,8 +126,8 @@ def refit(job: Job, ctx: JobContext) -> Outcome:
     try:
         runs = Runs.from_records(records)
         ctx.progress(stage="fitting", n_observations=len(runs))
-        options = {"workers": 1, **payload.get("options", {})}
         law_id = fitted_law_id(dataset, form, method)
+        options = {"workers": 1, **_inherited(ctx, law_id), **payload.get("options", {})}
         report = fit(runs, form=form, method=method, law_id=law_id, **options)
     except ValueError as exc:
         raise JobError(f"fit refused the data: {exc}") from None

@@ -10,12 +10,30 @@ from service.schemas.common import Name, Positive, Request
 
 __all__ = [
     "CalibrationCreate",
+    "FamilyIn",
     "FitCreate",
     "FitOptionsIn",
     "JobAccepted",
     "JobPublic",
     "JobsPublic",
 ]
+
+
+class FamilyIn(Request):
+    """How the runs' models are built (``fitting.counting.ArchFamily``): the fitted law's
+    shapes and FLOP counts use it."""
+
+    head_dim: int = Field(128, ge=1, le=4096)
+    kv_group: int = Field(2, ge=1, le=1024)
+    ffn_multiplier: float = Field(4.0, gt=0, le=64)
+    ffn_round: int = Field(1, ge=1, le=65536)
+    gated_ffn: bool = True
+    vocab_size: int = Field(50304, ge=1, le=10_000_000)
+    seq_len: int = Field(2048, ge=1, le=10_000_000)
+    tied_embeddings: bool = False
+    positions: Literal["rotary", "learned", "none"] = "rotary"
+    norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
+    bias: bool = False
 
 
 class FitOptionsIn(Request):
@@ -39,6 +57,8 @@ class FitOptionsIn(Request):
     tokenizer: str | None = Field(None, max_length=200)
     citation: str | None = Field(None, max_length=500)
     notes: str | None = Field(None, max_length=2000)
+    family: FamilyIn | None = None
+    """Default: the family of the law version being refreshed, else Gemstones' recipe."""
 
 
 class FitCreate(Request):
@@ -63,6 +83,18 @@ class CalibrationCreate(Request):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     corpus: str | None = Field(None, min_length=1, max_length=4096)
     max_runs: int | None = Field(None, ge=1, le=10_000)
+    sizes: int | None = Field(None, ge=1, le=20)
+    """Model sizes, spaced in log compute (trainer default 3)."""
+    tokens_per_param: float | None = Field(None, gt=0, le=10_000)
+    evals: int | None = Field(None, ge=2, le=100)
+    """Evaluation points per run."""
+    cpu_jobs: int | None = Field(None, ge=1, le=256)
+    """CPU jobs side by side when the host has no GPU."""
+    threads: int | None = Field(None, ge=0, le=256)
+    """Threads per CPU job (0: the trainer decides)."""
+    corpus_bytes: int | None = Field(None, ge=1024, le=1 << 40)
+    """Size of the corpus built from text files."""
+    seed: int | None = Field(None, ge=0, le=2**31 - 1)
 
 
 class JobAccepted(BaseModel):

@@ -35,6 +35,9 @@ class RunsCreate(Request):
     """A batch of observations, stored in one transaction."""
 
     runs: list[RunCreate] = Field(min_length=1)
+    refit: bool = True
+    """Queue the dataset's debounced refit; a calibration sweep, which asks for its own
+    fit when it ends, sends ``false``."""
 
 
 class IngestPublic(BaseModel):

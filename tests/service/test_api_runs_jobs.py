@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 import httpx
@@ -27,6 +26,12 @@ def test_ingest_list_and_paginate(client: httpx.Client) -> None:
     one = client.get("/v1/runs", params={"dataset": "alpha", "run": runs[0]["run"]}).json()
     assert one["count"] == 5
     assert client.get("/v1/runs", params={"dataset": "nothing"}).json()["count"] == 0
+
+
+def test_a_batch_can_decline_the_refit(client: httpx.Client) -> None:
+    out = client.post("/v1/runs", json={"runs": synthetic_runs("zeta"), "refit": False}).json()
+    assert out["inserted"] == 25 and out["refit_jobs"] == {}
+    assert client.get("/v1/jobs", params={"kind": "refit"}).json()["count"] == 0
 
 
 def test_new_runs_queue_one_debounced_refit_that_publishes(client: httpx.Client) -> None:
@@ -90,6 +95,28 @@ def test_fits_endpoint_and_failed_fits_publish_nothing(client: httpx.Client) -> 
         assert r.status_code == 422 and field in r.json()["detail"][0]["loc"], (body, r.text)
 
 
+def test_a_fit_names_its_family_and_refits_keep_it(client: httpx.Client) -> None:
+    runs = synthetic_runs("eps")
+    first = client.post("/v1/runs", json={"runs": runs}).json()["refit_jobs"]["eps"]
+    assert wait_for_job(client, first)["status"] == "succeeded"  # the default family
+    family = {"head_dim": 64, "kv_group": 1, "vocab_size": 256, "seq_len": 512}
+    r = client.post("/v1/fits", json={"dataset": "eps", "options": {"family": family}})
+    assert r.status_code == 202, r.text
+    assert wait_for_job(client, r.json()["job_id"])["result"]["version"] == 2
+    more = [dict(r, run=r["run"] + "-b") for r in runs]
+    auto = client.post("/v1/runs", json={"runs": more}).json()["refit_jobs"]["eps"]
+    assert wait_for_job(client, auto)["result"] == {"law_id": "eps-chinchilla", "version": 3}
+    for version in (2, 3):
+        law = client.get(f"/v1/laws/eps-chinchilla@{version}").json()
+        assert {k: law["family"][k] for k in family} == family
+    shape = client.post("/v1/allocate", json={"flops": 1e18, "law": "eps-chinchilla"}).json()[
+        "shape"
+    ]
+    assert shape["head_dim"] == 64 and shape["n_heads"] == shape["n_kv_heads"]
+    bad = client.post("/v1/fits", json={"dataset": "eps", "options": {"family": {"head_dim": 0}}})
+    assert bad.status_code == 422 and "head_dim" in bad.json()["detail"][0]["loc"]
+
+
 def test_identical_queued_fit_requests_share_a_job(make_settings: SettingsFactory) -> None:
     with live_app(make_settings(), start_workers=False) as url, httpx.Client(base_url=url) as http:
         http.post("/v1/runs", json={"runs": synthetic_runs("delta")})
@@ -122,57 +149,6 @@ def test_a_new_version_reaches_another_replica(make_settings: SettingsFactory) -
             time.sleep(0.05)
 
 
-def test_calibration_runs_the_trainer_process_and_follows_it(
-    make_settings: SettingsFactory,
-) -> None:
-    trainer = [sys.executable, "-m", "tests.service.fake_trainer"]
-    auth = {"Authorization": "Bearer s3cret"}
-    with (
-        live_app(make_settings(trainer_command=trainer, api_key="s3cret")) as url,
-        httpx.Client(base_url=url, headers=auth) as http,
-    ):
-        body = {"dataset": "calib", "flops": 1e17, "time_cap_hours": 0.5, "device": "cpu"}
-        r = http.post("/v1/calibrations", json=body)
-        assert r.status_code == 202, r.text
-        job = wait_for_job(http, r.json()["job_id"], timeout=120)
-        assert job["status"] == "succeeded", job
-        assert job["kind"] == "calibration"
-        assert job["progress"]["stage"] == "done"
-        assert job["progress"]["runs_done"] == job["progress"]["total_runs"] == 5
-        assert job["progress"]["evals"] == 25
-        assert job["result"] == {"law_id": "calib-chinchilla", "version": 1}
-        assert http.get("/v1/runs", params={"dataset": "calib"}).json()["count"] == 25
-        bad = http.post("/v1/calibrations", json={**body, "gpu_hours": 3}).json()
-        assert "gpu_hours" in bad["detail"][0]["loc"]
-        assert (
-            http.post(
-                "/v1/calibrations", json={**body, "flops": None, "gpu_hours": 3, "gpu": "z"}
-            ).status_code
-            == 422
-        )
-
-
-def test_calibration_failure_keeps_the_stderr_tail(make_settings: SettingsFactory) -> None:
-    trainer = [sys.executable, "-m", "tests.service.fake_trainer", "--fail"]
-    with (
-        live_app(make_settings(trainer_command=trainer)) as url,
-        httpx.Client(base_url=url) as http,
-    ):
-        body = {
-            "dataset": "calib",
-            "gpu_hours": 2,
-            "gpu": "h100",
-            "time_cap_hours": 1,
-            "max_runs": 4,
-        }
-        job = wait_for_job(
-            http, http.post("/v1/calibrations", json=body).json()["job_id"], timeout=120
-        )
-        assert job["status"] == "failed"
-        assert "status 3" in job["error"] and "out of memory" in job["error"]
-        assert job["progress"]["stage"] == "training"  # the plan event was seen
-
-
 def test_calibration_without_the_trainer_is_409(
     make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -186,3 +162,19 @@ def test_calibration_without_the_trainer_is_409(
         body = {"dataset": "calib", "flops": 1e17, "time_cap_hours": 1}
         r = http.post("/v1/calibrations", json=body)
         assert r.status_code == 409 and "flopwise[train]" in r.json()["detail"]
+
+
+def test_calibration_requests_are_checked_before_anything_runs(
+    make_settings: SettingsFactory,
+) -> None:
+    with live_app(make_settings(), start_workers=False) as url, httpx.Client(base_url=url) as http:
+        base = {"dataset": "calib", "flops": 1e17, "time_cap_hours": 0.5, "device": "cpu"}
+        two = http.post("/v1/calibrations", json={**base, "gpu_hours": 3})
+        assert two.status_code == 422 and "gpu_hours" in two.json()["detail"][0]["loc"]
+        gpu = http.post(
+            "/v1/calibrations", json={**base, "flops": None, "gpu_hours": 3, "gpu": "z"}
+        )
+        assert gpu.status_code == 422 and "gpu" in gpu.json()["detail"][0]["loc"]
+        runs = http.post("/v1/calibrations", json={**base, "evals": 1})
+        assert runs.status_code == 422 and "evals" in runs.json()["detail"][0]["loc"]
+        assert http.get("/v1/jobs", params={"kind": "calibration"}).json()["count"] == 0

@@ -33,7 +33,7 @@ def test_posts_runs_with_the_key() -> None:
     client_with(handler, api_key="secret").post_runs([record(1)])
     assert seen[0].url.path == "/v1/runs" and seen[0].method == "POST"
     assert seen[0].headers["authorization"] == "Bearer secret"
-    assert json.loads(seen[0].content) == {"runs": [record(1)]}
+    assert json.loads(seen[0].content) == {"runs": [record(1)], "refit": True}
 
 
 def test_retries_server_errors_and_refuses_client_errors() -> None:

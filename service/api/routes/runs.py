@@ -47,7 +47,8 @@ def create_runs(
     """Store a batch of observations in one transaction (answered only after it commits).
 
     Idempotent on (dataset, run, tokens): a key already stored is counted as a duplicate
-    and left as it was. Every dataset that gained rows gets one debounced refit job.
+    and left as it was. Every dataset that gained rows gets one debounced refit job
+    (unless the batch says ``"refit": false``).
     """
     if len(body.runs) > settings.max_runs_per_request:
         raise FieldError(
@@ -55,7 +56,7 @@ def create_runs(
         )
     records = [RunRecord(**run.model_dump()) for run in body.runs]
     try:
-        queue_refit = refit_queuer(settings)
+        queue_refit = refit_queuer(settings) if body.refit else None
         result = ingest(db, records, queue_refit=queue_refit)
     except ValueError as exc:  # a dataset name that would shadow a built-in law
         raise FieldError(("body", "runs"), str(exc)) from None
