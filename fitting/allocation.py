@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +23,7 @@ from fitting.checks import optional_positive
 from fitting.counting import deepseek_model_scale
 from fitting.hyperparams import Hyperparameters, deepseek_hyperparameters
 from fitting.laws import CDefinition, Form, Law, NDefinition
-from fitting.predict import interval, predict_loss
+from fitting.predict import interval, intervals, predict_loss
 from fitting.shape import (
     Shape,
     ShapeConstraints,
@@ -71,6 +73,20 @@ class Allocation:
     unique_tokens: float | None = None
     epochs: float | None = None
     warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types, laid out as the CLI and the HTTP API answer (``law`` is
+        ``{"id", "version"}``; intervals are lists)."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["law"] = {"id": out.pop("law_id"), "version": out.pop("law_version")}
+        for key in ("shape", "hyperparameters"):
+            if out[key] is not None:
+                out[key] = dict(vars(out[key]))
+        for key in ("loss_interval", "params_interval", "tokens_interval"):
+            if out[key] is not None:
+                out[key] = list(out[key])
+        out["warnings"] = list(self.warnings)
+        return out
 
 
 @dataclass(frozen=True)
@@ -342,14 +358,28 @@ def _draw_intervals(
             constants=draws,
         )
         return interval(losses, level), None, None
-    losses = predict_loss(law, params=n, tokens=d, unique_tokens=unique, constants=draws)
-    n_band = d_band = None
-    if law.form is Form.CHINCHILLA:
-        nd, dd = forms.chinchilla_optimal(
-            flops, **{x: draws[x] for x in ("A", "B", "alpha", "beta")}
-        )
-        n_band, d_band = interval(nd, level), interval(dd, level)
-    return interval(losses, level), n_band, d_band
+    if law.form is not Form.CHINCHILLA:
+        losses = predict_loss(law, params=n, tokens=d, unique_tokens=unique, constants=draws)
+        return interval(losses, level), None, None
+    e, log_a, log_b, alpha, beta, log_g, a = _chinchilla_draws(law)
+    log_c6 = math.log(flops / 6.0)
+    # Eq. 4 per draw in logs: ln N* = ln G + a ln(C/6), D* = (C/6) / N*.
+    losses = e + np.exp(log_a - alpha * math.log(n)) + np.exp(log_b - beta * math.log(d))
+    loss_band, log_n_band = intervals(np.stack([losses, log_g + a * log_c6]), level)
+    if log_n_band is None:
+        return loss_band, None, None
+    lo, hi = math.exp(log_n_band[0]), math.exp(log_n_band[1])
+    return loss_band, (lo, hi), (flops / (6.0 * hi), flops / (6.0 * lo))
+
+
+@lru_cache(maxsize=64)
+def _chinchilla_draws(law: Law) -> tuple[np.ndarray, ...]:
+    """Per draw: E, ln A, ln B, alpha, beta, ln G and a = beta / (alpha + beta) (Eq. 4)."""
+    k = law.draw_constants()
+    assert k is not None
+    g = forms.chinchilla_g(A=k["A"], B=k["B"], alpha=k["alpha"], beta=k["beta"])
+    a = k["beta"] / (k["alpha"] + k["beta"])
+    return k["E"], np.log(k["A"]), np.log(k["B"]), k["alpha"], k["beta"], np.log(g), a
 
 
 def allocate(
@@ -407,6 +437,8 @@ def allocate(
         warnings.append(
             f"D* = {d:.3g} tokens repeats the {unique_tokens:.3g} unique tokens {epochs:.1f} times"
         )
+    if not all(math.isfinite(x) for x in (n, d, loss if loss is not None else 0.0)):
+        raise ValueError(f"flops: {law.id} gives no finite answer at {c:.3g} FLOPs")
     return Allocation(
         law_id=law.id,
         law_version=law.version,

@@ -13,7 +13,7 @@ from fitting.checks import optional_positive
 from fitting.laws import Form, Law, NDefinition
 from fitting.shape import law_params
 
-__all__ = ["Prediction", "interval", "predict", "predict_loss"]
+__all__ = ["Prediction", "interval", "intervals", "predict", "predict_loss"]
 
 
 def predict_loss(
@@ -70,17 +70,33 @@ def interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float] | 
     The same order statistics as ``np.percentile`` (linear interpolation), from one
     partial sort: answers carry intervals on a hot path.
     """
-    finite = np.asarray(samples, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    n = finite.size
+    return intervals(np.atleast_2d(np.asarray(samples, dtype=float)), level)[0]
+
+
+def intervals(rows: np.ndarray, level: float = 0.95) -> list[tuple[float, float] | None]:
+    """:func:`interval` of each row of a 2-D array, with one partial sort when every
+    value is finite."""
+    rows = np.asarray(rows, dtype=float)
+    if not np.all(np.isfinite(rows)):
+        return [_interval_of(row[np.isfinite(row)], level) for row in rows]
+    return _interval_of(rows, level) if rows.shape[1] >= 2 else [None] * rows.shape[0]
+
+
+def _interval_of(values: np.ndarray, level: float) -> Any:
+    n = values.shape[-1]
     if n < 2:
         return None
-    pos = np.array([(1.0 - level) / 2.0, (1.0 + level) / 2.0]) * (n - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, n - 1)
-    part = np.partition(finite, np.unique(np.concatenate([lo, hi])))
-    values = part[lo] + (pos - lo) * (part[hi] - part[lo])
-    return float(values[0]), float(values[1])
+    positions = ((1.0 - level) / 2.0 * (n - 1), (1.0 + level) / 2.0 * (n - 1))
+    lows = [int(p) for p in positions]
+    kth = sorted({*lows, *(min(k + 1, n - 1) for k in lows)})
+    part = np.partition(values, kth, axis=-1)
+    ends = []
+    for p, k in zip(positions, lows, strict=True):
+        below, above = part[..., k], part[..., min(k + 1, n - 1)]
+        ends.append(below + (p - k) * (above - below))
+    if values.ndim == 1:
+        return float(ends[0]), float(ends[1])
+    return [(float(lo), float(hi)) for lo, hi in zip(ends[0], ends[1], strict=True)]
 
 
 @dataclass(frozen=True)

@@ -133,11 +133,8 @@ def answer_allocate(registry: LawRegistry, req: AllocateRequest) -> dict[str, An
         raise field_error(
             exc, fields, aliases={"flops": kind, "budget": kind}, nested=nested
         ) from None
-    out = asdict(result)
-    out["law"] = {"id": out.pop("law_id"), "version": out.pop("law_version")}
+    out = result.to_dict()  # finite: allocate refuses budgets it cannot answer finitely
     out["cost"] = cost
-    out["warnings"] = list(out["warnings"])
-    _finite(out, kind)
     return out
 
 

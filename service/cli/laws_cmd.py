@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from fitting.allocation import Allocation, allocate
+from fitting.allocation import allocate
 from fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
 from fitting.hardware import budget_to_flops, cost_of
 from fitting.laws import Law, from_dict
@@ -33,17 +33,6 @@ def _load_law(law_id: str, law_file: Path | None) -> Law:
         return builtin(law_id.split("@", 1)[0])
     except ValueError as exc:
         raise fail(str(exc)) from None
-
-
-def allocation_dict(result: Allocation) -> dict[str, Any]:
-    """The allocation as plain JSON types, laid out as the HTTP API answers."""
-    out = asdict(result)
-    out["law"] = {"id": out.pop("law_id"), "version": out.pop("law_version")}
-    for key in ("loss_interval", "params_interval", "tokens_interval"):
-        if out[key] is not None:
-            out[key] = list(out[key])
-    out["warnings"] = list(out["warnings"])
-    return out
 
 
 def _print_table(result: dict[str, Any]) -> None:
@@ -192,7 +181,7 @@ def allocate_command(**opts: Any) -> None:
             )
     except ValueError as exc:
         raise fail(str(exc)) from None
-    out = allocation_dict(result)
+    out = result.to_dict()
     out["cost"] = cost
     if opts["as_json"]:
         click.echo(json.dumps(out, allow_nan=False))
