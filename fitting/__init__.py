@@ -1,0 +1,55 @@
+"""flopwise's core: scaling laws as values, exact counting, allocation and fitting.
+
+Depends on numpy and scipy only. The public surface::
+
+    from fitting import allocate, builtin
+    answer = allocate(builtin("epoch-2024"), 5.76e23)   # N* 7.2e10, D* 1.33e12, shape, loss
+
+Modules: ``counting`` (parameters), ``flops`` (FLOPs per token), ``laws`` (the ``Law``
+value), ``forms`` (one function per formula), ``predict``, ``allocation`` /
+``optimum`` / ``shape`` (answers), ``inference`` (Sardana et al.), ``hyperparams``
+(DeepSeek), ``hardware`` (GPU peaks, budgets), ``catalogue`` (built-in laws),
+``reconcile`` (Pearce & Song), ``runs`` and ``fit`` (the fitting engine), ``datasets``
+(bundled published runs).
+"""
+
+from fitting.allocation import Allocation, Frontier, allocate, frontier
+from fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
+from fitting.counting import ArchFamily, ArchSpec, Counts, count
+from fitting.flops import flops_per_token
+from fitting.hardware import GPUS, budget_to_flops, cost_of
+from fitting.inference import inference_optimal_for_loss, quality_loss
+from fitting.laws import CDefinition, Domain, Form, Law, NDefinition
+from fitting.predict import Prediction, predict
+from fitting.runs import Runs
+from fitting.shape import Shape, ShapeConstraints
+
+__all__ = [
+    "BUILTIN_LAWS",
+    "DEFAULT_LAW",
+    "GPUS",
+    "Allocation",
+    "ArchFamily",
+    "ArchSpec",
+    "CDefinition",
+    "Counts",
+    "Domain",
+    "Form",
+    "Frontier",
+    "Law",
+    "NDefinition",
+    "Prediction",
+    "Runs",
+    "Shape",
+    "ShapeConstraints",
+    "allocate",
+    "budget_to_flops",
+    "builtin",
+    "cost_of",
+    "count",
+    "flops_per_token",
+    "frontier",
+    "inference_optimal_for_loss",
+    "predict",
+    "quality_loss",
+]

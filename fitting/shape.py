@@ -25,12 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from fitting.counting import (
-    ArchFamily,
-    deepseek_model_scale,
-    gemstones_flops_per_token,
-    param_counts,
-)
+from fitting.counting import ArchFamily, param_counts
+from fitting.flops import deepseek_model_scale, gemstones_flops_per_token
 from fitting.laws import CDefinition, Form, Law, NDefinition
 
 __all__ = [

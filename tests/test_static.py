@@ -41,6 +41,17 @@ def test_fitting_imports_only_numpy_and_scipy() -> None:
     assert result.stdout.strip() == ""
 
 
+def test_trainer_never_imports_service() -> None:
+    code = (
+        "import sys, trainer.cli, trainer.sweep, trainer.train\n"
+        "print(','.join(m for m in ('service', 'fastapi', 'sqlalchemy') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
 def test_service_never_imports_trainer_or_torch() -> None:
     code = (
         "import sys, service.cli\n"

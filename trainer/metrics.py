@@ -19,7 +19,8 @@ import time
 
 import torch
 
-from fitting.counting import ArchSpec, flop_kwargs, gemstones_flops_per_token
+from fitting.counting import ArchSpec
+from fitting.flops import flop_kwargs, gemstones_flops_per_token
 from fitting.hardware import GPUS
 
 __all__ = ["StepClock", "device_gpu_name", "flops_per_token", "mfu", "peak_flops"]

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from fitting.counting import ArchSpec, count, flop_kwargs, gemstones_flops_per_token, param_counts
+from fitting.counting import ArchSpec, count, param_counts
+from fitting.flops import flop_kwargs, gemstones_flops_per_token
 from trainer.families import FAMILIES, Family, family
 
 __all__ = ["ASPECTS", "Plan", "PlanConfig", "PlannedRun", "make_plan"]

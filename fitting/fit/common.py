@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from fitting.counting import ArchFamily, gemstones_flops_per_token
+from fitting.counting import ArchFamily
 from fitting.fit.options import FitOptions
+from fitting.flops import gemstones_flops_per_token
 from fitting.laws import CDefinition, Domain, Form, Law, NDefinition
 from fitting.runs import Runs
 

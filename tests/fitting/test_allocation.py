@@ -9,7 +9,8 @@ import pytest
 
 from fitting.allocation import allocate, frontier
 from fitting.catalogue import BUILTIN_LAWS, builtin
-from fitting.counting import count, flops_per_token
+from fitting.counting import count
+from fitting.flops import flops_per_token
 from fitting.hardware import GPUS, budget_to_flops, cost_of
 from fitting.laws import FORM_CONSTANTS, Form
 from fitting.predict import predict_loss

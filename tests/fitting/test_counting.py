@@ -9,15 +9,8 @@ import math
 import pytest
 
 from fitting.catalogue import PORIAN_FAMILY
-from fitting.counting import (
-    ArchFamily,
-    ArchSpec,
-    block_matmul_params,
-    count,
-    deepseek_model_scale,
-    flops_per_token,
-    kaplan_flops_per_token,
-)
+from fitting.counting import ArchFamily, ArchSpec, block_matmul_params, count
+from fitting.flops import deepseek_model_scale, flops_per_token, kaplan_flops_per_token
 from tests.shared_data import DATA as SHARED
 
 

@@ -99,3 +99,15 @@ def test_predict_from_shape_uses_the_laws_parameter_count() -> None:
 
     by_shape = predict(law, width=2048, depth=24, tokens=1e11).loss
     assert by_shape == pytest.approx(predict(law, params=count(spec).total, tokens=1e11).loss)
+
+
+def test_public_surface_is_pinned() -> None:
+    import fitting
+
+    assert sorted(fitting.__all__) == sorted(
+        ["BUILTIN_LAWS", "DEFAULT_LAW", "GPUS", "Allocation", "ArchFamily", "ArchSpec", "CDefinition",
+         "Counts", "Domain", "Form", "Frontier", "Law", "NDefinition", "Prediction", "Runs", "Shape",
+         "ShapeConstraints", "allocate", "budget_to_flops", "builtin", "cost_of", "count",
+         "flops_per_token", "frontier", "inference_optimal_for_loss", "predict", "quality_loss"]
+    )  # fmt: skip
+    assert all(hasattr(fitting, name) for name in fitting.__all__)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fitting.counting import ArchSpec
-from fitting.counting import flops_per_token as all_counts
+from fitting.flops import flops_per_token as all_counts
 from trainer.metrics import device_gpu_name, flops_per_token, mfu, peak_flops
 
 
