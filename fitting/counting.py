@@ -25,7 +25,7 @@ thousands of shapes at once; :class:`ArchSpec` wraps one concrete shape.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -110,10 +110,6 @@ class ArchSpec:
     def d_attn(self) -> int:
         """Total query width n_heads x head_dim (Kaplan's d_attn)."""
         return self.n_heads * self.head_dim
-
-    def with_shape(self, width: int, depth: int) -> ArchSpec:
-        """Same family, another width and depth (heads and MLP re-derived)."""
-        return replace(self, width=width, depth=depth, n_heads=0, n_kv_heads=0, ffn_size=0)
 
     @classmethod
     def gemstones(cls, width: int, depth: int) -> ArchSpec:

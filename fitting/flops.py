@@ -19,7 +19,6 @@ __all__ = [
     "flops_per_token",
     "gemstones_flops_per_token",
     "kaplan_flops_per_token",
-    "ratio_to_6n",
 ]
 
 
@@ -150,9 +149,3 @@ def flops_per_token(spec: ArchSpec) -> dict[str, float]:
         "deepseek_M": float(deepseek_model_scale(spec.width, spec.depth, spec.seq_len)),
         "gemstones": float(gemstones_flops_per_token(spec.width, spec.depth, **kw)),
     }
-
-
-def ratio_to_6n(spec: ArchSpec, accounting: str = "gemstones") -> float:
-    """How far a detailed FLOP count drifts from 6N (total parameters)."""
-    per_token = flops_per_token(spec)
-    return per_token[accounting] / per_token["6N"]

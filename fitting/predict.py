@@ -110,6 +110,16 @@ class Prediction:
     params: float | None
     tokens: float
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types, laid out as the CLI and the HTTP API answer."""
+        return {
+            "law": {"id": self.law_id, "version": self.law_version},
+            "loss": self.loss,
+            "loss_interval": None if self.loss_interval is None else list(self.loss_interval),
+            "params": self.params,
+            "tokens": self.tokens,
+        }
+
 
 def predict(
     law: Law,

@@ -152,8 +152,7 @@ def answer_predict(registry: LawRegistry, req: PredictRequest) -> dict[str, Any]
         )
     except CLIENT_ERRORS as exc:
         raise field_error(exc, PredictRequest.model_fields) from None
-    out = asdict(result)
-    out["law"] = {"id": out.pop("law_id"), "version": out.pop("law_version")}
+    out = result.to_dict()
     _finite(out, "tokens")
     return out
 

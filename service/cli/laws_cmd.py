@@ -7,7 +7,6 @@ without a server, so the numbers are available before anything is deployed.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -212,13 +211,10 @@ def predict_command(**opts: Any) -> None:
         )
     except ValueError as exc:
         raise fail(str(exc)) from None
-    out = asdict(result)
-    out["law"] = {"id": out.pop("law_id"), "version": out.pop("law_version")}
+    out = result.to_dict()
     if opts["as_json"]:
         click.echo(json.dumps(out, allow_nan=False))
         return
     band = out["loss_interval"]
     extra = "" if not band else f"  (95%: {band[0]:.4f} to {band[1]:.4f})"
     click.echo(f"{law.id}: loss {out['loss']:.4f}{extra}")
-    if not math.isfinite(out["loss"]):  # pragma: no cover - guarded by validation
-        raise fail("prediction is not finite")
