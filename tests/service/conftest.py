@@ -71,7 +71,8 @@ def make_settings(store_url: str, tmp_path: Path) -> SettingsFactory:
         base: dict[str, Any] = {
             "database_url": store_url,
             "data_dir": tmp_path,
-            "refit_debounce_seconds": 0.2,
+            # long enough that two back-to-back batches share one refit on a loaded machine
+            "refit_debounce_seconds": 1.0,
             "job_poll_seconds": 0.1,
             "law_poll_seconds": 0.2,
             "job_lease_seconds": 5.0,
