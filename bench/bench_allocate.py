@@ -19,11 +19,11 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from fitting.allocation import allocate, frontier
-from fitting.catalogue import builtin
-from fitting.laws import Law, NDefinition
-from fitting.predict import predict_loss
-from fitting.shape import ShapeConstraints, law_flops_per_token, law_params
+from flopwise.fitting.allocation import allocate, frontier
+from flopwise.fitting.catalogue import builtin
+from flopwise.fitting.laws import Law, NDefinition
+from flopwise.fitting.predict import predict_loss
+from flopwise.fitting.shape import ShapeConstraints, law_flops_per_token, law_params
 
 
 def _median_ms(fn: Callable[[], object], repeats: int) -> float:

@@ -30,11 +30,11 @@ from scipy.optimize import minimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fitting.datasets import load_dataset
-from fitting.fit import fit
-from fitting.fit.approach3 import fit_lse
-from fitting.fit.parametric import LSE_SPECS, chinchilla_grid, grid_rows, grid_size
-from fitting.laws import Form
+from flopwise.fitting.datasets import load_dataset
+from flopwise.fitting.fit import fit
+from flopwise.fitting.fit.approach3 import fit_lse
+from flopwise.fitting.fit.parametric import LSE_SPECS, chinchilla_grid, grid_rows, grid_size
+from flopwise.fitting.laws import Form
 
 GEMSTONES_STORED = 0.0002949708
 

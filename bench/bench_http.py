@@ -59,7 +59,16 @@ def _free_port() -> int:
 def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {**os.environ, "FLOPWISE_DATA_DIR": str(data_dir), "FLOPWISE_WORKERS": "0"}
-    argv = [sys.executable, "-m", "service", "serve", "--port", str(port), "--log-level", "warning"]
+    argv = [
+        sys.executable,
+        "-m",
+        "flopwise.service",
+        "serve",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):

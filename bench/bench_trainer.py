@@ -29,13 +29,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fitting.counting import ArchSpec, count
-from trainer.config import Job, TrainConfig
-from trainer.corpus import CorpusConfig, build_corpus, stdlib_root
-from trainer.data import TokenData, gather
-from trainer.metrics import device_gpu_name, flops_per_token, peak_flops
-from trainer.model import ModelConfig, Transformer
-from trainer.train import train
+from flopwise.fitting.counting import ArchSpec, count
+from flopwise.trainer.config import Job, TrainConfig
+from flopwise.trainer.corpus import CorpusConfig, build_corpus, stdlib_root
+from flopwise.trainer.data import TokenData, gather
+from flopwise.trainer.metrics import device_gpu_name, flops_per_token, peak_flops
+from flopwise.trainer.model import ModelConfig, Transformer
+from flopwise.trainer.train import train
 
 CPU_SHAPES = ((32, 2), (64, 2), (64, 4), (128, 4), (96, 8))
 

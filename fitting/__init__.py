@@ -2,7 +2,7 @@
 
 Depends on numpy and scipy only. The public surface::
 
-    from fitting import allocate, builtin
+    from flopwise.fitting import allocate, builtin
     answer = allocate(builtin("epoch-2024"), 5.76e23)   # N* 7.2e10, D* 1.33e12, shape, loss
 
 Modules: ``counting`` (parameters), ``flops`` (FLOPs per token), ``laws`` (the ``Law``
@@ -13,16 +13,16 @@ value), ``forms`` (one function per formula), ``predict``, ``allocation`` /
 (bundled published runs).
 """
 
-from fitting.allocation import Allocation, Frontier, allocate, frontier
-from fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
-from fitting.counting import ArchFamily, ArchSpec, Counts, count
-from fitting.flops import flops_per_token
-from fitting.hardware import GPUS, budget_to_flops, cost_of
-from fitting.inference import inference_optimal_for_loss, quality_loss
-from fitting.laws import CDefinition, Domain, Form, Law, NDefinition
-from fitting.predict import Prediction, predict
-from fitting.runs import Runs
-from fitting.shape import Shape, ShapeConstraints
+from flopwise.fitting.allocation import Allocation, Frontier, allocate, frontier
+from flopwise.fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
+from flopwise.fitting.counting import ArchFamily, ArchSpec, Counts, count
+from flopwise.fitting.flops import flops_per_token
+from flopwise.fitting.hardware import GPUS, budget_to_flops, cost_of
+from flopwise.fitting.inference import inference_optimal_for_loss, quality_loss
+from flopwise.fitting.laws import CDefinition, Domain, Form, Law, NDefinition
+from flopwise.fitting.predict import Prediction, predict
+from flopwise.fitting.runs import Runs
+from flopwise.fitting.shape import Shape, ShapeConstraints
 
 __all__ = [
     "BUILTIN_LAWS",

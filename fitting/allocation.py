@@ -17,14 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from fitting import forms
-from fitting.checks import optional_positive
-from fitting.flops import deepseek_model_scale
-from fitting.hyperparams import Hyperparameters, deepseek_hyperparameters
-from fitting.laws import CDefinition, Form, Law, NDefinition
-from fitting.optimum import optimum
-from fitting.predict import interval, intervals, predict_loss
-from fitting.shape import (
+from flopwise.fitting import forms
+from flopwise.fitting.checks import optional_positive
+from flopwise.fitting.flops import deepseek_model_scale
+from flopwise.fitting.hyperparams import Hyperparameters, deepseek_hyperparameters
+from flopwise.fitting.laws import CDefinition, Form, Law, NDefinition
+from flopwise.fitting.optimum import optimum
+from flopwise.fitting.predict import interval, intervals, predict_loss
+from flopwise.fitting.shape import (
     Shape,
     ShapeConstraints,
     law_flops_per_token,
@@ -256,7 +256,7 @@ def allocate(
     level : coverage of the bootstrap intervals, when the law has draws.
 
     Raises ``ValueError`` naming the bad argument. Example: ``allocate(epoch, 5.76e23)``
-    gives N* = 7.225e10, D* = 1.329e12 (laws.md §3.3).
+    gives N* = 7.225e10, D* = 1.329e12 (docs/laws.md §3.3).
     """
     flops_arr = _check_budget(np.atleast_1d(np.asarray(flops, dtype=float)))
     if flops_arr.size != 1:

@@ -31,8 +31,8 @@ def epoch_draws(
     n_draws: int = 1000, seed: int = 0, workers: int = 0
 ) -> tuple[dict[str, float], np.ndarray]:
     """Refit the Epoch data ``n_draws`` times on bootstrap resamples: (point fit, draws)."""
-    from fitting.datasets import load_dataset
-    from fitting.fit import fit
+    from flopwise.fitting.datasets import load_dataset
+    from flopwise.fitting.fit import fit
 
     report = fit(
         load_dataset("epoch-chinchilla").runs,

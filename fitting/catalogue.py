@@ -1,4 +1,4 @@
-"""The built-in laws: every law marked verified in laws.md, with stable ids.
+"""The built-in laws: every law marked verified in docs/laws.md, with stable ids.
 
 Constants are unrounded where the source gives them; rounded variants are
 separate entries. Each entry names its source table or equation; ``domain`` is the
@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from fitting.builtin_draws import load_epoch_draws, shift_draws
-from fitting.counting import ArchFamily
-from fitting.laws import CDefinition, Domain, Form, Law, NDefinition
+from flopwise.fitting.builtin_draws import load_epoch_draws, shift_draws
+from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.laws import CDefinition, Domain, Form, Law, NDefinition
 
 __all__ = ["BUILTIN_LAWS", "DEFAULT_LAW", "builtin", "builtin_laws"]
 

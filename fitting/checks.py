@@ -1,9 +1,11 @@
-"""Argument checks shared by the public functions: a bad value raises ``ValueError``
-naming the argument."""
+"""Argument checks shared by the public functions: a bad value raises
+:class:`~flopwise.fitting.errors.ArgumentError` naming the argument."""
 
 from __future__ import annotations
 
 import math
+
+from flopwise.fitting.errors import ArgumentError
 
 __all__ = ["optional_positive", "positive"]
 
@@ -16,7 +18,7 @@ def positive(name: str, value: float) -> float:
         or not math.isfinite(value)
         or value <= 0
     ):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        raise ArgumentError(name, f"must be a positive finite number, got {value!r}")
     return float(value)
 
 

@@ -1,7 +1,7 @@
 """Exact parameter and FLOP counting for decoder-only transformers.
 
 Every scaling law means something different by "parameters" N and "compute" C
-(laws.md §0). This module counts both exactly for a concrete architecture, under
+(docs/laws.md §0). This module counts both exactly for a concrete architecture, under
 each accounting a published law uses:
 
 =====================  ===========================================================
@@ -49,7 +49,7 @@ Norm = Literal["rmsnorm", "layernorm"]
 class ArchSpec:
     """One concrete decoder-only transformer.
 
-    Defaults follow the Gemstones recipe (laws.md §8.1): head size 128, two query
+    Defaults follow the Gemstones recipe (docs/laws.md §8.1): head size 128, two query
     heads per key/value head, gated MLP of 4 x width, vocabulary 50,304, sequence
     2,048, untied embeddings, rotary positions, RMSNorm, no biases.
     """
@@ -113,7 +113,7 @@ class ArchSpec:
 
     @classmethod
     def gemstones(cls, width: int, depth: int) -> ArchSpec:
-        """A Gemstones model (laws.md §8.1): the defaults, named."""
+        """A Gemstones model (docs/laws.md §8.1): the defaults, named."""
         return cls(width=width, depth=depth)
 
     @classmethod
@@ -255,7 +255,7 @@ def block_matmul_params(
 
     Attention: ``width x (n_heads + 2 n_kv_heads) x head_dim`` for Q, K, V plus
     ``n_heads x head_dim x width`` for the output; MLP: ``3 x width x ffn`` gated,
-    ``2 x width x ffn`` otherwise (Gemstones ``param_counter``, laws.md §8.4).
+    ``2 x width x ffn`` otherwise (Gemstones ``param_counter``, docs/laws.md §8.4).
     """
     attn = width * (n_heads + 2 * n_kv_heads) * head_dim + n_heads * head_dim * width
     mlp = (3 if gated else 2) * width * ffn_size
@@ -280,7 +280,7 @@ def param_counts(
 ) -> tuple[Num, Num, Num]:
     """Return ``(total, non_embedding, with_head)`` parameter counts; vectorised.
 
-    Gemstones 1024 x 28 gives 543,482,880 total (laws.md §8.4, §11 row 15).
+    Gemstones 1024 x 28 gives 543,482,880 total (docs/laws.md §8.4, §11 row 15).
     """
     matmul = block_matmul_params(width, n_heads, n_kv_heads, head_dim, ffn_size, gated_ffn)
     per_block = matmul + 2 * _norm_params(width, norm)

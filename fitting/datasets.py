@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from fitting.counting import ArchFamily
-from fitting.laws import CDefinition, Form, NDefinition
-from fitting.runs import Runs
+from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.laws import CDefinition, Form, NDefinition
+from flopwise.fitting.runs import Runs
 
 __all__ = [
     "DATA_DIR",
@@ -59,7 +59,7 @@ class Dataset:
 
 def _epoch() -> Dataset:
     """Besiroglu et al. 2024: 245 digitised Chinchilla runs; the 5 highest losses dropped,
-    D = C / (6 N) (laws.md §3)."""
+    D = C / (6 N) (docs/laws.md §3)."""
     with open(DATA_DIR / "epoch_svg_extracted_data.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     n = np.array([float(r["Model Size"]) for r in rows])

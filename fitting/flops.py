@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fitting.counting import ArchSpec, Num, count
+from flopwise.fitting.counting import ArchSpec, Num, count
 
 __all__ = [
     "chinchilla_flops_per_token",

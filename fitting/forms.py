@@ -39,7 +39,7 @@ PF_DAY = 1e15 * 86400.0
 def chinchilla_loss(n: Num, d: Num, *, E: Num, A: Num, B: Num, alpha: Num, beta: Num) -> Num:
     """Hoffmann et al. 2022, Eq. 2: ``L(N, D) = E + A / N^alpha + B / D^beta``.
 
-    With the Epoch refit (laws.md §3.3) N = 7.225e10, D = 1.329e12 gives 1.9744.
+    With the Epoch refit (docs/laws.md §3.3) N = 7.225e10, D = 1.329e12 gives 1.9744.
     """
     return E + A / np.power(n, alpha) + B / np.power(d, beta)
 
@@ -54,7 +54,7 @@ def chinchilla_optimal(c: Num, *, A: Num, B: Num, alpha: Num, beta: Num) -> tupl
 
     ``N = G (C/6)^a``, ``D = G^-1 (C/6)^b`` with ``a = beta/(alpha+beta)``,
     ``b = alpha/(alpha+beta)``. Unrounded Chinchilla constants at C = 5.76e23 give
-    N = 4.04e10 ("~40B", Fig. 4; laws.md §11 row 1).
+    N = 4.04e10 ("~40B", Fig. 4; docs/laws.md §11 row 1).
     """
     g = chinchilla_g(A=A, B=B, alpha=alpha, beta=beta)
     a = beta / (alpha + beta)
@@ -65,7 +65,7 @@ def chinchilla_optimal(c: Num, *, A: Num, B: Num, alpha: Num, beta: Num) -> tupl
 def kaplan_loss_nd(n: Num, d: Num, *, N_c: Num, D_c: Num, alpha_N: Num, alpha_D: Num) -> Num:
     """Kaplan et al. 2020, Eq. 1.5 / 4.1: ``L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D``.
 
-    Table 2 constants, N = 1e9 non-embedding, D = 1e10 tokens: 2.4197 (laws.md §1.5).
+    Table 2 constants, N = 1e9 non-embedding, D = 1e10 tokens: 2.4197 (docs/laws.md §1.5).
     """
     return np.power(np.power(N_c / n, alpha_N / alpha_D) + D_c / d, alpha_D)
 
@@ -78,7 +78,7 @@ def kaplan_loss_n(n: Num, *, N_c: Num, alpha_N: Num) -> Num:
 def kaplan_loss_cmin(c_min_pf_days: Num, *, C_c_min: Num, alpha_C_min: Num) -> Num:
     """Kaplan et al. 2020, Eq. 1.3: ``L(C_min) = (C_c^min / C_min)^alpha_C^min``, C in PF-days.
 
-    One PF-day gives (3.1e8)^0.05 = 2.6581 (laws.md §1.5).
+    One PF-day gives (3.1e8)^0.05 = 2.6581 (docs/laws.md §1.5).
     """
     return np.power(C_c_min / c_min_pf_days, alpha_C_min)
 
@@ -87,7 +87,7 @@ def kaplan_n_opt(c_min_pf_days: Num, *, N_e: Num, p_N: Num) -> Num:
     """Kaplan et al. 2020, App. A Table 6: ``N_opt = N_e C_min^p_N`` (N_e = 1.3e9, p_N = 0.73).
 
     C = 1e21 FLOPs with C_min = C/2 (5.787 PF-days) gives 4.683e9, the "4.68B"
-    Chinchilla App. D.4 quotes (laws.md §11 row 6).
+    Chinchilla App. D.4 quotes (docs/laws.md §11 row 6).
     """
     return N_e * np.power(c_min_pf_days, p_N)
 
@@ -120,7 +120,7 @@ def width_depth_loss(
     ``L = E + A_w/w^alpha_w + A_d/d^alpha_d + A_p/p^alpha_p + B/T^beta``.
 
     Main fit (delta 1e-4, ``hot_100b+``) at 1024 x 28, T = 3.5012e11: 2.7081
-    (laws.md §8.5, §11 row 16).
+    (docs/laws.md §8.5, §11 row 16).
     """
     return (
         E
@@ -196,7 +196,7 @@ def data_constrained_loss(
 ) -> Num:
     """Muennighoff et al. 2023, Eq. 7: ``L = E + A / N'^alpha + B / D'^beta``.
 
-    C4 law, U_D = 1e11: N = 5.1e9, D = 4e11 gives 2.1891 (laws.md §7.3).
+    C4 law, U_D = 1e11: N = 5.1e9, D = 4e11 gives 2.1891 (docs/laws.md §7.3).
     """
     u_d = np.minimum(unique_tokens, tokens)
     d_eff = effective_data(u_d, tokens, R_D=R_D)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fitting.checks import positive
+from flopwise.fitting.checks import positive
 
 __all__ = ["GPU", "GPUS", "Cost", "budget_to_flops", "cost_of", "gpu"]
 

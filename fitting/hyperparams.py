@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fitting.forms import power_law
+from flopwise.fitting.forms import power_law
 
 __all__ = [
     "Hyperparameters",

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from scipy.optimize import brentq
 
-from fitting.forms import chinchilla_g, chinchilla_loss
-from fitting.laws import Form, Law
+from flopwise.fitting.forms import chinchilla_g, chinchilla_loss
+from flopwise.fitting.laws import Form, Law
 
 __all__ = ["InferenceOptimum", "chinchilla_for_loss", "inference_optimal_for_loss", "quality_loss"]
 
@@ -97,7 +97,7 @@ def inference_optimal_for_loss(
     bracketed and found by Brent's method in log x; then
     ``N = [A / (l - E - B x^-beta)]^(1/alpha)``. With alpha 0.336, beta 0.283, a
     30B-quality model and 1e13 inference tokens: N = 1.361e10, D = 2.845 D_0, 28.0%
-    fewer FLOPs (laws.md §6.3).
+    fewer FLOPs (docs/laws.md §6.3).
     """
     E, A, B, alpha, beta = _chinchilla_constants(law)
     if not math.isfinite(inference_tokens) or inference_tokens < 0:

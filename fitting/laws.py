@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from fitting.counting import ArchFamily
+from flopwise.fitting.counting import ArchFamily
 
 __all__ = [
     "FORM_CONSTANTS",
@@ -77,7 +77,7 @@ OPTIONAL_CONSTANTS: dict[Form, tuple[str, ...]] = {
 
 
 class NDefinition(StrEnum):
-    """What a law's N counts (laws.md §0)."""
+    """What a law's N counts (docs/laws.md §0)."""
 
     TOTAL = "total"
     """Every parameter, embeddings included (Chinchilla, Epoch, Gemstones)."""

@@ -13,9 +13,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from fitting import forms
-from fitting.laws import CDefinition, Form, Law
-from fitting.shape import ShapeConstraints, law_flops_per_token, law_params, width_depth_hull
+from flopwise.fitting import forms
+from flopwise.fitting.laws import CDefinition, Form, Law
+from flopwise.fitting.shape import (
+    ShapeConstraints,
+    law_flops_per_token,
+    law_params,
+    width_depth_hull,
+)
 
 __all__ = ["MUENNIGHOFF_R_D", "MUENNIGHOFF_R_N", "optimum"]
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from fitting import forms
-from fitting.checks import optional_positive
-from fitting.laws import Form, Law, NDefinition
-from fitting.shape import law_params
+from flopwise.fitting import forms
+from flopwise.fitting.checks import optional_positive
+from flopwise.fitting.laws import Form, Law, NDefinition
+from flopwise.fitting.shape import law_params
 
 __all__ = ["Prediction", "interval", "intervals", "predict", "predict_loss"]
 

@@ -84,7 +84,7 @@ def local_exponent_search(
     100 non-embedding budgets ``C_E = 6 N_E D`` every size takes the token count
     nearest the budget, the lowest-loss size is the optimum, and ``log N*_E`` is
     regressed on ``log C_E``. Epoch constants give 0.78, Chinchilla's 0.74 (their
-    §4; laws.md §11 row 13).
+    §4; docs/laws.md §11 row 13).
     """
     n_e = np.logspace(*log10_params, n_params)
     n_t = total_from_non_embedding(n_e)

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from fitting.counting import ArchFamily, param_counts
-from fitting.flops import deepseek_model_scale, gemstones_flops_per_token
-from fitting.laws import CDefinition, Form, Law, NDefinition
+from flopwise.fitting.counting import ArchFamily, param_counts
+from flopwise.fitting.flops import deepseek_model_scale, gemstones_flops_per_token
+from flopwise.fitting.laws import CDefinition, Form, Law, NDefinition
 
 __all__ = [
     "Shape",

@@ -2,6 +2,6 @@
 
 import sys
 
-from service.cli import run
+from flopwise.service.cli import run
 
 sys.exit(run())

@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from fitting.allocation import allocate, frontier
-from fitting.hardware import budget_to_flops, cost_of
-from fitting.laws import Law
-from fitting.predict import predict
-from fitting.shape import ShapeConstraints
-from service.errors import FieldError, field_error
-from service.registry import LawRegistry, UnknownLaw
-from service.schemas.queries import (
+from flopwise.fitting.allocation import allocate, frontier
+from flopwise.fitting.hardware import budget_to_flops, cost_of
+from flopwise.fitting.laws import Law
+from flopwise.fitting.predict import predict
+from flopwise.fitting.shape import ShapeConstraints
+from flopwise.service.errors import FieldError, field_error
+from flopwise.service.registry import LawRegistry, UnknownLaw
+from flopwise.service.schemas.queries import (
     AllocatePublic,
     AllocateRequest,
     Constraints,

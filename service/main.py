@@ -16,19 +16,19 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from service.answers import Answers
-from service.api.deps import Services
-from service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from service.api.routes import calibrations, health, jobs, laws, queries, runs
-from service.config import Settings
-from service.errors import FieldError
-from service.jobs.calibration import run_calibration
-from service.jobs.refit import refit
-from service.jobs.worker import Worker
-from service.metrics import Metrics
-from service.registry import LawPoller, LawRegistry
-from service.store import jobs as queue
-from service.store.db import Database, open_database
+from flopwise.service.answers import Answers
+from flopwise.service.api.deps import Services
+from flopwise.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from flopwise.service.api.routes import calibrations, health, jobs, laws, queries, runs
+from flopwise.service.config import Settings
+from flopwise.service.errors import FieldError
+from flopwise.service.jobs.calibration import run_calibration
+from flopwise.service.jobs.refit import refit
+from flopwise.service.jobs.worker import Worker
+from flopwise.service.metrics import Metrics
+from flopwise.service.registry import LawPoller, LawRegistry
+from flopwise.service.store import jobs as queue
+from flopwise.service.store.db import Database, open_database
 
 __all__ = ["create_app", "start_workers"]
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from fitting.allocation import frontier
-from fitting.laws import Law
+from flopwise.fitting.allocation import frontier
+from flopwise.fitting.laws import Law
 
 __all__ = ["PlotCache", "render_png"]
 

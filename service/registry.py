@@ -12,10 +12,10 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from fitting.catalogue import BUILTIN_LAWS
-from fitting.laws import Law
-from service.store.db import Database
-from service.store.laws import LawRecord, load_since
+from flopwise.fitting.catalogue import BUILTIN_LAWS
+from flopwise.fitting.laws import Law
+from flopwise.service.store.db import Database
+from flopwise.service.store.laws import LawRecord, load_since
 
 __all__ = ["LawRegistry", "UnknownLaw"]
 

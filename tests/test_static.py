@@ -31,8 +31,8 @@ def test_mypy() -> None:
 
 def test_fitting_imports_only_numpy_and_scipy() -> None:
     code = (
-        "import sys, fitting, fitting.allocation, fitting.catalogue, fitting.fit\n"
-        "bad = [m for m in ('torch', 'service', 'trainer', 'fastapi', 'sqlalchemy', 'matplotlib') if m in sys.modules]\n"
+        "import sys, flopwise.fitting, flopwise.fitting.allocation, flopwise.fitting.catalogue, flopwise.fitting.fit\n"
+        "bad = [m for m in ('torch', 'flopwise.service', 'flopwise.trainer', 'fastapi', 'sqlalchemy', 'matplotlib') if m in sys.modules]\n"
         "print(','.join(bad))"
     )
     result = subprocess.run(
@@ -43,8 +43,8 @@ def test_fitting_imports_only_numpy_and_scipy() -> None:
 
 def test_trainer_never_imports_service() -> None:
     code = (
-        "import sys, trainer.cli, trainer.sweep, trainer.train\n"
-        "print(','.join(m for m in ('service', 'fastapi', 'sqlalchemy') if m in sys.modules))"
+        "import sys, flopwise.trainer.cli, flopwise.trainer.sweep, flopwise.trainer.train\n"
+        "print(','.join(m for m in ('flopwise.service', 'fastapi', 'sqlalchemy') if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
@@ -54,10 +54,10 @@ def test_trainer_never_imports_service() -> None:
 
 def test_service_never_imports_trainer_or_torch() -> None:
     code = (
-        "import sys, service.cli\n"
+        "import sys, flopwise.service.cli\n"
         "import importlib.util\n"
-        "importlib.import_module('service.main')\n"
-        "print(','.join(m for m in ('torch', 'trainer') if m in sys.modules))"
+        "importlib.import_module('flopwise.service.main')\n"
+        "print(','.join(m for m in ('torch', 'flopwise.trainer') if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True

@@ -15,13 +15,13 @@ The pieces, each in its own module:
 The trainer imports ``fitting`` and never ``service``: it talks to the service over HTTP.
 """
 
-from trainer.config import Job, TrainConfig
-from trainer.corpus import CorpusConfig, build_corpus
-from trainer.model import ModelConfig, Transformer
-from trainer.plan import Plan, PlanConfig, make_plan
-from trainer.sweep import SweepConfig, execute, prepare
-from trainer.tokenizer import ByteTokenizer
-from trainer.train import RunResult, train
+from flopwise.trainer.config import Job, TrainConfig
+from flopwise.trainer.corpus import CorpusConfig, build_corpus
+from flopwise.trainer.model import ModelConfig, Transformer
+from flopwise.trainer.plan import Plan, PlanConfig, make_plan
+from flopwise.trainer.sweep import SweepConfig, execute, prepare
+from flopwise.trainer.tokenizer import ByteTokenizer
+from flopwise.trainer.train import RunResult, train
 
 __all__ = [
     "ByteTokenizer",

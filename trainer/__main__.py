@@ -2,6 +2,6 @@
 
 import sys
 
-from trainer.cli import run
+from flopwise.trainer.cli import run
 
 sys.exit(run())

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from trainer.cli_options import budget_options, sweep_options, train_options
-from trainer.client import ServiceClient, ServiceError
-from trainer.progress import make_reporter
+from flopwise.trainer.cli_options import budget_options, sweep_options, train_options
+from flopwise.trainer.client import ServiceClient, ServiceError
+from flopwise.trainer.progress import make_reporter
 
 if TYPE_CHECKING:
-    from trainer.sweep import SweepResult
+    from flopwise.trainer.sweep import SweepResult
 
 __all__ = ["main", "run"]
 
@@ -62,9 +62,9 @@ def run(argv: list[str] | None = None) -> int:
 @train_options
 def train_command(**opts: Any) -> int:
     """Train one model; every evaluation point becomes an observation."""
-    from trainer.cli_options import job_from_options
-    from trainer.sinks import JsonlSink, ServiceSink
-    from trainer.train import Sink, train
+    from flopwise.trainer.cli_options import job_from_options
+    from flopwise.trainer.sinks import JsonlSink, ServiceSink
+    from flopwise.trainer.train import Sink, train
 
     job = job_from_options(opts)
     sink: Sink | None = None
@@ -95,8 +95,8 @@ def train_command(**opts: Any) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print the plan event as JSON.")
 def plan_command(as_json: bool, **opts: Any) -> int:
     """Show the sweep a budget buys (shapes, tokens, estimated time); run nothing."""
-    from trainer.cli_options import sweep_config_from_options
-    from trainer.sweep import plan_event, prepare
+    from flopwise.trainer.cli_options import sweep_config_from_options
+    from flopwise.trainer.sweep import plan_event, prepare
 
     prepared = prepare(sweep_config_from_options(opts))
     if as_json:
@@ -111,8 +111,8 @@ def plan_command(as_json: bool, **opts: Any) -> int:
 @sweep_options
 def sweep_command(**opts: Any) -> int:
     """Plan a calibration sweep, run it on the local devices, ingest and refit."""
-    from trainer.cli_options import sweep_config_from_options
-    from trainer.sweep import execute, plan_event, prepare
+    from flopwise.trainer.cli_options import sweep_config_from_options
+    from flopwise.trainer.sweep import execute, plan_event, prepare
 
     if opts["progress"] == "jsonl" and not opts["yes"]:
         raise click.UsageError("--progress jsonl cannot ask for confirmation; add --yes")
@@ -178,7 +178,7 @@ def corpus_command(
     out: str, sources: tuple[str, ...], max_bytes: int, val_fraction: float, docstrings_only: bool
 ) -> int:
     """Build a byte-level token corpus from text files (no download)."""
-    from trainer.corpus import CorpusConfig, build_corpus, stdlib_root
+    from flopwise.trainer.corpus import CorpusConfig, build_corpus, stdlib_root
 
     config = CorpusConfig(
         sources=sources or (str(stdlib_root()),),

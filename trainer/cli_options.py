@@ -10,10 +10,10 @@ from typing import Any
 import click
 import numpy as np
 
-from fitting.counting import ArchSpec
-from fitting.hardware import budget_to_flops
-from trainer.config import Job, TrainConfig
-from trainer.model import ModelConfig
+from flopwise.fitting.counting import ArchSpec
+from flopwise.fitting.hardware import budget_to_flops
+from flopwise.trainer.config import Job, TrainConfig
+from flopwise.trainer.model import ModelConfig
 
 __all__ = [
     "budget_options",
@@ -253,7 +253,7 @@ def _eval_tokens(tokens: int, evals: int, span: float) -> tuple[int, ...]:
 
 
 def _arch(opts: dict[str, Any]) -> ArchSpec:
-    from trainer.data import TokenData
+    from flopwise.trainer.data import TokenData
 
     return ArchSpec(
         width=opts["width"],
@@ -311,8 +311,8 @@ def job_from_options(opts: dict[str, Any]) -> Job:
 
 def sweep_config_from_options(opts: dict[str, Any]) -> Any:
     """The ``SweepConfig`` of a ``sweep`` / ``plan`` invocation."""
-    from trainer.plan import PlanConfig
-    from trainer.sweep import SweepConfig
+    from flopwise.trainer.plan import PlanConfig
+    from flopwise.trainer.sweep import SweepConfig
 
     if (opts["flops"] is None) == (opts["gpu_hours"] is None):
         raise click.UsageError("give exactly one of --flops and --gpu-hours")

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from fitting.counting import ArchSpec
-from trainer.model import ModelConfig
+from flopwise.fitting.counting import ArchSpec
+from flopwise.trainer.model import ModelConfig
 
 __all__ = ["RUNTIME_FIELDS", "Device", "Job", "Precision", "TrainConfig"]
 
@@ -59,7 +59,7 @@ class TrainConfig:
     micro_batch_size: int = 0
     """Sequences per forward pass in one process; 0 means the whole per-process share."""
     lr_base: float = 5.0
-    """Gemstones' shape-aware rule: peak LR = lr_base / (width x sqrt(depth)) (laws.md §8.2)."""
+    """Gemstones' shape-aware rule: peak LR = lr_base / (width x sqrt(depth)) (docs/laws.md §8.2)."""
     lr: float = 0.0
     """Explicit peak learning rate; 0 means the lr_base rule."""
     warmup_tokens: int = 0
@@ -67,7 +67,7 @@ class TrainConfig:
     cooldown_fraction: float = 0.0
     """Share of the run, at its end, over which the LR decays to 0 (WSD); 0: constant LR."""
     cooldown_shape: CooldownShape = "linear"
-    """Decay shape: linear, or 1-sqrt (Hägele et al. 2024, laws.md §10.1)."""
+    """Decay shape: linear, or 1-sqrt (Hägele et al. 2024, docs/laws.md §10.1)."""
     weight_decay: float = 0.1
     """AdamW decoupled weight decay on matrices and embeddings (never on norms or biases)."""
     beta1: float = 0.9

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.tokenizer import ByteTokenizer
+from flopwise.trainer.tokenizer import ByteTokenizer
 
 __all__ = ["CorpusConfig", "CorpusInfo", "build_corpus", "docstrings", "stdlib_root"]
 

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.data import gather
-from trainer.ddp import DistContext, all_reduce_sum
+from flopwise.trainer.data import gather
+from flopwise.trainer.ddp import DistContext, all_reduce_sum
 
 __all__ = ["autocast", "evaluate"]
 

@@ -51,7 +51,7 @@ class Outcome:
 def _command(job: JobSpec) -> list[str]:
     trainer = [
         "-m",
-        "trainer",
+        "flopwise.trainer",
         "train",
         "--job",
         str(job.run_dir / "job.json"),

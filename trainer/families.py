@@ -2,7 +2,7 @@
 
 A family fixes everything but width and depth (``fitting.counting.ArchFamily``) and
 the training settings that go with that scale. ``gemstones`` is the recipe of
-McLeish et al. 2025 (laws.md §8.1: head 128, GQA 2:1, gated MLP 4x, untied, seq 2048);
+McLeish et al. 2025 (docs/laws.md §8.1: head 128, GQA 2:1, gated MLP 4x, untied, seq 2048);
 ``small`` and ``tiny`` shrink head size and context so that models of a few million
 and a few hundred thousand parameters are still sensible transformers, for
 calibration on one GPU or on a CPU.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from fitting.counting import ArchFamily
+from flopwise.fitting.counting import ArchFamily
 
 __all__ = ["FAMILIES", "Family", "family"]
 

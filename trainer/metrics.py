@@ -19,9 +19,9 @@ import time
 
 import torch
 
-from fitting.counting import ArchSpec
-from fitting.flops import flop_kwargs, gemstones_flops_per_token
-from fitting.hardware import GPUS
+from flopwise.fitting.counting import ArchSpec
+from flopwise.fitting.flops import flop_kwargs, gemstones_flops_per_token
+from flopwise.fitting.hardware import GPUS
 
 __all__ = ["StepClock", "device_gpu_name", "flops_per_token", "mfu", "peak_flops"]
 
@@ -38,7 +38,7 @@ _NAME_HINTS = (
 
 
 def flops_per_token(spec: ArchSpec) -> float:
-    """Training FLOPs per token of ``spec`` by Gemstones' counter (laws.md §8.4)."""
+    """Training FLOPs per token of ``spec`` by Gemstones' counter (docs/laws.md §8.4)."""
     return float(gemstones_flops_per_token(spec.width, spec.depth, **flop_kwargs(spec)))
 
 

@@ -1,14 +1,14 @@
 """The calibration model: a decoder-only transformer built from a ``fitting`` ArchSpec.
 
 One file, nanoGPT-style, so a reader can hold the whole model in mind. The family is
-the one the scaling laws describe (Gemstones, laws.md §8.1): pre-norm blocks with
+the one the scaling laws describe (Gemstones, docs/laws.md §8.1): pre-norm blocks with
 RMSNorm, rotary positions, grouped-query attention through PyTorch's
 ``scaled_dot_product_attention`` (flash kernels on GPU), a gated MLP and an untied
 output head. The variations :func:`fitting.counting.count` knows (LayerNorm, learned
 or no positions, biases, an ungated MLP, tied embeddings, any head size) are built
 too, and the parameter count equals ``count(spec).total`` exactly, for every spec.
 
-Initialisation follows Gemstones (laws.md §8.2): truncated normal (±3σ) with
+Initialisation follows Gemstones (docs/laws.md §8.2): truncated normal (±3σ) with
 σ = 1/√width, except the attention output projection, σ = 1/√(2·width·(l+1)), and
 the MLP output projection, σ = 1/√(2·ffn·(l+1)) (their 2·4·width at ffn = 4·width),
 with l the 0-based layer index. Norm gains start at one and biases at zero.
@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fitting.counting import ArchSpec
+from flopwise.fitting.counting import ArchSpec
 
 __all__ = ["Block", "ModelConfig", "Transformer"]
 
@@ -173,7 +173,7 @@ class Transformer(nn.Module):
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
-        """Gemstones initialisation (laws.md §8.2; see the module docstring)."""
+        """Gemstones initialisation (docs/laws.md §8.2; see the module docstring)."""
         a, std = self.config.arch, self.config.std
 
         def trunc(weight: torch.Tensor, sigma: float) -> None:

@@ -1,7 +1,7 @@
 """One evaluation point of one run: the record the service ingests (``POST /v1/runs``).
 
 Constant learning rate lets one run be evaluated at many token counts, each point one
-observation (Gemstones, laws.md §8.1). The record's fields are exactly the service's
+observation (Gemstones, docs/laws.md §8.1). The record's fields are exactly the service's
 run schema; measurements the schema has no column for (tokens/s, MFU, LR, step, seed)
 travel in ``tags`` as strings.
 """

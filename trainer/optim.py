@@ -1,11 +1,11 @@
 """Learning rate and optimizer: Gemstones' shape-aware LR, warmup-stable-decay, AdamW.
 
-* Peak LR (McLeish et al. 2025, laws.md §8.2): ``lr = lr_base / (width x sqrt(depth))``
+* Peak LR (McLeish et al. 2025, docs/laws.md §8.2): ``lr = lr_base / (width x sqrt(depth))``
   with ``lr_base = 5``; when ``width / depth > 256`` the authors scale as if
   ``depth = ceil(width / 100)`` (their stability patch for very shallow models).
 * Schedule: linear warmup from 0, then constant (Gemstones), with an optional
   cooldown to 0 over the last part of the run, linear or 1-sqrt (Hägele et al. 2024,
-  laws.md §10.1): warmup-stable-decay.
+  docs/laws.md §10.1): warmup-stable-decay.
 * AdamW (0.9, 0.95), weight decay 0.1 on matrices and embeddings only: never on norm
   gains or biases (every 1-D parameter). Fused (one kernel over all tensors).
 """
@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from trainer.config import TrainConfig
+from flopwise.trainer.config import TrainConfig
 
 __all__ = ["gemstones_lr", "lr_multiplier", "make_optimizer", "schedule_steps"]
 

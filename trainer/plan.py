@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from fitting.counting import ArchSpec, count, param_counts
-from fitting.flops import flop_kwargs, gemstones_flops_per_token
-from trainer.families import FAMILIES, Family, family
+from flopwise.fitting.counting import ArchSpec, count, param_counts
+from flopwise.fitting.flops import flop_kwargs, gemstones_flops_per_token
+from flopwise.trainer.families import FAMILIES, Family, family
 
 __all__ = ["ASPECTS", "Plan", "PlanConfig", "PlannedRun", "make_plan"]
 
@@ -312,7 +312,7 @@ def _run(
     spec: ArchSpec,
     flops: float,
 ) -> PlannedRun:
-    from trainer.optim import gemstones_lr  # torch only when a plan is really made
+    from flopwise.trainer.optim import gemstones_lr  # torch only when a plan is really made
 
     tps = fam.tokens_per_step
     fpt = float(gemstones_flops_per_token(spec.width, spec.depth, **flop_kwargs(spec)))

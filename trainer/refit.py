@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from fitting.counting import ArchFamily
-from trainer.checkpoint import write_json_atomic
-from trainer.client import ServiceClient, ServiceError
+from flopwise.fitting.counting import ArchFamily
+from flopwise.trainer.checkpoint import write_json_atomic
+from flopwise.trainer.client import ServiceClient, ServiceError
 
 __all__ = ["FitOutcome", "fit_locally", "fit_via_service"]
 
@@ -78,9 +78,9 @@ def fit_locally(
 
     ``family`` (the sweep's model family) is what the law's allocations shape models from.
     """
-    from fitting.fit import fit
-    from fitting.laws import from_dict, to_dict
-    from fitting.runs import Runs
+    from flopwise.fitting.fit import fit
+    from flopwise.fitting.laws import from_dict, to_dict
+    from flopwise.fitting.runs import Runs
 
     mine = [r for r in records if r["dataset"] == dataset]
     law_id = f"{dataset}-chinchilla"

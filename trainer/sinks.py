@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from trainer.client import ServiceClient
+from flopwise.trainer.client import ServiceClient
 
 __all__ = ["JsonlSink", "ServiceSink", "record_key"]
 

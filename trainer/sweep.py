@@ -16,19 +16,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from trainer.checkpoint import read_done, read_observations, write_json_atomic
-from trainer.client import ServiceClient
-from trainer.config import Job, TrainConfig
-from trainer.corpus import CorpusConfig, build_corpus, stdlib_root
-from trainer.data import TokenData
-from trainer.devices import LocalDevices, estimated_flops, local_devices
-from trainer.executor import JobSpec, Outcome, run_jobs
-from trainer.families import family
-from trainer.model import ModelConfig
-from trainer.plan import Plan, PlanConfig, PlannedRun, make_plan
-from trainer.progress import Reporter
-from trainer.refit import FitOutcome, fit_locally, fit_via_service
-from trainer.sinks import JsonlSink, ServiceSink
+from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
+from flopwise.trainer.client import ServiceClient
+from flopwise.trainer.config import Job, TrainConfig
+from flopwise.trainer.corpus import CorpusConfig, build_corpus, stdlib_root
+from flopwise.trainer.data import TokenData
+from flopwise.trainer.devices import LocalDevices, estimated_flops, local_devices
+from flopwise.trainer.executor import JobSpec, Outcome, run_jobs
+from flopwise.trainer.families import family
+from flopwise.trainer.model import ModelConfig
+from flopwise.trainer.plan import Plan, PlanConfig, PlannedRun, make_plan
+from flopwise.trainer.progress import Reporter
+from flopwise.trainer.refit import FitOutcome, fit_locally, fit_via_service
+from flopwise.trainer.sinks import JsonlSink, ServiceSink
 
 __all__ = ["Prepared", "SweepConfig", "SweepResult", "default_work_dir", "execute", "prepare"]
 

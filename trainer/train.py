@@ -25,8 +25,8 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from fitting.counting import count
-from trainer.checkpoint import (
+from flopwise.fitting.counting import count
+from flopwise.trainer.checkpoint import (
     Checkpoint,
     load_checkpoint,
     read_done,
@@ -37,9 +37,9 @@ from trainer.checkpoint import (
     write_json_atomic,
     write_observations,
 )
-from trainer.config import Job
-from trainer.data import TokenData, batch_offsets, gather, val_offsets
-from trainer.ddp import (
+from flopwise.trainer.config import Job
+from flopwise.trainer.data import TokenData, batch_offsets, gather, val_offsets
+from flopwise.trainer.ddp import (
     DistContext,
     all_reduce_sum,
     barrier,
@@ -47,12 +47,12 @@ from trainer.ddp import (
     replicas_agree,
     shutdown,
 )
-from trainer.evaluation import autocast, evaluate
-from trainer.metrics import StepClock, device_gpu_name, flops_per_token, mfu, peak_flops
-from trainer.model import Transformer
-from trainer.observation import Observation
-from trainer.optim import gemstones_lr, lr_multiplier, make_optimizer, schedule_steps
-from trainer.progress import Reporter
+from flopwise.trainer.evaluation import autocast, evaluate
+from flopwise.trainer.metrics import StepClock, device_gpu_name, flops_per_token, mfu, peak_flops
+from flopwise.trainer.model import Transformer
+from flopwise.trainer.observation import Observation
+from flopwise.trainer.optim import gemstones_lr, lr_multiplier, make_optimizer, schedule_steps
+from flopwise.trainer.progress import Reporter
 
 __all__ = ["RunResult", "Sink", "train"]
 

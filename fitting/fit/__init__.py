@@ -2,7 +2,7 @@
 
 CONTRACT (the service's refit worker and the trainer call exactly this):
 
-    from fitting.fit import fit, FitReport
+    from flopwise.fitting.fit import fit, FitReport
     report = fit(runs, form="chinchilla", method="approach3", law_id="my-data-chinchilla",
                  delta=1e-3, bootstrap=0, seed=0, **options)
 
@@ -29,8 +29,8 @@ through optima), ``bootstrap`` / ``intervals`` (uncertainty), ``diagnostics``,
 ``method_pl`` (runs to report), ``front`` (:func:`fit`).
 """
 
-from fitting.fit.front import METHODS, fit
-from fitting.fit.options import FitOptions
-from fitting.fit.report import FitReport, ParametricResult
+from flopwise.fitting.fit.front import METHODS, fit
+from flopwise.fitting.fit.options import FitOptions
+from flopwise.fitting.fit.report import FitReport, ParametricResult
 
 __all__ = ["METHODS", "FitOptions", "FitReport", "ParametricResult", "fit"]

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from fitting.fit.lse import LogData, log_predict, objective, objective_and_grad
-from fitting.fit.newton import lm_polish
-from fitting.fit.parametric import LseSpec, chinchilla_grid, default_bounds, grid_size
-from fitting.fit.report import ParametricResult
-from fitting.fit.search import staged_search
-from fitting.fit.solver import CONVERGED, BatchResult, lbfgs_batch
-from fitting.runs import Runs
+from flopwise.fitting.fit.lse import LogData, log_predict, objective, objective_and_grad
+from flopwise.fitting.fit.newton import lm_polish
+from flopwise.fitting.fit.parametric import LseSpec, chinchilla_grid, default_bounds, grid_size
+from flopwise.fitting.fit.report import ParametricResult
+from flopwise.fitting.fit.search import staged_search
+from flopwise.fitting.fit.solver import CONVERGED, BatchResult, lbfgs_batch
+from flopwise.fitting.runs import Runs
 
 __all__ = ["FULL_GRID_LIMIT", "fit_lse", "polish", "solve", "solve_grid"]
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from fitting.counting import ArchFamily
-from fitting.fit.options import FitOptions
-from fitting.flops import gemstones_flops_per_token
-from fitting.laws import CDefinition, Domain, Form, Law, NDefinition
-from fitting.runs import Runs
+from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.fit.options import FitOptions
+from flopwise.fitting.flops import gemstones_flops_per_token
+from flopwise.fitting.laws import CDefinition, Domain, Form, Law, NDefinition
+from flopwise.fitting.runs import Runs
 
 __all__ = ["build_law", "c_definition_for", "domain_of", "family_for", "run_flops"]
 

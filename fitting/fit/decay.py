@@ -15,8 +15,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from fitting import forms
-from fitting.fit.huber import huber, huber_grad
+from flopwise.fitting import forms
+from flopwise.fitting.fit.huber import huber, huber_grad
 
 __all__ = ["DecayData", "decay_grid", "decay_objective", "decay_predict"]
 

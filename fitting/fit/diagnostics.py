@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from fitting.allocation import frontier
-from fitting.laws import Law
-from fitting.runs import Runs
+from flopwise.fitting.allocation import frontier
+from flopwise.fitting.laws import Law
+from flopwise.fitting.runs import Runs
 
 __all__ = [
     "NO_OPTIMUM",

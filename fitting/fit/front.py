@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from fitting.fit.options import parse_options
-from fitting.fit.report import FitReport
-from fitting.laws import Form
-from fitting.runs import Runs
+from flopwise.fitting.fit.options import parse_options
+from flopwise.fitting.fit.report import FitReport
+from flopwise.fitting.laws import Form
+from flopwise.fitting.runs import Runs
 
 __all__ = ["METHODS", "fit"]
 
@@ -102,7 +102,7 @@ def _dispatch(
     opts = parse_options(options)
     if method == "approach3":
         if form is Form.DATA_CONSTRAINED:
-            from fitting.fit.method_dc import fit_data_constrained
+            from flopwise.fitting.fit.method_dc import fit_data_constrained
 
             return fit_data_constrained(
                 runs,
@@ -112,7 +112,7 @@ def _dispatch(
                 seed=seed,
                 options=opts,
             )
-        from fitting.fit.method3 import fit_approach3
+        from flopwise.fitting.fit.method3 import fit_approach3
 
         return fit_approach3(
             runs,
@@ -128,10 +128,10 @@ def _dispatch(
             f"form: {method} fits allocation power laws; pass form='power-law', not {form}"
         )
     if method == "approach1":
-        from fitting.fit.method_pl import fit_approach1
+        from flopwise.fitting.fit.method_pl import fit_approach1
 
         return fit_approach1(runs, law_id=law_id, bootstrap=bootstrap, seed=seed, options=opts)
-    from fitting.fit.method_pl import fit_approach2
+    from flopwise.fitting.fit.method_pl import fit_approach2
 
     return fit_approach2(
         runs, law_id=law_id, delta=float(delta), bootstrap=bootstrap, seed=seed, options=opts

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from fitting.allocation import frontier
-from fitting.laws import FORM_CONSTANTS, Form, Law
+from flopwise.fitting.allocation import frontier
+from flopwise.fitting.laws import FORM_CONSTANTS, Form, Law
 
 __all__ = ["default_budgets", "frontier_intervals"]
 

@@ -7,24 +7,24 @@ from typing import Any
 
 import numpy as np
 
-from fitting.fit.approach3 import fit_lse, polish, solve
-from fitting.fit.bootstrap import interval_table, map_chunks, resample_counts
-from fitting.fit.common import build_law, c_definition_for, family_for, run_flops
-from fitting.fit.diagnostics import (
+from flopwise.fitting.fit.approach3 import fit_lse, polish, solve
+from flopwise.fitting.fit.bootstrap import interval_table, map_chunks, resample_counts
+from flopwise.fitting.fit.common import build_law, c_definition_for, family_for, run_flops
+from flopwise.fitting.fit.diagnostics import (
     NO_OPTIMUM,
     bound_warnings,
     holdout_masks,
     loss_errors,
     optimum_warnings,
 )
-from fitting.fit.intervals import default_budgets, frontier_intervals
-from fitting.fit.lse import LogData, log_predict
-from fitting.fit.options import FitOptions
-from fitting.fit.parametric import LseSpec, default_bounds, grid_rows, grid_size, spec_for
-from fitting.fit.report import FitReport, ParametricResult
-from fitting.fit.validate import check_runs
-from fitting.laws import FORM_CONSTANTS, CDefinition, Form, Law
-from fitting.runs import Runs
+from flopwise.fitting.fit.intervals import default_budgets, frontier_intervals
+from flopwise.fitting.fit.lse import LogData, log_predict
+from flopwise.fitting.fit.options import FitOptions
+from flopwise.fitting.fit.parametric import LseSpec, default_bounds, grid_rows, grid_size, spec_for
+from flopwise.fitting.fit.report import FitReport, ParametricResult
+from flopwise.fitting.fit.validate import check_runs
+from flopwise.fitting.laws import FORM_CONSTANTS, CDefinition, Form, Law
+from flopwise.fitting.runs import Runs
 
 __all__ = ["fit_approach3"]
 

@@ -7,18 +7,18 @@ from typing import Any
 
 import numpy as np
 
-from fitting.fit.approach3 import fit_lse
-from fitting.fit.bootstrap import interval_table, resample_counts
-from fitting.fit.common import build_law, c_definition_for, family_for, run_flops
-from fitting.fit.decay import DecayData, decay_grid, decay_objective, decay_predict
-from fitting.fit.diagnostics import bound_warnings, holdout_masks, loss_errors
-from fitting.fit.options import FitOptions
-from fitting.fit.parametric import LSE_SPECS
-from fitting.fit.report import FitReport
-from fitting.fit.solver import CONVERGED, lbfgs_batch
-from fitting.fit.validate import check_runs
-from fitting.laws import FORM_CONSTANTS, Form, Law
-from fitting.runs import Runs
+from flopwise.fitting.fit.approach3 import fit_lse
+from flopwise.fitting.fit.bootstrap import interval_table, resample_counts
+from flopwise.fitting.fit.common import build_law, c_definition_for, family_for, run_flops
+from flopwise.fitting.fit.decay import DecayData, decay_grid, decay_objective, decay_predict
+from flopwise.fitting.fit.diagnostics import bound_warnings, holdout_masks, loss_errors
+from flopwise.fitting.fit.options import FitOptions
+from flopwise.fitting.fit.parametric import LSE_SPECS
+from flopwise.fitting.fit.report import FitReport
+from flopwise.fitting.fit.solver import CONVERGED, lbfgs_batch
+from flopwise.fitting.fit.validate import check_runs
+from flopwise.fitting.laws import FORM_CONSTANTS, Form, Law
+from flopwise.fitting.runs import Runs
 
 __all__ = ["fit_data_constrained"]
 

@@ -8,24 +8,24 @@ from typing import Any
 
 import numpy as np
 
-from fitting.fit.approach1 import DEFAULT_BINS, binned_minimum, lower_hull
-from fitting.fit.approach2 import group_budgets, locate_minimum, minimum_spread
-from fitting.fit.bootstrap import interval_table
-from fitting.fit.common import build_law, c_definition_for, family_for, run_flops
-from fitting.fit.diagnostics import optimum_warnings
-from fitting.fit.intervals import default_budgets, frontier_intervals
-from fitting.fit.optima import (
+from flopwise.fitting.fit.approach1 import DEFAULT_BINS, binned_minimum, lower_hull
+from flopwise.fitting.fit.approach2 import group_budgets, locate_minimum, minimum_spread
+from flopwise.fitting.fit.bootstrap import interval_table
+from flopwise.fitting.fit.common import build_law, c_definition_for, family_for, run_flops
+from flopwise.fitting.fit.diagnostics import optimum_warnings
+from flopwise.fitting.fit.intervals import default_budgets, frontier_intervals
+from flopwise.fitting.fit.optima import (
     ALLOCATION_NAMES,
     Optima,
     bootstrap_optima,
     extrapolation_check,
     fit_optima,
 )
-from fitting.fit.options import FitOptions
-from fitting.fit.report import FitReport
-from fitting.fit.validate import check_runs
-from fitting.laws import CDefinition, Form, Law
-from fitting.runs import Runs
+from flopwise.fitting.fit.options import FitOptions
+from flopwise.fitting.fit.report import FitReport
+from flopwise.fitting.fit.validate import check_runs
+from flopwise.fitting.laws import CDefinition, Form, Law
+from flopwise.fitting.runs import Runs
 
 __all__ = ["envelope_optima", "fit_approach1", "fit_approach2", "isoflop_optima"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fitting.fit.lse import LogData, objective
+from flopwise.fitting.fit.lse import LogData, objective
 
 __all__ = ["lm_polish"]
 

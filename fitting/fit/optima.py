@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from fitting.fit.bootstrap import Progress, map_chunks
-from fitting.fit.diagnostics import HOLDOUT_FRACTION
-from fitting.fit.powerlaw import fit_loss_frontier, fit_power_law
-from fitting.runs import Runs
+from flopwise.fitting.fit.bootstrap import Progress, map_chunks
+from flopwise.fitting.fit.diagnostics import HOLDOUT_FRACTION
+from flopwise.fitting.fit.powerlaw import fit_loss_frontier, fit_power_law
+from flopwise.fitting.runs import Runs
 
 __all__ = ["ALLOCATION_NAMES", "Optima", "bootstrap_optima", "extrapolation_check", "fit_optima"]
 

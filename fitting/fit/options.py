@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from fitting.counting import ArchFamily
-from fitting.laws import CDefinition, NDefinition
+from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.laws import CDefinition, NDefinition
 
 __all__ = ["FitOptions", "parse_options"]
 

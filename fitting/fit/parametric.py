@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fitting.laws import FORM_CONSTANTS, Form
-from fitting.runs import Runs
+from flopwise.fitting.laws import FORM_CONSTANTS, Form
+from flopwise.fitting.runs import Runs
 
 __all__ = [
     "LSE_SPECS",

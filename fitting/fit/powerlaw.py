@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from fitting.fit.approach3 import polish, solve
-from fitting.fit.lse import LogData
-from fitting.fit.parametric import chinchilla_grid, default_bounds
+from flopwise.fitting.fit.approach3 import polish, solve
+from flopwise.fitting.fit.lse import LogData
+from flopwise.fitting.fit.parametric import chinchilla_grid, default_bounds
 
 __all__ = ["fit_loss_frontier", "fit_power_law"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from fitting.laws import Law
+from flopwise.fitting.laws import Law
 
 __all__ = ["FitReport", "ParametricResult"]
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fitting.fit.lse import LogData, objective
-from fitting.fit.solver import BatchResult
+from flopwise.fitting.fit.lse import LogData, objective
+from flopwise.fitting.fit.solver import BatchResult
 
 __all__ = ["N_REFINE", "N_SCREEN", "staged_search"]
 
@@ -43,8 +43,8 @@ def staged_search(
 ) -> BatchResult:
     """Screen ``n_screen`` rows of ``grid`` (default: the k-term Chinchilla grid, decoded
     lazily, sampled with ``rng``) by objective, then solve the ``n_refine`` best."""
-    from fitting.fit.approach3 import solve_grid
-    from fitting.fit.parametric import grid_rows, grid_size
+    from flopwise.fitting.fit.approach3 import solve_grid
+    from flopwise.fitting.fit.parametric import grid_rows, grid_size
 
     k = data.k
     n_grid = grid_size(k) if grid is None else len(grid)

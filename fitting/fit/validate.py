@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fitting.runs import Runs
+from flopwise.fitting.runs import Runs
 
 __all__ = ["MIN_SIZES_WITHOUT_WARNING", "check_runs", "distinct_sizes"]
 

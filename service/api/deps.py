@@ -12,12 +12,12 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 
-from service.answers import Answers
-from service.config import Settings
-from service.jobs.worker import Worker
-from service.metrics import Metrics
-from service.registry import LawPoller, LawRegistry
-from service.store.db import Database
+from flopwise.service.answers import Answers
+from flopwise.service.config import Settings
+from flopwise.service.jobs.worker import Worker
+from flopwise.service.metrics import Metrics
+from flopwise.service.registry import LawPoller, LawRegistry
+from flopwise.service.store.db import Database
 
 __all__ = [
     "AnswersDep",

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.metrics import Metrics
+from flopwise.service.metrics import Metrics
 
 __all__ = ["BodyLimitMiddleware", "MetricsMiddleware"]
 

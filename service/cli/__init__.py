@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import importlib
 
-from service.cli.app import main, run
+from flopwise.service.cli.app import main, run
 
 for _name in ("laws_cmd", "fit_cmd", "serve_cmd", "train_cmd"):
     try:
-        importlib.import_module(f"service.cli.{_name}")
+        importlib.import_module(f"flopwise.service.cli.{_name}")
     except ModuleNotFoundError as exc:  # a command family not written yet
-        if exc.name != f"service.cli.{_name}":
+        if exc.name != f"flopwise.service.cli.{_name}":
             raise
 
 __all__ = ["main", "run"]

@@ -20,12 +20,12 @@ import click
 import numpy as np
 from tqdm import tqdm
 
-from fitting.datasets import dataset_names, load_dataset, read_column, read_runs
-from fitting.fit import METHODS, FitReport, fit
-from fitting.fit.common import run_flops
-from fitting.laws import Form, to_dict
-from fitting.runs import Runs
-from service.cli.app import fail, main
+from flopwise.fitting.datasets import dataset_names, load_dataset, read_column, read_runs
+from flopwise.fitting.fit import METHODS, FitReport, fit
+from flopwise.fitting.fit.common import run_flops
+from flopwise.fitting.laws import Form, to_dict
+from flopwise.fitting.runs import Runs
+from flopwise.service.cli.app import fail, main
 
 _FORMS = [
     str(f)
@@ -176,7 +176,7 @@ def _plot(report: FitReport, runs: Runs, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from fitting.allocation import frontier
+    from flopwise.fitting.allocation import frontier
 
     law = report.law
     assert law is not None and law.domain.flops is not None

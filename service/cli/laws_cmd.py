@@ -13,13 +13,13 @@ from typing import Any
 
 import click
 
-from fitting.allocation import allocate
-from fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
-from fitting.hardware import budget_to_flops, cost_of
-from fitting.laws import Law, from_dict
-from fitting.predict import predict
-from fitting.shape import ShapeConstraints
-from service.cli.app import fail, main
+from flopwise.fitting.allocation import allocate
+from flopwise.fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
+from flopwise.fitting.hardware import budget_to_flops, cost_of
+from flopwise.fitting.laws import Law, from_dict
+from flopwise.fitting.predict import predict
+from flopwise.fitting.shape import ShapeConstraints
+from flopwise.service.cli.app import fail, main
 
 
 def _load_law(law_id: str, law_file: Path | None) -> Law:

@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from service.cli.app import fail, main
-from service.config import Settings
+from flopwise.service.cli.app import fail, main
+from flopwise.service.config import Settings
 
 __all__ = ["serve_command", "worker_command"]
 
@@ -46,7 +46,7 @@ def serve_command(host: str | None, port: int | None, workers: int | None, log_l
     """Serve the HTTP API (SQLite, built-in laws and an in-process worker by default)."""
     import uvicorn
 
-    from service.main import create_app
+    from flopwise.service.main import create_app
 
     settings = _settings(host=host, port=port, workers=workers)
     logging.basicConfig(
@@ -81,11 +81,11 @@ def worker_command(threads: int, calibrations: int, log_level: str) -> None:
     """Run job workers against FLOPWISE_DATABASE_URL until stopped (SIGTERM, Ctrl-C)."""
     from functools import partial
 
-    from service.main import start_workers
-    from service.metrics import Metrics
-    from service.registry import LawRegistry
-    from service.store import jobs as queue
-    from service.store.db import open_database
+    from flopwise.service.main import start_workers
+    from flopwise.service.metrics import Metrics
+    from flopwise.service.registry import LawRegistry
+    from flopwise.service.store import jobs as queue
+    from flopwise.service.store.db import open_database
 
     if threads < 0 or calibrations < 0 or threads + calibrations < 1:
         raise fail("--threads and --calibrations: at least one worker, none negative")

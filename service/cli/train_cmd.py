@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from service.cli.app import fail, main
+from flopwise.service.cli.app import fail, main
 
 PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
 
@@ -23,7 +23,7 @@ def _exec_trainer(command: str, args: list[str]) -> None:
         raise fail(
             f"{command}: the trainer needs PyTorch; install it with pip install 'flopwise[train]'"
         )
-    argv = [sys.executable, "-m", "trainer", command, *args]
+    argv = [sys.executable, "-m", "flopwise.trainer", command, *args]
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)

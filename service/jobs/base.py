@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fitting.laws import Law
-from service.config import Settings
-from service.store.db import Database
-from service.store.jobs import Job
+from flopwise.fitting.laws import Law
+from flopwise.service.config import Settings
+from flopwise.service.store.db import Database
+from flopwise.service.store.jobs import Job
 
 __all__ = ["Handler", "JobContext", "JobError", "Outcome", "Publication"]
 

@@ -18,9 +18,9 @@ import tempfile
 import threading
 from typing import IO, Any
 
-from service.config import Settings
-from service.jobs.base import JobContext, JobError, Outcome
-from service.store.jobs import Job
+from flopwise.service.config import Settings
+from flopwise.service.jobs.base import JobContext, JobError, Outcome
+from flopwise.service.store.jobs import Job
 
 __all__ = ["apply_event", "calibration_argv", "calibration_available", "run_calibration"]
 
@@ -54,7 +54,7 @@ def calibration_available(settings: Settings) -> str | None:
 
 def calibration_argv(payload: dict[str, Any], settings: Settings) -> list[str]:
     """The trainer command line for a calibration payload."""
-    base = list(settings.trainer_command or [sys.executable, "-m", "trainer"])
+    base = list(settings.trainer_command or [sys.executable, "-m", "flopwise.trainer"])
     argv = [*base, "sweep", "--dataset", payload["dataset"]]
     if payload.get("flops") is not None:
         argv += ["--flops", repr(float(payload["flops"]))]

@@ -13,15 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from fitting.allocation import allocate
-from fitting.catalogue import BUILTIN_LAWS
-from fitting.laws import Form, Law
-from fitting.predict import predict_loss
-from fitting.runs import Runs
-from service.jobs.base import JobContext, JobError, Outcome, Publication
-from service.store.jobs import Job
-from service.store.laws import get_version, versions_of
-from service.store.runs import load_records
+from flopwise.fitting.allocation import allocate
+from flopwise.fitting.catalogue import BUILTIN_LAWS
+from flopwise.fitting.laws import Form, Law
+from flopwise.fitting.predict import predict_loss
+from flopwise.fitting.runs import Runs
+from flopwise.service.jobs.base import JobContext, JobError, Outcome, Publication
+from flopwise.service.store.jobs import Job
+from flopwise.service.store.laws import get_version, versions_of
+from flopwise.service.store.runs import load_records
 
 __all__ = ["APPROACH3_FORMS", "METHODS", "check_law", "fitted_law_id", "refit", "refit_payload"]
 
@@ -115,7 +115,7 @@ def _inherited(ctx: JobContext, law_id: str) -> dict[str, Any]:
 
 def refit(job: Job, ctx: JobContext) -> Outcome:
     """Fit ``job.payload``'s dataset; raise ``JobError`` when nothing may be published."""
-    from fitting.fit import fit  # the engine is heavy; import it where it is used
+    from flopwise.fitting.fit import fit  # the engine is heavy; import it where it is used
 
     payload = job.payload
     dataset, form, method = payload["dataset"], payload["form"], payload["method"]

@@ -18,13 +18,13 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping
 
-from service.config import Settings
-from service.jobs.base import Handler, JobContext, JobError, Outcome
-from service.metrics import Metrics
-from service.store import jobs as queue
-from service.store.db import Database
-from service.store.jobs import Job
-from service.store.laws import publish
+from flopwise.service.config import Settings
+from flopwise.service.jobs.base import Handler, JobContext, JobError, Outcome
+from flopwise.service.metrics import Metrics
+from flopwise.service.store import jobs as queue
+from flopwise.service.store.db import Database
+from flopwise.service.store.jobs import Job
+from flopwise.service.store.laws import publish
 
 __all__ = ["Worker", "worker_id"]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from service.config import Settings
-from service.store.models import Base
+from flopwise.service.config import Settings
+from flopwise.service.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

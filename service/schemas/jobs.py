@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from service.schemas.common import Name, Positive, Request
+from flopwise.service.schemas.common import Name, Positive, Request
 
 __all__ = [
     "CalibrationCreate",

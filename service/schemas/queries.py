@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from fitting.catalogue import DEFAULT_LAW
-from service.schemas.common import Positive, Request
+from flopwise.fitting.catalogue import DEFAULT_LAW
+from flopwise.service.schemas.common import Positive, Request
 
 __all__ = [
     "AllocatePublic",

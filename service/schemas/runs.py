@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from service.schemas.common import Name, Positive, Request
+from flopwise.service.schemas.common import Name, Positive, Request
 
 __all__ = ["IngestPublic", "RunCreate", "RunPublic", "RunsCreate", "RunsPublic"]
 

@@ -1,5 +1,5 @@
 """The durable store: training runs, published law versions and the job queue."""
 
-from service.store.db import Database, open_database
+from flopwise.service.store.db import Database, open_database
 
 __all__ = ["Database", "open_database"]

@@ -26,9 +26,9 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.store.db import Database
-from service.store.models import QUEUED_ONLY, JobRow
-from service.store.runs import dialect_insert
+from flopwise.service.store.db import Database
+from flopwise.service.store.models import QUEUED_ONLY, JobRow
+from flopwise.service.store.runs import dialect_insert
 
 __all__ = [
     "STATUSES",

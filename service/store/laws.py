@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from fitting.laws import Law, from_dict, to_dict
-from service.store.db import Database
-from service.store.models import LawRow
+from flopwise.fitting.laws import Law, from_dict, to_dict
+from flopwise.service.store.db import Database
+from flopwise.service.store.models import LawRow
 
 __all__ = ["LawRecord", "get_version", "load_since", "publish", "versions_of"]
 

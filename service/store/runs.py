@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from service.store.db import Database
-from service.store.models import RunRow
+from flopwise.service.store.db import Database
+from flopwise.service.store.models import RunRow
 
 __all__ = ["IngestResult", "RunRecord", "count_runs", "ingest", "list_runs", "load_records"]
 

@@ -53,9 +53,6 @@ def _free_port() -> int:
 
 def _environment(data_dir: Path, env: dict[str, str] | None) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("FLOPWISE_")}
-    for keep in ("FLOPWISE_SHARED",):
-        if keep in os.environ:
-            base[keep] = os.environ[keep]
     return {
         **base,
         "PYTHONUNBUFFERED": "1",
@@ -149,7 +146,7 @@ def flopwise_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
         argv = [
             sys.executable,
             "-m",
-            "service",
+            "flopwise.service",
             "serve",
             "--host",
             "127.0.0.1",
@@ -181,7 +178,7 @@ def flopwise_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     def start(env: dict[str, str] | None = None, *, threads: int = 1) -> WorkerProcess:
         full_env = _environment(data_dir, env)
         log = tmp_path / f"worker-{len(started)}.log"
-        argv = [sys.executable, "-m", "service", "worker", "--threads", str(threads)]
+        argv = [sys.executable, "-m", "flopwise.service", "worker", "--threads", str(threads)]
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 argv, cwd=REPO, env=full_env, stdout=out, stderr=subprocess.STDOUT

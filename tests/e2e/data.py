@@ -6,18 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.shared_data import DATA, REPO
+from tests.shared_data import BUNDLED
 
 HOT = "gemstones_wandb_df_for_fitting_hot.jsonl"
 
 
 def gemstones_hot_path() -> Path:
-    bundled = REPO / "fitting" / "datasets" / HOT
-    return (
-        bundled
-        if bundled.exists()
-        else DATA / "gemstones" / "wandb_dfs" / "wandb_df_for_fitting_hot.jsonl"
-    )
+    return BUNDLED / HOT
 
 
 def gemstones_hot(dataset: str) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fitting.counting import ArchFamily, count
+from flopwise.fitting.counting import ArchFamily, count
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.helpers import all_runs, wait_job
 from tests.shared_data import REPO

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from fitting.allocation import allocate
-from fitting.laws import from_dict
+from flopwise.fitting.allocation import allocate
+from flopwise.fitting.laws import from_dict
 from tests.e2e.conftest import ServerProcess, WorkerProcess
 from tests.e2e.data import gemstones_hot
 from tests.e2e.helpers import all_runs, wait_job

@@ -7,14 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from fitting.allocation import allocate, frontier
-from fitting.catalogue import BUILTIN_LAWS, builtin
-from fitting.counting import count
-from fitting.flops import flops_per_token
-from fitting.hardware import GPUS, budget_to_flops, cost_of
-from fitting.laws import FORM_CONSTANTS, Form
-from fitting.predict import predict_loss
-from fitting.shape import ShapeConstraints, law_flops_per_token, law_params
+from flopwise.fitting.allocation import allocate, frontier
+from flopwise.fitting.catalogue import BUILTIN_LAWS, builtin
+from flopwise.fitting.counting import count
+from flopwise.fitting.flops import flops_per_token
+from flopwise.fitting.hardware import GPUS, budget_to_flops, cost_of
+from flopwise.fitting.laws import FORM_CONSTANTS, Form
+from flopwise.fitting.predict import predict_loss
+from flopwise.fitting.shape import ShapeConstraints, law_flops_per_token, law_params
 
 
 def test_gpu_hours_and_dollars_to_flops() -> None:

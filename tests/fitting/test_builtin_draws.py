@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fitting.allocation import allocate
-from fitting.builtin_draws import epoch_draws, load_epoch_draws
-from fitting.catalogue import builtin
-from fitting.predict import interval
+from flopwise.fitting.allocation import allocate
+from flopwise.fitting.builtin_draws import epoch_draws, load_epoch_draws
+from flopwise.fitting.catalogue import builtin
+from flopwise.fitting.predict import interval
 
 
 def test_stored_draws_regenerate() -> None:
@@ -33,7 +33,7 @@ def test_stored_draws_regenerate() -> None:
 def test_epoch_intervals_match_epochs_bootstrap(
     name: str, column: int, epoch_interval: tuple, estimate: float
 ) -> None:
-    # Besiroglu et al. 2024 (laws.md §3.1): 95% bootstrap intervals from 4,000 resamples.
+    # Besiroglu et al. 2024 (docs/laws.md §3.1): 95% bootstrap intervals from 4,000 resamples.
     lo, hi = np.percentile(builtin("epoch-2024").draws[:, column], [2.5, 97.5])
     assert lo < estimate < hi
     width = epoch_interval[1] - epoch_interval[0]

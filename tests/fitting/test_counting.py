@@ -8,14 +8,14 @@ import math
 
 import pytest
 
-from fitting.catalogue import PORIAN_FAMILY
-from fitting.counting import ArchFamily, ArchSpec, block_matmul_params, count
-from fitting.flops import deepseek_model_scale, flops_per_token, kaplan_flops_per_token
-from tests.shared_data import DATA as SHARED
+from flopwise.fitting.catalogue import PORIAN_FAMILY
+from flopwise.fitting.counting import ArchFamily, ArchSpec, block_matmul_params, count
+from flopwise.fitting.flops import deepseek_model_scale, flops_per_token, kaplan_flops_per_token
+from tests.shared_data import BUNDLED, gemstones_wandb_files
 
 
 def test_gemstones_1024x28_params_and_flops() -> None:
-    # laws.md §8.4 and §11 row 15: exact.
+    # docs/laws.md §8.4 and §11 row 15: exact.
     spec = ArchSpec.gemstones(1024, 28)
     assert count(spec).total == 543_482_880
     assert flops_per_token(spec)["gemstones"] == pytest.approx(3.578e9, rel=5e-4)
@@ -42,7 +42,7 @@ def test_gemstones_flops_per_token_table(
 
 def test_every_gemstones_params_active_precise() -> None:
     checked = 0
-    for path in sorted((SHARED / "gemstones" / "wandb_dfs").glob("*.jsonl")):
+    for path in gemstones_wandb_files():
         for line in path.read_text().splitlines():
             row = json.loads(line)
             if "width" not in row:
@@ -166,9 +166,7 @@ def test_porian_counts_reproduce_their_data() -> None:
     # Porian et al. data.py: N = (4w + 3 d_ff) w depth + V w ("standard"), and without the head
     # ("kaplan"); every model size in their isoFLOP data is one of our exact counts.
     rows = list(
-        csv.DictReader(
-            (SHARED / "porian2024" / "porian2024_isoflop_points.csv").read_text().splitlines()
-        )
+        csv.DictReader((BUNDLED / "porian2024_isoflop_points.csv").read_text().splitlines())
     )
     standard = {int(float(r["n"])) for r in rows if r["param_count"] == "standard"}
     kaplan = {int(float(r["n"])) for r in rows if r["param_count"] == "kaplan"}

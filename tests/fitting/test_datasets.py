@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fitting.datasets import DATA_DIR, dataset_names, load_dataset, read_runs, stored_fits
-from fitting.laws import CDefinition, NDefinition
+from flopwise.fitting.datasets import DATA_DIR, dataset_names, load_dataset, read_runs, stored_fits
+from flopwise.fitting.laws import CDefinition, NDefinition
 
 
 def test_required_names_exist() -> None:
@@ -40,7 +40,7 @@ def test_gemstones_rows_and_meaning() -> None:
     assert len(ds.runs) == 770 and len(set(ds.runs.run)) == 22
     assert ds.c_definition is CDefinition.GEMSTONES and ds.n_definition is NDefinition.TOTAL
     i = int(np.flatnonzero((ds.runs.width == 1024) & (ds.runs.depth == 28))[0])
-    assert ds.runs.params[i] == 543_482_880  # laws.md §8.4: param_counter(1024, 28)
+    assert ds.runs.params[i] == 543_482_880  # docs/laws.md §8.4: param_counter(1024, 28)
     assert len(load_dataset("gemstones-hot").runs) == 220
     no_emb = load_dataset("gemstones-hot-no-embeds").runs
     np.testing.assert_allclose(

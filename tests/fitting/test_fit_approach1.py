@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from fitting.datasets import load_dataset
-from fitting.fit import fit
-from fitting.fit.approach1 import binned_minimum, lower_hull
-from fitting.laws import CDefinition, Form
+from flopwise.fitting.datasets import load_dataset
+from flopwise.fitting.fit import fit
+from flopwise.fitting.fit.approach1 import binned_minimum, lower_hull
+from flopwise.fitting.laws import CDefinition, Form
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def hull_report():
 
 
 def test_gemstones_hot_477_hull_regression(hull_report) -> None:
-    # parameters/approach_1_linear_regression_{params,tokens}.json (laws.md §8.3):
+    # parameters/approach_1_linear_regression_{params,tokens}.json (docs/laws.md §8.3):
     # N_opt = e^-2.845108 C^0.499380, D_opt = e^1.896321 C^0.480989, Gemstones FLOPs.
     assert hull_report.success, hull_report.message
     k = hull_report.law.constants
@@ -78,5 +78,5 @@ def test_binned_envelope_option() -> None:
         extrapolation=False,
     )
     assert report.success
-    # the binned minimum follows the same frontier, more noisily (laws.md §8.3: 0.499)
+    # the binned minimum follows the same frontier, more noisily (docs/laws.md §8.3: 0.499)
     assert report.law.constants["a_N"] == pytest.approx(0.4994, abs=0.06)

@@ -1,6 +1,6 @@
 """Approach 2 (isoFLOP) recovers Porian et al.'s allocation exponents from their points.
 
-Targets are the authors' weighted fits (laws.md §4.1): 0.4969 for RefinedWeb with
+Targets are the authors' weighted fits (docs/laws.md §4.1): 0.4969 for RefinedWeb with
 tuned optimiser and no decay (validation loss), 0.8353 for "Reproducing Kaplan et
 al." (train loss, non-embedding params). A parabola through the three points
 around each minimum is the baseline to beat.
@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fitting.datasets import load_dataset
-from fitting.fit import fit
-from fitting.fit.approach2 import group_budgets, locate_minimum
-from fitting.laws import NDefinition
+from flopwise.fitting.datasets import load_dataset
+from flopwise.fitting.fit import fit
+from flopwise.fitting.fit.approach2 import group_budgets, locate_minimum
+from flopwise.fitting.laws import NDefinition
 
 TARGETS = {"porian-2024": (0.4969, 0.02), "porian-2024-kaplan": (0.8353, 0.03)}
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fitting.datasets import load_dataset
-from fitting.fit import fit
-from fitting.fit.approach3 import fit_lse
-from fitting.fit.parametric import LSE_SPECS, chinchilla_grid
-from fitting.laws import FORM_CONSTANTS, CDefinition, Form, NDefinition
+from flopwise.fitting.datasets import load_dataset
+from flopwise.fitting.fit import fit
+from flopwise.fitting.fit.approach3 import fit_lse
+from flopwise.fitting.fit.parametric import LSE_SPECS, chinchilla_grid
+from flopwise.fitting.laws import FORM_CONSTANTS, CDefinition, Form, NDefinition
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def epoch_report():
 
 
 def test_epoch_plain_huber_fit(epoch_report) -> None:
-    # laws.md §3.1 / §11 row 4: summed Huber (delta 1e-3), L-BFGS, 4,500-start grid.
+    # docs/laws.md §3.1 / §11 row 4: summed Huber (delta 1e-3), L-BFGS, 4,500-start grid.
     report = epoch_report
     assert report.success, report.message
     k = report.law.constants
@@ -75,7 +75,7 @@ def test_parametric_result_is_a_full_value() -> None:
 
 def test_recovers_a_known_law_from_noisy_synthetic_runs() -> None:
     # Known truth + seeded noise: the fit must find the generating constants.
-    from fitting.runs import Runs
+    from flopwise.fitting.runs import Runs
 
     rng = np.random.default_rng(7)
     n = np.repeat(np.geomspace(5e7, 5e9, 12), 8)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fitting.datasets import load_dataset
-from fitting.fit import fit
-from fitting.fit.bootstrap import resample_counts
-from fitting.laws import FORM_CONSTANTS, Form, from_dict, to_dict
-from fitting.predict import predict
+from flopwise.fitting.datasets import load_dataset
+from flopwise.fitting.fit import fit
+from flopwise.fitting.fit.bootstrap import resample_counts
+from flopwise.fitting.laws import FORM_CONSTANTS, Form, from_dict, to_dict
+from flopwise.fitting.predict import predict
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def boot():
 
 
 def test_alpha_interval_matches_epoch(boot) -> None:
-    # Besiroglu et al. 2024 (laws.md §3.1): alpha 0.3478, 95% CI (0.317, 0.373).
+    # Besiroglu et al. 2024 (docs/laws.md §3.1): alpha 0.3478, 95% CI (0.317, 0.373).
     lo, hi = boot.diagnostics["bootstrap"]["intervals"]["alpha"]
     assert lo < 0.3478 < hi
     assert (0.373 - 0.317) / 1.5 <= hi - lo <= (0.373 - 0.317) * 1.5

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fitting.datasets import DATA_DIR
-from fitting.laws import from_dict
-from service.cli import run
+from flopwise.fitting.datasets import DATA_DIR
+from flopwise.fitting.laws import from_dict
+from flopwise.service.cli import run
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

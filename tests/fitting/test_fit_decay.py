@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from scipy.optimize import approx_fprime
 
-from fitting import forms
-from fitting.fit import fit
-from fitting.fit.decay import DecayData, decay_objective, decay_predict
-from fitting.predict import predict_loss
-from fitting.runs import Runs
+from flopwise.fitting import forms
+from flopwise.fitting.fit import fit
+from flopwise.fitting.fit.decay import DecayData, decay_objective, decay_predict
+from flopwise.fitting.predict import predict_loss
+from flopwise.fitting.runs import Runs
 
-# Muennighoff et al. 2023, App. A (laws.md §7.2): C4 base law and decay constants.
+# Muennighoff et al. 2023, App. A (docs/laws.md §7.2): C4 base law and decay constants.
 BASE = {
     "E": float(np.exp(0.6254804)),
     "A": float(np.exp(6.255414)),
@@ -54,7 +54,7 @@ def test_recovers_decay_constants() -> None:
     assert k["R_D"] == pytest.approx(R_D, rel=0.1)
     lo, hi = report.diagnostics["bootstrap"]["intervals"]["R_D"]
     assert lo < k["R_D"] < hi
-    # the fitted law predicts through the shared formula (laws.md §7.3 worked number)
+    # the fitted law predicts through the shared formula (docs/laws.md §7.3 worked number)
     law = report.law.evolve(constants={**BASE, "R_N": R_N, "R_D": R_D}, draws=None)
     assert predict_loss(law, params=5.1e9, tokens=4e11, unique_tokens=1e11) == pytest.approx(
         2.1891, abs=1e-4

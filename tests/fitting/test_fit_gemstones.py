@@ -13,11 +13,11 @@ import re
 import numpy as np
 import pytest
 
-from fitting.datasets import _gemstones_name, load_dataset, stored_fits
-from fitting.fit import fit
-from fitting.fit.lse import LogData, objective
-from fitting.fit.parametric import LSE_SPECS
-from fitting.laws import CDefinition, Form
+from flopwise.fitting.datasets import _gemstones_name, load_dataset, stored_fits
+from flopwise.fitting.fit import fit
+from flopwise.fitting.fit.lse import LogData, objective
+from flopwise.fitting.fit.parametric import LSE_SPECS
+from flopwise.fitting.laws import CDefinition, Form
 
 _PATTERN = re.compile(
     r"approach_3_(parameters|width_depth|width_depth_parameters)_grid_search_0_(.+?)(_no_embeds)?\.json"
@@ -65,7 +65,7 @@ def test_no_stored_optimum_is_better(folder: str, name: str) -> None:
 
 
 def test_width_depth_main_fit() -> None:
-    # laws.md §8.3: the width-depth law on hot_100b+ with delta 1e-4; stored 0.0002949708.
+    # docs/laws.md §8.3: the width-depth law on hot_100b+ with delta 1e-4; stored 0.0002949708.
     ds = load_dataset("gemstones-hot-100b")
     report = fit(ds.runs, form="width-depth", delta=1e-4, extrapolation=False)
     assert report.success
@@ -74,7 +74,7 @@ def test_width_depth_main_fit() -> None:
     assert law.c_definition is CDefinition.GEMSTONES
     assert report.diagnostics["n_grid"] == 4_050_000
     # the fitted law predicts the 1024 x 28 model at 350B tokens (actual 2.7034, §8.5)
-    from fitting.predict import predict_loss
+    from flopwise.fitting.predict import predict_loss
 
     loss = predict_loss(law, width=1024, depth=28, params=543_482_880, tokens=3.5012e11)
     assert loss == pytest.approx(2.7034, rel=5e-3)

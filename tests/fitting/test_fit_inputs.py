@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fitting.datasets import load_dataset
-from fitting.fit import fit
-from fitting.runs import Runs
+from flopwise.fitting.datasets import load_dataset
+from flopwise.fitting.fit import fit
+from flopwise.fitting.runs import Runs
 
 
 def _epoch_subset(n: int = 60) -> Runs:
@@ -128,7 +128,7 @@ def test_loss_that_ignores_scale_is_a_failed_fit_not_a_law() -> None:
 def test_reports_are_json_ready(dataset: str, kwargs: dict) -> None:
     import json
 
-    from fitting.laws import from_dict, to_dict
+    from flopwise.fitting.laws import from_dict, to_dict
 
     report = fit(load_dataset(dataset).runs, workers=1, **kwargs)
     json.dumps(report.diagnostics, allow_nan=False)

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from scipy.optimize import approx_fprime, minimize
 
-from fitting.datasets import load_dataset
-from fitting.fit.huber import huber, huber_grad
-from fitting.fit.lse import LogData, log_predict, objective, objective_and_grad
-from fitting.fit.parametric import LSE_SPECS, chinchilla_grid, grid_rows, grid_size
-from fitting.fit.solver import CONVERGED, lbfgs_batch
-from fitting.laws import Form
+from flopwise.fitting.datasets import load_dataset
+from flopwise.fitting.fit.huber import huber, huber_grad
+from flopwise.fitting.fit.lse import LogData, log_predict, objective, objective_and_grad
+from flopwise.fitting.fit.parametric import LSE_SPECS, chinchilla_grid, grid_rows, grid_size
+from flopwise.fitting.fit.solver import CONVERGED, lbfgs_batch
+from flopwise.fitting.laws import Form
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
-from fitting.laws import FORM_CONSTANTS, Form, Law, from_dict, to_dict
-from fitting.predict import predict
+from flopwise.fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
+from flopwise.fitting.laws import FORM_CONSTANTS, Form, Law, from_dict, to_dict
+from flopwise.fitting.predict import predict
 
 REQUIRED_IDS = {
     "kaplan-2020",
@@ -95,14 +95,14 @@ def test_predict_errors_name_what_is_missing() -> None:
 def test_predict_from_shape_uses_the_laws_parameter_count() -> None:
     law = builtin("epoch-2024")
     spec = law.family.spec(2048, 24)
-    from fitting.counting import count
+    from flopwise.fitting.counting import count
 
     by_shape = predict(law, width=2048, depth=24, tokens=1e11).loss
     assert by_shape == pytest.approx(predict(law, params=count(spec).total, tokens=1e11).loss)
 
 
 def test_public_surface_is_pinned() -> None:
-    import fitting
+    from flopwise import fitting
 
     assert sorted(fitting.__all__) == sorted(
         ["BUILTIN_LAWS", "DEFAULT_LAW", "GPUS", "Allocation", "ArchFamily", "ArchSpec", "CDefinition",

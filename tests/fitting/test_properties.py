@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fitting.allocation import allocate
-from fitting.catalogue import BUILTIN_LAWS, builtin
-from fitting.inference import chinchilla_for_loss, inference_optimal_for_loss
-from fitting.laws import CDefinition, Form
-from fitting.shape import law_params
+from flopwise.fitting.allocation import allocate
+from flopwise.fitting.catalogue import BUILTIN_LAWS, builtin
+from flopwise.fitting.inference import chinchilla_for_loss, inference_optimal_for_loss
+from flopwise.fitting.laws import CDefinition, Form
+from flopwise.fitting.shape import law_params
 
 LOG_FLOPS = st.floats(min_value=17.0, max_value=27.0)
 # Laws whose D* depends on a discrete shape: the width-depth law, and laws counted with the

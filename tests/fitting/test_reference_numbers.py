@@ -1,4 +1,4 @@
-"""laws.md §11: the papers' own worked numbers, reproduced through the public functions."""
+"""docs/laws.md §11: the papers' own worked numbers, reproduced through the public functions."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import math
 
 import pytest
 
-from fitting import forms
-from fitting.allocation import allocate
-from fitting.catalogue import builtin
-from fitting.hyperparams import deepseek_batch_size, deepseek_learning_rate
-from fitting.inference import inference_optimal_for_loss, quality_loss
-from fitting.predict import predict
-from fitting.reconcile import local_exponent_analytic, local_exponent_search
+from flopwise.fitting import forms
+from flopwise.fitting.allocation import allocate
+from flopwise.fitting.catalogue import builtin
+from flopwise.fitting.hyperparams import deepseek_batch_size, deepseek_learning_rate
+from flopwise.fitting.inference import inference_optimal_for_loss, quality_loss
+from flopwise.fitting.predict import predict
+from flopwise.fitting.reconcile import local_exponent_analytic, local_exponent_search
 
 GOPHER = 5.76e23
 
@@ -49,7 +49,7 @@ def test_row3_epoch_frontier() -> None:
     ],
 )
 def test_epoch_implied_optimum_table(flops: float, n: float, d: float, loss: float) -> None:
-    # laws.md §3.3 table.
+    # docs/laws.md §3.3 table.
     result = allocate(builtin("epoch-2024"), flops)
     assert result.params == pytest.approx(n, rel=0.01)
     assert result.tokens == pytest.approx(d, rel=0.01)
@@ -113,7 +113,7 @@ def test_row10_sardana_saves_1_69e22_flops() -> None:
 
 
 def test_sardana_quality_uses_approach3_tokens() -> None:
-    # laws.md §6.1: 7B-quality means 276B tokens (39.5 per parameter), not 20 per parameter.
+    # docs/laws.md §6.1: 7B-quality means 276B tokens (39.5 per parameter), not 20 per parameter.
     law = builtin("sardana-2024")
     result = inference_optimal_for_loss(law, quality_loss(law, 7e9), 0.0)
     assert result.params == pytest.approx(7e9, rel=1e-9)
@@ -193,7 +193,7 @@ def test_row14_porian_pipeline(law_id: str, n_star: float) -> None:
 
 
 def test_porian_tokens_per_param() -> None:
-    # laws.md §4.1: D*/N* = 11.78 C^0.0062, about 16.5 at 5.76e23.
+    # docs/laws.md §4.1: D*/N* = 11.78 C^0.0062, about 16.5 at 5.76e23.
     assert allocate(builtin("porian-2024"), 5.76e23).tokens_per_param == pytest.approx(
         16.5, rel=0.01
     )
@@ -211,7 +211,7 @@ def test_row16_gemstones_predictions(
     width: int, depth: int, actual: float, eq1: float, wd: float
 ) -> None:
     tokens = 3.5012e11
-    from fitting.counting import ArchSpec, count
+    from flopwise.fitting.counting import ArchSpec, count
 
     params = count(ArchSpec.gemstones(width, depth)).total
     assert predict(
@@ -242,7 +242,7 @@ def test_kaplan_worked_numbers() -> None:
 
 
 def test_chinchilla_loss_exponent_on_frontier() -> None:
-    # L* - E falls as C^(-alpha beta / (alpha + beta)): 0.1548 unrounded (laws.md §2.2).
+    # L* - E falls as C^(-alpha beta / (alpha + beta)): 0.1548 unrounded (docs/laws.md §2.2).
     law = builtin("chinchilla-2022")
     k = law.constants
     lo, hi = allocate(law, 1e21), allocate(law, 1e24)

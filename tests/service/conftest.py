@@ -18,8 +18,8 @@ import httpx
 import pytest
 import uvicorn
 
-from service.config import Settings
-from service.main import create_app
+from flopwise.service.config import Settings
+from flopwise.service.main import create_app
 from tests.pg import fresh_postgres_database
 
 

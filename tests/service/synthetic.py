@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from fitting.forms import chinchilla_loss
+from flopwise.fitting.forms import chinchilla_loss
 
 TRUTH = {"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": 0.34, "beta": 0.28}
 SIZES = (3e7, 6e7, 1.2e8, 2.5e8, 5e8)

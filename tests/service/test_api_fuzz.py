@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.config import Settings
+from flopwise.service.config import Settings
 from tests.service.conftest import live_app
 
 FIELDS = {

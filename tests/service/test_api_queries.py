@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from fitting.allocation import allocate
-from fitting.catalogue import BUILTIN_LAWS, builtin
-from fitting.hardware import GPUS
+from flopwise.fitting.allocation import allocate
+from flopwise.fitting.catalogue import BUILTIN_LAWS, builtin
+from flopwise.fitting.hardware import GPUS
 
 
 def loc_of(response: httpx.Response) -> list[Any]:
@@ -187,7 +187,7 @@ def test_openapi_documents_every_endpoint(query_client: httpx.Client) -> None:
 
 
 def test_answer_cache_is_bounded_in_entries_and_bytes() -> None:
-    from service.answers import AnswerCache
+    from flopwise.service.answers import AnswerCache
 
     cache = AnswerCache(size=3, max_bytes=100)
     for i in range(5):

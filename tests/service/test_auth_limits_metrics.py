@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.config import Settings
+from flopwise.service.config import Settings
 from tests.service.conftest import live_app, wait_for_job
 from tests.service.synthetic import synthetic_runs
 

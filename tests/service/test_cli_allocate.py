@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from fitting.catalogue import BUILTIN_LAWS
+from flopwise.fitting.catalogue import BUILTIN_LAWS
 
 
 def flopwise(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service", *args],
+        [sys.executable, "-m", "flopwise.service", *args],
         capture_output=True,
         text=True,
         check=False,

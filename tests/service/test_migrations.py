@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from service.store.db import open_database
-from service.store.models import Base
+from flopwise.service.store.db import open_database
+from flopwise.service.store.models import Base
 
 
 def test_migrated_schema_matches_the_models(store_url: str) -> None:

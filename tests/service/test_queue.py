@@ -9,11 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from fitting.catalogue import builtin
-from service.store import jobs as queue
-from service.store.db import Database, open_database
-from service.store.laws import load_since, publish, versions_of
-from service.store.runs import RunRecord, ingest, list_runs
+from flopwise.fitting.catalogue import builtin
+from flopwise.service.store import jobs as queue
+from flopwise.service.store.db import Database, open_database
+from flopwise.service.store.laws import load_since, publish, versions_of
+from flopwise.service.store.runs import RunRecord, ingest, list_runs
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_debounce_keeps_one_queued_job_and_bounds_the_delay(db: Database) -> Non
     third = put(db, now=now + 4, delay=2.0, dedupe_key="refit:d", max_delay=5.0)
     assert first == second == third
     with db.read_session() as session:
-        from service.store.models import JobRow
+        from flopwise.service.store.models import JobRow
 
         row = session.get(JobRow, first)
         assert row is not None and row.run_after == pytest.approx(now + 5.0)  # capped

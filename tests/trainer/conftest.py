@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from trainer.corpus import CorpusConfig, build_corpus, stdlib_root
+from flopwise.trainer.corpus import CorpusConfig, build_corpus, stdlib_root
 
 torch.set_num_threads(1)  # the test machine's cores are shared
 

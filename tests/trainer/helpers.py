@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from fitting.counting import ArchSpec
+from flopwise.fitting.counting import ArchSpec
+from flopwise.trainer.config import Job, TrainConfig
+from flopwise.trainer.model import ModelConfig
 from tests.shared_data import REPO
-from trainer.config import Job, TrainConfig
-from trainer.model import ModelConfig
 
 
 def tiny_job(corpus: Path, run_dir: Path, **train: Any) -> Job:
@@ -49,7 +49,7 @@ def trainer_env() -> dict[str, str]:
 def trainer_process(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
     """``python -m trainer ARGS`` with stdout piped (JSON events) and stderr captured."""
     return subprocess.Popen(
-        [sys.executable, "-m", "trainer", *args],
+        [sys.executable, "-m", "flopwise.trainer", *args],
         cwd=REPO,
         env=trainer_env(),
         stdout=subprocess.PIPE,

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from flopwise.trainer.cli import run
 from tests.shared_data import REPO
 from tests.trainer.helpers import trainer_env
-from trainer.cli import run
 
 
 def test_bad_value_as_a_real_process(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "trainer", "train", "--data", str(tmp_path), "--width", "64",
+        [sys.executable, "-m", "flopwise.trainer", "train", "--data", str(tmp_path), "--width", "64",
          "--depth", "2", "--tokens", "1e4"],
         cwd=REPO, env=trainer_env(), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

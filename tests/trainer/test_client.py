@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from trainer.client import ServiceClient, ServiceError
-from trainer.refit import fit_via_service
-from trainer.sinks import JsonlSink, ServiceSink
+from flopwise.trainer.client import ServiceClient, ServiceError
+from flopwise.trainer.refit import fit_via_service
+from flopwise.trainer.sinks import JsonlSink, ServiceSink
 
 
 def record(tokens: int, run: str = "r") -> dict[str, Any]:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from fitting.counting import ArchSpec
+from flopwise.fitting.counting import ArchSpec
+from flopwise.trainer.config import Job, TrainConfig
+from flopwise.trainer.model import ModelConfig
 from tests.trainer.helpers import tiny_job
-from trainer.config import Job, TrainConfig
-from trainer.model import ModelConfig
 
 
 def config(**changes: Any) -> TrainConfig:

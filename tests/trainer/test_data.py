@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainer.corpus import CorpusConfig, CorpusInfo, build_corpus, docstrings, stdlib_root
-from trainer.data import TokenData, batch_offsets, val_offsets
-from trainer.tokenizer import ByteTokenizer
+from flopwise.trainer.corpus import CorpusConfig, CorpusInfo, build_corpus, docstrings, stdlib_root
+from flopwise.trainer.data import TokenData, batch_offsets, val_offsets
+from flopwise.trainer.tokenizer import ByteTokenizer
 
 
 def test_byte_tokenizer_round_trip() -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from flopwise.trainer.checkpoint import read_observations
+from flopwise.trainer.train import train
 from tests.shared_data import REPO
 from tests.trainer.helpers import events, tiny_job, trainer_env, write_job
-from trainer.checkpoint import read_observations
-from trainer.train import train
 
 STEP = 8 * 64
 
@@ -21,7 +21,7 @@ def test_two_process_ddp_matches_one_process(corpus_dir: Path, tmp_path: Path) -
     single = train(tiny_job(corpus_dir, tmp_path / "single", **kwargs))
     job_file = write_job(tiny_job(corpus_dir, tmp_path / "ddp", **kwargs), tmp_path / "job.json")
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc-per-node=2", "-m", "trainer", "train", "--job", str(job_file),
+               "--nproc-per-node=2", "-m", "flopwise.trainer", "train", "--job", str(job_file),
                "--progress", "jsonl"]  # fmt: skip
     done = subprocess.run(command, cwd=REPO, env=trainer_env(), capture_output=True, text=True,
                           timeout=300, check=False)  # fmt: skip

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from flopwise.trainer.checkpoint import read_observations
+from flopwise.trainer.executor import JobSpec, run_jobs
 from tests.trainer.helpers import tiny_job, trainer_process, write_job
-from trainer.checkpoint import read_observations
-from trainer.executor import JobSpec, run_jobs
 
 
 def test_nothing_starts_past_the_deadline(tmp_path: Path) -> None:

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from fitting.counting import ArchSpec
+from flopwise.fitting.counting import ArchSpec
+from flopwise.trainer.checkpoint import read_observations
+from flopwise.trainer.config import TrainConfig
+from flopwise.trainer.model import ModelConfig, Transformer
+from flopwise.trainer.optim import make_optimizer
+from flopwise.trainer.train import train
 from tests.shared_data import REPO
 from tests.trainer.helpers import tiny_job, trainer_env, write_job
-from trainer.checkpoint import read_observations
-from trainer.config import TrainConfig
-from trainer.model import ModelConfig, Transformer
-from trainer.optim import make_optimizer
-from trainer.train import train
 
 pytestmark = [
     pytest.mark.gpu,
@@ -62,7 +62,7 @@ def test_bf16_run_reports_mfu(corpus_dir: Path, tmp_path: Path, compile_model: b
 def test_nccl_ddp(corpus_dir: Path, tmp_path: Path) -> None:
     job_file = write_job(tiny_job(corpus_dir, tmp_path / "ddp", device="cuda"), tmp_path / "j.json")
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc-per-node=2", "-m", "trainer", "train", "--job", str(job_file),
+               "--nproc-per-node=2", "-m", "flopwise.trainer", "train", "--job", str(job_file),
                "--progress", "none"]  # fmt: skip
     done = subprocess.run(command, cwd=REPO, env=trainer_env(), capture_output=True, text=True,
                           timeout=600, check=False)  # fmt: skip

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fitting.counting import ArchSpec
-from fitting.flops import flops_per_token as all_counts
-from trainer.metrics import device_gpu_name, flops_per_token, mfu, peak_flops
+from flopwise.fitting.counting import ArchSpec
+from flopwise.fitting.flops import flops_per_token as all_counts
+from flopwise.trainer.metrics import device_gpu_name, flops_per_token, mfu, peak_flops
 
 
 def test_flops_per_token_is_gemstones() -> None:
     spec = ArchSpec.gemstones(1024, 28)
-    assert flops_per_token(spec) == pytest.approx(3.578e9, rel=1e-3)  # laws.md §8.4
+    assert flops_per_token(spec) == pytest.approx(3.578e9, rel=1e-3)  # docs/laws.md §8.4
     assert flops_per_token(spec) == all_counts(spec)["gemstones"]
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from fitting.counting import ArchFamily, ArchSpec, count
-from trainer.model import Block, ModelConfig, Transformer
+from flopwise.fitting.counting import ArchFamily, ArchSpec, count
+from flopwise.trainer.model import Block, ModelConfig, Transformer
 
 VARIATIONS = [
     {},
@@ -96,7 +96,7 @@ def test_param_count_many_shapes() -> None:
 
 
 def test_gemstones_shape_count_without_allocating() -> None:
-    """The Gemstones 1024x28 model (543,482,880 params, laws.md §8.4) on the meta device."""
+    """The Gemstones 1024x28 model (543,482,880 params, docs/laws.md §8.4) on the meta device."""
     s = ArchSpec.gemstones(1024, 28)
     with torch.device("meta"):
         model = Transformer(ModelConfig(arch=s))

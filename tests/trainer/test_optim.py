@@ -8,14 +8,14 @@ import math
 import pytest
 import torch
 
-from fitting.counting import ArchSpec
-from trainer.config import TrainConfig
-from trainer.model import ModelConfig, Transformer
-from trainer.optim import gemstones_lr, lr_multiplier, make_optimizer, schedule_steps
+from flopwise.fitting.counting import ArchSpec
+from flopwise.trainer.config import TrainConfig
+from flopwise.trainer.model import ModelConfig, Transformer
+from flopwise.trainer.optim import gemstones_lr, lr_multiplier, make_optimizer, schedule_steps
 
 
 def test_gemstones_lr() -> None:
-    # laws.md §8.2: lr_eff = 5 / (width sqrt(depth))
+    # docs/laws.md §8.2: lr_eff = 5 / (width sqrt(depth))
     assert gemstones_lr(1024, 28) == pytest.approx(5 / (1024 * math.sqrt(28)))
     assert gemstones_lr(256, 80, lr_base=2.5) == pytest.approx(2.5 / (256 * math.sqrt(80)))
     # stability patch: width/depth > 256 scales as if depth = ceil(width / 100)

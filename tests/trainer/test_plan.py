@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from fitting.counting import count
-from trainer.metrics import flops_per_token
-from trainer.plan import Plan, PlanConfig, make_plan
+from flopwise.fitting.counting import count
+from flopwise.trainer.metrics import flops_per_token
+from flopwise.trainer.plan import Plan, PlanConfig, make_plan
 
 
 def config(**changes: Any) -> PlanConfig:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from trainer.progress import TqdmReporter, jsonl_reporter
+from flopwise.trainer.progress import TqdmReporter, jsonl_reporter
 
 EVENTS = [
     {"event": "start", "run": "r1", "tokens": 0, "total_tokens": 1000},

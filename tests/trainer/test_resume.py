@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from flopwise.trainer.checkpoint import read_done, read_observations
+from flopwise.trainer.train import train
 from tests.shared_data import REPO
 from tests.trainer.helpers import events, tiny_job, trainer_env, trainer_process, write_job
-from trainer.checkpoint import read_done, read_observations
-from trainer.train import train
 
 STEP = 8 * 64  # tokens per step of the tiny job
 
@@ -41,7 +41,7 @@ def test_killed_run_resumes_from_its_checkpoint(corpus_dir: Path, tmp_path: Path
     assert read_done(run_dir) is None
     assert [r["tokens"] for r in read_observations(run_dir)] == [20 * STEP, 60 * STEP]
 
-    resumed = subprocess.run([sys.executable, "-m", "trainer", *args], cwd=REPO,
+    resumed = subprocess.run([sys.executable, "-m", "flopwise.trainer", *args], cwd=REPO,
                              env=trainer_env(), capture_output=True, text=True, timeout=300,
                              check=False)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr

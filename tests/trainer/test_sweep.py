@@ -35,7 +35,7 @@ def test_sweep_survives_being_killed_and_fits_locally(corpus_dir: Path, tmp_path
     proc.stdout.close()
     proc.stderr.close()
 
-    again = subprocess.run([sys.executable, "-m", "trainer", *args], cwd=REPO, env=trainer_env(),
+    again = subprocess.run([sys.executable, "-m", "flopwise.trainer", *args], cwd=REPO, env=trainer_env(),
                            capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
     assert again.returncode == 0, again.stderr[-3000:]
     out = events(again.stdout.splitlines())
@@ -61,7 +61,7 @@ def test_sweep_survives_being_killed_and_fits_locally(corpus_dir: Path, tmp_path
         assert fit["law_id"] == "local-test-chinchilla" and fit["version"] == 1
         assert (tmp_path / "out" / "law.json").exists()
 
-    third = subprocess.run([sys.executable, "-m", "trainer", *args], cwd=REPO, env=trainer_env(),
+    third = subprocess.run([sys.executable, "-m", "flopwise.trainer", *args], cwd=REPO, env=trainer_env(),
                            capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
     kinds = [e["event"] for e in events(third.stdout.splitlines())]
     assert "start" not in kinds and "eval" not in kinds  # nothing is trained twice

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from fitting.counting import count
+from flopwise.fitting.counting import count
+from flopwise.trainer.checkpoint import read_done, read_observations
+from flopwise.trainer.metrics import flops_per_token
+from flopwise.trainer.train import train
 from tests.trainer.helpers import tiny_job
-from trainer.checkpoint import read_done, read_observations
-from trainer.metrics import flops_per_token
-from trainer.train import train
 
 
 def test_val_loss_falls(corpus_dir: Path, tmp_path: Path) -> None:

@@ -6,12 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
-from fitting.hardware import gpu as find_gpu
-from service.api.deps import DatabaseDep, SettingsDep, require_writer
-from service.errors import FieldError
-from service.jobs.calibration import calibration_available
-from service.schemas.jobs import CalibrationCreate, JobAccepted
-from service.store import jobs as queue
+from flopwise.fitting.hardware import gpu as find_gpu
+from flopwise.service.api.deps import DatabaseDep, SettingsDep, require_writer
+from flopwise.service.errors import FieldError
+from flopwise.service.jobs.calibration import calibration_available
+from flopwise.service.schemas.jobs import CalibrationCreate, JobAccepted
+from flopwise.service.store import jobs as queue
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 

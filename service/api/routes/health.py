@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service.api.deps import MetricsDep, RegistryDep
+from flopwise.service.api.deps import MetricsDep, RegistryDep
 
 router = APIRouter(tags=["health"])
 

@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from service.api.deps import DatabaseDep, SettingsDep, require_writer
-from service.errors import FieldError, field_error
-from service.jobs.refit import refit_payload
-from service.schemas.jobs import FitCreate, JobAccepted, JobPublic, JobsPublic
-from service.store import jobs as queue
-from service.store.runs import count_runs
+from flopwise.service.api.deps import DatabaseDep, SettingsDep, require_writer
+from flopwise.service.errors import FieldError, field_error
+from flopwise.service.jobs.refit import refit_payload
+from flopwise.service.schemas.jobs import FitCreate, JobAccepted, JobPublic, JobsPublic
+from flopwise.service.store import jobs as queue
+from flopwise.service.store.runs import count_runs
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 

@@ -9,13 +9,13 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
 
-from fitting.catalogue import BUILTIN_LAWS
-from fitting.laws import Law, to_dict
-from service.api.deps import DatabaseDep, RegistryDep
-from service.jobs.refit import json_ready
-from service.plot import PlotCache
-from service.registry import LawRegistry, UnknownLaw
-from service.store.runs import load_records
+from flopwise.fitting.catalogue import BUILTIN_LAWS
+from flopwise.fitting.laws import Law, to_dict
+from flopwise.service.api.deps import DatabaseDep, RegistryDep
+from flopwise.service.jobs.refit import json_ready
+from flopwise.service.plot import PlotCache
+from flopwise.service.registry import LawRegistry, UnknownLaw
+from flopwise.service.store.runs import load_records
 
 router = APIRouter(prefix="/v1", tags=["laws"])
 PLOTS = PlotCache()

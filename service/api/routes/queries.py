@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service.api.deps import AnswersDep
-from service.schemas.queries import (
+from flopwise.service.api.deps import AnswersDep
+from flopwise.service.schemas.queries import (
     AllocatePublic,
     AllocateRequest,
     FrontierPublic,

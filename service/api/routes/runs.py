@@ -7,14 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
-from service.api.deps import DatabaseDep, MetricsDep, SettingsDep, require_writer
-from service.config import Settings
-from service.errors import FieldError
-from service.jobs.refit import refit_payload
-from service.schemas.common import Name
-from service.schemas.runs import IngestPublic, RunsCreate, RunsPublic
-from service.store import jobs as queue
-from service.store.runs import RunRecord, ingest, list_runs
+from flopwise.service.api.deps import DatabaseDep, MetricsDep, SettingsDep, require_writer
+from flopwise.service.config import Settings
+from flopwise.service.errors import FieldError
+from flopwise.service.jobs.refit import refit_payload
+from flopwise.service.schemas.common import Name
+from flopwise.service.schemas.runs import IngestPublic, RunsCreate, RunsPublic
+from flopwise.service.store import jobs as queue
+from flopwise.service.store.runs import RunRecord, ingest, list_runs
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 
