@@ -8,7 +8,7 @@ export function sci(x, digits = 3) {
   const a = Math.abs(x);
   if (a >= 1e-2 && a < 1e4) return Number(x.toPrecision(digits)).toString();
   const [m, e] = x.toExponential(digits - 1).split("e");
-  return `${m}×10${sup(Number(e))}`;
+  return `${Number(m)}×10${sup(Number(e))}`;
 }
 
 function sup(n) {
@@ -50,6 +50,7 @@ export function el(tag, attrs = {}, ...children) {
   for (const [k, v] of Object.entries(attrs)) {
     if (v === null || v === undefined || v === false) continue;
     if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "style") node.style.cssText = v; // CSSOM: allowed by the page's CSP
     else node.setAttribute(k, v === true ? "" : v);
   }
   for (const c of children.flat(Infinity)) {

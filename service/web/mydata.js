@@ -52,8 +52,8 @@ async function lossVsTokens(law, groups) {
     const preds = await pool(ts, 6, (tokens) => api("/v1/predict", { law: `${law.id}@${law.version}`, tokens, ...model }));
     const color = PALETTE[i % PALETTE.length];
     return [
-      { name: `${name} (${count(rs[0].params)}) runs`, color, markers: true, line: false, points: rs.map((r) => ({ x: r.tokens, y: r.loss })) },
-      { name: `${name}: law`, color, dashed: true, points: preds.map((p, k) => p.ok && { x: ts[k], y: p.ok.loss }).filter(Boolean),
+      { name: `${name} runs`, color, markers: true, line: false, points: rs.map((r) => ({ x: r.tokens, y: r.loss })) },
+      { name: `${name} law`, color, dashed: true, points: preds.map((p, k) => p.ok && { x: ts[k], y: p.ok.loss }).filter(Boolean),
         band: preds.map((p, k) => p.ok && p.ok.loss_interval && { x: ts[k], lo: p.ok.loss_interval[0], hi: p.ok.loss_interval[1] }).filter(Boolean) },
     ];
   });
@@ -103,6 +103,9 @@ async function lawSection(summary, runs) {
 
 function progressOf(job) {
   const p = job.progress || {};
+  if (job.status === "succeeded" || job.status === "failed") {
+    return p.total_runs ? `${p.runs_done || 0}/${p.total_runs} runs` : "finished";
+  }
   const bar = p.total_runs ? el("progress", { max: p.total_runs, value: p.runs_done || 0 }, `${p.runs_done || 0}/${p.total_runs}`) : null;
   const text = [p.stage, p.total_runs ? `${p.runs_done || 0}/${p.total_runs} runs` : null, p.evals ? `${p.evals} evals` : null].filter(Boolean).join(" · ");
   return el("span", {}, bar, " ", text || "—");
@@ -138,7 +141,7 @@ async function open(dataset) {
   const sections = await Promise.all(fitted.map((l) => lawSection(l, runs)));
   out.replaceChildren(
     el("h2", {}, dataset, el("span", { class: "muted" }, ` · ${runs.length} evaluations in ${groupRuns(runs).length} runs`)),
-    fitted.length ? sections : el("p", { class: "hint", id: "mydata-nolaw" }, "No fitted law for this dataset yet: its refit may still be running (jobs below)."),
+    ...(fitted.length ? sections : [el("p", { class: "hint", id: "mydata-nolaw" }, "No fitted law for this dataset yet: its refit may still be running (jobs below).")]),
     el("section", { class: "card wide" }, el("h3", {}, "Jobs"), el("div", { id: "mydata-jobs-box" })));
   out.removeAttribute("aria-busy");
   out.dataset.dataset = dataset;
@@ -151,8 +154,8 @@ async function start(formEl, banner, path, extra) {
   const dataset = $("mydata-dataset").value.trim();
   try {
     const job = await api(path, { dataset, ...body(formEl), ...extra });
-    banner.textContent = `Queued job ${job.job_id.slice(0, 8)}.`;
     if (dataset) await open(dataset);
+    banner.textContent = `Queued job ${job.job_id.slice(0, 8)}.`;
   } catch (error) {
     if (error.status === 401) error.fields = { "": `${error.message} — enter the API key above.` };
     if (error.fields.dataset) error.fields = { "": `dataset: ${error.fields.dataset}` };

@@ -137,8 +137,8 @@ def test_plan_compare_frontier(browser: Browser, artifacts: Path) -> None:
     page.screenshot(path=artifacts / "plan-bad-input.png", full_page=True)
 
     # a GPU-hour budget: the cost card
-    page.get_by_label("GPU-hours", exact=True).check()
-    page.locator("#plan-gpu_hours").fill("1e5")
+    page.get_by_role("radio", name="GPU-hours").check()
+    page.get_by_label("GPU-hours to spend").fill("1e5")
     page.get_by_label("GPUs", exact=True).fill("64")
     page.get_by_label("Price per GPU-hour ($)").fill("2")
     page.get_by_role("button", name="Plan").click()
@@ -204,7 +204,9 @@ def test_my_data_shows_the_refitted_law(browser: Browser, artifacts: Path) -> No
     page.get_by_label("Bootstrap draws").fill("4")
     page.get_by_role("button", name="Start refit").click()
     page.locator("#refit-error").get_by_text("Queued job").wait_for()
-    assert page.locator("#mydata-jobs tbody tr").count() == 2
+    jobs = page.locator("#mydata-jobs tbody tr")
+    jobs.nth(1).wait_for()
+    assert jobs.count() == 2
 
     assert browser.outside() == []
     assert browser.errors == []
