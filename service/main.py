@@ -20,7 +20,7 @@ from flopwise.service.answers import Answers
 from flopwise.service.api.deps import Services
 from flopwise.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from flopwise.service.api.routes import calibrations, health, jobs, laws, queries, runs
-from flopwise.service.api.routes import planner
+from flopwise.service.api.routes import planner as planner_page
 from flopwise.service.config import Settings
 from flopwise.service.errors import FieldError
 from flopwise.service.jobs.calibration import run_calibration
@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.state.start_workers = start_workers
     app.state.metrics = Metrics(queue_depth=partial(_queue_depth, app))
     routers = (queries, laws, runs, jobs, calibrations, health)
-    app.include_router(planner.router)  # GET / and /planner: the planner page
+    app.include_router(planner_page.router)  # GET / and /planner: the planner page
     for module in routers:
         app.include_router(module.router)
     app.add_exception_handler(FieldError, _field_error)

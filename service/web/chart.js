@@ -6,7 +6,7 @@ const NS = "http://www.w3.org/2000/svg";
 export const PALETTE = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2",
   "#db2777", "#65a30d", "#475569", "#ea580c", "#4f46e5", "#0d9488", "#a16207", "#be123c",
   "#1d4ed8", "#15803d", "#9333ea", "#b45309"];
-const W = 640, H = 340, M = { l: 64, r: 16, t: 28, b: 44 };
+const W = 540, H = 330, M = { l: 60, r: 14, t: 28, b: 44 };
 
 function svg(tag, attrs = {}, text) {
   const node = document.createElementNS(NS, tag);
@@ -53,8 +53,8 @@ function pathOf(points, x, y) {
 }
 
 // spec: {title, x: {label, log, format}, y: {label, log, format}, series: [{name, color,
-// points: [{x, y}], band: [{x, lo, hi}], line: true, markers: false}], ranges: [{axis,
-// from, to, label}]}. Returns a <figure>.
+// points: [{x, y, inside}], band: [{x, lo, hi}], line: true, markers: false, dashed}]}.
+// Returns a <figure>.
 export function chart(spec) {
   const series = spec.series.filter((s) => s.points.length || (s.band && s.band.length));
   const xs = series.flatMap((s) => [...s.points.map((p) => p.x), ...(s.band || []).map((b) => b.x)]);
@@ -75,16 +75,6 @@ export function chart(spec) {
   defs.append(cp);
   root.append(defs);
   const plot = svg("g", { "clip-path": `url(#${clip})` });
-  for (const r of spec.ranges || []) {
-    const rect = r.axis === "x"
-      ? { x: x(Math.max(r.from, x.lo)), y: M.t, width: x(Math.min(r.to, x.hi)) - x(Math.max(r.from, x.lo)), height: H - M.t - M.b }
-      : { x: M.l, y: y(Math.min(r.to, y.hi)), width: W - M.l - M.r, height: y(Math.max(r.from, y.lo)) - y(Math.min(r.to, y.hi)) };
-    if (rect.width > 0 && rect.height > 0) {
-      const g = svg("rect", { ...rect, class: "range", fill: r.color || "#94a3b8" });
-      g.append(svg("title", {}, r.label));
-      plot.append(g);
-    }
-  }
   axes(root, x, y, spec);
   for (const s of series) {
     if (s.band && s.band.length) {
@@ -94,8 +84,14 @@ export function chart(spec) {
         fill: s.color, "fill-opacity": 0.15, stroke: "none", class: "band" }));
     }
     if (s.line !== false && s.points.length > 1) {
+      // points marked `inside: false` lie outside the law's fitted range: drawn dashed
+      const inside = s.points.filter((p) => p.inside !== false);
+      const partial = inside.length < s.points.length;
       plot.append(svg("path", { d: pathOf(s.points, x, y), fill: "none", stroke: s.color,
-        "stroke-width": 2, "stroke-dasharray": s.dashed ? "5 4" : null, class: "line" }));
+        "stroke-width": partial ? 1.5 : 2, "stroke-dasharray": s.dashed || partial ? "5 4" : null, class: "line" }));
+      if (partial && inside.length > 1) {
+        plot.append(svg("path", { d: pathOf(inside, x, y), fill: "none", stroke: s.color, "stroke-width": 2.5, class: "line fitted" }));
+      }
     }
     if (s.markers) {
       for (const p of s.points) {
@@ -175,4 +171,38 @@ function hover(root, x, y, spec, series) {
       show(index < 0 ? 0 : index + (ev.key === "ArrowRight" ? 1 : -1));
     } else if (ev.key === "Escape") hide();
   });
+}
+
+// One row per item, values on one shared log axis: rows [{label, values: [{value, kind,
+// text}]}], kinds [{kind, name, color, shape}]. For N* against D* across laws.
+export function dotPlot({ title, label, rows, kinds, format = sci }) {
+  const rowH = 22, top = 30, left = 190, right = 16, height = top + rows.length * rowH + 40;
+  const all = rows.flatMap((r) => r.values.map((v) => v.value)).filter((v) => v > 0);
+  const x = scale(Math.min(...all), Math.max(...all), left, W * 1.4 - right, true);
+  const width = W * 1.4;
+  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart dotplot", role: "img", "aria-label": title, "data-points": all.length });
+  root.append(svg("text", { x: left, y: 16, class: "chart-title" }, title));
+  for (const t of ticks(x.lo, x.hi, true)) {
+    root.append(svg("line", { x1: x(t), x2: x(t), y1: top - 6, y2: height - 34, class: "grid" }));
+    root.append(svg("text", { x: x(t), y: height - 20, "text-anchor": "middle" }, format(t)));
+  }
+  root.append(svg("text", { x: (left + width) / 2, y: height - 4, "text-anchor": "middle", class: "axis-label" }, label));
+  rows.forEach((r, i) => {
+    const cy = top + i * rowH + rowH / 2;
+    root.append(svg("text", { x: left - 8, y: cy + 4, "text-anchor": "end", class: "row-label" }, r.label));
+    const vs = r.values.filter((v) => v.value > 0);
+    if (vs.length > 1) {
+      root.append(svg("line", { x1: x(Math.min(...vs.map((v) => v.value))), x2: x(Math.max(...vs.map((v) => v.value))), y1: cy, y2: cy, class: "stem" }));
+    }
+    for (const v of vs) {
+      const k = kinds.find((q) => q.kind === v.kind);
+      const mark = k.shape === "diamond"
+        ? svg("path", { d: `M${x(v.value)},${cy - 6}l6,6l-6,6l-6,-6z`, fill: k.color })
+        : svg("circle", { cx: x(v.value), cy, r: 5.5, fill: k.color });
+      mark.append(svg("title", {}, `${r.label} ${k.name}: ${v.text || format(v.value)}`));
+      root.append(mark);
+    }
+  });
+  const legend = el("ul", { class: "legend" }, kinds.map((k) => el("li", {}, el("span", { class: `swatch ${k.shape || ""}`, style: `background:${k.color}` }), k.name)));
+  return el("figure", { class: "figure" }, root, legend);
 }

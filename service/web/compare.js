@@ -1,7 +1,7 @@
 // Compare: one budget, many laws -> one table and one chart of N*, D*, tokens/param, loss.
 import { api, laws, pool } from "./api.js";
 import { checked, fillLawChecks } from "./catalogue.js";
-import { chart, PALETTE } from "./chart.js";
+import { dotPlot, PALETTE } from "./chart.js";
 import { count, el, interval, sci, table, value } from "./fmt.js";
 import { clearErrors, params, remember, restore, showErrors } from "./form.js";
 
@@ -21,13 +21,12 @@ function rows(ids, answers, catalogue) {
   });
 }
 
-// N* and D* of every law on one log axis: the distance between the two dots is tokens/param.
+// N* and D* of every law on one log axis: the gap between the two marks is tokens/param.
 function spreadChart(ids, answers) {
-  const ok = ids.map((id, i) => [id, answers[i].ok]).filter(([, a]) => a);
-  const series = ok.map(([id, a], i) => ({ name: `${id}: N* ${count(a.params)}, D* ${count(a.tokens)}`,
-    color: PALETTE[i % PALETTE.length], markers: true, line: false, points: [{ x: a.params, y: a.tokens }] }));
-  return chart({ title: "Where each law puts the budget: D* against N*", x: { label: "N* (parameters)", log: true },
-    y: { label: "D* (tokens)", log: true }, series });
+  const rows = ids.map((id, i) => [id, answers[i].ok]).filter(([, a]) => a).map(([id, a]) => ({
+    label: id, values: [{ kind: "n", value: a.params, text: count(a.params) }, { kind: "d", value: a.tokens, text: count(a.tokens) }] }));
+  return dotPlot({ title: "Where each law puts the same budget", label: "parameters (N*) and tokens (D*)", rows, format: count,
+    kinds: [{ kind: "n", name: "N* parameters", color: PALETTE[0] }, { kind: "d", name: "D* tokens", color: PALETTE[1], shape: "diamond" }] });
 }
 
 async function submit(ev) {

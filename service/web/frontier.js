@@ -3,7 +3,7 @@
 import { api, laws, pool } from "./api.js";
 import { checked, fillLawChecks } from "./catalogue.js";
 import { chart, PALETTE } from "./chart.js";
-import { count, el, sci } from "./fmt.js";
+import { count, el } from "./fmt.js";
 import { body, clearErrors, remember, restore, showErrors } from "./form.js";
 
 const PREFIX = "f_";
@@ -26,22 +26,18 @@ async function one(law, request, meta) {
   return { law, meta, points: frontier.points, bands: meta && meta.has_draws ? await bands(law, frontier.points) : empty };
 }
 
-function ranges(results, key) {
-  return results.flatMap((r, i) => {
-    const d = (r.meta && r.meta.domain) || {};
-    const color = PALETTE[i % PALETTE.length];
-    const out = d.flops ? [{ axis: "x", from: d.flops[0], to: d.flops[1], color, label: `${r.law} fitted on ${sci(d.flops[0])} – ${sci(d.flops[1])} FLOPs` }] : [];
-    if (key !== "loss" && d[key]) out.push({ axis: "y", from: d[key][0], to: d[key][1], color, label: `${r.law} fitted on ${key} ${sci(d[key][0])} – ${sci(d[key][1])}` });
-    return out;
-  });
+// Whether a frontier point lies inside the range its law was fitted on.
+function inside(domain, p) {
+  const within = (pair, v) => !pair || (v >= pair[0] * 0.999 && v <= pair[1] * 1.001);
+  return within(domain.flops, p.flops) && within(domain.params, p.params) && within(domain.tokens, p.tokens);
 }
 
 function charts(results) {
   const spec = (key, title, label, log, format) => chart({
     title, x: { label: "Budget C (FLOPs)", log: true }, y: { label, log, format },
-    ranges: ranges(results, key),
     series: results.map((r, i) => ({ name: r.law, color: PALETTE[i % PALETTE.length],
-      points: r.points.filter((p) => p[key] !== null).map((p) => ({ x: p.flops, y: p[key] })), band: r.bands[key] })),
+      points: r.points.filter((p) => p[key] !== null).map((p) => ({ x: p.flops, y: p[key], inside: inside((r.meta && r.meta.domain) || {}, p) })),
+      band: r.bands[key] })),
   });
   return [
     spec("params", "Compute-optimal parameters N*", "N* (parameters)", true, count),
@@ -66,7 +62,7 @@ async function submit(ev) {
   banner.textContent = failed.map((r) => r.error.message).join(" · ");
   const box = document.getElementById("frontier-charts");
   box.replaceChildren(...charts(results.filter((r) => r.ok).map((r) => r.ok)),
-    el("p", { class: "muted small" }, "Shaded: the range each law was fitted on (budgets across, N or D up the side). Bands: the bootstrap interval (95%) where the law carries draws. Hover or focus a chart and use ← → for values."));
+    el("p", { class: "muted small" }, "Solid: inside the range each law was fitted on (its budgets, N and D); dashed: extrapolation. Bands: the bootstrap interval (95%) where the law carries draws. Hover or focus a chart and use ← → for values."));
 }
 
 export async function initFrontier() {

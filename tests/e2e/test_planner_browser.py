@@ -80,9 +80,7 @@ class Browser:
 
 
 @pytest.fixture
-def browser(
-    flopwise_server: Callable[..., ServerProcess], tmp_path: Path
-) -> Iterator[Browser]:
+def browser(flopwise_server: Callable[..., ServerProcess], tmp_path: Path) -> Iterator[Browser]:
     missing = _missing()
     if missing is not None:
         if os.environ.get("FLOPWISE_REQUIRE_BROWSER") == "1":
@@ -161,7 +159,9 @@ def test_plan_compare_frontier(browser: Browser, artifacts: Path) -> None:
     lines = page.locator("#frontier-charts svg.chart path.line")
     lines.first.wait_for()
     assert lines.count() >= 3
-    assert int(page.locator("#frontier-charts svg.chart").first.get_attribute("data-points") or 0) > 0
+    assert (
+        int(page.locator("#frontier-charts svg.chart").first.get_attribute("data-points") or 0) > 0
+    )
     page.locator("#frontier-charts svg.chart").first.hover()
     assert "Budget C" in page.locator("#tooltip").inner_text()
     page.screenshot(path=artifacts / "frontier.png", full_page=True)
@@ -177,7 +177,9 @@ def _synthetic_runs(dataset: str) -> list[dict[str, Any]]:
         for tokens in (1e9, 2e9, 4e9, 1.6e10):
             loss = 1.69 + 406.4 / params**0.34 + 410.7 / tokens**0.28
             run = f"{int(params / 1e6)}M"
-            runs.append({"dataset": dataset, "run": run, "params": params, "tokens": tokens, "loss": loss})
+            runs.append(
+                {"dataset": dataset, "run": run, "params": params, "tokens": tokens, "loss": loss}
+            )
     return runs
 
 
