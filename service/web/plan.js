@@ -46,7 +46,7 @@ function shapeCard(s) {
 
 function lossCard(a) {
   const rows = [["Predicted loss", a.loss === null ? "—" : a.loss.toFixed(3)]];
-  if (a.loss_interval) rows.push([`Interval${a.level ? ` (${Math.round(a.level * 100)}%)` : ""}`, interval(a.loss_interval, (v) => v.toFixed(3))]);
+  if (a.loss_interval) rows.push([`Interval (${a.level ? `${Math.round(a.level * 100)}%, ` : ""}bootstrap)`, interval(a.loss_interval, (v) => v.toFixed(3))]);
   if (a.curve_interval) rows.push(["Curve interval", interval(a.curve_interval, (v) => v.toFixed(3))]);
   if (a.params_interval) rows.push(["N* interval", interval(a.params_interval, count)]);
   if (a.tokens_interval) rows.push(["D* interval", interval(a.tokens_interval, count)]);
@@ -95,7 +95,8 @@ function render(a) {
       stat("Tokens per parameter", sci(a.tokens_per_param), a.epochs ? `${sci(a.epochs)} epochs of the unique data` : null),
       stat("Budget (FLOPs)", sci(a.flops), `${a.law.id}@${a.law.version}`)),
     el("p", { class: "muted small" }, `N counts ${a.n_definition}; C counts ${a.c_definition}.`),
-    warnings.length ? el("ul", { class: "warnings", id: "answer-warnings" }, warnings.map((w) => el("li", {}, w))) : null,
+    warnings.length ? el("div", { class: "warnings", id: "answer-warnings" }, el("strong", {}, "Read before trusting this plan"),
+      el("ul", {}, warnings.map((w) => el("li", {}, w)))) : null,
     el("div", { class: "cards" }, shapeCard(a.shape), lossCard(a), hyperCard(a.hyperparameters), costCard(a), ...extraPlans(a)));
 }
 
@@ -123,7 +124,7 @@ async function showLaw() {
 async function fillGpus() {
   const { gpus } = await api("/planner/config.json");
   const select = document.getElementById("plan-gpu");
-  select.replaceChildren(...gpus.map((g) => el("option", { value: g.name }, `${g.name.toUpperCase()} (${sci(g.peak_bf16_flops)} FLOP/s bf16)`)));
+  select.replaceChildren(...gpus.map((g) => el("option", { value: g.name, title: `${sci(g.peak_bf16_flops)} FLOP/s dense BF16, ${g.memory_gib} GiB` }, g.name.toUpperCase())));
   select.value = "h100";
 }
 
@@ -131,6 +132,8 @@ export async function initPlan() {
   const f = form();
   await Promise.all([fillGpus(), fillLawSelect(f.law, params.get("law"))]);
   restore(f, PREFIX);
+  const options = document.getElementById("plan-options");
+  options.open = [...options.querySelectorAll("input")].some((i) => i.value.trim() !== "");
   showBudgetFields();
   for (const r of f.querySelectorAll("input[name=budget]")) r.addEventListener("change", () => { showBudgetFields(); remember(f, PREFIX); });
   f.law.addEventListener("change", showLaw);
