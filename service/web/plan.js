@@ -142,6 +142,6 @@ export async function initPlan() {
     remember(f, PREFIX); saveUrl();
     try { await navigator.clipboard.writeText(location.href); ev.target.textContent = "Link copied"; } catch { ev.target.textContent = "Link is in the address bar"; }
   });
-  await showLaw();
-  if (["flops", "gpu_hours", "dollars"].some((k) => params.has(k))) await submit();
+  const planned = ["flops", "gpu_hours", "dollars"].some((k) => params.has(k));
+  await Promise.all([showLaw(), planned ? submit() : null]);
 }
