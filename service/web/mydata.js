@@ -57,7 +57,7 @@ async function lossVsTokens(law, groups) {
         band: preds.map((p, k) => p.ok && p.ok.loss_interval && { x: ts[k], lo: p.ok.loss_interval[0], hi: p.ok.loss_interval[1] }).filter(Boolean) },
     ];
   });
-  return chart({ title: `Loss against tokens, each model, with ${law.id}@${law.version}`,
+  return chart({ title: `Loss against tokens, each model (${law.id}@${law.version})`,
     x: { label: "tokens", log: true, format: count }, y: { label: "loss", log: false, format: (v) => v.toFixed(2) },
     series: series.flatMap((s) => s.ok || []) });
 }
@@ -67,11 +67,48 @@ async function lossVsCompute(law, runs) {
   const c = runs.map((r) => r.flops || 6 * r.params * r.tokens);
   const frontier = await api("/v1/frontier", { law: `${law.id}@${law.version}`, flops_min: Math.min(...c) / 2, flops_max: Math.max(...c) * 4, points: 24 });
   const byRun = groupRuns(runs);
-  return chart({ title: "Loss against compute: the runs and the law's compute-optimal frontier",
+  return chart({ title: "Loss against compute, under the law's frontier",
     x: { label: "compute C (FLOPs)", log: true }, y: { label: "loss", log: false, format: (v) => v.toFixed(2) },
     series: [...byRun.map(([name, rs], i) => ({ name, color: PALETTE[i % PALETTE.length], markers: true,
       points: rs.map((r) => ({ x: r.flops || 6 * r.params * r.tokens, y: r.loss })) })),
     { name: `${law.id}@${law.version} frontier`, color: "#111827", points: frontier.points.map((p) => ({ x: p.flops, y: p.loss })) }] });
+}
+
+// A run's loss at compute c (C = 6ND), interpolated in log-log between its evaluations.
+function lossAt(rs, c) {
+  const pts = rs.map((r) => [Math.log(6 * r.params * r.tokens), Math.log(r.loss)]).sort((a, b) => a[0] - b[0]);
+  const lc = Math.log(c);
+  for (let i = 1; i < pts.length; i++) {
+    if (pts[i - 1][0] <= lc && lc <= pts[i][0]) {
+      const t = (lc - pts[i - 1][0]) / (pts[i][0] - pts[i - 1][0] || 1);
+      return Math.exp(pts[i - 1][1] + t * (pts[i][1] - pts[i - 1][1]));
+    }
+  }
+  return null;
+}
+
+// IsoFLOP slices (Hoffmann et al. 2022 Approach 2): at up to three budgets that at least
+// three runs pass through, each run's interpolated loss against its size, with the law's
+// L(N, C/6N) curve.
+async function isoFlops(law, groups) {
+  const ranges = groups.map(([, rs]) => rs.map((r) => 6 * r.params * r.tokens));
+  const lo = Math.min(...ranges.flat()), hi = Math.max(...ranges.flat());
+  const candidates = Array.from({ length: 7 }, (_, k) => lo * (hi / lo) ** ((k + 0.5) / 7));
+  const budgets = candidates.filter((c) => ranges.filter((r) => Math.min(...r) <= c && c <= Math.max(...r)).length >= 3);
+  const chosen = budgets.length > 3 ? [budgets[0], budgets[Math.floor(budgets.length / 2)], budgets.at(-1)] : budgets;
+  if (!chosen.length) return null;
+  const ns = groups.map(([, rs]) => rs[0].params), nLo = Math.min(...ns) / 2, nHi = Math.max(...ns) * 2;
+  const grid = Array.from({ length: CURVE_POINTS }, (_, k) => nLo * (nHi / nLo) ** (k / (CURVE_POINTS - 1)));
+  const series = await pool(chosen, 3, async (c, i) => {
+    const preds = await pool(grid, 6, (n) => api("/v1/predict", { law: `${law.id}@${law.version}`, params: n, tokens: c / (6 * n) }));
+    const color = PALETTE[i % PALETTE.length];
+    const runs = groups.map(([, rs]) => ({ x: rs[0].params, y: lossAt(rs, c) })).filter((p) => p.y !== null);
+    return [{ name: `C = ${sci(c)} runs`, color, markers: true, line: false, points: runs },
+      { name: `C = ${sci(c)} law`, color, dashed: true, points: preds.map((p, k) => p.ok && { x: grid[k], y: p.ok.loss }).filter(Boolean) }];
+  });
+  return chart({ title: "IsoFLOP slices (C = 6ND): loss against size",
+    x: { label: "parameters N", log: true, format: count }, y: { label: "loss", log: false, format: (v) => v.toFixed(2) },
+    series: series.flatMap((s) => s.ok || []) });
 }
 
 function warningsOf(detail) {
@@ -92,7 +129,8 @@ async function lawSection(summary, runs) {
     v.ok.has_draws ? "yes" : "no", v.ok.fit ? new Date(v.ok.fit.published_at * 1000).toLocaleString() : "—", String(warningsOf(v.ok).length)] }
     : { cells: [`${summary.id}@${summary.versions[i]}`, v.error.message, "", "", ""] });
   const warnings = warningsOf(latest);
-  const figures = runs.length ? await Promise.all([lossVsTokens(latest, groupRuns(runs)), lossVsCompute(latest, runs)]) : [];
+  const groups = groupRuns(runs);
+  const figures = runs.length ? await Promise.all([lossVsTokens(latest, groups), isoFlops(latest, groups), lossVsCompute(latest, runs)]) : [];
   return el("section", { class: "card wide", "data-law": summary.id },
     el("h3", {}, `${summary.id} `, el("span", { class: "muted" }, summary.title)),
     table(["Version", "How", "Draws", "Published", "Warnings"], rows),
