@@ -114,7 +114,7 @@ def test_plan_compare_frontier(browser: Browser, artifacts: Path) -> None:
     page.get_by_label("Training FLOPs").first.fill("5.76e23")
     page.get_by_label("Scaling law").select_option("epoch-2024")
     page.get_by_text("Besiroglu").first.wait_for()  # the law's citation, from /v1/laws/{id}
-    page.get_by_role("button", name="Plan").click()
+    page.get_by_label("Training FLOPs").first.press("Enter")  # the form submits from the keyboard
     shown = float(page.locator("#answer-params").get_attribute("data-value") or "nan")
     api = _post(server, "/v1/allocate", {"flops": 5.76e23, "law": "epoch-2024"}).json()
     assert shown == pytest.approx(api["params"], rel=1e-3)
@@ -146,8 +146,11 @@ def test_plan_compare_frontier(browser: Browser, artifacts: Path) -> None:
     page.screenshot(path=artifacts / "plan-gpu-hours.png", full_page=True)
 
     # compare: one row per built-in law
-    builtin = [law["id"] for law in httpx.get(server.url + "/v1/laws").json()["data"]]
-    page.get_by_role("tab", name="Compare laws").click()
+    catalogue = httpx.get(server.url + "/v1/laws").json()["data"]
+    builtin = [law["id"] for law in catalogue if law["builtin"]]
+    page.get_by_role("tab", name="Plan").focus()
+    page.keyboard.press("ArrowRight")  # tabs follow the arrow keys
+    assert page.get_by_role("tab", name="Compare laws").get_attribute("aria-selected") == "true"
     rows = page.locator("#compare-results tbody tr")
     rows.nth(len(builtin) - 1).wait_for()
     assert rows.count() == len(builtin)
