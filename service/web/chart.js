@@ -1,5 +1,6 @@
-// Server-free SVG charts: log or linear axes, lines, markers, interval bands, shaded
-// ranges, a legend, and a hover / arrow-key read-out of the nearest values.
+// SVG charts drawn in the page: log or linear axes, lines (solid inside a law's fitted
+// range, dashed outside), markers, interval bands, a legend, a hover / arrow-key read-out
+// of the nearest values; and a dot plot for one value pair per law.
 import { el, sci } from "./fmt.js";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -76,36 +77,38 @@ export function chart(spec) {
   root.append(defs);
   const plot = svg("g", { "clip-path": `url(#${clip})` });
   axes(root, x, y, spec);
-  for (const s of series) {
-    if (s.band && s.band.length) {
-      const up = s.band.map((b) => ({ x: b.x, y: b.hi }));
-      const down = s.band.map((b) => ({ x: b.x, y: b.lo })).reverse();
-      plot.append(svg("path", { d: `${pathOf(up, x, y)}${pathOf(down, x, y).replace("M", "L")}Z`,
-        fill: s.color, "fill-opacity": 0.15, stroke: "none", class: "band" }));
-    }
-    if (s.line !== false && s.points.length > 1) {
-      // points marked `inside: false` lie outside the law's fitted range: drawn dashed
-      const inside = s.points.filter((p) => p.inside !== false);
-      const partial = inside.length < s.points.length;
-      plot.append(svg("path", { d: pathOf(s.points, x, y), fill: "none", stroke: s.color,
-        "stroke-width": partial ? 1.5 : 2, "stroke-dasharray": s.dashed || partial ? "5 4" : null, class: "line" }));
-      if (partial && inside.length > 1) {
-        plot.append(svg("path", { d: pathOf(inside, x, y), fill: "none", stroke: s.color, "stroke-width": 2.5, class: "line fitted" }));
-      }
-    }
-    if (s.markers) {
-      for (const p of s.points) {
-        const c = svg("circle", { cx: x(p.x), cy: y(p.y), r: 3.5, fill: s.color, class: "marker" });
-        c.append(svg("title", {}, `${s.name}: ${(spec.x.format || sci)(p.x)}, ${(spec.y.format || sci)(p.y)}`));
-        plot.append(c);
-      }
-    }
-  }
+  for (const s of series) drawSeries(plot, s, x, y, spec);
   root.append(plot);
   hover(root, x, y, spec, series);
   const legend = el("ul", { class: "legend" }, series.map((s) =>
     el("li", {}, el("span", { class: "swatch", style: `background:${s.color}` }), s.name)));
   return el("figure", { class: "figure" }, root, legend);
+}
+
+function drawSeries(plot, s, x, y, spec) {
+  if (s.band && s.band.length) {
+    const up = s.band.map((b) => ({ x: b.x, y: b.hi }));
+    const down = s.band.map((b) => ({ x: b.x, y: b.lo })).reverse();
+    plot.append(svg("path", { d: `${pathOf(up, x, y)}${pathOf(down, x, y).replace("M", "L")}Z`,
+      fill: s.color, "fill-opacity": 0.15, stroke: "none", class: "band" }));
+  }
+  if (s.line !== false && s.points.length > 1) {
+    // points marked `inside: false` lie outside the law's fitted range: drawn dashed
+    const inside = s.points.filter((p) => p.inside !== false);
+    const partial = inside.length < s.points.length;
+    plot.append(svg("path", { d: pathOf(s.points, x, y), fill: "none", stroke: s.color,
+      "stroke-width": partial ? 1.5 : 2, "stroke-dasharray": s.dashed || partial ? "5 4" : null, class: "line" }));
+    if (partial && inside.length > 1) {
+      plot.append(svg("path", { d: pathOf(inside, x, y), fill: "none", stroke: s.color, "stroke-width": 2.5, class: "line fitted" }));
+    }
+  }
+  if (s.markers) {
+    for (const p of s.points) {
+      const c = svg("circle", { cx: x(p.x), cy: y(p.y), r: 3.5, fill: s.color, class: "marker" });
+      c.append(svg("title", {}, `${s.name}: ${(spec.x.format || sci)(p.x)}, ${(spec.y.format || sci)(p.y)}`));
+      plot.append(c);
+    }
+  }
 }
 
 function axes(root, x, y, spec) {
