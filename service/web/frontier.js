@@ -22,8 +22,11 @@ async function bands(law, points) {
 
 async function one(law, request, meta) {
   const frontier = await api("/v1/frontier", { ...request, law });
-  const empty = { params: [], tokens: [], loss: [] };
-  return { law, meta, points: frontier.points, bands: meta && meta.has_draws ? await bands(law, frontier.points) : empty };
+  const out = meta && meta.has_draws ? await bands(law, frontier.points) : { params: [], tokens: [], loss: [] };
+  // a frontier that carries its own loss intervals is used as it is
+  const own = frontier.points.filter((p) => Array.isArray(p.loss_interval));
+  if (own.length) out.loss = own.map((p) => ({ x: p.flops, lo: p.loss_interval[0], hi: p.loss_interval[1] }));
+  return { law, meta, points: frontier.points, bands: out };
 }
 
 // Whether a frontier point lies inside the range its law was fitted on.

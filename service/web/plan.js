@@ -46,8 +46,10 @@ function shapeCard(s) {
 
 function lossCard(a) {
   const rows = [["Predicted loss", a.loss === null ? "—" : a.loss.toFixed(3)]];
-  if (a.loss_interval) rows.push([`Interval (${a.level ? `${Math.round(a.level * 100)}%, ` : ""}bootstrap)`, interval(a.loss_interval, (v) => v.toFixed(3))]);
-  if (a.curve_interval) rows.push(["Curve interval", interval(a.curve_interval, (v) => v.toFixed(3))]);
+  const level = a.level ? `${Math.round(a.level * 100)}%` : "bootstrap";
+  const three = (v) => v.toFixed(3);
+  if (a.loss_interval) rows.push([a.curve_interval ? `A run will land in (${level})` : `Interval (${level})`, interval(a.loss_interval, three)]);
+  if (a.curve_interval) rows.push([`Law's curve band (${level})`, interval(a.curve_interval, three)]);
   if (a.params_interval) rows.push(["N* interval", interval(a.params_interval, count)]);
   if (a.tokens_interval) rows.push(["D* interval", interval(a.tokens_interval, count)]);
   if (!a.loss_interval) rows.push(["Interval", "none: this law carries no bootstrap draws"]);
@@ -77,17 +79,19 @@ function costCard(a) {
 function extraPlans(a) {
   return ["flop_optimal", "time_optimal"].filter((k) => a[k] && typeof a[k] === "object").map((k) => {
     const p = a[k];
-    return section(k === "time_optimal" ? "Time-optimal plan" : "FLOP-optimal plan",
-      ["N", p.params !== undefined ? count(p.params) : null], ["D", p.tokens !== undefined ? count(p.tokens) : null],
-      ["Loss", typeof p.loss === "number" ? p.loss.toFixed(3) : null],
+    const has = (f) => typeof p[f] === "number";
+    return section(k === "time_optimal" ? "Time-optimal plan (measured throughput)" : "FLOP-optimal shape, same hours",
+      ["N", has("params") ? count(p.params) : null], ["D", has("tokens") ? count(p.tokens) : null],
+      ["Loss", has("loss") ? p.loss.toFixed(3) : null],
       ["Shape", p.shape ? `${p.shape.width} wide × ${p.shape.depth} deep` : null],
-      ["Wall clock", p.wall_clock_hours !== undefined ? hours(p.wall_clock_hours) : null],
-      ["GPU-hours", p.gpu_hours !== undefined ? sci(p.gpu_hours) : null]);
+      ["FLOPs", has("flops") ? sci(p.flops) : null], ["GPU-hours", has("gpu_hours") ? sci(p.gpu_hours) : null],
+      ["Wall clock", has("wall_clock_hours") ? hours(p.wall_clock_hours) : null],
+      ["Dollars", has("dollars") ? dollars(p.dollars) : null]);
   });
 }
 
 function render(a) {
-  const warnings = a.warnings || [];
+  const warnings = [...(a.warnings || []), ...(a.caveats || [])].filter((w) => typeof w === "string");
   return el("div", { class: "answer-card", "data-law": a.law.id },
     el("div", { class: "headline" },
       stat("N* (parameters)", count(a.params), sci(a.params, 5), { id: "answer-params", "data-value": a.params }),
