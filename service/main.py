@@ -135,9 +135,9 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.state.start_workers = start_workers
     app.state.metrics = Metrics(queue_depth=partial(_queue_depth, app))
     routers = (queries, laws, runs, jobs, calibrations, health)
-    app.include_router(planner_page.router)  # GET / and /planner: the planner page
     for module in routers:
         app.include_router(module.router)
+    app.include_router(planner_page.router)  # GET / and /planner: the planner page
     app.add_exception_handler(FieldError, _field_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
