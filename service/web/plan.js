@@ -52,7 +52,7 @@ function lossCard(a) {
   if (a.curve_interval) rows.push([`Law's curve band (${level})`, interval(a.curve_interval, three)]);
   if (a.params_interval) rows.push(["N* interval", interval(a.params_interval, count)]);
   if (a.tokens_interval) rows.push(["D* interval", interval(a.tokens_interval, count)]);
-  if (!a.loss_interval) rows.push(["Interval", "none: this law carries no bootstrap draws"]);
+  if (!a.loss_interval) rows.push(["Interval", "none given (the law has no bootstrap draws, or this answer has none)"]);
   return section("Loss", ...rows);
 }
 
@@ -132,9 +132,22 @@ async function fillGpus() {
   select.value = "h100";
 }
 
+// Throughput models, where the server has them (GET /v1/throughput): a GPU-hour budget
+// then gets time-optimal and FLOP-optimal plans. Without the endpoint the field stays hidden.
+async function fillThroughput() {
+  let models;
+  try { models = (await api("/v1/throughput")).data; } catch { return; }
+  if (!Array.isArray(models) || !models.length) return;
+  document.getElementById("plan-throughput").replaceChildren(el("option", { value: "" }, "none: constant MFU"),
+    ...models.map((m) => el("option", { value: m.id }, `${m.id} (${String(m.gpu || "").toUpperCase()})`)));
+  const field = document.getElementById("plan-throughput-field");
+  field.hidden = false;
+  field.dataset.budget = "gpu_hours dollars";
+}
+
 export async function initPlan() {
   const f = form();
-  await Promise.all([fillGpus(), fillLawSelect(f.law, params.get("law"))]);
+  await Promise.all([fillGpus(), fillThroughput(), fillLawSelect(f.law, params.get("law"))]);
   restore(f, PREFIX);
   const options = document.getElementById("plan-options");
   options.open = [...options.querySelectorAll("input")].some((i) => i.value.trim() !== "");
