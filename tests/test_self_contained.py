@@ -25,7 +25,8 @@ THIS = Path(__file__).resolve().relative_to(REPO).as_posix()
 
 CODE_DIRS = ("fitting/", "service/", "trainer/", "tests/", "bench/", ".ci/")
 """Where code, tests and tooling live: every ``laws.md`` they mention is ``docs/laws.md``."""
-SKIPPED_WALK = {".git", ".venv", "__pycache__", "build", "dist", "flopwise-data"}
+SKIPPED_WALK = {"__pycache__", "build", "dist", "flopwise-data"}
+"""Build outputs and run data; hidden folders other than ``.ci`` are skipped too (caches, venvs)."""
 
 OUTSIDE = re.compile(r"\.\./shared|/work/shared")
 LAWS_MENTION = re.compile(r"([\w./-]*)laws\.md")
@@ -36,10 +37,15 @@ HEADING = re.compile(r"^#{2,6}\s+(\d+(?:\.\d+)*)\.?\s", re.MULTILINE)
 TABLE_ROW = re.compile(r"^\|\s*(\d+)\s*\|", re.MULTILINE)
 
 
+def _skipped(folder: str) -> bool:
+    hidden = folder.startswith(".") and folder != ".ci"
+    return hidden or folder in SKIPPED_WALK or folder.endswith(".egg-info")
+
+
 def _walk() -> list[str]:
     found = []
     for root, dirs, files in os.walk(REPO):
-        dirs[:] = [d for d in dirs if d not in SKIPPED_WALK and not d.endswith(".egg-info")]
+        dirs[:] = [d for d in dirs if not _skipped(d)]
         found += [Path(root, f).relative_to(REPO).as_posix() for f in files]
     return found
 
