@@ -13,18 +13,19 @@ from dataclasses import dataclass
 
 from scipy.optimize import brentq
 
-from flopwise.fitting.forms import chinchilla_g, chinchilla_loss
-from flopwise.fitting.laws import Form, Law
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.forms import chinchilla_g, chinchilla_loss, law_form
+from flopwise.fitting.laws import Law
 
 __all__ = ["InferenceOptimum", "chinchilla_for_loss", "inference_optimal_for_loss", "quality_loss"]
 
 
 def _chinchilla_constants(law: Law) -> tuple[float, float, float, float, float]:
-    if law.form not in (Form.CHINCHILLA, Form.DATA_CONSTRAINED):
-        raise ValueError(
-            f"law: inference-aware sizing needs a Chinchilla-form law, {law.id} is {law.form}"
+    k = law_form(law).chinchilla_constants(law)
+    if k is None:
+        raise ArgumentError(
+            "law", f"inference-aware sizing needs a Chinchilla-form law, {law.id} is {law.form}"
         )
-    k = law.constants
     return k["E"], k["A"], k["B"], k["alpha"], k["beta"]
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.fit.constraints import ParamMap
 from flopwise.fitting.fit.lse import LogData, log_predict, objective, objective_and_grad
 from flopwise.fitting.fit.newton import lm_polish
 from flopwise.fitting.fit.parametric import LseSpec, chinchilla_grid, default_bounds, grid_size
@@ -140,6 +142,11 @@ def _at_bound(
     return tuple(name for name, h in zip(names, hit, strict=True) if h)
 
 
+def _free_index(data: LogData) -> np.ndarray:
+    n = 2 * data.k + 1
+    return np.arange(n) if data.pmap is None else data.pmap.free_index
+
+
 def fit_lse(
     spec: LseSpec,
     runs: Runs,
@@ -151,28 +158,37 @@ def fit_lse(
     max_iter: int = 15000,
     weights: np.ndarray | None = None,
     seed: int = 0,
+    constraints: ParamMap | None = None,
+    loss: str = "huber",
 ) -> ParametricResult:
     """Fit ``spec``'s LSE law to ``runs`` by multi-start Huber minimisation.
 
     ``grid``: starts ``(S, 2k+1)`` in theta layout; default the Chinchilla grid.
     ``search``: ``full`` solves every start, ``staged`` screens a large grid first
     (see :mod:`fitting.fit.search`), ``auto`` picks by grid size.
+    ``constraints``: ties and fixed values (``constraints.param_map``); the solver
+    works on the free parameters. ``loss``: the objective (``objectives.OBJECTIVES``).
     """
     k = spec.k
-    data = LogData(spec.log_inputs(runs), np.log(runs.loss), weights)
-    bounds = default_bounds(k) if bounds is None else bounds
+    pmap = None if constraints is None or constraints.identity else constraints
+    data = LogData(spec.log_inputs(runs), np.log(runs.loss), weights, pmap=pmap, loss=loss)
+    full_bounds = default_bounds(k) if bounds is None else bounds
+    bounds = (data.free(full_bounds[0])[0], data.free(full_bounds[1])[0])
     n_grid = grid_size(k) if grid is None else len(grid)
     if search not in ("auto", "full", "staged"):
-        raise ValueError(f"search: expected auto, full or staged, got {search!r}")
+        raise ArgumentError("search", f"expected auto, full or staged, got {search!r}")
     if search == "full" or (search == "auto" and n_grid <= FULL_GRID_LIMIT):
         starts = chinchilla_grid(k) if grid is None else np.asarray(grid, dtype=float)
+        if pmap is not None:  # constrained: distinct starts in the free parameters
+            starts = np.unique(np.clip(data.free(starts), *bounds), axis=0)
         result = solve_grid(data, starts, delta, bounds, max_iter=max_iter)
     else:
         result = staged_search(data, delta, bounds, grid=grid, rng=np.random.default_rng(seed))
     best = _distinct_best(result.x, result.fun, N_POLISH)
     if len(best) == 0:
-        raise ValueError("runs: the objective is not finite at any start")
-    theta, value, converged = _finish(data, result, best, delta, bounds)
+        raise ArgumentError("runs", "the objective is not finite at any start")
+    free, value, converged = _finish(data, result, best, delta, bounds)
+    theta = data.full(free)[0]
     residuals = data.log_loss - log_predict(theta[None, :], data.log_x)[0]
     n_converged = int(np.sum(result.status == CONVERGED))
     message = (
@@ -189,7 +205,7 @@ def fit_lse(
         message=message,
         n_starts=len(result.fun),
         n_converged=n_converged,
-        at_bound=_at_bound(theta, bounds, spec.theta_names),
+        at_bound=_at_bound(free, bounds, tuple(spec.theta_names[i] for i in _free_index(data))),
         residuals=residuals,
         n_runs=len(runs),
         n_evaluations=result.n_evaluations,

@@ -10,6 +10,7 @@ import numpy as np
 from flopwise.fitting.fit.approach3 import fit_lse, polish, solve
 from flopwise.fitting.fit.bootstrap import interval_table, map_chunks, resample_counts
 from flopwise.fitting.fit.common import build_law, c_definition_for, family_for, run_flops
+from flopwise.fitting.fit.constraints import ParamMap, param_map
 from flopwise.fitting.fit.diagnostics import (
     NO_OPTIMUM,
     bound_warnings,
@@ -23,7 +24,8 @@ from flopwise.fitting.fit.options import FitOptions
 from flopwise.fitting.fit.parametric import LseSpec, default_bounds, grid_rows, grid_size, spec_for
 from flopwise.fitting.fit.report import FitReport, ParametricResult
 from flopwise.fitting.fit.validate import check_runs
-from flopwise.fitting.laws import FORM_CONSTANTS, CDefinition, Form, Law
+from flopwise.fitting.forms import LawForm
+from flopwise.fitting.laws import CDefinition, Law
 from flopwise.fitting.runs import Runs
 
 __all__ = ["fit_approach3"]
@@ -42,24 +44,36 @@ class _Problem:
     bounds: tuple[np.ndarray, np.ndarray]
     options: FitOptions
     rng: np.random.Generator
+    pmap: ParamMap
+
+    def data(self, log_x: np.ndarray, log_loss: np.ndarray, weights: Any = None) -> LogData:
+        """Log data carrying this fit's constraints and objective."""
+        pmap = None if self.pmap.identity else self.pmap
+        return LogData(log_x, log_loss, weights, pmap=pmap, loss=self.options.objective)
+
+    @property
+    def free_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds on the solver's free parameters."""
+        return self.pmap.reduce(self.bounds[0])[0], self.pmap.reduce(self.bounds[1])[0]
 
 
 def _extrapolation(p: _Problem, flops: np.ndarray, theta_hat: np.ndarray) -> dict[str, Any]:
     """Refit without the largest models (warm-started), predict their losses."""
-    spec, runs, delta, bounds = p.spec, p.runs, p.delta, p.bounds
+    spec, runs, delta = p.spec, p.runs, p.delta
     split = holdout_masks(runs, flops, p.options.holdout)
     if split is None:
         return {"skipped": "too few model sizes to hold any out"}
     train, test, n_models = split
     log_x = spec.log_inputs(runs)
-    data = LogData(log_x[train], np.log(runs.loss[train]))
+    data = p.data(log_x[train], np.log(runs.loss[train]))
     n_grid = grid_size(spec.k)
     index = p.rng.choice(n_grid, size=min(_EXTRAPOLATION_STARTS, n_grid), replace=False)
-    starts = np.vstack([theta_hat, grid_rows(spec.k, index)])
+    bounds = p.free_bounds
+    starts = np.clip(data.free(np.vstack([theta_hat, grid_rows(spec.k, index)])), *bounds)
     first = solve(data, starts, delta, bounds)
     best = first.x[int(np.argmin(first.fun))]
     refit = polish(data, best, delta, bounds)
-    theta = refit.x[0] if refit.fun[0] <= first.fun.min() else best
+    theta = data.full(refit.x[0] if refit.fun[0] <= first.fun.min() else best)[0]
     predicted = np.exp(log_predict(theta[None, :], log_x[test])[0])
     return {
         "held_out_models": int(n_models),
@@ -94,19 +108,17 @@ def _degenerate(spec: LseSpec, theta: np.ndarray, bounds: tuple[np.ndarray, np.n
 
 
 def _bootstrap_chunk(
-    log_x: np.ndarray,
-    log_loss: np.ndarray,
-    weights: np.ndarray,
+    data: LogData,
     theta: np.ndarray,
     delta: float,
     bounds: tuple[np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Refit each resample (a row of ``weights``) from the full-data optimum."""
-    data = LogData(log_x, log_loss, weights)
-    starts = np.repeat(theta[None, :], len(weights), axis=0)
+    assert data.weights is not None
+    starts = np.repeat(data.free(theta), len(data.weights), axis=0)
     with np.errstate(all="ignore"):  # runs in a worker process: set its own state
         res = solve(data, starts, delta, bounds, ftol=1e-13, gtol=1e-9)
-    return res.x, np.isfinite(res.fun)
+    return data.full(res.x), np.isfinite(res.fun)
 
 
 def bootstrap_lse(p: _Problem, theta: np.ndarray, n_draws: int) -> np.ndarray:
@@ -115,7 +127,7 @@ def bootstrap_lse(p: _Problem, theta: np.ndarray, n_draws: int) -> np.ndarray:
     log_x, log_loss = p.spec.log_inputs(p.runs), np.log(p.runs.loss)
     n_chunks = min(n_draws, 8)  # fixed, so draws do not depend on the worker count
     chunks = [
-        (log_x, log_loss, w, theta, p.delta, p.bounds)
+        (p.data(log_x, log_loss, w), theta, p.delta, p.free_bounds)
         for w in np.array_split(weights, n_chunks)
         if len(w)
     ]
@@ -132,7 +144,7 @@ def _bootstrap(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Draws of the law's constants and their summary for the diagnostics."""
     draws = p.spec.draws(bootstrap_lse(p, theta, n_draws))
-    names = FORM_CONSTANTS[p.spec.form]
+    names = p.spec.names
     intervals = interval_table(names, draws)
     return draws, {"draws": len(draws), "requested": n_draws, "seed": seed, "intervals": intervals}
 
@@ -181,6 +193,8 @@ def _solve(p: _Problem, seed: int) -> ParametricResult:
         bounds=p.bounds,
         max_iter=o.max_iter,
         seed=seed,
+        constraints=p.pmap,
+        loss=o.objective,
     )
 
 
@@ -207,7 +221,7 @@ def _law(
 
 def fit_approach3(
     runs: Runs,
-    form: Form,
+    form: LawForm,
     *,
     law_id: str,
     delta: float,
@@ -216,13 +230,14 @@ def fit_approach3(
     options: FitOptions,
 ) -> FitReport:
     """Approach 3 for the LSE forms (Chinchilla, width-depth, width-depth-alt)."""
-    spec = spec_for(form)
+    spec = spec_for(form.name)
+    pmap = param_map(spec, options.tie, options.fix)
     need = tuple(c for c in spec.inputs if c in ("width", "depth"))
-    runs, warnings = check_runs(runs, n_params=2 * spec.k + 1, need=need)
+    runs, warnings = check_runs(runs, n_params=pmap.n_free, need=need)
     bounds = options.bounds if options.bounds is not None else default_bounds(spec.k)
-    p = _Problem(spec, runs, delta, bounds, options, np.random.default_rng(seed))
+    p = _Problem(spec, runs, delta, bounds, options, np.random.default_rng(seed), pmap)
     result = _solve(p, seed)
-    c_def = c_definition_for(form, runs, options)
+    c_def = c_definition_for(form.name, runs, options)
     flops = run_flops(runs, c_def, family_for(options))
     warnings += bound_warnings(result.at_bound)
     diagnostics = _summary(spec, result, delta)
@@ -246,7 +261,7 @@ def fit_approach3(
         message,
         law_out,
         "approach3",
-        str(form),
+        form.name,
         result.objective,
         len(runs),
         tuple(warnings),

@@ -7,17 +7,19 @@ from typing import Any
 
 import numpy as np
 
+from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.fit.approach3 import fit_lse
 from flopwise.fitting.fit.bootstrap import interval_table, resample_counts
 from flopwise.fitting.fit.common import build_law, c_definition_for, family_for, run_flops
 from flopwise.fitting.fit.decay import DecayData, decay_grid, decay_objective, decay_predict
 from flopwise.fitting.fit.diagnostics import bound_warnings, holdout_masks, loss_errors
 from flopwise.fitting.fit.options import FitOptions
-from flopwise.fitting.fit.parametric import LSE_SPECS
+from flopwise.fitting.fit.parametric import spec_for
 from flopwise.fitting.fit.report import FitReport
 from flopwise.fitting.fit.solver import CONVERGED, lbfgs_batch
 from flopwise.fitting.fit.validate import check_runs
-from flopwise.fitting.laws import FORM_CONSTANTS, Form, Law
+from flopwise.fitting.forms import law_form
+from flopwise.fitting.laws import Law
 from flopwise.fitting.runs import Runs
 
 __all__ = ["fit_data_constrained"]
@@ -25,16 +27,17 @@ __all__ = ["fit_data_constrained"]
 _BOUNDS = (np.log([1e-2, 1e-2]), np.log([1e4, 1e4]))
 """R* between 0.01 (data worthless after one repeat) and 1e4 (no decay seen)."""
 _BASE_NAMES = ("E", "A", "B", "alpha", "beta")
+_FORM = "data-constrained"
 
 
 def _unique(runs: Runs, options: FitOptions) -> np.ndarray:
     if options.unique_tokens is None:
-        raise ValueError(
-            "unique_tokens: the data-constrained form needs the unique tokens of each run"
+        raise ArgumentError(
+            "unique_tokens", "the data-constrained form needs the unique tokens of each run"
         )
     u = np.broadcast_to(np.asarray(options.unique_tokens, dtype=float), runs.tokens.shape).copy()
     if np.any(u <= 0):
-        raise ValueError("unique_tokens: every value must be positive")
+        raise ArgumentError("unique_tokens", "every value must be positive")
     return u
 
 
@@ -42,15 +45,16 @@ def _base(runs: Runs, unique: np.ndarray, delta: float, options: FitOptions) -> 
     if options.base is not None:
         missing = [k for k in _BASE_NAMES if k not in options.base]
         if missing:
-            raise ValueError(f"base: missing {', '.join(missing)}")
+            raise ArgumentError("base", f"missing {', '.join(missing)}")
         return {k: float(options.base[k]) for k in _BASE_NAMES}
     single = runs.tokens <= unique
     if single.sum() <= 5 or len(np.unique(runs.params[single])) < 2:
-        raise ValueError(
-            "base: give base= constants, or single-epoch runs (tokens <= unique_tokens) "
-            "at two or more sizes to fit them on"
+        raise ArgumentError(
+            "base",
+            "give base= constants, or single-epoch runs (tokens <= unique_tokens) "
+            "at two or more sizes to fit them on",
         )
-    fitted = fit_lse(LSE_SPECS[Form.CHINCHILLA], runs.subset(single), delta=delta)
+    fitted = fit_lse(spec_for("chinchilla"), runs.subset(single), delta=delta)
     return dict(fitted.constants)
 
 
@@ -97,7 +101,7 @@ def _bootstrap(
     xb, fb, _ = _solve(weighted, delta, np.repeat(theta[None, :], n_draws, axis=0))
     base_cols = np.tile([data.base[k] for k in _BASE_NAMES], (n_draws, 1))
     draws = np.concatenate([base_cols, np.exp(xb)], axis=1)[np.isfinite(fb)]
-    intervals = interval_table(FORM_CONSTANTS[Form.DATA_CONSTRAINED], draws)
+    intervals = interval_table(law_form(_FORM).constants, draws)
     return draws, {"draws": len(draws), "requested": n_draws, "seed": seed, "intervals": intervals}
 
 
@@ -126,7 +130,7 @@ def fit_data_constrained(
         "n_converged": int(np.sum(status == CONVERGED)),
         "at_bound": at_bound,
     }
-    c_def = c_definition_for(Form.DATA_CONSTRAINED, runs, options)
+    c_def = c_definition_for(_FORM, runs, options)
     flops = run_flops(runs, c_def, family_for(options))
     if options.extrapolation:
         diagnostics["extrapolation"] = _extrapolation(data, runs, flops, theta, delta, options)
@@ -135,7 +139,7 @@ def fit_data_constrained(
         draws, diagnostics["bootstrap"] = _bootstrap(data, runs, theta, delta, bootstrap, seed)
     law = build_law(
         law_id,
-        Form.DATA_CONSTRAINED,
+        _FORM,
         constants,
         runs=runs,
         flops=flops,
@@ -150,7 +154,7 @@ def fit_data_constrained(
     out: Law | None = law
     if not success:
         out, message = None, "the decay fit did not converge"
-    form = str(Form.DATA_CONSTRAINED)
+    form = _FORM
     diagnostics["warnings"] = list(warnings)
     return FitReport(
         success, message, out, "approach3", form, objective, len(runs), tuple(warnings), diagnostics

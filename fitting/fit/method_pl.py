@@ -24,10 +24,12 @@ from flopwise.fitting.fit.optima import (
 from flopwise.fitting.fit.options import FitOptions
 from flopwise.fitting.fit.report import FitReport
 from flopwise.fitting.fit.validate import check_runs
-from flopwise.fitting.laws import CDefinition, Form, Law
+from flopwise.fitting.laws import CDefinition, Law
 from flopwise.fitting.runs import Runs
 
 __all__ = ["envelope_optima", "fit_approach1", "fit_approach2", "isoflop_optima"]
+
+_FORM = "power-law"
 
 
 def envelope_optima(runs: Runs, flops: np.ndarray, *, envelope: str, n_bins: int) -> Optima:
@@ -149,7 +151,7 @@ def _failure(ctx: _Context, opt: Optima, warnings: list[str], extra: dict[str, A
         message,
         None,
         ctx.method,
-        str(Form.POWER_LAW),
+        _FORM,
         None,
         len(ctx.runs),
         tuple(warnings),
@@ -179,7 +181,7 @@ def _law(
 ) -> Law:
     return build_law(
         ctx.law_id,
-        Form.POWER_LAW,
+        _FORM,
         constants,
         runs=ctx.runs,
         flops=ctx.flops,
@@ -210,7 +212,7 @@ def _report(
     draws = None
     if bootstrap:
         draws, diagnostics["bootstrap"] = _bootstrap(ctx, bootstrap)
-    c_def = c_definition_for(Form.POWER_LAW, ctx.runs, ctx.options)
+    c_def = c_definition_for(_FORM, ctx.runs, ctx.options)
     law = _law(ctx, constants, c_def, draws)
     more, info = optimum_warnings(law)
     warnings += more
@@ -227,7 +229,7 @@ def _report(
         message,
         law.evolve(diagnostics=diagnostics),
         ctx.method,
-        str(Form.POWER_LAW),
+        _FORM,
         objective,
         len(ctx.runs),
         tuple(warnings),
@@ -240,7 +242,7 @@ def fit_approach1(
 ) -> FitReport:
     """Approach 1: envelope (hull or binned minimum), then power laws."""
     runs, warnings = check_runs(runs, n_params=2)
-    flops = run_flops(runs, c_definition_for(Form.POWER_LAW, runs, options), family_for(options))
+    flops = run_flops(runs, c_definition_for(_FORM, runs, options), family_for(options))
     fn = partial(envelope_optima, envelope=options.envelope, n_bins=options.n_bins)
     opt = fn(runs, flops)
     extra = {"envelope": options.envelope}
@@ -253,7 +255,7 @@ def fit_approach2(
 ) -> FitReport:
     """Approach 2: isoFLOP profiles, weighted power laws through their floors."""
     runs, warnings = check_runs(runs, n_params=2)
-    flops = run_flops(runs, c_definition_for(Form.POWER_LAW, runs, options), family_for(options))
+    flops = run_flops(runs, c_definition_for(_FORM, runs, options), family_for(options))
     rng = np.random.default_rng(seed)
     kwargs: dict[str, Any] = {
         "grouping": options.grouping,

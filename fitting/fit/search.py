@@ -50,7 +50,7 @@ def staged_search(
     n_grid = grid_size(k) if grid is None else len(grid)
     rows = _screen_rows(n_grid, rng, n_screen)
     starts = grid_rows(k, rows) if grid is None else np.asarray(grid, dtype=float)[rows]
-    starts = np.clip(starts, bounds[0], bounds[1])
+    starts = np.clip(data.free(starts), bounds[0], bounds[1])
     values = objective(starts, data.as_type(np.float32), delta)
     finite = np.flatnonzero(np.isfinite(values))
     best = finite[np.argsort(values[finite], kind="stable")[:n_refine]]

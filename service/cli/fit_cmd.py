@@ -23,20 +23,12 @@ from tqdm import tqdm
 from flopwise.fitting.datasets import dataset_names, load_dataset, read_column, read_runs
 from flopwise.fitting.fit import METHODS, FitReport, fit
 from flopwise.fitting.fit.common import run_flops
-from flopwise.fitting.laws import Form, to_dict
+from flopwise.fitting.forms import form_names, law_form
+from flopwise.fitting.laws import to_dict
 from flopwise.fitting.runs import Runs
 from flopwise.service.cli.app import fail, main
 
-_FORMS = [
-    str(f)
-    for f in (
-        Form.CHINCHILLA,
-        Form.WIDTH_DEPTH,
-        Form.WIDTH_DEPTH_ALT,
-        Form.DATA_CONSTRAINED,
-        Form.POWER_LAW,
-    )
-]
+_FORMS = [name for name in form_names() if law_form(name).methods]
 
 
 def _load(opts: dict[str, Any]) -> tuple[Runs, dict[str, Any]]:
