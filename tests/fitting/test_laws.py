@@ -83,7 +83,7 @@ def test_draws_must_match_the_form() -> None:
 
 
 def test_predict_errors_name_what_is_missing() -> None:
-    with pytest.raises(ArgumentError, match="width: .*width and depth") as info:
+    with pytest.raises(ArgumentError, match=r"width: .*width and depth") as info:
         predict(builtin("gemstones-2025"), params=1e9, tokens=1e10)
     assert info.value.name == "width"
     with pytest.raises(ValueError, match="params"):
