@@ -47,7 +47,7 @@ class FitOptionsIn(Request):
     envelope: Literal["hull", "binned"] | None = None
     n_bins: int | None = Field(None, ge=0, le=1000)
     grouping: Literal["exact", "binned"] | None = None
-    profile: Literal["parabola", "robust"] | None = None
+    profile: Literal["akima", "parabola", "robust"] | None = None
     extrapolation: bool | None = None
     holdout: int | None = Field(None, ge=0, le=10_000)
     budgets: list[Positive] | None = Field(None, max_length=100)
@@ -59,15 +59,20 @@ class FitOptionsIn(Request):
     notes: str | None = Field(None, max_length=2000)
     family: FamilyIn | None = None
     """Default: the family of the law version being refreshed, else Gemstones' recipe."""
+    tie: dict[str, str] | None = Field(None, max_length=20)
+    """Approach 3: constants tied to another, ``{"beta": "alpha"}`` (fewer free constants)."""
+    fix: dict[str, float] | None = Field(None, max_length=20)
+    """Approach 3: constants held at a value, ``{"E": 1.8}``."""
+    objective: Literal["huber", "mse", "asymmetric"] | None = None
+    """Approach 3 objective on log loss (default huber; see ``fitting.fit.objectives``)."""
 
 
 class FitCreate(Request):
     """Fit a law to a dataset's stored runs."""
 
     dataset: Name
-    form: Literal[
-        "chinchilla", "width-depth", "width-depth-alt", "data-constrained", "power-law"
-    ] = "chinchilla"
+    form: str = Field("chinchilla", max_length=64)
+    """A registered law form (``fitting.forms``) that ``method`` fits."""
     method: Literal["approach1", "approach2", "approach3"] = "approach3"
     options: FitOptionsIn = Field(default_factory=lambda: FitOptionsIn.model_validate({}))
 
