@@ -31,8 +31,8 @@ def chinchilla_loss(n: Num, d: Num, *, E: Num, A: Num, B: Num, alpha: Num, beta:
 
     With the Epoch refit (docs/laws.md §3.3) N = 7.225e10, D = 1.329e12 gives 1.9744.
 
-    >>> round(float(chinchilla_loss(7.225e10, 1.329e12, E=1.82, A=482.01, B=2085.43,
-    ...                              alpha=0.3478, beta=0.3658)), 3)
+    >>> round(float(chinchilla_loss(7.225e10, 1.329e12, E=1.81686, A=482.006, B=2085.43,
+    ...                              alpha=0.34781, beta=0.36585)), 4)
     1.974
     """
     return E + A / np.power(n, alpha) + B / np.power(d, beta)

@@ -37,8 +37,8 @@ def kaplan_loss_nd(n: Num, d: Num, *, N_c: Num, D_c: Num, alpha_N: Num, alpha_D:
 
     Table 2 constants, N = 1e9 non-embedding, D = 1e10 tokens: 2.4197 (docs/laws.md §1.5).
 
-    >>> round(float(kaplan_loss_nd(1e9, 1e10, N_c=8.8e13, D_c=5.4e13,
-    ...                            alpha_N=0.076, alpha_D=0.095)), 4)
+    >>> round(float(kaplan_loss_nd(1e9, 1e10, N_c=6.4e13, D_c=1.8e13,
+    ...                            alpha_N=0.076, alpha_D=0.103)), 4)
     2.4197
     """
     return np.power(np.power(N_c / n, alpha_N / alpha_D) + D_c / d, alpha_D)
