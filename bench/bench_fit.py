@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flopwise.fitting.datasets import load_dataset
 from flopwise.fitting.fit import fit
-from flopwise.fitting.fit.approach3 import fit_lse
+from flopwise.fitting.fit.multistart import fit_lse
 from flopwise.fitting.fit.parametric import chinchilla_grid, grid_rows, grid_size, spec_for
 
 GEMSTONES_STORED = 0.0002949708

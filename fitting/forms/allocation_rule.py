@@ -76,13 +76,18 @@ class PowerLaw(LawForm):
         seed: int,
         options: FitOptions,
     ) -> FitReport:
-        from flopwise.fitting.fit.method_pl import fit_approach1, fit_approach2
+        from flopwise.fitting.fit.methods.approach1 import Approach1
+        from flopwise.fitting.fit.methods.approach2 import Approach2
+        from flopwise.fitting.fit.pipeline import run_pipeline
 
         self.check_method(method)
-        if method == "approach1":
-            return fit_approach1(
-                runs, law_id=law_id, bootstrap=bootstrap, seed=seed, options=options
-            )
-        return fit_approach2(
-            runs, law_id=law_id, delta=delta, bootstrap=bootstrap, seed=seed, options=options
+        solver = Approach1() if method == "approach1" else Approach2()
+        return run_pipeline(
+            solver,
+            runs,
+            law_id=law_id,
+            delta=delta,
+            bootstrap=bootstrap,
+            seed=seed,
+            options=options,
         )

@@ -274,8 +274,15 @@ class LawForm:
         self.check_method(method)
         if self.lse is None:
             raise ArgumentError("form", f"the {self.name} form has no LSE layout to fit")
-        from flopwise.fitting.fit.method3 import fit_approach3
+        from flopwise.fitting.fit.methods.approach3 import Approach3
+        from flopwise.fitting.fit.pipeline import run_pipeline
 
-        return fit_approach3(
-            runs, self, law_id=law_id, delta=delta, bootstrap=bootstrap, seed=seed, options=options
+        return run_pipeline(
+            Approach3(self.name, self.lse, options),
+            runs,
+            law_id=law_id,
+            delta=delta,
+            bootstrap=bootstrap,
+            seed=seed,
+            options=options,
         )

@@ -158,9 +158,16 @@ class DataConstrained(LawForm):
         seed: int,
         options: FitOptions,
     ) -> FitReport:
-        from flopwise.fitting.fit.method_dc import fit_data_constrained
+        from flopwise.fitting.fit.methods.data_constrained import DataConstrainedMethod
+        from flopwise.fitting.fit.pipeline import run_pipeline
 
         self.check_method(method)
-        return fit_data_constrained(
-            runs, law_id=law_id, delta=delta, bootstrap=bootstrap, seed=seed, options=options
+        return run_pipeline(
+            DataConstrainedMethod(),
+            runs,
+            law_id=law_id,
+            delta=delta,
+            bootstrap=bootstrap,
+            seed=seed,
+            options=options,
         )
