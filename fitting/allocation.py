@@ -103,9 +103,9 @@ def _check_budget(flops: np.ndarray) -> np.ndarray:
     if flops.size == 0:
         raise ArgumentError("flops", "no budget given")
     if not np.all(np.isfinite(flops)) or np.any(flops <= 0):
-        raise ValueError("flops must be positive and finite")
+        raise ArgumentError("flops", "must be positive and finite")
     if np.any(flops > MAX_FLOPS):
-        raise ValueError(f"flops must be at most {MAX_FLOPS:.0e}")
+        raise ArgumentError("flops", f"must be at most {MAX_FLOPS:.0e}")
     return flops
 
 
@@ -232,7 +232,7 @@ def allocate(
     unique_tokens = optional_positive("unique_tokens", unique_tokens)
     inference_tokens = optional_positive("inference_tokens", inference_tokens)
     if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+        raise ArgumentError("level", f"must be in (0, 1), got {level}")
     constraints = constraints or DEFAULT_CONSTRAINTS
     n_arr, d_arr, loss_arr, wd = optimum(
         law, flops_arr, constraints, unique_tokens, inference_tokens

@@ -127,7 +127,7 @@ def budget_to_flops(
         return positive("flops", flops)
     positive("mfu", mfu)
     if mfu > 1:
-        raise ValueError(f"mfu must be in (0, 1], got {mfu}")
+        raise ArgumentError("mfu", f"must be in (0, 1], got {mfu}")
     if gpu_name is None:
         raise ArgumentError("gpu", "a GPU-hour or dollar budget needs a GPU name")
     peak = gpu(gpu_name).peak_bf16_flops
@@ -156,7 +156,7 @@ def cost_of(
     wall = None
     if n_gpus is not None:
         if isinstance(n_gpus, bool) or not isinstance(n_gpus, int) or n_gpus < 1:
-            raise ValueError(f"n_gpus must be a positive integer, got {n_gpus!r}")
+            raise ArgumentError("n_gpus", f"must be a positive integer, got {n_gpus!r}")
         wall = hours / n_gpus
     dollars = (
         None
