@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.fit.bootstrap import interval_table
 from flopwise.fitting.fit.common import build_law, c_definition_for, family_for, run_flops
 from flopwise.fitting.fit.diagnostics import (
@@ -85,6 +86,22 @@ class Method(ABC):
     form: str = ""
     need: tuple[str, ...] = ()
     """Optional run columns the method reads (``width``, ``depth``)."""
+    constrainable: bool = False
+    """The method honours ``tie``, ``fix`` and ``objective`` (Approach 3's LSE fit)."""
+
+    def check_options(self, options: FitOptions) -> None:
+        """Refuse constraints and objectives this method would otherwise ignore."""
+        if self.constrainable:
+            return
+        for name in ("tie", "fix"):
+            if getattr(options, name):
+                raise ArgumentError(
+                    name, f"{self.name} does not fit the {self.form} form with {name}"
+                )
+        if options.objective != "huber":
+            raise ArgumentError(
+                "objective", f"{self.name} fits the {self.form} form with its own objective"
+            )
 
     @abstractmethod
     def n_free(self, options: FitOptions) -> int:
@@ -172,6 +189,7 @@ def run_pipeline(
     options: FitOptions,
 ) -> FitReport:
     """Fit ``runs`` with ``method``; see :mod:`fitting.fit` for the report's contract."""
+    method.check_options(options)
     runs, warnings = check_runs(runs, n_params=method.n_free(options), need=method.need)
     c_def = c_definition_for(method.form, runs, options)
     flops = run_flops(runs, c_def, family_for(options))

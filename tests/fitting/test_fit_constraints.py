@@ -91,6 +91,17 @@ def test_bad_constraints_name_the_option(options: dict, name: str, words: str) -
         assert info.value.name == name
 
 
+def test_methods_that_cannot_honour_constraints_refuse_them() -> None:
+    from flopwise.fitting.datasets import load_dataset
+
+    runs = load_dataset("porian-2024").runs
+    with pytest.raises(ArgumentError, match="tie: approach2") as info:
+        fit(runs, form="power-law", method="approach2", tie={"a_N": "a_D"})
+    assert info.value.name == "tie"
+    with pytest.raises(ArgumentError, match="objective: approach1"):
+        fit(runs, form="power-law", method="approach1", objective="mse")
+
+
 def test_objectives_mse_and_asymmetric() -> None:
     params = np.repeat([2e7, 5e7, 1.2e8, 3e8], 3)
     tokens = params * np.tile([10.0, 30.0, 90.0], 4)

@@ -80,6 +80,7 @@ class Approach3(Method):
     """Approach 3 for a form with an LSE layout."""
 
     name = "approach3"
+    constrainable = True
 
     def __init__(self, form: str, spec: LseSpec, options: FitOptions) -> None:
         self.form = form
