@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from flopwise.fitting.counting import ArchFamily, param_counts
+from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.flops import deepseek_model_scale, gemstones_flops_per_token
-from flopwise.fitting.laws import CDefinition, Form, Law, NDefinition
+from flopwise.fitting.laws import CDefinition, Law, NDefinition
 
 __all__ = [
     "Shape",
@@ -96,9 +97,10 @@ class ShapeConstraints:
         lo = -(-self.min_width // step)
         hi = self.max_width // step
         if hi < max(lo, 1):
-            raise ValueError(
-                f"constraints: no width in [{self.min_width}, {self.max_width}] is a multiple of "
-                f"head_dim x kv_group = {family.head_dim} x {family.kv_group} = {step}"
+            raise ArgumentError(
+                "constraints",
+                f"no width in [{self.min_width}, {self.max_width}] is a multiple of "
+                f"head_dim x kv_group = {family.head_dim} x {family.kv_group} = {step}",
             )
         return np.arange(max(lo, 1), hi + 1, dtype=np.int64) * step
 
@@ -280,12 +282,15 @@ class WidthDepthHull:
         return np.searchsorted(-self.neg_slopes, -k, side="left")
 
 
+def _law_form(law: Law) -> Any:
+    """The law's form (``fitting.forms`` imports this module: import it late)."""
+    from flopwise.fitting.forms import law_form
+
+    return law_form(law)
+
+
 def _shape_terms(law: Law, width: np.ndarray, depth: np.ndarray, params: np.ndarray) -> np.ndarray:
-    k = law.constants
-    s = k["E"] + k["A_w"] / np.power(width, k["alpha_w"]) + k["A_d"] / np.power(depth, k["alpha_d"])
-    if law.form is Form.WIDTH_DEPTH:
-        s = s + k["A_p"] / np.power(params, k["alpha_p"])
-    return s
+    return np.asarray(_law_form(law).shape_terms(law.constants, width, depth, params))
 
 
 def _lower_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -306,8 +311,8 @@ def _lower_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=64)
 def width_depth_hull(law: Law, family: ArchFamily, constraints: ShapeConstraints) -> WidthDepthHull:
     """Build (and cache per law, family and constraints) the hull of a width-depth law."""
-    if law.form not in (Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT):
-        raise ValueError(f"law: {law.id} has no width/depth terms")
+    if not _law_form(law).shape_aware:
+        raise ArgumentError("law", f"{law.id} has no width/depth terms")
     widths = constraints.widths(family)
     depths = np.arange(constraints.min_depth, constraints.max_depth + 1, dtype=np.int64)
     w, d = (g.ravel() for g in np.meshgrid(widths, depths))

@@ -15,7 +15,8 @@ import numpy as np
 
 from flopwise.fitting.allocation import allocate
 from flopwise.fitting.catalogue import BUILTIN_LAWS
-from flopwise.fitting.laws import Form, Law
+from flopwise.fitting.forms import form_names, law_form
+from flopwise.fitting.laws import Law
 from flopwise.fitting.predict import predict_loss
 from flopwise.fitting.runs import Runs
 from flopwise.service.jobs.base import JobContext, JobError, Outcome, Publication
@@ -23,10 +24,10 @@ from flopwise.service.store.jobs import Job
 from flopwise.service.store.laws import get_version, versions_of
 from flopwise.service.store.runs import load_records
 
-__all__ = ["APPROACH3_FORMS", "METHODS", "check_law", "fitted_law_id", "refit", "refit_payload"]
+__all__ = ["METHODS", "check_law", "fitted_law_id", "refit", "refit_payload"]
 
 METHODS = ("approach1", "approach2", "approach3")
-APPROACH3_FORMS = ("chinchilla", "width-depth", "width-depth-alt", "data-constrained")
+
 MAX_MEDIAN_ERROR = 0.25
 """A law whose median relative loss error on its own data exceeds this is not published."""
 
@@ -42,7 +43,7 @@ def refit_payload(
     """The payload of a refit job (checked by the API before it is queued)."""
     if method not in METHODS:
         raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
-    allowed = APPROACH3_FORMS if method == "approach3" else ("power-law",)
+    allowed = form_names(method=method)
     if form not in allowed:
         raise ValueError(f"form: {method} fits {', '.join(allowed)}, not {form!r}")
     law_id = fitted_law_id(dataset, form, method)
@@ -76,7 +77,7 @@ def json_ready(value: Any) -> Any:
 def check_law(law: Law, runs: Runs) -> list[str]:
     """Reasons not to publish ``law`` (empty when it may be published)."""
     problems: list[str] = []
-    if law.form in (Form.CHINCHILLA, Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT, Form.DATA_CONSTRAINED):
+    if law_form(law).lse is not None or law_form(law).repeated_data:
         try:
             predicted = np.asarray(
                 predict_loss(

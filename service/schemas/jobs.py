@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from dataclasses import fields as dataclass_fields
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
+from flopwise.fitting.counting import ArchFamily
 from flopwise.service.schemas.common import Name, Positive, Request
 
 __all__ = [
@@ -19,21 +21,36 @@ __all__ = [
 ]
 
 
-class FamilyIn(Request):
-    """How the runs' models are built (``fitting.counting.ArchFamily``): the fitted law's
-    shapes and FLOP counts use it."""
+_FAMILY_LIMITS: dict[str, dict[str, Any]] = {
+    "head_dim": {"ge": 1, "le": 4096},
+    "kv_group": {"ge": 1, "le": 1024},
+    "ffn_multiplier": {"gt": 0, "le": 64},
+    "ffn_round": {"ge": 1, "le": 65536},
+    "vocab_size": {"ge": 1, "le": 10_000_000},
+    "seq_len": {"ge": 1, "le": 10_000_000},
+}
+"""What the service adds to ``ArchFamily``: bounds on what a request may ask for."""
 
-    head_dim: int = Field(128, ge=1, le=4096)
-    kv_group: int = Field(2, ge=1, le=1024)
-    ffn_multiplier: float = Field(4.0, gt=0, le=64)
-    ffn_round: int = Field(1, ge=1, le=65536)
-    gated_ffn: bool = True
-    vocab_size: int = Field(50304, ge=1, le=10_000_000)
-    seq_len: int = Field(2048, ge=1, le=10_000_000)
-    tied_embeddings: bool = False
-    positions: Literal["rotary", "learned", "none"] = "rotary"
-    norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
-    bias: bool = False
+
+def _family_model() -> Any:
+    """``ArchFamily``'s fields (names, types, defaults: declared once, in ``fitting``)
+    as a request model, with the service's bounds."""
+    hints = get_type_hints(ArchFamily)
+    spec: dict[str, Any] = {
+        f.name: (hints[f.name], Field(f.default, **_FAMILY_LIMITS.get(f.name, {})))
+        for f in dataclass_fields(ArchFamily)
+    }
+    doc = "How the runs' models are built (``fitting.counting.ArchFamily``)."
+    return create_model("FamilyIn", __base__=Request, __doc__=doc, **spec)
+
+
+if TYPE_CHECKING:
+
+    class FamilyIn(Request):
+        """Generated from ``ArchFamily`` at import (see ``_family_model``)."""
+
+else:
+    FamilyIn = _family_model()
 
 
 class FitOptionsIn(Request):
@@ -47,7 +64,7 @@ class FitOptionsIn(Request):
     envelope: Literal["hull", "binned"] | None = None
     n_bins: int | None = Field(None, ge=0, le=1000)
     grouping: Literal["exact", "binned"] | None = None
-    profile: Literal["parabola", "robust"] | None = None
+    profile: Literal["akima", "parabola", "robust"] | None = None
     extrapolation: bool | None = None
     holdout: int | None = Field(None, ge=0, le=10_000)
     budgets: list[Positive] | None = Field(None, max_length=100)
@@ -59,15 +76,20 @@ class FitOptionsIn(Request):
     notes: str | None = Field(None, max_length=2000)
     family: FamilyIn | None = None
     """Default: the family of the law version being refreshed, else Gemstones' recipe."""
+    tie: dict[str, str] | None = Field(None, max_length=20)
+    """Approach 3: constants tied to another, ``{"beta": "alpha"}`` (fewer free constants)."""
+    fix: dict[str, float] | None = Field(None, max_length=20)
+    """Approach 3: constants held at a value, ``{"E": 1.8}``."""
+    objective: Literal["huber", "mse", "asymmetric"] | None = None
+    """Approach 3 objective on log loss (default huber; see ``fitting.fit.objectives``)."""
 
 
 class FitCreate(Request):
     """Fit a law to a dataset's stored runs."""
 
     dataset: Name
-    form: Literal[
-        "chinchilla", "width-depth", "width-depth-alt", "data-constrained", "power-law"
-    ] = "chinchilla"
+    form: str = Field("chinchilla", max_length=64)
+    """A registered law form (``fitting.forms``) that ``method`` fits."""
     method: Literal["approach1", "approach2", "approach3"] = "approach3"
     options: FitOptionsIn = Field(default_factory=lambda: FitOptionsIn.model_validate({}))
 
