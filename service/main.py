@@ -45,7 +45,7 @@ def start_workers(
     *,
     refits: int,
     calibrations: int,
-    metrics: Metrics,
+    metrics: Metrics | None,
     registry: LawRegistry,
 ) -> list[Worker]:
     """Start worker threads: ``refits`` for refit jobs, ``calibrations`` for sweeps.

@@ -9,10 +9,10 @@ per law version and sent as the JSON bytes the response model produced.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
-from flopwise.service.api.deps import AnswersDep
-from flopwise.service.api.responses import BUSY, INVALID
+from flopwise.service.api.deps import AnswersDep, require_reader
+from flopwise.service.api.responses import AUTH, BODY, BUSY, INVALID
 from flopwise.service.schemas.queries import (
     AllocatePublic,
     AllocateRequest,
@@ -22,7 +22,12 @@ from flopwise.service.schemas.queries import (
     PredictRequest,
 )
 
-router = APIRouter(prefix="/v1", tags=["queries"], responses={**INVALID, **BUSY})
+router = APIRouter(
+    prefix="/v1",
+    tags=["queries"],
+    dependencies=[Depends(require_reader)],
+    responses={**INVALID, **BUSY, **BODY, **AUTH},
+)
 
 
 @router.post("/allocate", response_model=AllocatePublic)
