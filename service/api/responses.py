@@ -51,6 +51,7 @@ INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": Invalid, "description": "A field is invalid; `loc` names it."}
 }
 BODY: dict[int | str, dict[str, Any]] = {
+    400: _message("The request body could not be parsed."),
     408: _message("The request body did not arrive in time."),
     413: _message("The request body is larger than FLOPWISE_MAX_BODY_BYTES."),
 }
