@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import BaseModel
 
 from flopwise.fitting.allocation import allocate
 from flopwise.fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
@@ -20,6 +21,7 @@ from flopwise.fitting.laws import Law, from_dict
 from flopwise.fitting.predict import predict
 from flopwise.fitting.shape import ShapeConstraints
 from flopwise.service.cli.app import fail, main
+from flopwise.service.schemas.queries import AllocatePublic, PredictPublic
 
 
 def _load_law(law_id: str, law_file: Path | None) -> Law:
@@ -28,10 +30,22 @@ def _load_law(law_id: str, law_file: Path | None) -> Law:
             return from_dict(json.loads(law_file.read_text()))
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise fail(f"--law-file: cannot read a law from {law_file}: {exc}") from None
+    name, sep, version = law_id.partition("@")
     try:
-        return builtin(law_id.split("@", 1)[0])
+        law = builtin(name)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    if sep and not (version.isascii() and version.isdigit() and int(version) == law.version):
+        raise fail(
+            f"--law: {name} has only version {law.version} offline, got {version!r} "
+            "(fitted versions live on the server)"
+        )
+    return law
+
+
+def _public_json(model: type[BaseModel], answer: dict[str, Any]) -> str:
+    """The answer as the API's response model writes it (same fields, same JSON)."""
+    return model.model_validate(answer).model_dump_json()
 
 
 def _print_table(result: dict[str, Any]) -> None:
@@ -183,7 +197,7 @@ def allocate_command(**opts: Any) -> None:
     out = result.to_dict()
     out["cost"] = cost
     if opts["as_json"]:
-        click.echo(json.dumps(out, allow_nan=False))
+        click.echo(_public_json(AllocatePublic, out))
     else:
         _print_table(out)
 
@@ -213,7 +227,7 @@ def predict_command(**opts: Any) -> None:
         raise fail(str(exc)) from None
     out = result.to_dict()
     if opts["as_json"]:
-        click.echo(json.dumps(out, allow_nan=False))
+        click.echo(_public_json(PredictPublic, out))
         return
     band = out["loss_interval"]
     extra = "" if not band else f"  (95%: {band[0]:.4f} to {band[1]:.4f})"

@@ -5,6 +5,12 @@ The service never imports torch or the trainer: it starts
 line from its stdout (``plan``, ``eval``, ``run_done``, ``fit``, ``done``; anything
 else is ignored). The trainer posts its evaluations to this server's
 ``POST /v1/runs`` like any client, which queues the refit.
+
+The trainer reports to the URL the operator configured (``Settings.base_url``), never
+one a request names, and gets the API key in its environment (``FLOPWISE_API_KEY``),
+never on its command line where ``ps`` shows it. It runs in its own process group, so
+stopping a job (cancel, lease lost, shutdown) stops the trainer and every process it
+started: SIGTERM to the group, SIGKILL after ``STOP_GRACE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 import collections
 import importlib.util
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,9 +30,17 @@ from flopwise.service.config import Settings
 from flopwise.service.jobs.base import JobContext, JobError, Outcome
 from flopwise.service.store.jobs import Job
 
-__all__ = ["apply_event", "calibration_argv", "calibration_available", "run_calibration"]
+__all__ = [
+    "apply_event",
+    "calibration_argv",
+    "calibration_available",
+    "calibration_env",
+    "run_calibration",
+    "stop_group",
+]
 
 STDERR_TAIL_LINES = 40
+STOP_GRACE_SECONDS = 10.0
 SWEEP_OPTIONS = (
     "max_runs",
     "sizes",
@@ -43,11 +59,12 @@ def calibration_available(settings: Settings) -> str | None:
     """``None`` when sweeps can run here, else why not."""
     if settings.trainer_command:
         return None
-    for module in ("torch", "trainer"):
+    for module in ("torch", "flopwise.trainer"):
         if importlib.util.find_spec(module) is None:
             return (
                 f"calibration needs the trainer, and {module} is not installed here: "
-                "pip install 'flopwise[train]' (or use the trainer image)"
+                "pip install 'flopwise[train]' (from a checkout: pip install '.[train]'), "
+                "or use the trainer image"
             )
     return None
 
@@ -67,10 +84,16 @@ def calibration_argv(payload: dict[str, Any], settings: Settings) -> list[str]:
     for key in SWEEP_OPTIONS:
         if payload.get(key) is not None:
             argv += [f"--{key.replace('_', '-')}", str(payload[key])]
-    argv += ["--service-url", payload["service_url"], "--progress", "jsonl", "--yes"]
-    if settings.api_key:
-        argv += ["--api-key", settings.api_key]
+    argv += ["--service-url", settings.base_url, "--progress", "jsonl", "--yes"]
     return argv
+
+
+def calibration_env(settings: Settings) -> dict[str, str]:
+    """The trainer's environment: this one, with the API key (never on argv)."""
+    env = {k: v for k, v in os.environ.items() if k != "FLOPWISE_API_KEY"}
+    if settings.api_key:
+        env["FLOPWISE_API_KEY"] = settings.api_key
+    return env
 
 
 def apply_event(progress: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
@@ -116,10 +139,28 @@ def _follow(proc: subprocess.Popen[str], ctx: JobContext) -> dict[str, Any]:
     return progress
 
 
+def stop_group(proc: subprocess.Popen[str], grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM the process group ``proc`` leads; SIGKILL it if ``proc`` outlives ``grace``."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(wait)
+            if sig == signal.SIGTERM:
+                os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group
+            return
+        except subprocess.TimeoutExpired:
+            continue
+        except ProcessLookupError:
+            return
+
+
 def _watchdog(proc: subprocess.Popen[str], ctx: JobContext, done: threading.Event) -> None:
     while not done.wait(0.5):
         if ctx.should_stop:
-            proc.terminate()
+            stop_group(proc)
             return
 
 
@@ -129,7 +170,14 @@ def run_calibration(job: Job, ctx: JobContext) -> Outcome:
     done = threading.Event()
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
         try:
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True)
+            proc = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                env=calibration_env(ctx.settings),
+                start_new_session=True,
+            )
         except OSError as exc:
             raise JobError(f"could not start the trainer ({argv[0]}): {exc}") from None
         guard = threading.Thread(target=_watchdog, args=(proc, ctx, done), daemon=True)

@@ -15,6 +15,7 @@ import numpy as np
 
 from flopwise.fitting.allocation import allocate
 from flopwise.fitting.catalogue import BUILTIN_LAWS
+from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms import form_names, law_form
 from flopwise.fitting.laws import Law
 from flopwise.fitting.predict import predict_loss
@@ -42,13 +43,13 @@ def refit_payload(
 ) -> dict[str, Any]:
     """The payload of a refit job (checked by the API before it is queued)."""
     if method not in METHODS:
-        raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+        raise ArgumentError("method", f"expected one of {', '.join(METHODS)}, got {method!r}")
     allowed = form_names(method=method)
     if form not in allowed:
-        raise ValueError(f"form: {method} fits {', '.join(allowed)}, not {form!r}")
+        raise ArgumentError("form", f"{method} fits {', '.join(allowed)}, not {form!r}")
     law_id = fitted_law_id(dataset, form, method)
     if law_id in BUILTIN_LAWS:
-        raise ValueError(f"dataset: a fit would publish {law_id!r}, the id of a built-in law")
+        raise ArgumentError("dataset", f"a fit would publish {law_id!r}, the id of a built-in law")
     return {"dataset": dataset, "form": form, "method": method, "options": options, "auto": auto}
 
 
@@ -152,4 +153,5 @@ def refit(job: Job, ctx: JobContext) -> Outcome:
     if not law.dataset:
         law = law.evolve(dataset=dataset)
     ctx.progress(stage="publishing")
-    return Outcome(publication=Publication(law, dataset, form, method, summary))
+    publication = Publication(law, dataset, form, method, summary, snapshot=len(records))
+    return Outcome(publication=publication)

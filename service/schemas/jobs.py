@@ -127,7 +127,7 @@ class JobAccepted(BaseModel):
 class JobPublic(BaseModel):
     id: str
     kind: str
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     progress: dict[str, Any]
     result: dict[str, Any] | None
     error: str | None

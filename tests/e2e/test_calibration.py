@@ -42,7 +42,8 @@ def test_calibration_through_the_service(
     flopwise_server: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    server = flopwise_server(env={"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)})
+    env = {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "FLOPWISE_ALLOW_CALIBRATIONS": "1"}
+    server = flopwise_server(env=env)
     with httpx.Client(base_url=server.url, timeout=60) as http:
         job = wait_job(server.url, _calibration(http)["job_id"], timeout=570)
         assert job["status"] == "succeeded", job["error"] or server.log_text()[-3000:]
