@@ -141,7 +141,9 @@ class ThroughputModel:
 
     def __post_init__(self) -> None:
         if not 0 < self.matmul_efficiency <= 1:
-            raise ArgumentError("matmul_efficiency", f"must be in (0, 1], got {self.matmul_efficiency}")
+            raise ArgumentError(
+                "matmul_efficiency", f"must be in (0, 1], got {self.matmul_efficiency}"
+            )
         positive("peak_flops", self.peak_flops)
         positive("batch_tokens", self.batch_tokens)
         for name in ("half_width", "layer_seconds", "step_overhead", "comm_per_param"):
@@ -247,7 +249,7 @@ _STARTS = (
 """Starting points (logit eta, then logs of w_half, k_layer, k_step, k_comm)."""
 
 
-def _unpack(x: np.ndarray) -> dict[str, float]:
+def _unpack(x: np.ndarray) -> dict[str, Any]:
     return {
         "matmul_efficiency": float(1.0 / (1.0 + math.exp(-x[0]))),
         **{name: float(math.exp(v)) for name, v in zip(CONSTANTS[1:], x[1:], strict=True)},
