@@ -33,6 +33,12 @@ from flopwise.service.schemas.queries import (
     PredictPublic,
     PredictRequest,
 )
+from flopwise.service.store.throughput import ThroughputRegistry
+from flopwise.service.time_answers import (
+    answer_time_allocate,
+    constant_mfu_warning,
+    resolve_model,
+)
 
 __all__ = ["AnswerCache", "Answers", "answer_allocate", "answer_frontier", "answer_predict"]
 
@@ -135,6 +141,8 @@ def answer_allocate(registry: LawRegistry, req: AllocateRequest) -> dict[str, An
         ) from None
     out = result.to_dict()  # finite: allocate refuses budgets it cannot answer finitely
     out["cost"] = cost
+    if kind != "flops" and req.gpu is not None:
+        out["warnings"].append(constant_mfu_warning(req.mfu, req.gpu))
     return out
 
 
@@ -246,9 +254,15 @@ class AnswerCache:
 class Answers:
     """The query endpoints' logic: resolve the law, answer (or recall) and serialise."""
 
-    def __init__(self, registry: LawRegistry, cache: AnswerCache | None = None) -> None:
+    def __init__(
+        self,
+        registry: LawRegistry,
+        cache: AnswerCache | None = None,
+        throughput: ThroughputRegistry | None = None,
+    ) -> None:
         self.registry = registry
         self.cache = cache or AnswerCache()
+        self.throughput = throughput
 
     def _answer(
         self,
@@ -268,7 +282,16 @@ class Answers:
         return body
 
     def allocate(self, req: AllocateRequest) -> bytes:
-        return self._answer("allocate", req, answer_allocate, AllocatePublic)
+        if req.throughput is None or self.throughput is None:
+            return self._answer("allocate", req, answer_allocate, AllocatePublic)
+        model = resolve_model(self.throughput, req.throughput)
+        pinned = req.model_copy(update={"throughput": model.ref})  # the version the key names
+
+        def compute(registry: LawRegistry, body: AllocateRequest) -> dict[str, Any]:
+            law = _law(registry, body.law)
+            return answer_time_allocate(law, model, body, _constraints(body.constraints))
+
+        return self._answer("allocate", pinned, compute, AllocatePublic)
 
     def predict(self, req: PredictRequest) -> bytes:
         return self._answer("predict", req, answer_predict, PredictPublic)

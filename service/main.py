@@ -19,7 +19,16 @@ from fastapi.responses import JSONResponse
 from flopwise.service.answers import Answers
 from flopwise.service.api.deps import Services
 from flopwise.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from flopwise.service.api.routes import calibrations, health, jobs, laws, queries, runs
+from flopwise.service.api.routes import (
+    calibrations,
+    health,
+    jobs,
+    laws,
+    overspend,
+    queries,
+    runs,
+    throughput,
+)
 from flopwise.service.config import Settings
 from flopwise.service.errors import FieldError
 from flopwise.service.jobs.calibration import run_calibration
@@ -29,6 +38,7 @@ from flopwise.service.metrics import Metrics
 from flopwise.service.registry import LawPoller, LawRegistry
 from flopwise.service.store import jobs as queue
 from flopwise.service.store.db import Database, open_database
+from flopwise.service.store.throughput import ThroughputRegistry
 
 __all__ = ["create_app", "start_workers"]
 
@@ -67,7 +77,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     registry.refresh()
     metrics: Metrics = app.state.metrics
     services = Services(
-        settings=settings, db=db, registry=registry, metrics=metrics, answers=Answers(registry)
+        settings=settings,
+        db=db,
+        registry=registry,
+        metrics=metrics,
+        answers=Answers(registry, throughput=ThroughputRegistry(db)),
     )
     services.poller = LawPoller(registry, settings.law_poll_seconds)
     services.poller.start()
@@ -133,7 +147,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.state.settings = settings
     app.state.start_workers = start_workers
     app.state.metrics = Metrics(queue_depth=partial(_queue_depth, app))
-    routers = (queries, laws, runs, jobs, calibrations, health)
+    routers = (queries, laws, runs, jobs, calibrations, health, throughput, overspend)
     for module in routers:
         app.include_router(module.router)
     app.add_exception_handler(FieldError, _field_error)

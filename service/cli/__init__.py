@@ -14,7 +14,7 @@ import importlib
 
 from flopwise.service.cli.app import main, run
 
-for _name in ("laws_cmd", "fit_cmd", "serve_cmd", "train_cmd"):
+for _name in ("laws_cmd", "fit_cmd", "serve_cmd", "train_cmd", "overspend_cmd"):
     try:
         importlib.import_module(f"flopwise.service.cli.{_name}")
     except ModuleNotFoundError as exc:  # a command family not written yet
