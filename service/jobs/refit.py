@@ -19,6 +19,7 @@ from flopwise.fitting.laws import Form, Law
 from flopwise.fitting.predict import predict_loss
 from flopwise.fitting.runs import Runs
 from flopwise.service.jobs.base import JobContext, JobError, Outcome, Publication
+from flopwise.service.jobs.throughput_refit import refit_throughput
 from flopwise.service.store.jobs import Job
 from flopwise.service.store.laws import get_version, versions_of
 from flopwise.service.store.runs import load_records
@@ -151,4 +152,5 @@ def refit(job: Job, ctx: JobContext) -> Outcome:
     if not law.dataset:
         law = law.evolve(dataset=dataset)
     ctx.progress(stage="publishing")
+    summary["throughput"] = refit_throughput(ctx.db, dataset, law.family, job.id)
     return Outcome(publication=Publication(law, dataset, form, method, summary))

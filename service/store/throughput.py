@@ -28,6 +28,7 @@ __all__ = [
     "ThroughputRegistry",
     "ThroughputRow",
     "UnknownThroughput",
+    "latest_throughput",
     "publish_throughput",
 ]
 
@@ -87,6 +88,17 @@ def publish_throughput(
     except IntegrityError:
         return None
     return version
+
+
+def latest_throughput(db: Database, model_id: str) -> ThroughputModel | None:
+    """The latest stored version of ``model_id``, or ``None``."""
+    with db.read_session() as session:
+        row = session.scalars(
+            select(ThroughputRow)
+            .where(ThroughputRow.model_id == model_id)
+            .order_by(ThroughputRow.version.desc())
+        ).first()
+        return None if row is None else from_dict(row.body)
 
 
 class UnknownThroughput(LookupError):

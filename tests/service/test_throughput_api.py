@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from flopwise.fitting.throughput_catalogue import builtin_throughput
+from flopwise.fitting.throughput_catalogue import builtin_throughput, gemstones_step_times
 from flopwise.service.store.db import open_database
 from flopwise.service.store.throughput import publish_throughput
-from tests.service.conftest import SettingsFactory, live_app
+from tests.service.conftest import SettingsFactory, live_app, wait_for_job
 
 GEMSTONES_TIME = {
     "law": "gemstones-2025",
@@ -177,3 +177,37 @@ def test_cli_time_optimal_and_overspend() -> None:
         bad = flopwise(*args)
         assert bad.returncode == 2
         assert words in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_refit_publishes_the_datasets_throughput_model(make_settings: SettingsFactory) -> None:
+    """Runs posted with step times (Gemstones' own, 2 evaluations per model) make the
+    refit publish ``<dataset>-throughput`` beside the law, fitted on those times."""
+    times = gemstones_step_times()
+    runs = [
+        {
+            "dataset": "gem",
+            "run": f"{int(w)}x{int(d)}",
+            "params": float(6 * w * w * d + 2 * 50304 * w),
+            "tokens": tokens,
+            "loss": 2.2 + 300 / (w * d) ** 0.5 + 400 / tokens**0.25,
+            "width": int(w),
+            "depth": int(d),
+            "seconds_per_step": float(s),
+            "n_gpus": int(g),
+            "gpu": "mi250x",
+            "tags": {"batch_tokens": "4194304"},
+        }
+        for w, d, g, s in zip(
+            times.width, times.depth, times.n_gpus, times.seconds_per_step, strict=True
+        )
+        for tokens in (2e9, 2e10)
+    ]
+    with live_app(make_settings()) as url, httpx.Client(base_url=url, timeout=60) as http:
+        posted = http.post("/v1/runs", json={"runs": runs})
+        assert posted.status_code in (200, 201), posted.text
+        job = wait_for_job(http, posted.json()["refit_jobs"]["gem"], timeout=300)
+        assert job["status"] == "succeeded", job
+        model = http.get("/v1/throughput/gem-throughput").json()
+    assert model["version"] == 1 and model["dataset"] == "gem" and model["gpu"] == "mi250x"
+    assert model["diagnostics"]["n_shapes"] == 22
+    assert model["diagnostics"]["median_relative_error"] < 0.1
