@@ -32,7 +32,13 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from flopwise.fitting.checks import positive
-from flopwise.fitting.counting import ArchFamily, Num, block_matmul_params, param_counts
+from flopwise.fitting.counting import (
+    ArchFamily,
+    ArchSpec,
+    Num,
+    block_matmul_params,
+    param_counts,
+)
 from flopwise.fitting.errors import ArgumentError
 
 __all__ = [
@@ -44,6 +50,7 @@ __all__ = [
     "from_dict",
     "leave_one_shape_out",
     "matmul_flops_per_token",
+    "spec_step_seconds",
     "step_seconds",
     "to_dict",
 ]
@@ -80,6 +87,29 @@ def total_params(width: Num, depth: Num, family: ArchFamily) -> Num:
         **family.shape_kwargs(width),
     )
     return total
+
+
+def spec_step_seconds(
+    model: ThroughputModel, spec: ArchSpec, tokens_per_gpu: float, n_gpus: int = 1
+) -> float:
+    """Predicted seconds per step of one concrete model (its family read off the spec)."""
+    family = ArchFamily(
+        head_dim=spec.head_dim,
+        kv_group=max(1, spec.n_heads // spec.n_kv_heads),
+        ffn_multiplier=spec.ffn_size / spec.width,
+        gated_ffn=spec.gated_ffn,
+        vocab_size=spec.vocab_size,
+        seq_len=spec.seq_len,
+        tied_embeddings=spec.tied_embeddings,
+        positions=spec.positions,
+        norm=spec.norm,
+        bias=spec.bias,
+    )
+    return float(
+        step_seconds(
+            model, family, spec.width, spec.depth, tokens_per_gpu=tokens_per_gpu, n_gpus=n_gpus
+        )
+    )
 
 
 def ring_factor(n_gpus: Num) -> Num:

@@ -45,6 +45,7 @@ __all__ = [
     "GEMSTONES_MODEL",
     "builtin_throughput",
     "builtin_throughputs",
+    "default_for_gpu",
     "derived_model",
     "gemstones_step_times",
 ]
@@ -136,6 +137,14 @@ def builtin_throughput(model_id: str) -> ThroughputModel:
             "throughput", f"unknown throughput model {model_id!r}; known: {', '.join(models)}"
         )
     return models[model_id]
+
+
+def default_for_gpu(gpu_name: str) -> ThroughputModel | None:
+    """The built-in model of a GPU (``fitting.hardware`` name), or ``None``."""
+    for model in builtin_throughputs().values():
+        if model.gpu == gpu_name:
+            return model
+    return None
 
 
 def write_builtins() -> list[Path]:

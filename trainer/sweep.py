@@ -13,9 +13,12 @@ import json
 import os
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from flopwise.fitting.throughput import spec_step_seconds
+from flopwise.fitting.throughput_catalogue import default_for_gpu
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
 from flopwise.trainer.client import ServiceClient
 from flopwise.trainer.config import Job, TrainConfig
@@ -25,7 +28,7 @@ from flopwise.trainer.devices import LocalDevices, estimated_flops, local_device
 from flopwise.trainer.executor import JobSpec, Outcome, run_jobs
 from flopwise.trainer.families import family
 from flopwise.trainer.model import ModelConfig
-from flopwise.trainer.plan import Plan, PlanConfig, PlannedRun, make_plan
+from flopwise.trainer.plan import Plan, PlanConfig, PlannedRun, StepTime, make_plan
 from flopwise.trainer.progress import Reporter
 from flopwise.trainer.refit import FitOutcome, fit_locally, fit_via_service
 from flopwise.trainer.sinks import JsonlSink, ServiceSink
@@ -148,8 +151,16 @@ def prepare(config: SweepConfig) -> Prepared:
             resumed=True,
         )
     speed = config.throughput or estimated_flops(devices, threads)
-    plan = make_plan(replace(request, throughput=speed))
+    plan = make_plan(replace(request, throughput=speed), step_time=_step_time(config, devices))
     return Prepared(plan, sweep_dir, data_dir, devices, threads, resumed=False)
+
+
+def _step_time(config: SweepConfig, devices: LocalDevices) -> StepTime | None:
+    """A GPU's fitted throughput model for the estimates, unless a speed was given."""
+    model = default_for_gpu(devices.name) if devices.kind == "cuda" else None
+    if model is None or config.throughput:
+        return None
+    return partial(spec_step_seconds, model)
 
 
 def _job(prepared: Prepared, config: SweepConfig, run: PlannedRun) -> Job:
