@@ -275,16 +275,21 @@ class _Ingest:
             self.report(event)
 
     def on_exit(self, run_id: str, ok: bool) -> None:
-        self.resync(run_id)  # resync flushes the service sink
+        records = self.resync(run_id)  # resync flushes the service sink
         self.done += ok
-        status = (read_done(self.prepared.sweep_dir / "runs" / run_id) or {}).get("status")
+        done = read_done(self.prepared.sweep_dir / "runs" / run_id) or {}
+        planned = {r.run_id: r.est_seconds for r in self.prepared.plan.runs}
+        clock = records[-1].get("seconds_per_step") if records else None
         self.report(
             {
                 "event": "run_done",
                 "run": run_id,
                 "done": self.done,
                 "total": self.total,
-                "status": status or "failed",
+                "status": done.get("status") or "failed",
+                "est_seconds": planned.get(run_id),
+                # training time by the run's own step clock, beside the plan's estimate
+                "measured_seconds": clock * done["steps"] if clock and "steps" in done else None,
             }
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from functools import partial
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from flopwise.fitting.throughput import spec_step_seconds
 from flopwise.fitting.throughput_catalogue import builtin_throughput, default_for_gpu
 from flopwise.trainer.plan import STARTUP_SECONDS, PlanConfig, make_plan
+from flopwise.trainer.progress import TqdmReporter
 
 
 def test_plan_estimates_follow_the_throughput_model() -> None:
@@ -35,3 +37,11 @@ def test_plan_estimates_follow_the_throughput_model() -> None:
         flat_ratio = flat_runs["deep"].est_seconds / flat_runs["wide"].est_seconds
         assert ratio > flat_ratio * 1.05
     assert fitted.runs[0].est_seconds != pytest.approx(flat.runs[0].est_seconds, rel=0.01)
+
+
+def test_sweep_shows_the_estimate_beside_the_measured_time() -> None:
+    err = io.StringIO()
+    report = TqdmReporter(err)
+    report({"event": "run_done", "run": "r1", "done": 1, "total": 2, "status": "finished",
+            "est_seconds": 186.0, "measured_seconds": 168.0})  # fmt: skip
+    assert "[1/2] r1: finished, est. 3.1 min, measured 2.8 min (step clock)" in err.getvalue()
