@@ -26,6 +26,7 @@ from flopwise.fitting.throughput import ThroughputModel
 from flopwise.fitting.time_optimal import (
     ShapeGrid,
     check_batch,
+    check_n_gpus,
     grid_index,
     shape_grid,
     shape_terms,
@@ -123,8 +124,7 @@ def overspend(
     Raises ``ArgumentError`` naming the argument: a shape outside ``constraints``, a
     target no shape (or not this shape) can reach.
     """
-    if isinstance(n_gpus, bool) or not isinstance(n_gpus, int) or n_gpus < 1:
-        raise ArgumentError("n_gpus", f"must be a positive integer, got {n_gpus!r}")
+    check_n_gpus(n_gpus)
     constraints = constraints or DEFAULT_CONSTRAINTS
     family = constraints.family(law.family)
     batch = model.batch_tokens if batch_tokens is None else positive("batch_tokens", batch_tokens)
@@ -203,8 +203,10 @@ def overspend_map(
 ) -> tuple[np.ndarray, np.ndarray]:
     """FLOP and GPU-hour overspend of every (depth, width) pair: two (depths, widths)
     arrays, infinite where the shape never reaches ``target_loss`` (for Fig. 7 plots)."""
+    check_n_gpus(n_gpus)
     constraints = constraints or DEFAULT_CONSTRAINTS
     batch = model.batch_tokens if batch_tokens is None else positive("batch_tokens", batch_tokens)
+    check_batch(constraints.family(law.family), batch, n_gpus)
     step = constraints.family(law.family).width_step
     for w, d in ((int(w), int(d)) for w in widths for d in depths):
         _check_shape(constraints, step, w, d)

@@ -48,6 +48,7 @@ __all__ = [
     "TimeAllocation",
     "allocate_hours",
     "check_batch",
+    "check_n_gpus",
     "grid_index",
     "plan_for",
     "shape_grid",
@@ -100,7 +101,7 @@ def shape_terms(law: Law, family: ArchFamily, width: Any, depth: Any) -> Any:
     return _shape_terms(law, w, d, total)
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=8)  # about 5 MB each at the default constraints
 def shape_grid(
     law: Law,
     model: ThroughputModel,
@@ -140,7 +141,7 @@ def _allowed(law: Law, width: np.ndarray, depth: np.ndarray) -> np.ndarray:
     return (aspect >= ASPECT_BAND[0]) & (aspect <= ASPECT_BAND[1])
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=8)
 def _time_hull(
     law: Law, model: ThroughputModel, constraints: ShapeConstraints, n_gpus: int, batch: float
 ) -> WidthDepthHull:
@@ -268,6 +269,11 @@ def _n_gpus(gpu_hours: float, n_gpus: int | None, deadline_hours: float | None) 
         return max(1, math.ceil(gpu_hours / deadline * (1 - 1e-12)))
     if n_gpus is None:
         raise ArgumentError("n_gpus", "a GPU-hour budget needs n_gpus or deadline_hours")
+    return check_n_gpus(n_gpus)
+
+
+def check_n_gpus(n_gpus: int) -> int:
+    """``n_gpus`` if it is a positive integer; ``ArgumentError('n_gpus')`` otherwise."""
     if isinstance(n_gpus, bool) or not isinstance(n_gpus, int) or n_gpus < 1:
         raise ArgumentError("n_gpus", f"must be a positive integer, got {n_gpus!r}")
     return n_gpus
@@ -311,7 +317,12 @@ def allocate_hours(
     g = _n_gpus(hours, n_gpus, deadline_hours)
     batch = model.batch_tokens if batch_tokens is None else positive("batch_tokens", batch_tokens)
     constraints = constraints or DEFAULT_CONSTRAINTS
-    check_batch(constraints.family(law.family), batch, g)
+    try:
+        check_batch(constraints.family(law.family), batch, g)
+    except ArgumentError as exc:
+        if deadline_hours is None:
+            raise
+        raise ArgumentError("deadline_hours", f"needs {g} GPUs: {exc.message}") from None
     grid = shape_grid(law, model, constraints, g, batch)
     wall = hours * 3600.0 / g
     hull = _time_hull(law, model, constraints, g, batch)
