@@ -29,7 +29,6 @@ from flopwise.fitting.time_optimal import (
     check_n_gpus,
     grid_index,
     shape_grid,
-    shape_terms,
 )
 
 __all__ = ["Costs", "Overspend", "overspend", "overspend_map", "tokens_to_reach"]
@@ -87,12 +86,35 @@ class Overspend:
         return out
 
 
+def _spend(grid: ShapeGrid, tokens: Any, at: Any = slice(None)) -> tuple[Any, Any]:
+    """FLOPs and GPU-hours of training the shapes ``at`` for ``tokens``."""
+    hours = grid.seconds_per_token[at] * tokens * grid.n_gpus / 3600.0
+    return grid.flops_per_token[at] * tokens, hours
+
+
 def _costs(grid: ShapeGrid, target: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     tokens = tokens_to_reach(target, grid.shape_terms, grid.B, grid.beta)
     tokens = np.where(grid.allowed, tokens, np.inf)
-    flops = grid.flops_per_token * tokens
-    hours = grid.seconds_per_token * tokens * grid.n_gpus / 3600.0
-    return tokens, flops, hours
+    return (tokens, *_spend(grid, tokens))
+
+
+def _grid(
+    law: Law,
+    model: ThroughputModel,
+    n_gpus: int,
+    batch_tokens: float | None,
+    constraints: ShapeConstraints | None,
+    shapes: list[tuple[int, int]],
+) -> ShapeGrid:
+    """The checked arguments' shape grid (``shapes`` must lie in it)."""
+    check_n_gpus(n_gpus)
+    constraints = constraints or DEFAULT_CONSTRAINTS
+    family = constraints.family(law.family)
+    batch = model.batch_tokens if batch_tokens is None else positive("batch_tokens", batch_tokens)
+    check_batch(family, batch, n_gpus)
+    for w, d in shapes:
+        _check_shape(constraints, family.width_step, w, d)
+    return shape_grid(law, model, constraints, n_gpus, batch)
 
 
 def _target(grid: ShapeGrid, target_loss: float | None, flops: float | None) -> float:
@@ -124,30 +146,29 @@ def overspend(
     Raises ``ArgumentError`` naming the argument: a shape outside ``constraints``, a
     target no shape (or not this shape) can reach.
     """
-    check_n_gpus(n_gpus)
-    constraints = constraints or DEFAULT_CONSTRAINTS
-    family = constraints.family(law.family)
-    batch = model.batch_tokens if batch_tokens is None else positive("batch_tokens", batch_tokens)
-    check_batch(family, batch, n_gpus)
-    _check_shape(constraints, family.width_step, width, depth)
-    grid = shape_grid(law, model, constraints, n_gpus, batch)
+    grid = _grid(law, model, n_gpus, batch_tokens, constraints, [(width, depth)])
     target = _target(grid, target_loss, flops)
     tokens, all_flops, all_hours = _costs(grid, target)
     if not np.isfinite(all_flops).any():
         raise ArgumentError("target_loss", f"no shape reaches loss {target:.4g} under {law.id}")
-    s = float(shape_terms(law, family, width, depth))
-    if s >= target:
+    index = grid_index(grid, width, depth)
+    floor = float(grid.shape_terms[index])
+    if floor >= target:
         raise ArgumentError(
             "target_loss",
-            f"{width} x {depth} never reaches loss {target:.4g} (its floor is {s:.4g})",
+            f"{width} x {depth} never reaches loss {target:.4g} (its floor is {floor:.4g})",
         )
-    index = grid_index(grid, width, depth)
-    mine = _pick(grid, tokens, all_flops, all_hours, index)
+    mine_tokens = float(tokens_to_reach(target, floor, grid.B, grid.beta))  # allowed or not
+    mine_flops, mine_hours = _spend(grid, mine_tokens, index)
+    mine = Costs(width, depth, mine_tokens, float(mine_flops), float(mine_hours))
     best_f = _pick(grid, tokens, all_flops, all_hours, int(np.argmin(all_flops)))
     best_h = _pick(grid, tokens, all_flops, all_hours, int(np.argmin(all_hours)))
     warnings = model.domain.outside(
-        width=width, depth=depth, n_gpus=n_gpus, tokens_per_gpu=batch / n_gpus
+        width=width, depth=depth, n_gpus=n_gpus, tokens_per_gpu=grid.batch_tokens / n_gpus
     )
+    if not grid.allowed[index]:
+        warnings.append(f"{law.id} has no width/depth terms: it is trusted only at width/depth "
+                        "20-200, and this shape is outside that band")  # fmt: skip
     return Overspend(
         law_id=law.id,
         law_version=law.version,
@@ -155,7 +176,7 @@ def overspend(
         throughput_version=model.version,
         target_loss=target,
         n_gpus=n_gpus,
-        batch_tokens=batch,
+        batch_tokens=grid.batch_tokens,
         shape=mine,
         flop_optimal=best_f,
         time_optimal=best_h,
@@ -203,14 +224,8 @@ def overspend_map(
 ) -> tuple[np.ndarray, np.ndarray]:
     """FLOP and GPU-hour overspend of every (depth, width) pair: two (depths, widths)
     arrays, infinite where the shape never reaches ``target_loss`` (for Fig. 7 plots)."""
-    check_n_gpus(n_gpus)
-    constraints = constraints or DEFAULT_CONSTRAINTS
-    batch = model.batch_tokens if batch_tokens is None else positive("batch_tokens", batch_tokens)
-    check_batch(constraints.family(law.family), batch, n_gpus)
-    step = constraints.family(law.family).width_step
-    for w, d in ((int(w), int(d)) for w in widths for d in depths):
-        _check_shape(constraints, step, w, d)
-    grid = shape_grid(law, model, constraints, n_gpus, batch)
+    pairs = [(int(w), int(d)) for w in widths for d in depths]
+    grid = _grid(law, model, n_gpus, batch_tokens, constraints, pairs)
     _, all_flops, all_hours = _costs(grid, positive("target_loss", target_loss))
     min_f, min_h = float(all_flops.min()), float(all_hours.min())
     if not math.isfinite(min_f):

@@ -32,13 +32,8 @@ from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.datasets import DATA_DIR, GEMSTONES_SOURCE
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.hardware import gpu
-from flopwise.fitting.throughput import (
-    StepTimes,
-    ThroughputModel,
-    fit_throughput,
-    from_dict,
-    to_dict,
-)
+from flopwise.fitting.throughput import ThroughputModel, from_dict, to_dict
+from flopwise.fitting.throughput_fit import StepTimes, fit_throughput
 
 __all__ = [
     "BUILTIN_DIR",

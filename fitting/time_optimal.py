@@ -289,6 +289,17 @@ def check_batch(family: ArchFamily, batch_tokens: float, n_gpus: int) -> None:
         )
 
 
+def _check_gpus_for_batch(
+    family: ArchFamily, batch: float, n_gpus: int, deadline_hours: float | None
+) -> None:
+    try:
+        check_batch(family, batch, n_gpus)
+    except ArgumentError as exc:
+        if deadline_hours is None:
+            raise
+        raise ArgumentError("deadline_hours", f"needs {n_gpus} GPUs: {exc.message}") from None
+
+
 def allocate_hours(
     law: Law,
     model: ThroughputModel,
@@ -317,12 +328,7 @@ def allocate_hours(
     g = _n_gpus(hours, n_gpus, deadline_hours)
     batch = model.batch_tokens if batch_tokens is None else positive("batch_tokens", batch_tokens)
     constraints = constraints or DEFAULT_CONSTRAINTS
-    try:
-        check_batch(constraints.family(law.family), batch, g)
-    except ArgumentError as exc:
-        if deadline_hours is None:
-            raise
-        raise ArgumentError("deadline_hours", f"needs {g} GPUs: {exc.message}") from None
+    _check_gpus_for_batch(constraints.family(law.family), batch, g, deadline_hours)
     grid = shape_grid(law, model, constraints, g, batch)
     wall = hours * 3600.0 / g
     hull = _time_hull(law, model, constraints, g, batch)
@@ -339,16 +345,6 @@ def allocate_hours(
     lean = plan_for(
         law, grid, constraints, *flop_shape, wall_seconds=wall, price_per_gpu_hour=price
     )
-    warnings: list[str] = []
-    for plan in (fast, lean):
-        for text in model.domain.outside(
-            width=plan.shape.width,
-            depth=plan.shape.depth,
-            n_gpus=g,
-            tokens_per_gpu=batch / g,
-        ):
-            if text not in warnings:
-                warnings.append(text)
     return TimeAllocation(
         law_id=law.id,
         law_version=law.version,
@@ -360,5 +356,21 @@ def allocate_hours(
         gpu_hours=hours,
         time_optimal=fast,
         flop_optimal=lean,
-        warnings=tuple(warnings),
+        warnings=_outside(model, (fast, lean), g, batch),
     )
+
+
+def _outside(
+    model: ThroughputModel, plans: tuple[Plan, ...], n_gpus: int, batch: float
+) -> tuple[str, ...]:
+    """Each distinct warning about a plan outside the model's fitted range."""
+    warnings: dict[str, None] = {}
+    for plan in plans:
+        for text in model.domain.outside(
+            width=plan.shape.width,
+            depth=plan.shape.depth,
+            n_gpus=n_gpus,
+            tokens_per_gpu=batch / n_gpus,
+        ):
+            warnings[text] = None
+    return tuple(warnings)

@@ -10,10 +10,7 @@ import pytest
 from flopwise.fitting.counting import ArchFamily, ArchSpec, count
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.throughput import (
-    StepTimes,
-    fit_throughput,
     from_dict,
-    leave_one_shape_out,
     matmul_flops_per_token,
     ring_factor,
     step_seconds,
@@ -28,6 +25,7 @@ from flopwise.fitting.throughput_catalogue import (
     gcd_peak,
     gemstones_step_times,
 )
+from flopwise.fitting.throughput_fit import StepTimes, fit_throughput, leave_one_shape_out
 
 FAMILY = ArchFamily()
 

@@ -126,3 +126,12 @@ def test_overspend_from_a_budget_and_unreachable_losses() -> None:
     with pytest.raises(ArgumentError) as err:
         overspend(GEMSTONES, MI250X, 300, 80, n_gpus=128, target_loss=3.2, constraints=SMALL)
     assert err.value.name == "width"
+
+
+def test_overspend_under_a_shape_blind_law_warns_outside_the_aspect_band() -> None:
+    law, h100 = builtin("epoch-2024"), builtin_throughput("h100-default")
+    o = overspend(law, h100, 8192, 2, n_gpus=64, target_loss=2.6, constraints=SMALL)
+    assert np.isfinite(o.flops_overspend) and np.isfinite(o.gpu_hours_overspend)
+    assert any("20-200" in w for w in o.warnings)
+    best = o.time_optimal
+    assert 20 <= best.width / best.depth <= 200
