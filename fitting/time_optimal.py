@@ -82,6 +82,8 @@ class ShapeGrid:
     beta: float
     n_gpus: int
     batch_tokens: float
+    n_widths: int
+    """Widths per depth (the grid is depth-major)."""
 
 
 def shape_terms(law: Law, family: ArchFamily, width: Any, depth: Any) -> Any:
@@ -126,6 +128,7 @@ def shape_grid(
         beta=float(law.constants["beta"]),
         n_gpus=n_gpus,
         batch_tokens=batch_tokens,
+        n_widths=int(widths.size),
     )
     for f in fields(grid):
         value = getattr(grid, f.name)
@@ -230,9 +233,8 @@ def plan_for(
 
 def grid_index(grid: ShapeGrid, width: int, depth: int) -> int:
     """Where one feasible shape sits in the grid (widths vary fastest within a depth)."""
-    n_widths = int(np.count_nonzero(grid.depth == grid.depth[0]))
     row = int(depth) - int(grid.depth[0])
-    return row * n_widths + int(np.searchsorted(grid.width[:n_widths], width))
+    return row * grid.n_widths + int(np.searchsorted(grid.width[: grid.n_widths], width))
 
 
 def _at(grid: ShapeGrid, values: np.ndarray, width: int, depth: int) -> float:
