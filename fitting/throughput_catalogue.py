@@ -3,7 +3,7 @@
 **MI250X (``gemstones-mi250x``).** McLeish et al. 2025 (Gemstones) trained their 22
 models on Frontier: ``num_nodes`` nodes of 4 AMD MI250X, each MI250X two graphics
 compute dies (GCDs) that PyTorch sees as two GPUs, so ``num_nodes x 8`` counts GCDs,
-and every step was 2,048 sequences of 2,048 tokens. The model's device is one GCD,
+and every step was 2,048 sequences of 2,048 tokens (docs/laws.md §8.1). The model's device is one GCD,
 with half the MI250X's 383 TFLOPS dense BF16 peak (AMD Instinct MI250X datasheet):
 its GPU-hours are GCD-hours, as Gemstones counts them (Fig. 7). Fitted on the
 ``seconds_per_step`` of ``fitting/datasets/gemstones_wandb_df_for_fitting_hot.jsonl``.
