@@ -37,6 +37,7 @@ __all__ = [
     "Shape",
     "ShapeConstraints",
     "WidthDepthHull",
+    "hull_of_points",
     "law_flops_per_token",
     "law_params",
     "make_shape",
@@ -411,8 +412,15 @@ def _build_hull(law: Law, family: ArchFamily, constraints: ShapeConstraints) -> 
     params = law_params(NDefinition.TOTAL, family, w, d).astype(float)
     f = np.asarray(law_flops_per_token(law, family, w, d), dtype=float)
     beta = law.constants["beta"]
-    x = np.power(f, beta)
     s = _shape_terms(law, w.astype(float), d.astype(float), params)
+    return hull_of_points(w, d, np.power(f, beta), s, beta=beta, B=law.constants["B"])
+
+
+def hull_of_points(
+    w: np.ndarray, d: np.ndarray, x: np.ndarray, s: np.ndarray, *, beta: float, B: float
+) -> WidthDepthHull:
+    """The hull of shapes ``(w, d)`` with cost ``x`` (resource per token, to the ``beta``)
+    and shape terms ``s``: loss ``s + B (R / x^(1/beta))^-beta`` for a resource ``R``."""
     order = np.lexsort((s, x))
     x, s, w, d = x[order], s[order], w[order], d[order]
     pareto = s < np.minimum.accumulate(np.concatenate([[np.inf], s[:-1]]))
@@ -420,6 +428,4 @@ def _build_hull(law: Law, family: ArchFamily, constraints: ShapeConstraints) -> 
     idx = _lower_hull(x, s)
     x, s, w, d = x[idx], s[idx], w[idx], d[idx]
     neg_slopes = -np.diff(s) / np.diff(x) if x.size > 1 else np.empty(0)
-    return WidthDepthHull(
-        width=w, depth=d, x=x, s=s, neg_slopes=neg_slopes, beta=beta, B=law.constants["B"]
-    )
+    return WidthDepthHull(width=w, depth=d, x=x, s=s, neg_slopes=neg_slopes, beta=beta, B=B)

@@ -36,6 +36,12 @@ from flopwise.service.schemas.queries import (
     PredictPublic,
     PredictRequest,
 )
+from flopwise.service.store.throughput import ThroughputRegistry
+from flopwise.service.time_answers import (
+    answer_time_allocate,
+    constant_mfu_warning,
+    resolve_model,
+)
 
 __all__ = [
     "AnswerCache",
@@ -146,6 +152,8 @@ def answer_allocate(registry: LawRegistry, req: AllocateRequest) -> dict[str, An
         raise field_error(exc, fields, aliases=aliases, nested=NESTED) from None
     out = result.to_dict()  # finite: allocate refuses budgets it cannot answer finitely
     out["cost"] = cost
+    if kind != "flops" and req.gpu is not None:
+        out["warnings"].append(constant_mfu_warning(req.mfu, req.gpu))
     return out
 
 
@@ -273,6 +281,7 @@ class Answers:
     runs on a small thread pool with a deadline, and at most ``max_pending`` such answers
     wait at once; beyond either the request gets :class:`Busy`. Shape searches are bounded
     in shapes (``fitting.shape.MAX_SHAPES``), so an abandoned one ends soon anyway.
+    An allocation naming a ``throughput`` model is answered time-optimally.
     """
 
     def __init__(
@@ -280,12 +289,14 @@ class Answers:
         registry: LawRegistry,
         cache: AnswerCache | None = None,
         *,
+        throughput: ThroughputRegistry | None = None,
         threads: int = 2,
         max_pending: int = 8,
         deadline_seconds: float = 20.0,
     ) -> None:
         self.registry = registry
         self.cache = cache or AnswerCache()
+        self.throughput = throughput
         self.deadline_seconds = deadline_seconds
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="flopwise-answer")
         self._slots = threading.BoundedSemaphore(max_pending)
@@ -293,12 +304,30 @@ class Answers:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def _timed(self, req: Query) -> bool:
+        """Whether ``req`` is an allocation to answer time-optimally."""
+        return (
+            isinstance(req, AllocateRequest)
+            and req.throughput is not None
+            and (self.throughput is not None)
+        )
+
+    def _pin(self, req: Query) -> Query:
+        """``req`` with its throughput model pinned to the version answering it."""
+        if not self._timed(req):
+            return req
+        assert isinstance(req, AllocateRequest) and self.throughput is not None
+        assert req.throughput is not None
+        model = resolve_model(self.throughput, req.throughput)
+        return req.model_copy(update={"throughput": model.ref})
+
     def _key(self, endpoint: str, req: Query) -> tuple[Law, tuple[str, str, int, str]]:
         law = _law(self.registry, req.law)
         return law, (endpoint, law.id, law.version, req.model_dump_json(exclude={"law"}))
 
     def answer(self, endpoint: str, req: Query) -> bytes:
         """The serialised answer, computed in the calling thread."""
+        req = self._pin(req)
         law, key = self._key(endpoint, req)
         cached = self.cache.get(key)
         return cached if cached is not None else self._compute(endpoint, req, law, key)
@@ -308,12 +337,20 @@ class Answers:
     ) -> bytes:
         compute, public = ENDPOINTS[endpoint]
         pinned = req.model_copy(update={"law": law.ref})  # the version the key names
-        body = public.model_validate(compute(self.registry, pinned)).model_dump_json().encode()
+        if self._timed(pinned):
+            assert isinstance(pinned, AllocateRequest) and self.throughput is not None
+            assert pinned.throughput is not None
+            model = resolve_model(self.throughput, pinned.throughput)
+            answer = answer_time_allocate(law, model, pinned, _constraints(pinned.constraints))
+        else:
+            answer = compute(self.registry, pinned)
+        body = public.model_validate(answer).model_dump_json().encode()
         self.cache.put(key, body)
         return body
 
     async def answer_async(self, endpoint: str, req: Query) -> bytes:
         """The serialised answer, off the event loop when it must build shape tables."""
+        req = self._pin(req)
         law, key = self._key(endpoint, req)
         cached = self.cache.get(key)
         if cached is not None:

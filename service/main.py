@@ -23,7 +23,16 @@ from flopwise.service.api.middleware import (
     BodyLimitMiddleware,
     MetricsMiddleware,
 )
-from flopwise.service.api.routes import calibrations, health, jobs, laws, queries, runs
+from flopwise.service.api.routes import (
+    calibrations,
+    health,
+    jobs,
+    laws,
+    overspend,
+    queries,
+    runs,
+    throughput,
+)
 from flopwise.service.api.routes import planner as planner_page
 from flopwise.service.config import Settings
 from flopwise.service.errors import FieldError
@@ -34,6 +43,7 @@ from flopwise.service.metrics import Metrics
 from flopwise.service.registry import LawPoller, LawRegistry
 from flopwise.service.store import jobs as queue
 from flopwise.service.store.db import Database, open_database
+from flopwise.service.store.throughput import ThroughputRegistry
 
 __all__ = ["create_app", "start_workers"]
 
@@ -71,7 +81,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     registry = LawRegistry(db)
     registry.refresh()
     metrics: Metrics = app.state.metrics
-    answers = Answers(registry, deadline_seconds=settings.query_deadline_seconds)
+    answers = Answers(
+        registry,
+        throughput=ThroughputRegistry(db),
+        deadline_seconds=settings.query_deadline_seconds,
+    )
     services = Services(
         settings=settings, db=db, registry=registry, metrics=metrics, answers=answers
     )
@@ -144,7 +158,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.state.settings = settings
     app.state.start_workers = start_workers
     app.state.metrics = Metrics(queue_depth=partial(_queue_depth, app))
-    routers = (queries, laws, runs, jobs, calibrations, health)
+    routers = (queries, laws, runs, jobs, calibrations, health, throughput, overspend)
     for module in routers:
         app.include_router(module.router)
     app.include_router(planner_page.router)  # GET / and /planner: the planner page

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -31,7 +32,7 @@ from flopwise.fitting.counting import ArchSpec, count, param_counts
 from flopwise.fitting.flops import flop_kwargs, gemstones_flops_per_token
 from flopwise.trainer.families import FAMILIES, Family, family
 
-__all__ = ["ASPECTS", "Plan", "PlanConfig", "PlannedRun", "make_plan"]
+__all__ = ["ASPECTS", "Plan", "PlanConfig", "PlannedRun", "StepTime", "make_plan"]
 
 ASPECTS = ("standard", "wide", "deep")
 CAP_MARGIN = 0.9
@@ -252,9 +253,15 @@ def _shapes(
     return sorted(out, key=lambda shape: aspects.index(shape[0]))
 
 
-def make_plan(config: PlanConfig) -> Plan:
+StepTime = Callable[[ArchSpec, int], float]
+"""Predicted seconds per optimizer step of a model at a global batch of tokens (one
+device): a fitted throughput model (``fitting.throughput.spec_step_seconds``)."""
+
+
+def make_plan(config: PlanConfig, step_time: StepTime | None = None) -> Plan:
     """Plan a sweep (see the module docstring); ``ValueError`` when the budget cannot
-    buy even the smallest sensible run."""
+    buy even the smallest sensible run. With ``step_time`` the runs' time estimates come
+    from it (shape-dependent) rather than from the constant ``config.throughput``."""
     config = _within_max_runs(config)
     n_runs = config.n_sizes * len(config.aspects)
     device_seconds = CAP_MARGIN * config.time_cap_hours * 3600.0 * config.slots
@@ -279,6 +286,7 @@ def make_plan(config: PlanConfig) -> Plan:
                     aspect,
                     fam.arch.spec(w, d),
                     float(flops),
+                    step_time,
                 )
             )
     runs = [_with_devices(r, config, fam.batch_size) for r in runs]
@@ -311,6 +319,7 @@ def _run(
     aspect: str,
     spec: ArchSpec,
     flops: float,
+    step_time: StepTime | None = None,
 ) -> PlannedRun:
     from flopwise.trainer.optim import gemstones_lr  # torch only when a plan is really made
 
@@ -326,6 +335,10 @@ def _run(
         )
     first = max(steps / config.eval_span, 2 * fam.warmup_steps)
     evals = sorted({round(s) * tps for s in np.geomspace(first, steps, config.n_evals)})
+    work_tokens = steps * tps + len(evals) * EVAL_SEQUENCES * spec.seq_len / 3
+    seconds_per_token = fpt / config.throughput
+    if step_time is not None:
+        seconds_per_token = step_time(spec, tps) / tps
     return PlannedRun(
         run_id=run_id,
         size=size,
@@ -336,8 +349,7 @@ def _run(
         flops=steps * tps * fpt,
         eval_tokens=tuple(evals),
         lr=gemstones_lr(spec.width, spec.depth, config.lr_base or fam.lr_base),
-        est_seconds=STARTUP_SECONDS
-        + (steps * tps + len(evals) * EVAL_SEQUENCES * spec.seq_len / 3) * fpt / config.throughput,
+        est_seconds=STARTUP_SECONDS + work_tokens * seconds_per_token,
     )
 
 

@@ -13,9 +13,12 @@ import json
 import os
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from flopwise.fitting.throughput import spec_step_seconds
+from flopwise.fitting.throughput_catalogue import default_for_gpu
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
 from flopwise.trainer.client import ServiceClient
 from flopwise.trainer.config import Job, TrainConfig
@@ -25,7 +28,7 @@ from flopwise.trainer.devices import LocalDevices, estimated_flops, local_device
 from flopwise.trainer.executor import JobSpec, Outcome, run_jobs
 from flopwise.trainer.families import family
 from flopwise.trainer.model import ModelConfig
-from flopwise.trainer.plan import Plan, PlanConfig, PlannedRun, make_plan
+from flopwise.trainer.plan import Plan, PlanConfig, PlannedRun, StepTime, make_plan
 from flopwise.trainer.progress import Reporter
 from flopwise.trainer.refit import FitOutcome, fit_locally, fit_via_service
 from flopwise.trainer.sinks import JsonlSink, ServiceSink
@@ -148,8 +151,16 @@ def prepare(config: SweepConfig) -> Prepared:
             resumed=True,
         )
     speed = config.throughput or estimated_flops(devices, threads)
-    plan = make_plan(replace(request, throughput=speed))
+    plan = make_plan(replace(request, throughput=speed), step_time=_step_time(config, devices))
     return Prepared(plan, sweep_dir, data_dir, devices, threads, resumed=False)
+
+
+def _step_time(config: SweepConfig, devices: LocalDevices) -> StepTime | None:
+    """A GPU's fitted throughput model for the estimates, unless a speed was given."""
+    model = default_for_gpu(devices.name) if devices.kind == "cuda" else None
+    if model is None or config.throughput:
+        return None
+    return partial(spec_step_seconds, model)
 
 
 def _job(prepared: Prepared, config: SweepConfig, run: PlannedRun) -> Job:
@@ -264,16 +275,21 @@ class _Ingest:
             self.report(event)
 
     def on_exit(self, run_id: str, ok: bool) -> None:
-        self.resync(run_id)  # resync flushes the service sink
+        records = self.resync(run_id)  # resync flushes the service sink
         self.done += ok
-        status = (read_done(self.prepared.sweep_dir / "runs" / run_id) or {}).get("status")
+        done = read_done(self.prepared.sweep_dir / "runs" / run_id) or {}
+        planned = {r.run_id: r.est_seconds for r in self.prepared.plan.runs}
+        clock = records[-1].get("seconds_per_step") if records else None
         self.report(
             {
                 "event": "run_done",
                 "run": run_id,
                 "done": self.done,
                 "total": self.total,
-                "status": status or "failed",
+                "status": done.get("status") or "failed",
+                "est_seconds": planned.get(run_id),
+                # training time by the run's own step clock, beside the plan's estimate
+                "measured_seconds": clock * done["steps"] if clock and "steps" in done else None,
             }
         )
 

@@ -22,6 +22,7 @@ from flopwise.fitting.predict import predict
 from flopwise.fitting.shape import ShapeConstraints
 from flopwise.service.cli.app import fail, main
 from flopwise.service.schemas.queries import AllocatePublic, PredictPublic
+from flopwise.service.time_answers import constant_mfu_warning
 
 
 def _load_law(law_id: str, law_file: Path | None) -> Law:
@@ -122,6 +123,21 @@ def _number(name: str) -> Any:
     return click.option(name, type=float, default=None)
 
 
+def _shape_constraints(opts: dict[str, Any]) -> ShapeConstraints:
+    try:
+        return ShapeConstraints(
+            min_width=opts["min_width"],
+            max_width=opts["max_width"],
+            min_depth=opts["min_depth"],
+            max_depth=opts["max_depth"],
+            aspect_ratio=opts["aspect_ratio"],
+            head_dim=opts["head_dim"],
+            kv_group=opts["kv_group"],
+        )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
 @main.command("allocate")
 @_number("--flops")
 @_number("--gpu-hours")
@@ -148,14 +164,23 @@ def _number(name: str) -> Any:
 @click.option("--aspect-ratio", type=float, default=128.0, show_default=True)
 @click.option("--head-dim", type=int, default=None)
 @click.option("--kv-group", type=int, default=None, help="Query heads per key/value head.")
+@click.option("--throughput", default=None, help="Throughput model: time-optimal plans.")
+@click.option("--throughput-file", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@_number("--deadline-hours")
+@_number("--batch-tokens")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def allocate_command(**opts: Any) -> None:
     """Compute-optimal params, tokens, shape and loss for a budget.
 
     Give exactly one of --flops, --gpu-hours (with --gpu) or --dollars (with --gpu and
-    --price-per-gpu-hour).
+    --price-per-gpu-hour). With --throughput (see `flopwise throughput`) a GPU-hour
+    budget gets time-optimal and FLOP-optimal plans for the same hours.
     """
     law = _load_law(opts["law_id"], opts["law_file"])
+    if opts["throughput"] or opts["throughput_file"]:
+        from flopwise.service.cli.overspend_cmd import time_allocate
+
+        return time_allocate(law, _shape_constraints(opts), opts)
     try:
         flops = budget_to_flops(
             flops=opts["flops"],
@@ -165,15 +190,7 @@ def allocate_command(**opts: Any) -> None:
             mfu=opts["mfu"],
             price_per_gpu_hour=opts["price_per_gpu_hour"],
         )
-        constraints = ShapeConstraints(
-            min_width=opts["min_width"],
-            max_width=opts["max_width"],
-            min_depth=opts["min_depth"],
-            max_depth=opts["max_depth"],
-            aspect_ratio=opts["aspect_ratio"],
-            head_dim=opts["head_dim"],
-            kv_group=opts["kv_group"],
-        )
+        constraints = _shape_constraints(opts)
         result = allocate(
             law,
             flops,
@@ -196,6 +213,8 @@ def allocate_command(**opts: Any) -> None:
         raise fail(str(exc)) from None
     out = result.to_dict()
     out["cost"] = cost
+    if cost is not None and opts["flops"] is None:
+        out["warnings"].append(constant_mfu_warning(opts["mfu"], opts["gpu"]))
     if opts["as_json"]:
         click.echo(_public_json(AllocatePublic, out))
     else:

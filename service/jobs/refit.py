@@ -21,6 +21,7 @@ from flopwise.fitting.laws import Law
 from flopwise.fitting.predict import predict_loss
 from flopwise.fitting.runs import Runs
 from flopwise.service.jobs.base import JobContext, JobError, Outcome, Publication
+from flopwise.service.jobs.throughput_refit import refit_throughput
 from flopwise.service.store.jobs import Job
 from flopwise.service.store.laws import get_version, versions_of
 from flopwise.service.store.runs import load_records
@@ -153,5 +154,6 @@ def refit(job: Job, ctx: JobContext) -> Outcome:
     if not law.dataset:
         law = law.evolve(dataset=dataset)
     ctx.progress(stage="publishing")
+    summary["throughput"] = refit_throughput(ctx.db, dataset, law.family, job.id)
     publication = Publication(law, dataset, form, method, summary, snapshot=len(records))
     return Outcome(publication=publication)

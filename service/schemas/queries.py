@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from flopwise.fitting.catalogue import DEFAULT_LAW
-from flopwise.service.schemas.common import Flops, LawRef, Params, Request, Tokens
+from flopwise.service.schemas.common import Flops, LawRef, Params, Positive, Request, Tokens
 
 __all__ = [
     "AllocatePublic",
@@ -13,8 +13,10 @@ __all__ = [
     "Constraints",
     "FrontierPublic",
     "FrontierRequest",
+    "PlanPublic",
     "PredictPublic",
     "PredictRequest",
+    "ThroughputRefPublic",
 ]
 
 MAX_SHAPES = 1 << 20
@@ -60,6 +62,13 @@ class AllocateRequest(Request):
     inference_tokens: Tokens | None = None
     unique_tokens: Tokens | None = None
     constraints: Constraints | None = None
+    throughput: str | None = Field(None, min_length=1, max_length=200)
+    """Throughput model (``GET /v1/throughput``): a GPU-hour budget gets time-optimal and
+    FLOP-optimal plans; without one, hours become FLOPs at a constant ``mfu``."""
+    deadline_hours: Positive | None = Field(None, le=1e6)
+    """Wall-clock deadline; sets ``n_gpus = ceil(gpu_hours / deadline_hours)``."""
+    batch_tokens: Positive | None = Field(None, le=1e12)
+    """Global batch per step for the time-optimal plans (the model's own by default)."""
 
 
 class LawPublicRef(BaseModel):
@@ -92,6 +101,26 @@ class CostPublic(BaseModel):
     dollars: float | None
 
 
+class ThroughputRefPublic(BaseModel):
+    id: str
+    version: int
+
+
+class PlanPublic(BaseModel):
+    """One way to spend GPU-hours, costed in FLOPs, hours and dollars."""
+
+    shape: ShapePublic
+    params: float
+    tokens: float
+    loss: float
+    flops: float
+    gpu_hours: float
+    wall_clock_hours: float
+    dollars: float | None
+    seconds_per_step: float
+    model_flops_per_gpu: float
+
+
 class AllocatePublic(BaseModel):
     """The compute-optimal answer for one budget."""
 
@@ -114,6 +143,12 @@ class AllocatePublic(BaseModel):
     unique_tokens: float | None
     epochs: float | None
     warnings: list[str]
+    throughput: ThroughputRefPublic | None = None
+    time_optimal: PlanPublic | None = None
+    """With a throughput model: the plan the top level answers (lowest loss for the hours)."""
+    flop_optimal: PlanPublic | None = None
+    """With a throughput model: the FLOP-optimal shape trained for the same hours."""
+    n_gpus: int | None = None
 
 
 class PredictRequest(Request):
