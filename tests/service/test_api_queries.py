@@ -11,12 +11,6 @@ from flopwise.fitting.allocation import allocate
 from flopwise.fitting.catalogue import BUILTIN_LAWS, builtin
 from flopwise.fitting.hardware import GPUS
 
-PENDING_ARGUMENT_ERROR = pytest.mark.xfail(
-    reason="needs fitting's law forms to raise ArgumentError (issue 8, forms branch); "
-    "the service maps ArgumentError.name only, never message text",
-    strict=False,
-)
-
 
 def loc_of(response: httpx.Response) -> list[Any]:
     assert response.status_code == 422, response.text
@@ -106,11 +100,7 @@ def test_allocate_width_depth_law_chooses_its_shape(query_client: httpx.Client) 
         ({"flops": 1e21, "mfu": 1.5}, "mfu"),
         ({"flops": 1e21, "flop": 3}, "flop"),
         ({"flops": 1e21, "constraints": {"min_depth": 50, "max_depth": 10}}, "min_depth"),
-        pytest.param(
-            {"flops": 1e21, "law": "gemstones-2025", "inference_tokens": 1e12},
-            "law",
-            marks=PENDING_ARGUMENT_ERROR,
-        ),
+        ({"flops": 1e21, "law": "gemstones-2025", "inference_tokens": 1e12}, "law"),
         # strict input (issue 10): no strings or booleans as numbers, counts are integers
         ({"flops": "1e21"}, "flops"),
         ({"flops": True}, "flops"),
@@ -150,7 +140,6 @@ def test_predict(query_client: httpx.Client) -> None:
     assert "tokens" in loc_of(query_client.post("/v1/predict", json={"params": 1e9}))
 
 
-@PENDING_ARGUMENT_ERROR
 def test_predict_names_the_missing_width(query_client: httpx.Client) -> None:
     wd = {"law": "gemstones-2025", "width": None, "depth": 28, "tokens": 3.5e11}
     assert "width" in loc_of(query_client.post("/v1/predict", json=wd))
