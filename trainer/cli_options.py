@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import MISSING, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import click
 import numpy as np
 
 from flopwise.fitting.counting import ArchSpec
-from flopwise.fitting.hardware import budget_to_flops
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.sweep_config import SweepRequest, field_docs
 from flopwise.trainer.config import Job, TrainConfig
 from flopwise.trainer.model import ModelConfig
 
 __all__ = [
     "budget_options",
     "job_from_options",
+    "request_from_options",
     "sweep_config_from_options",
     "sweep_options",
     "train_options",
@@ -26,6 +29,10 @@ __all__ = [
 F = Callable[..., Any]
 PROGRESS = click.Choice(["bar", "jsonl", "none"])
 DEVICE = click.Choice(["auto", "cpu", "cuda"])
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
 
 
 def _apply(options: list[F]) -> Callable[[F], F]:
@@ -72,7 +79,7 @@ _TRAINING = [
     click.option("--micro-batch-size", default=0, type=click.IntRange(0)),
     click.option(
         "--lr-base",
-        default=0.5,
+        default=_defaults(TrainConfig)["lr_base"],
         show_default=True,
         type=click.FloatRange(min=0, min_open=True),
         help="Gemstones LR rule: lr = lr-base / (width sqrt(depth)); Gemstones' 5 is for "
@@ -84,10 +91,10 @@ _TRAINING = [
     click.option("--cooldown-shape", default="linear", type=click.Choice(["linear", "1-sqrt"])),
     click.option(
         "--evals",
-        default=8,
+        default=_defaults(SweepRequest)["evals"],
         show_default=True,
         type=click.IntRange(1),
-        help="Evaluation points, spaced in log tokens.",
+        help="Evaluation points, spaced in log tokens (the sweep's rule: 1 is the end only).",
     ),
     click.option(
         "--eval-span",
@@ -122,106 +129,56 @@ _RUNTIME = [
 
 train_options = _apply(_SHAPE + _TRAINING + _RUNTIME)
 
-budget_options = _apply(
-    [
-        click.option("--dataset", required=True, help="Dataset the runs are filed under."),
-        click.option("--flops", type=float, help="Total training FLOPs of the sweep."),
-        click.option("--gpu-hours", type=float, help="Total GPU-hours (with --gpu)."),
-        click.option("--gpu", default=None, help="GPU the GPU-hours are on (h100, a100, ...)."),
-        click.option(
-            "--mfu",
-            default=0.4,
-            show_default=True,
-            type=float,
-            help="MFU that converts GPU-hours to FLOPs.",
-        ),
-        click.option("--time-cap-hours", required=True, type=float, help="Wall-clock cap."),
-        click.option("--device", default="auto", type=DEVICE, show_default=True),
-        click.option(
-            "--data",
-            "--corpus",
-            "data_dir",
-            default="",
-            help="Corpus directory, or text files to build one from (default: the stdlib).",
-        ),
-        click.option(
-            "--max-runs", default=0, type=click.IntRange(0), help="Cap on runs (0: none)."
-        ),
-        click.option(
-            "--work-dir", default="", help="Sweeps, runs and corpora (default: data dir)."
-        ),
-        click.option(
-            "--family",
-            default="auto",
-            type=click.Choice(["auto", "tiny", "small", "gemstones"]),
-            help="Model family (auto: from the budget).",
-        ),
-        click.option(
-            "--sizes",
-            default=3,
-            show_default=True,
-            type=click.IntRange(1),
-            help="Model sizes, spaced in log compute.",
-        ),
-        click.option(
-            "--compute-ratio",
-            default=4.0,
-            show_default=True,
-            type=float,
-            help="Compute of one size over the next smaller.",
-        ),
-        click.option(
-            "--tokens-per-param",
-            default=20.0,
-            show_default=True,
-            type=float,
-            help="Tokens per parameter that size the models.",
-        ),
-        click.option(
-            "--aspects",
-            default="standard,wide,deep",
-            show_default=True,
-            help="Aspect ratios per size.",
-        ),
-        click.option(
-            "--aspect-spread",
-            default=0.0,
-            type=click.FloatRange(min=0),
-            help="wide = standard x spread, deep = standard / spread (0: the family's).",
-        ),
-        click.option(
-            "--evals",
-            default=8,
-            show_default=True,
-            type=click.IntRange(2),
-            help="Evaluation points per run, spaced in log tokens.",
-        ),
-        click.option(
-            "--eval-span",
-            default=32.0,
-            show_default=True,
-            type=float,
-            help="First evaluation at tokens / eval-span.",
-        ),
-        click.option("--lr-base", default=0.0, type=float, help="0: the family's."),
-        click.option("--seed", default=0, type=click.IntRange(0)),
-        click.option(
-            "--cpu-jobs",
-            default=1,
-            show_default=True,
-            type=click.IntRange(1),
-            help="CPU jobs side by side when there is no GPU.",
-        ),
-        click.option("--threads", default=0, type=click.IntRange(0), help="Threads per CPU job."),
-        click.option(
-            "--throughput",
-            default=0.0,
-            type=float,
-            help="FLOP/s per device for estimates (0: measure or assume).",
-        ),
-        click.option("--corpus-bytes", default=16_000_000, type=click.IntRange(1024)),
-    ]
+_ALIASES = {"corpus": ("--data",)}
+"""Older spellings kept for the README's examples."""
+_COMMA_LISTS = frozenset({"aspects"})
+"""List fields also given comma-separated (``--aspects standard,wide``)."""
+
+
+def _click_type(hint: Any) -> tuple[Any, bool, bool]:
+    """(click type, is a flag, is repeatable) of a dataclass field's type."""
+    args = [a for a in get_args(hint) if a is not type(None)]
+    if get_origin(hint) is Literal:
+        return click.Choice([str(a) for a in get_args(hint)]), False, False
+    if get_origin(hint) is tuple:
+        return click.STRING, False, True
+    base = args[0] if args else hint
+    if base is bool:
+        return None, True, False
+    return {int: click.INT, float: click.FLOAT}.get(base, click.STRING), False, False
+
+
+def _request_options() -> list[F]:
+    """One click option per ``SweepRequest`` field: its type, default and docstring are
+    the dataclass's (the CLI declares nothing of its own); unset options stay ``None``
+    so the dataclass's defaults apply and its ``__post_init__`` does the checking."""
+    hints, docs = get_type_hints(SweepRequest), field_docs(SweepRequest)
+    defaults = _defaults(SweepRequest)
+    options = []
+    for f in fields(SweepRequest):
+        kind, flag, multiple = _click_type(hints[f.name])
+        shown = defaults.get(f.name, "required")
+        if isinstance(shown, tuple):
+            shown = ",".join(shown) or "none"
+        help_text = f"{docs.get(f.name, '')} [default: {shown}]"
+        decls = [f"--{f.name.replace('_', '-')}", *_ALIASES.get(f.name, ()), f.name]
+        extra: dict[str, Any] = {"is_flag": True} if flag else {"type": kind}
+        options.append(
+            click.option(*decls, default=None, multiple=multiple, help=help_text, **extra)
+        )
+    return options
+
+
+_CONFIG = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A sweep request as JSON (SweepRequest's fields); options given here override it.",
 )
+_WORK_DIR = click.option(
+    "--work-dir", default="", help="Sweeps, runs and corpora (default: the data dir)."
+)
+budget_options = _apply([_CONFIG, *_request_options(), _WORK_DIR])
 
 sweep_options = _apply(
     [
@@ -240,8 +197,17 @@ sweep_options = _apply(
         click.option("--out", default="", help="runs.jsonl and the local fit (no service)."),
         click.option("--progress", default="bar", type=PROGRESS, show_default=True),
         click.option("--yes", is_flag=True, help="Run without asking."),
-        click.option("--compile", is_flag=True, help="torch.compile every model."),
-        click.option("--retries", default=1, show_default=True, type=click.IntRange(0)),
+        click.option(
+            "--resume",
+            is_flag=True,
+            help="Continue this request's earlier sweep (its state says what is done, "
+            "pending or queued); fail if there is none.",
+        ),
+        click.option(
+            "--cancel",
+            is_flag=True,
+            help="Cancel this request's sweep: its queued and running jobs, then exit.",
+        ),
     ]
 )
 
@@ -309,50 +275,35 @@ def job_from_options(opts: dict[str, Any]) -> Job:
     return Job(model=ModelConfig(arch=arch), train=train)
 
 
+def request_from_options(opts: dict[str, Any]) -> SweepRequest:
+    """The ``SweepRequest`` of a ``sweep`` / ``plan`` invocation: the ``--config`` file,
+    overridden by the options given."""
+    values: dict[str, Any] = {}
+    if opts.get("config_file"):
+        try:
+            values = json.loads(Path(opts["config_file"]).read_text())
+        except (OSError, ValueError) as exc:
+            raise ArgumentError("config", f"cannot read {opts['config_file']}: {exc}") from None
+        if not isinstance(values, dict):
+            raise ArgumentError("config", "must hold a JSON object")
+    for f in fields(SweepRequest):
+        given = opts.get(f.name)
+        if given is None or given == ():
+            continue
+        if f.name in _COMMA_LISTS:
+            given = [part.strip() for v in given for part in v.split(",") if part.strip()]
+        values[f.name] = list(given) if isinstance(given, tuple) else given
+    return SweepRequest.from_dict(values)
+
+
 def sweep_config_from_options(opts: dict[str, Any]) -> Any:
     """The ``SweepConfig`` of a ``sweep`` / ``plan`` invocation."""
-    from flopwise.trainer.plan import PlanConfig
     from flopwise.trainer.sweep import SweepConfig
 
-    if (opts["flops"] is None) == (opts["gpu_hours"] is None):
-        raise click.UsageError("give exactly one of --flops and --gpu-hours")
-    if opts["gpu_hours"] is not None and not opts["gpu"]:
-        raise click.UsageError("--gpu-hours needs --gpu (h100, a100, ...)")
-    flops = budget_to_flops(
-        flops=opts["flops"],
-        gpu_hours=opts["gpu_hours"],
-        gpu_name=opts["gpu"] if opts["gpu_hours"] is not None else None,
-        mfu=opts["mfu"],
-    )
-    plan = PlanConfig(
-        dataset=opts["dataset"],
-        flops=flops,
-        time_cap_hours=opts["time_cap_hours"],
-        throughput=1.0,
-        family=opts["family"],
-        n_sizes=opts["sizes"],
-        compute_ratio=opts["compute_ratio"],
-        tokens_per_param=opts["tokens_per_param"],
-        aspects=tuple(a.strip() for a in opts["aspects"].split(",") if a.strip()),
-        aspect_spread=opts["aspect_spread"],
-        n_evals=opts["evals"],
-        eval_span=opts["eval_span"],
-        lr_base=opts["lr_base"],
-        seed=opts["seed"],
-        max_runs=opts["max_runs"],
-    )
     return SweepConfig(
-        plan=plan,
-        device=opts["device"],
-        data_dir=opts["data_dir"],
-        work_dir=opts["work_dir"],
+        request=request_from_options(opts),
+        work_dir=opts.get("work_dir", ""),
         service_url=opts.get("service_url", ""),
         api_key=opts.get("api_key", ""),
         out_dir=opts.get("out", ""),
-        cpu_slots=opts["cpu_jobs"],
-        threads=opts["threads"],
-        throughput=opts["throughput"],
-        compile=opts.get("compile", False),
-        retries=opts.get("retries", 1),
-        corpus_bytes=opts["corpus_bytes"],
     )

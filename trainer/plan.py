@@ -72,7 +72,7 @@ class PlanConfig:
     tokens_per_param: float = 20.0
     """Tokens per parameter that size the models (Chinchilla's ~20)."""
     n_evals: int = 8
-    """Evaluation points per run, spaced in log tokens."""
+    """Evaluation points per run, spaced in log tokens (1: only the end of the run)."""
     eval_span: float = 32.0
     """The first evaluation is at tokens / eval_span."""
     lr_base: float = 0.0
@@ -87,7 +87,7 @@ class PlanConfig:
         for name in ("flops", "time_cap_hours", "throughput", "tokens_per_param"):
             value = getattr(self, name)
             _check(math.isfinite(value) and value > 0, name, f"must be positive, got {value!r}")
-        for name, low in (("slots", 1), ("n_sizes", 1), ("n_evals", 2), ("vocab_size", 2)):
+        for name, low in (("slots", 1), ("n_sizes", 1), ("n_evals", 1), ("vocab_size", 2)):
             value = getattr(self, name)
             _check(isinstance(value, int) and value >= low, name, f"must be >= {low}")
         _check(self.compute_ratio > 1, "compute_ratio", "must exceed 1")
@@ -325,7 +325,8 @@ def _run(
             f"(or fewer sizes)"
         )
     first = max(steps / config.eval_span, 2 * fam.warmup_steps)
-    evals = sorted({round(s) * tps for s in np.geomspace(first, steps, config.n_evals)})
+    points = np.geomspace(first, steps, config.n_evals) if config.n_evals > 1 else [steps]
+    evals = sorted({round(s) * tps for s in points})
     return PlannedRun(
         run_id=run_id,
         size=size,
