@@ -155,7 +155,8 @@ def _check_text(r: SweepRequest) -> None:
 
 def _check_budget(r: SweepRequest) -> None:
     if (r.flops is None) == (r.gpu_hours is None):
-        raise ArgumentError("flops", "give exactly one of flops and gpu_hours")
+        name = "flops" if r.flops is None else "gpu_hours"  # the one to drop, or to add
+        raise ArgumentError(name, "give exactly one of flops and gpu_hours")
     if r.gpu_hours is not None:
         if not r.gpu:
             raise ArgumentError("gpu", "a GPU-hour budget needs a GPU name (h100, a100, ...)")

@@ -1,7 +1,9 @@
 """Calibration jobs: run the trainer's sweep as a separate process and follow it.
 
-The service never imports torch or the trainer: it starts
-``python -m trainer sweep ... --progress jsonl --yes`` and reads one JSON object per
+The service never imports torch or the trainer: it writes the request
+(``fitting.sweep_config.SweepRequest``) as JSON and starts
+``python -m flopwise.trainer sweep --config sweep.json --progress jsonl --yes`` (on this
+host's devices, or submitting to Slurm with ``executor: slurm``), and reads one JSON object per
 line from its stdout (``plan``, ``eval``, ``run_done``, ``fit``, ``done``; anything
 else is ignored). The trainer posts its evaluations to this server's
 ``POST /v1/runs`` like any client, which queues the refit.
@@ -12,6 +14,8 @@ from __future__ import annotations
 import collections
 import importlib.util
 import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,28 +26,27 @@ from flopwise.service.config import Settings
 from flopwise.service.jobs.base import JobContext, JobError, Outcome
 from flopwise.service.store.jobs import Job
 
-__all__ = ["apply_event", "calibration_argv", "calibration_available", "run_calibration"]
+__all__ = [
+    "apply_event",
+    "calibration_argv",
+    "calibration_available",
+    "cancel_calibration",
+    "run_calibration",
+    "write_sweep_config",
+]
 
 STDERR_TAIL_LINES = 40
-SWEEP_OPTIONS = (
-    "max_runs",
-    "sizes",
-    "tokens_per_param",
-    "evals",
-    "cpu_jobs",
-    "threads",
-    "corpus_bytes",
-    "seed",
-)
-"""Sweep-design fields of a calibration request, passed as ``--max-runs`` etc. (checked
-by the request schema)."""
+RUNTIME_KEYS = frozenset({"service_url"})
+"""Payload keys that are not part of the sweep request (``SweepRequest``)."""
 
 
-def calibration_available(settings: Settings) -> str | None:
-    """``None`` when sweeps can run here, else why not."""
+def calibration_available(settings: Settings, executor: str = "local") -> str | None:
+    """``None`` when sweeps can run here (and, for ``slurm``, be submitted), else why not."""
+    if executor == "slurm" and shutil.which("sbatch") is None:
+        return "executor slurm: this host cannot submit to Slurm (no sbatch on its PATH)"
     if settings.trainer_command:
         return None
-    for module in ("torch", "trainer"):
+    for module in ("torch", "flopwise.trainer"):
         if importlib.util.find_spec(module) is None:
             return (
                 f"calibration needs the trainer, and {module} is not installed here: "
@@ -52,25 +55,36 @@ def calibration_available(settings: Settings) -> str | None:
     return None
 
 
-def calibration_argv(payload: dict[str, Any], settings: Settings) -> list[str]:
-    """The trainer command line for a calibration payload."""
+def write_sweep_config(payload: dict[str, Any], directory: str) -> str:
+    """The sweep request of a calibration payload as the trainer's ``--config`` JSON."""
+    path = os.path.join(directory, "sweep.json")
+    request = {k: v for k, v in payload.items() if k not in RUNTIME_KEYS}
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(request, out)
+    return path
+
+
+def calibration_argv(payload: dict[str, Any], settings: Settings, config: str) -> list[str]:
+    """The trainer command line for a calibration payload whose request is in ``config``
+    (:func:`write_sweep_config`)."""
     base = list(settings.trainer_command or [sys.executable, "-m", "flopwise.trainer"])
-    argv = [*base, "sweep", "--dataset", payload["dataset"]]
-    if payload.get("flops") is not None:
-        argv += ["--flops", repr(float(payload["flops"]))]
-    else:
-        argv += ["--gpu-hours", repr(float(payload["gpu_hours"])), "--gpu", payload["gpu"]]
-    argv += ["--time-cap-hours", repr(float(payload["time_cap_hours"]))]
-    argv += ["--device", payload["device"]]
-    if payload.get("corpus"):
-        argv += ["--corpus", payload["corpus"]]
-    for key in SWEEP_OPTIONS:
-        if payload.get(key) is not None:
-            argv += [f"--{key.replace('_', '-')}", str(payload[key])]
+    argv = [*base, "sweep", "--config", config]
     argv += ["--service-url", payload["service_url"], "--progress", "jsonl", "--yes"]
     if settings.api_key:
         argv += ["--api-key", settings.api_key]
     return argv
+
+
+def cancel_calibration(payload: dict[str, Any], settings: Settings) -> str:
+    """Cancel what a calibration left queued on its executor (its Slurm jobs), for the
+    job-cancel path when the sweep process is gone; returns the trainer's answer."""
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = calibration_argv(payload, settings, write_sweep_config(payload, tmp))
+        argv = [*argv[: argv.index("--service-url")], "--cancel", "--progress", "none"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        raise JobError(f"cancel: trainer exited {done.returncode}: {done.stderr.strip()[-1000:]}")
+    return done.stdout.strip()
 
 
 def apply_event(progress: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
@@ -125,9 +139,12 @@ def _watchdog(proc: subprocess.Popen[str], ctx: JobContext, done: threading.Even
 
 def run_calibration(job: Job, ctx: JobContext) -> Outcome:
     """Run the sweep to its end; the job fails when the trainer exits non-zero."""
-    argv = calibration_argv(job.payload, ctx.settings)
     done = threading.Event()
-    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr,
+    ):
+        argv = calibration_argv(job.payload, ctx.settings, write_sweep_config(job.payload, tmp))
         try:
             proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True)
         except OSError as exc:
