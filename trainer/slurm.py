@@ -287,6 +287,9 @@ class SlurmExecutor:
         if read_done(job.run_dir) is not None:
             entry["status"] = "done"
             outcome.finished.append(job.run_id)
+        elif (self.sweep_dir / CANCELLED).exists():  # cancelled under our feet: no resubmit
+            entry["status"] = "cancelled"
+            outcome.skipped.append(job.run_id)
         elif entry["attempts"] < self.request.retries:
             entry["attempts"] += 1
             entry["status"] = "resubmitting"
@@ -297,7 +300,7 @@ class SlurmExecutor:
             why = last_line(log) if log.exists() else "no output"
             outcome.failed[job.run_id] = f"slurm job {entry['job_ids'][-1]} {status}: {why}"
         self._save()
-        if entry["status"] in ("done", "failed"):
+        if entry["status"] in ("done", "failed", "cancelled"):
             on_exit(job.run_id, entry["status"] == "done")
 
     def _give_up(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,7 +281,11 @@ class _Run:
             step - 1, self.total_steps, self.warmup, self.cooldown, self.cfg.cooldown_shape
         )
         cooling = self.cooldown > 0 and step > self.total_steps - self.cooldown
-        tags = {"seed": str(self.cfg.seed), "schedule": "cooldown" if cooling else "constant"}
+        tags = {
+            "seed": str(self.cfg.seed),
+            "schedule": "cooldown" if cooling else "constant",
+            "host": socket.gethostname(),  # the node that measured seconds_per_step
+        }
         return Observation(
             dataset=self.cfg.dataset,
             run=self.cfg.name,
