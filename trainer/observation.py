@@ -13,23 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flopwise.fitting.events import RUN_RECORD_FIELDS, RunRecord
+
 __all__ = ["SERVICE_FIELDS", "Observation"]
 
-SERVICE_FIELDS = (
-    "dataset",
-    "run",
-    "width",
-    "depth",
-    "params",
-    "tokens",
-    "flops",
-    "loss",
-    "seconds_per_step",
-    "n_gpus",
-    "gpu",
-    "tags",
-)
-"""Keys of one run record in ``POST /v1/runs`` (and one line of ``runs.jsonl``)."""
+SERVICE_FIELDS = RUN_RECORD_FIELDS
+"""Keys of one run record in ``POST /v1/runs`` (``fitting.events.RunRecord``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,17 +78,17 @@ class Observation:
         )
         if self.mfu is not None:
             tags["mfu"] = f"{self.mfu:.4f}"
-        return {
-            "dataset": self.dataset,
-            "run": self.run,
-            "width": self.width,
-            "depth": self.depth,
-            "params": self.params,
-            "tokens": self.tokens,
-            "flops": self.flops,
-            "loss": self.loss,
-            "seconds_per_step": self.seconds_per_step,
-            "n_gpus": self.n_gpus,
-            "gpu": self.gpu,
-            "tags": tags,
-        }
+        return RunRecord(
+            dataset=self.dataset,
+            run=self.run,
+            width=self.width,
+            depth=self.depth,
+            params=self.params,
+            tokens=self.tokens,
+            flops=self.flops,
+            loss=self.loss,
+            seconds_per_step=self.seconds_per_step,
+            n_gpus=self.n_gpus,
+            gpu=self.gpu,
+            tags=tags,
+        ).to_dict()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.events import FitEvent
 from flopwise.trainer.checkpoint import write_json_atomic
 from flopwise.trainer.client import ServiceClient, ServiceError
 
@@ -34,15 +35,9 @@ class FitOutcome:
 
     def event(self) -> dict[str, Any]:
         """The ``fit`` progress event."""
-        return {
-            "event": "fit",
-            "success": self.success,
-            "law_id": self.law_id,
-            "version": self.version,
-            "message": self.message,
-            "constants": self.constants,
-            "where": self.where,
-        }
+        return FitEvent(success=self.success, law_id=self.law_id, version=self.version,
+                        message=self.message, constants=self.constants,
+                        where=self.where).to_dict()  # fmt: skip
 
 
 def fit_via_service(

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flopwise.fitting.events import EvalEvent
 from flopwise.fitting.sweep_config import SweepRequest
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
 from flopwise.trainer.executor import ExecutorError, JobSpec, Outcome, last_line
@@ -272,8 +273,9 @@ class SlurmExecutor:
             key = record_key(record)
             if key not in tracked.seen:
                 tracked.seen.add(key)
-                on_event(tracked.job.run_id, {"event": "eval", "run": record["run"],
-                         "tokens": record["tokens"], "loss": record["loss"], "record": record})  # fmt: skip
+                event = EvalEvent(run=record["run"], tokens=record["tokens"],
+                                  loss=record["loss"], record=record)  # fmt: skip
+                on_event(tracked.job.run_id, event.to_dict())
 
     def _ended(
         self,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.events import DoneEvent, EvalEvent, PlanEvent, RunDoneEvent
 from flopwise.fitting.hardware import budget_to_flops
 from flopwise.fitting.sweep_config import SweepRequest
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
@@ -221,36 +222,36 @@ def plan_event(prepared: Prepared) -> dict[str, Any]:
     """The ``plan`` progress event: every run with its shape, tokens and estimate."""
     plan = prepared.plan
     finished = sum(read_done(prepared.sweep_dir / "runs" / r.run_id) is not None for r in plan.runs)
-    return {
-        "event": "plan",
-        "sweep_id": plan.sweep_id,
-        "dataset": plan.config.dataset,
-        "total_runs": len(plan.runs),
-        "finished_runs": finished,
-        "resumed": prepared.resumed,
-        "family": plan.family,
-        "budget_flops": plan.budget_flops,
-        "limited_by": plan.limited_by,
-        "est_wall_seconds": plan.est_wall_seconds,
-        "devices": prepared.devices.slots,
-        "device_kind": prepared.devices.name,
-        "sweep_dir": str(prepared.sweep_dir),
-        "runs": [
-            {
-                "run": r.run_id,
-                "aspect": r.aspect,
-                "width": r.arch.width,
-                "depth": r.arch.depth,
-                "params": r.params,
-                "tokens": r.tokens,
-                "flops": r.flops,
-                "evals": len(r.eval_tokens),
-                "est_seconds": r.est_seconds,
-                "n_devices": r.n_devices,
-            }
-            for r in plan.runs
-        ],
-    }
+    runs = [
+        {
+            "run": r.run_id,
+            "aspect": r.aspect,
+            "width": r.arch.width,
+            "depth": r.arch.depth,
+            "params": r.params,
+            "tokens": r.tokens,
+            "flops": r.flops,
+            "evals": len(r.eval_tokens),
+            "est_seconds": r.est_seconds,
+            "n_devices": r.n_devices,
+        }
+        for r in plan.runs
+    ]
+    return PlanEvent(
+        sweep_id=plan.sweep_id,
+        dataset=plan.config.dataset,
+        total_runs=len(plan.runs),
+        finished_runs=finished,
+        resumed=prepared.resumed,
+        family=plan.family,
+        budget_flops=plan.budget_flops,
+        limited_by=plan.limited_by,
+        est_wall_seconds=plan.est_wall_seconds,
+        devices=prepared.devices.slots,
+        device_kind=prepared.devices.name,
+        sweep_dir=str(prepared.sweep_dir),
+        runs=runs,
+    ).to_dict()
 
 
 class _Ingest:
@@ -287,14 +288,11 @@ class _Ingest:
         kind = event.get("event")
         if kind == "eval":
             self.send([event["record"]], flush=False)
+            params = event["record"]["params"]
             self.report(
-                {
-                    "event": "eval",
-                    "run": run_id,
-                    "tokens": event["tokens"],
-                    "loss": event["loss"],
-                    "params": event["record"]["params"],
-                }
+                EvalEvent(
+                    run=run_id, tokens=event["tokens"], loss=event["loss"], params=params
+                ).to_dict()
             )
         elif kind in ("start", "progress"):
             self.report(event)
@@ -304,13 +302,9 @@ class _Ingest:
         self.done += ok
         status = (read_done(self.prepared.sweep_dir / "runs" / run_id) or {}).get("status")
         self.report(
-            {
-                "event": "run_done",
-                "run": run_id,
-                "done": self.done,
-                "total": self.total,
-                "status": status or "failed",
-            }
+            RunDoneEvent(
+                run=run_id, status=status or "failed", done=self.done, total=self.total
+            ).to_dict()
         )
 
 
@@ -341,16 +335,9 @@ def execute(prepared: Prepared, config: SweepConfig, report: Reporter) -> SweepR
     fit = _refit(ingest, plan) if records else None
     if fit is not None:
         report(fit.event())
-    report(
-        {
-            "event": "done",
-            "sweep_id": plan.sweep_id,
-            "finished": ingest.done,
-            "failed": outcome.failed,
-            "skipped": outcome.skipped,
-            "observations": len(records),
-        }
-    )
+    done = DoneEvent(sweep_id=plan.sweep_id, finished=ingest.done, failed=outcome.failed,
+                     skipped=outcome.skipped, observations=len(records))  # fmt: skip
+    report(done.to_dict())
     if ingest.client is not None:
         ingest.client.close()
     return SweepResult(plan.sweep_id, outcome, ingest.done, len(records), fit, records)

@@ -22,6 +22,15 @@ import tempfile
 import threading
 from typing import IO, Any
 
+from flopwise.fitting.events import (
+    DoneEvent,
+    EvalEvent,
+    Event,
+    FitEvent,
+    PlanEvent,
+    RunDoneEvent,
+    parse_event,
+)
 from flopwise.service.config import Settings
 from flopwise.service.jobs.base import JobContext, JobError, Outcome
 from flopwise.service.store.jobs import Job
@@ -87,34 +96,28 @@ def cancel_calibration(payload: dict[str, Any], settings: Settings) -> str:
     return done.stdout.strip()
 
 
-def apply_event(progress: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
-    """The job's progress after one trainer event (unknown events change nothing)."""
-    kind = event.get("event")
+def apply_event(progress: dict[str, Any], event: Event) -> dict[str, Any]:
+    """The job's progress after one trainer event (other events change nothing)."""
     out = dict(progress)
-    if kind == "plan":
-        out.update(stage="training", total_runs=event.get("total_runs"), runs_done=0)
-    elif kind == "eval":
-        out["last_eval"] = {k: event.get(k) for k in ("run", "tokens", "loss")}
+    if isinstance(event, PlanEvent):
+        out.update(stage="training", total_runs=event.total_runs, runs_done=0)
+    elif isinstance(event, EvalEvent):
+        out["last_eval"] = {"run": event.run, "tokens": event.tokens, "loss": event.loss}
         out["evals"] = int(out.get("evals", 0)) + 1
-    elif kind == "run_done":
-        out.update(
-            runs_done=event.get("done"), total_runs=event.get("total", out.get("total_runs"))
-        )
-    elif kind == "fit":
-        out.update(
-            stage="fitted", law={"law_id": event.get("law_id"), "version": event.get("version")}
-        )
-    elif kind == "done":
+    elif isinstance(event, RunDoneEvent):
+        out.update(runs_done=event.done, total_runs=event.total or out.get("total_runs"))
+    elif isinstance(event, FitEvent):
+        out.update(stage="fitted", law={"law_id": event.law_id, "version": event.version})
+    elif isinstance(event, DoneEvent):
         out["stage"] = "done"
     return out
 
 
-def _parse(line: str) -> dict[str, Any] | None:
+def _parse(line: str) -> Event | None:
     try:
-        value = json.loads(line)
+        return parse_event(json.loads(line))
     except ValueError:
         return None
-    return value if isinstance(value, dict) and "event" in value else None
 
 
 def _follow(proc: subprocess.Popen[str], ctx: JobContext) -> dict[str, Any]:
