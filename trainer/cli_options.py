@@ -28,7 +28,6 @@ __all__ = [
 
 F = Callable[..., Any]
 PROGRESS = click.Choice(["bar", "jsonl", "none"])
-DEVICE = click.Choice(["auto", "cpu", "cuda"])
 
 
 def _defaults(cls: type) -> dict[str, Any]:
@@ -51,15 +50,6 @@ _SHAPE = [
         type=click.Path(exists=True, dir_okay=False),
         help="A job JSON (as a sweep writes); the shape and training options are ignored.",
     ),
-    click.option(
-        "--data",
-        "data_dir",
-        type=click.Path(file_okay=False),
-        help="Corpus directory (train.bin, val.bin, meta.json).",
-    ),
-    click.option(
-        "--run-dir", default="", help="Checkpoints and observations (resumes if present)."
-    ),
     click.option("--width", type=click.IntRange(1), help="Residual width."),
     click.option("--depth", type=click.IntRange(1), help="Transformer blocks."),
     click.option("--head-dim", default=16, show_default=True, type=click.IntRange(1)),
@@ -73,22 +63,7 @@ _SHAPE = [
     click.option("--bias", is_flag=True, help="Biases on every linear layer."),
     click.option("--seq-len", default=128, show_default=True, type=click.IntRange(1)),
 ]
-_TRAINING = [
-    click.option("--tokens", type=click.FloatRange(1), help="Training tokens, e.g. 2e6."),
-    click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1)),
-    click.option("--micro-batch-size", default=0, type=click.IntRange(0)),
-    click.option(
-        "--lr-base",
-        default=_defaults(TrainConfig)["lr_base"],
-        show_default=True,
-        type=click.FloatRange(min=0, min_open=True),
-        help="Gemstones LR rule: lr = lr-base / (width sqrt(depth)); Gemstones' 5 is for "
-        "4M-token batches, 0.5 suits the default 2k-token batch.",
-    ),
-    click.option("--lr", default=0.0, type=float, help="Explicit peak LR (overrides --lr-base)."),
-    click.option("--warmup-tokens", default=0.0, type=click.FloatRange(0)),
-    click.option("--cooldown-fraction", default=0.0, type=float, help="WSD decay share (0: none)."),
-    click.option("--cooldown-shape", default="linear", type=click.Choice(["linear", "1-sqrt"])),
+_EVALS = [
     click.option(
         "--evals",
         default=_defaults(SweepRequest)["evals"],
@@ -98,24 +73,13 @@ _TRAINING = [
     ),
     click.option(
         "--eval-span",
-        default=32.0,
+        default=_defaults(SweepRequest)["eval_span"],
         show_default=True,
         type=click.FloatRange(1.0),
         help="First evaluation at tokens / eval-span.",
     ),
-    click.option("--eval-sequences", default=64, show_default=True, type=click.IntRange(1)),
-    click.option(
-        "--checkpoint-every", default=0, type=click.IntRange(0), help="Steps; 0: at evals."
-    ),
-    click.option("--seed", default=0, type=click.IntRange(0)),
-    click.option("--precision", default="auto", type=click.Choice(["auto", "float32", "bfloat16"])),
-    click.option("--dataset", default="default", show_default=True),
-    click.option("--run-id", default=""),
 ]
 _RUNTIME = [
-    click.option("--device", default="auto", type=DEVICE, show_default=True),
-    click.option("--compile", is_flag=True, help="torch.compile the model."),
-    click.option("--threads", default=0, type=click.IntRange(0), help="CPU threads (0: torch's)."),
     click.option(
         "--service-url",
         default="",
@@ -127,12 +91,20 @@ _RUNTIME = [
     click.option("--progress", default="bar", type=PROGRESS, show_default=True),
 ]
 
-train_options = _apply(_SHAPE + _TRAINING + _RUNTIME)
 
-_ALIASES = {"corpus": ("--data",)}
-"""Older spellings kept for the README's examples."""
-_COMMA_LISTS = frozenset({"aspects"})
-"""List fields also given comma-separated (``--aspects standard,wide``)."""
+class _Count(click.ParamType):
+    """An integer that may be written as a float (``--tokens 2e6``)."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not number.is_integer():
+            self.fail(f"{value!r} is not a whole number", param, ctx)
+        return int(number)
 
 
 def _click_type(hint: Any) -> tuple[Any, bool, bool]:
@@ -145,23 +117,31 @@ def _click_type(hint: Any) -> tuple[Any, bool, bool]:
     base = args[0] if args else hint
     if base is bool:
         return None, True, False
-    return {int: click.INT, float: click.FLOAT}.get(base, click.STRING), False, False
+    return {int: _Count(), float: click.FLOAT}.get(base, click.STRING), False, False
 
 
-def _request_options() -> list[F]:
-    """One click option per ``SweepRequest`` field: its type, default and docstring are
-    the dataclass's (the CLI declares nothing of its own); unset options stay ``None``
-    so the dataclass's defaults apply and its ``__post_init__`` does the checking."""
-    hints, docs = get_type_hints(SweepRequest), field_docs(SweepRequest)
-    defaults = _defaults(SweepRequest)
+def dataclass_options(
+    cls: type,
+    *,
+    skip: frozenset[str] = frozenset(),
+    aliases: dict[str, tuple[str, ...]] | None = None,
+    derived: frozenset[str] = frozenset(),
+) -> list[F]:
+    """One click option per field of the config dataclass ``cls``: its type, default and
+    docstring are the dataclass's (the CLI declares nothing of its own); unset options
+    stay ``None`` so the dataclass's defaults apply and its ``__post_init__`` checks."""
+    hints, docs, defaults = get_type_hints(cls), field_docs(cls), _defaults(cls)
     options = []
-    for f in fields(SweepRequest):
+    for f in fields(cls):
+        if f.name in skip or f.name.startswith("_"):
+            continue
         kind, flag, multiple = _click_type(hints[f.name])
-        shown = defaults.get(f.name, "required")
+        shown = defaults.get(f.name, None if f.name in derived else "required")
         if isinstance(shown, tuple):
-            shown = ",".join(shown) or "none"
-        help_text = f"{docs.get(f.name, '')} [default: {shown}]"
-        decls = [f"--{f.name.replace('_', '-')}", *_ALIASES.get(f.name, ()), f.name]
+            shown = ",".join(shown)
+        suffix = "" if shown in (None, "", False) else f" [default: {shown}]"
+        help_text = docs.get(f.name, "") + (" [required]" if shown == "required" else suffix)
+        decls = [f"--{f.name.replace('_', '-')}", *(aliases or {}).get(f.name, ()), f.name]
         extra: dict[str, Any] = {"is_flag": True} if flag else {"type": kind}
         options.append(
             click.option(*decls, default=None, multiple=multiple, help=help_text, **extra)
@@ -169,6 +149,28 @@ def _request_options() -> list[F]:
     return options
 
 
+def given(cls: type, opts: dict[str, Any]) -> dict[str, Any]:
+    """The options of ``cls``'s fields that were given on the command line."""
+    return {f.name: opts[f.name] for f in fields(cls) if opts.get(f.name) not in (None, ())}
+
+
+_TRAIN_ONLY = frozenset({"eval_tokens", "tags"})
+"""TrainConfig fields the command line does not set directly (--evals, --eval-span)."""
+train_options = _apply(
+    [
+        *_SHAPE,
+        *dataclass_options(
+            TrainConfig,
+            skip=_TRAIN_ONLY,
+            aliases={"data_dir": ("--data",)},
+            derived=frozenset({"run_dir"}),  # default: runs/w<width>-d<depth>-s<seed>
+        ),
+        *_EVALS,
+        *_RUNTIME,
+    ]
+)
+_COMMA_LISTS = frozenset({"aspects"})
+"""List fields also given comma-separated (``--aspects standard,wide``)."""
 _CONFIG = click.option(
     "--config",
     "config_file",
@@ -178,7 +180,9 @@ _CONFIG = click.option(
 _WORK_DIR = click.option(
     "--work-dir", default="", help="Sweeps, runs and corpora (default: the data dir)."
 )
-budget_options = _apply([_CONFIG, *_request_options(), _WORK_DIR])
+budget_options = _apply(
+    [_CONFIG, *dataclass_options(SweepRequest, aliases={"corpus": ("--data",)}), _WORK_DIR]
+)
 
 sweep_options = _apply(
     [
@@ -248,30 +252,11 @@ def job_from_options(opts: dict[str, Any]) -> Job:
             f"missing --{missing[0].replace('_dir', '').replace('_', '-')} (or give --job)"
         )
     arch = _arch(opts)
-    tokens = int(opts["tokens"])
-    run_dir = opts["run_dir"] or str(Path("runs") / f"w{arch.width}-d{arch.depth}-s{opts['seed']}")
-    train = TrainConfig(
-        data_dir=opts["data_dir"],
-        run_dir=run_dir,
-        tokens=tokens,
-        run_id=opts["run_id"],
-        dataset=opts["dataset"],
-        batch_size=opts["batch_size"],
-        micro_batch_size=opts["micro_batch_size"],
-        lr_base=opts["lr_base"],
-        lr=opts["lr"],
-        warmup_tokens=int(opts["warmup_tokens"]),
-        cooldown_fraction=opts["cooldown_fraction"],
-        cooldown_shape=opts["cooldown_shape"],
-        eval_tokens=_eval_tokens(tokens, opts["evals"], opts["eval_span"]),
-        eval_sequences=opts["eval_sequences"],
-        checkpoint_every=opts["checkpoint_every"],
-        seed=opts["seed"],
-        device=opts["device"],
-        precision=opts["precision"],
-        compile=opts["compile"],
-        threads=opts["threads"],
-    )
+    values = given(TrainConfig, opts)
+    seed = values.get("seed", 0)
+    values.setdefault("run_dir", str(Path("runs") / f"w{arch.width}-d{arch.depth}-s{seed}"))
+    values["eval_tokens"] = _eval_tokens(values["tokens"], opts["evals"], opts["eval_span"])
+    train = TrainConfig(**values)
     return Job(model=ModelConfig(arch=arch), train=train)
 
 
@@ -286,13 +271,10 @@ def request_from_options(opts: dict[str, Any]) -> SweepRequest:
             raise ArgumentError("config", f"cannot read {opts['config_file']}: {exc}") from None
         if not isinstance(values, dict):
             raise ArgumentError("config", "must hold a JSON object")
-    for f in fields(SweepRequest):
-        given = opts.get(f.name)
-        if given is None or given == ():
-            continue
-        if f.name in _COMMA_LISTS:
-            given = [part.strip() for v in given for part in v.split(",") if part.strip()]
-        values[f.name] = list(given) if isinstance(given, tuple) else given
+    for name, value in given(SweepRequest, opts).items():
+        if name in _COMMA_LISTS:
+            value = [part.strip() for v in value for part in v.split(",") if part.strip()]
+        values[name] = list(value) if isinstance(value, tuple) else value
     return SweepRequest.from_dict(values)
 
 
