@@ -56,6 +56,12 @@ class Outcome:
     """Not started or stopped: the deadline passed."""
 
 
+OnEvent = Callable[[str, dict[str, Any]], None]
+"""Receives ``(run_id, event)`` for each event of a run."""
+OnExit = Callable[[str, bool], None]
+"""Receives ``(run_id, ok)`` once per job that ended for good."""
+
+
 class ExecutorError(RuntimeError):
     """The executor's machinery failed (a scheduler command, say); its message says how."""
 
@@ -65,12 +71,7 @@ class Executor(Protocol):
     (``trainer.slurm.SlurmExecutor``). The sweep knows nothing else about either."""
 
     def run(
-        self,
-        jobs: list[JobSpec],
-        *,
-        deadline: float,
-        on_event: Callable[[str, dict[str, Any]], None],
-        on_exit: Callable[[str, bool], None],
+        self, jobs: list[JobSpec], *, deadline: float, on_event: OnEvent, on_exit: OnExit
     ) -> Outcome:
         """Run ``jobs`` until each ended for good or ``deadline`` (``time.monotonic()``)
         passed; ``on_event(run_id, event)`` gets the runs' events (``eval`` at least),
@@ -92,12 +93,7 @@ class LocalExecutor:
     retries: int
 
     def run(
-        self,
-        jobs: list[JobSpec],
-        *,
-        deadline: float,
-        on_event: Callable[[str, dict[str, Any]], None],
-        on_exit: Callable[[str, bool], None],
+        self, jobs: list[JobSpec], *, deadline: float, on_event: OnEvent, on_exit: OnExit
     ) -> Outcome:
         return run_jobs(jobs, devices=self.devices, kind=self.kind, threads=self.threads,
                         deadline=deadline, on_event=on_event, on_exit=on_exit,
@@ -206,8 +202,8 @@ def run_jobs(
     kind: str,
     threads: int,
     deadline: float,
-    on_event: Callable[[str, dict[str, Any]], None],
-    on_exit: Callable[[str, bool], None],
+    on_event: OnEvent,
+    on_exit: OnExit,
     retries: int = 1,
 ) -> Outcome:
     """Run ``jobs`` (longest first) on ``devices``; see the module docstring.
@@ -230,8 +226,8 @@ def _schedule(
     pool: _Pool,
     outcome: Outcome,
     deadline: float,
-    on_event: Callable[[str, dict[str, Any]], None],
-    on_exit: Callable[[str, bool], None],
+    on_event: OnEvent,
+    on_exit: OnExit,
     retries: int,
 ) -> None:
     pending = sorted(jobs, key=lambda j: -j.est_seconds)

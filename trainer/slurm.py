@@ -36,7 +36,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,14 @@ from typing import Any
 from flopwise.fitting.events import EvalEvent
 from flopwise.fitting.sweep_config import SweepRequest
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
-from flopwise.trainer.executor import ExecutorError, JobSpec, Outcome, last_line
+from flopwise.trainer.executor import (
+    ExecutorError,
+    JobSpec,
+    OnEvent,
+    OnExit,
+    Outcome,
+    last_line,
+)
 from flopwise.trainer.sinks import record_key
 
 __all__ = ["SlurmError", "SlurmExecutor", "cancel_sweep", "job_script", "read_state"]
@@ -192,12 +198,7 @@ class SlurmExecutor:
         return cancel_sweep(self.sweep_dir)
 
     def run(
-        self,
-        jobs: list[JobSpec],
-        *,
-        deadline: float,
-        on_event: Callable[[str, dict[str, Any]], None],
-        on_exit: Callable[[str, bool], None],
+        self, jobs: list[JobSpec], *, deadline: float, on_event: OnEvent, on_exit: OnExit
     ) -> Outcome:
         """Submit, follow and resubmit ``jobs`` until each has ended for good."""
         (self.sweep_dir / CANCELLED).unlink(missing_ok=True)
@@ -217,8 +218,7 @@ class SlurmExecutor:
         try:
             self._follow(pending, active, outcome, deadline, on_event, on_exit)
         except BaseException:  # stopped by a signal: do not leave the cluster busy for nothing
-            if active:
-                _slurm("scancel", *[t.entry["job_ids"][-1] for t in active.values()])
+            self._cancel_active(active)
             raise
         return outcome
 
@@ -241,8 +241,8 @@ class SlurmExecutor:
         active: dict[str, _Tracked],
         outcome: Outcome,
         deadline: float,
-        on_event: Callable[[str, dict[str, Any]], None],
-        on_exit: Callable[[str, bool], None],
+        on_event: OnEvent,
+        on_exit: OnExit,
     ) -> None:
         while pending or active:
             if (self.sweep_dir / CANCELLED).exists() or time.monotonic() > deadline:
@@ -266,9 +266,14 @@ class SlurmExecutor:
             if pending or active:
                 self.stop.wait(self.request.slurm_poll_seconds)
 
-    def _new_evals(
-        self, tracked: _Tracked, on_event: Callable[[str, dict[str, Any]], None]
-    ) -> None:
+    def _cancel_active(self, active: dict[str, _Tracked]) -> None:
+        if active:
+            _slurm("scancel", *[t.entry["job_ids"][-1] for t in active.values()])
+        for tracked in active.values():
+            tracked.entry["status"] = "cancelled"
+        self._save()
+
+    def _new_evals(self, tracked: _Tracked, on_event: OnEvent) -> None:
         for record in read_observations(tracked.job.run_dir):
             key = record_key(record)
             if key not in tracked.seen:
@@ -283,7 +288,7 @@ class SlurmExecutor:
         status: str,
         pending: list[JobSpec],
         outcome: Outcome,
-        on_exit: Callable[[str, bool], None],
+        on_exit: OnExit,
     ) -> None:
         job, entry = tracked.job, tracked.entry
         if read_done(job.run_dir) is not None:
@@ -310,13 +315,10 @@ class SlurmExecutor:
         pending: list[JobSpec],
         active: dict[str, _Tracked],
         outcome: Outcome,
-        on_exit: Callable[[str, bool], None],
+        on_exit: OnExit,
     ) -> None:
-        ids = [t.entry["job_ids"][-1] for t in active.values()]
-        if ids:
-            _slurm("scancel", *ids)
+        self._cancel_active(active)
         for tracked in active.values():
-            tracked.entry["status"] = "cancelled"
             on_exit(tracked.job.run_id, False)
         for job in pending:
             self._entry(job.run_id)["status"] = "cancelled"

@@ -201,15 +201,22 @@ def test_resume_after_the_submitter_died_duplicates_nothing(corpus: Path, work: 
     assert len({(r["run"], r["tokens"]) for r in records}) == len(records) == done["observations"]
 
 
-def test_cancel_leaves_no_job_in_the_queue(corpus: Path, work: Path) -> None:
+@pytest.mark.parametrize("how", ["--cancel", "SIGTERM"])
+def test_cancel_leaves_no_job_in_the_queue(corpus: Path, work: Path, how: str) -> None:
+    """``--cancel`` from another process, or SIGTERM to the submitter (the service's
+    job cancel), leaves nothing queued or running."""
     argv = sweep_argv(corpus, work, flops="3e11", aspects="standard,wide")
     proc = start(argv, work / "sweep.log")
     state = wait_for("both jobs' submission", lambda: submitted(work, 2))
     ids = {e["job_ids"][0] for e in state.values()}
-    cancel = finish([*argv, "--cancel"])
-    assert cancel.returncode == 0, cancel.stderr
-    assert ids <= set(cancel.stdout.split()), cancel.stdout
-    assert proc.wait(timeout=120) == 1  # the submitter saw the cancel and stopped
+    if how == "SIGTERM":
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    else:
+        cancel = finish([*argv, "--cancel"])
+        assert cancel.returncode == 0, cancel.stderr
+        assert ids <= set(cancel.stdout.split()), cancel.stdout
+        assert proc.wait(timeout=120) == 1  # the submitter saw the cancel and stopped
     wait_for("the queue to empty", lambda: not ids & {i for i, s in queue().items() if s in ALIVE})
     left = subprocess.run(["squeue", "--noheader", "--format=%i"], capture_output=True,
                           text=True, check=True).stdout.split()  # fmt: skip
