@@ -29,6 +29,7 @@ only dependency is the Slurm client every cluster login node has.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shlex
@@ -69,14 +70,22 @@ class SlurmError(ExecutorError):
     """A Slurm command failed (its message is Slurm's)."""
 
 
-def _slurm(*argv: str) -> str:
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SlurmError(f"{argv[0]}: {exc}") from None
-    if done.returncode != 0:
-        raise SlurmError(f"{argv[0]}: {' '.join(done.stderr.split()) or done.returncode}")
-    return done.stdout
+def _slurm(*argv: str, attempts: int = 1) -> str:
+    """Run a Slurm command; ``attempts`` > 1 retries (a read the controller may miss
+    while it restarts), two seconds apart."""
+    problem = ""
+    for attempt in range(attempts):
+        if attempt:
+            threading.Event().wait(2.0)
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            problem = f"{argv[0]}: {exc}"
+            continue
+        if done.returncode == 0:
+            return done.stdout
+        problem = f"{argv[0]}: {' '.join(done.stderr.split()) or done.returncode}"
+    raise SlurmError(problem)
 
 
 def job_name(run_id: str) -> str:
@@ -145,7 +154,8 @@ def read_state(sweep_dir: Path) -> dict[str, dict[str, Any]]:
 def _queue() -> dict[str, tuple[str, str]]:
     """Every job Slurm still knows: id -> (name, state)."""
     out: dict[str, tuple[str, str]] = {}
-    for line in _slurm("squeue", "--noheader", "--states=all", "--format=%i|%j|%T").splitlines():
+    listing = _slurm("squeue", "--noheader", "--states=all", "--format=%i|%j|%T", attempts=5)
+    for line in listing.splitlines():
         parts = line.strip().split("|")
         if len(parts) == 3:
             out[parts[0]] = (parts[1], parts[2])
@@ -211,14 +221,18 @@ class SlurmExecutor:
             alive = [i for i, (name, st) in queue.items() if st in ALIVE and (
                 i in entry["job_ids"] or name == job_name(job.run_id))]  # fmt: skip
             if alive:
-                entry["job_ids"] = sorted(set(entry["job_ids"]) | set(alive), key=int)
+                alive.sort(key=lambda i: (len(i), i))
+                if len(alive) > 1:  # submitted twice (a lost sbatch answer): keep the newest
+                    _slurm("scancel", *alive[:-1])
+                entry["job_ids"] = [i for i in entry["job_ids"] if i not in alive] + alive
                 active[job.run_id] = _Tracked(job, entry)
                 pending.remove(job)
         self._save()
         try:
             self._follow(pending, active, outcome, deadline, on_event, on_exit)
         except BaseException:  # stopped by a signal: do not leave the cluster busy for nothing
-            self._cancel_active(active)
+            with contextlib.suppress(SlurmError):
+                self._cancel_active(active)
             raise
         return outcome
 
