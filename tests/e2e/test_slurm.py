@@ -160,6 +160,18 @@ def test_a_calibration_through_the_service_runs_as_slurm_jobs(
                and r["tags"]["host"] for r in stored)  # fmt: skip
 
 
+def test_a_host_that_cannot_submit_refuses_a_slurm_calibration(
+    flopwise_server: Callable[..., ServerProcess], corpus: Path
+) -> None:
+    """No ``sbatch`` on the service's PATH: 409 before anything is queued."""
+    server = flopwise_server(env={"PATH": str(corpus), "PYTHONPATH": str(REPO)})
+    body = {"dataset": DATASET, "flops": 4e11, "time_cap_hours": 1, "executor": "slurm"}
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        answer = http.post("/v1/calibrations", json=body)
+        assert answer.status_code == 409 and "sbatch" in answer.json()["detail"]
+        assert http.get("/v1/jobs", params={"kind": "calibration"}).json()["count"] == 0
+
+
 def test_a_job_killed_with_scancel_is_resubmitted_and_resumes(corpus: Path, work: Path) -> None:
     proc = start(sweep_argv(corpus, work, flops="6e11", aspects="standard"), work / "sweep.log")
     state = wait_for("the job's submission", lambda: submitted(work, 1))
