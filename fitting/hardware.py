@@ -41,6 +41,20 @@ GPUS: dict[str, GPU] = {
             "NVIDIA H100 datasheet, SXM5: BF16 1,979 TFLOPS with sparsity, half dense",
         ),
         GPU(
+            "h100-pcie",
+            756e12,
+            80,
+            "NVIDIA H100 Tensor Core GPU datasheet, H100 PCIe: BF16 1,513 TFLOPS with sparsity, "
+            "half dense",
+        ),
+        GPU(
+            "h100-nvl",
+            835.5e12,
+            94,
+            "NVIDIA H100 Tensor Core GPU datasheet, H100 NVL: BF16 1,671 TFLOPS with sparsity, "
+            "half dense",
+        ),
+        GPU(
             "h200",
             989.4e12,
             141,
@@ -75,6 +89,8 @@ _ALIASES = {
     "a100-80gb": "a100",
     "a100-40gb": "a100",
     "h100-sxm": "h100",
+    "h100pcie": "h100-pcie",
+    "h100nvl": "h100-nvl",
     "rtx-4090": "rtx4090",
     "4090": "rtx4090",
     "mi-300x": "mi300x",

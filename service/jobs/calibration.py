@@ -1,7 +1,9 @@
 """Calibration jobs: run the trainer's sweep as a separate process and follow it.
 
-The service never imports torch or the trainer: it starts
-``python -m trainer sweep ... --progress jsonl --yes`` and reads one JSON object per
+The service never imports torch or the trainer: it writes the request
+(``fitting.sweep_config.SweepRequest``) as JSON and starts
+``python -m flopwise.trainer sweep --config sweep.json --progress jsonl --yes`` (on this
+host's devices, or submitting to Slurm with ``executor: slurm``), and reads one JSON object per
 line from its stdout (``plan``, ``eval``, ``run_done``, ``fit``, ``done``; anything
 else is ignored). The trainer posts its evaluations to this server's
 ``POST /v1/runs`` like any client, which queues the refit.
@@ -19,6 +21,7 @@ import collections
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +29,15 @@ import tempfile
 import threading
 from typing import IO, Any
 
+from flopwise.fitting.events import (
+    DoneEvent,
+    EvalEvent,
+    Event,
+    FitEvent,
+    PlanEvent,
+    RunDoneEvent,
+    parse_event,
+)
 from flopwise.service.config import Settings
 from flopwise.service.jobs.base import JobContext, JobError, Outcome
 from flopwise.service.store.jobs import Job
@@ -35,28 +47,22 @@ __all__ = [
     "calibration_argv",
     "calibration_available",
     "calibration_env",
+    "cancel_calibration",
     "run_calibration",
     "stop_group",
+    "write_sweep_config",
 ]
 
 STDERR_TAIL_LINES = 40
 STOP_GRACE_SECONDS = 10.0
-SWEEP_OPTIONS = (
-    "max_runs",
-    "sizes",
-    "tokens_per_param",
-    "evals",
-    "cpu_jobs",
-    "threads",
-    "corpus_bytes",
-    "seed",
-)
-"""Sweep-design fields of a calibration request, passed as ``--max-runs`` etc. (checked
-by the request schema)."""
+RUNTIME_KEYS = frozenset({"service_url"})
+"""Payload keys that are not part of the sweep request (``SweepRequest``)."""
 
 
-def calibration_available(settings: Settings) -> str | None:
-    """``None`` when sweeps can run here, else why not."""
+def calibration_available(settings: Settings, executor: str = "local") -> str | None:
+    """``None`` when sweeps can run here (and, for ``slurm``, be submitted), else why not."""
+    if executor == "slurm" and shutil.which("sbatch") is None:
+        return "executor slurm: this host cannot submit to Slurm (no sbatch on its PATH)"
     if settings.trainer_command:
         return None
     for module in ("torch", "flopwise.trainer"):
@@ -69,23 +75,21 @@ def calibration_available(settings: Settings) -> str | None:
     return None
 
 
-def calibration_argv(payload: dict[str, Any], settings: Settings) -> list[str]:
-    """The trainer command line for a calibration payload."""
+def write_sweep_config(payload: dict[str, Any], directory: str) -> str:
+    """The sweep request of a calibration payload as the trainer's ``--config`` JSON."""
+    path = os.path.join(directory, "sweep.json")
+    request = {k: v for k, v in payload.items() if k not in RUNTIME_KEYS}
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(request, out)
+    return path
+
+
+def calibration_argv(payload: dict[str, Any], settings: Settings, config: str) -> list[str]:
+    """The trainer command line for a calibration payload whose request is in ``config``
+    (:func:`write_sweep_config`)."""
     base = list(settings.trainer_command or [sys.executable, "-m", "flopwise.trainer"])
-    argv = [*base, "sweep", "--dataset", payload["dataset"]]
-    if payload.get("flops") is not None:
-        argv += ["--flops", repr(float(payload["flops"]))]
-    else:
-        argv += ["--gpu-hours", repr(float(payload["gpu_hours"])), "--gpu", payload["gpu"]]
-    argv += ["--time-cap-hours", repr(float(payload["time_cap_hours"]))]
-    argv += ["--device", payload["device"]]
-    if payload.get("corpus"):
-        argv += ["--corpus", payload["corpus"]]
-    for key in SWEEP_OPTIONS:
-        if payload.get(key) is not None:
-            argv += [f"--{key.replace('_', '-')}", str(payload[key])]
-    argv += ["--service-url", settings.base_url, "--progress", "jsonl", "--yes"]
-    return argv
+    argv = [*base, "sweep", "--config", config]
+    return [*argv, "--service-url", settings.base_url, "--progress", "jsonl", "--yes"]
 
 
 def calibration_env(settings: Settings) -> dict[str, str]:
@@ -96,34 +100,47 @@ def calibration_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def apply_event(progress: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
-    """The job's progress after one trainer event (unknown events change nothing)."""
-    kind = event.get("event")
+def cancel_calibration(payload: dict[str, Any], settings: Settings) -> str:
+    """Cancel what a calibration left queued on its executor (its Slurm jobs), for the
+    job-cancel path when the sweep process is gone; returns the trainer's answer."""
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = calibration_argv(payload, settings, write_sweep_config(payload, tmp))
+        argv = [*argv[: argv.index("--service-url")], "--cancel", "--progress", "none"]
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            env=calibration_env(settings),
+        )
+    if done.returncode != 0:
+        raise JobError(f"cancel: trainer exited {done.returncode}: {done.stderr.strip()[-1000:]}")
+    return done.stdout.strip()
+
+
+def apply_event(progress: dict[str, Any], event: Event) -> dict[str, Any]:
+    """The job's progress after one trainer event (other events change nothing)."""
     out = dict(progress)
-    if kind == "plan":
-        out.update(stage="training", total_runs=event.get("total_runs"), runs_done=0)
-    elif kind == "eval":
-        out["last_eval"] = {k: event.get(k) for k in ("run", "tokens", "loss")}
+    if isinstance(event, PlanEvent):
+        out.update(stage="training", total_runs=event.total_runs, runs_done=0)
+    elif isinstance(event, EvalEvent):
+        out["last_eval"] = {"run": event.run, "tokens": event.tokens, "loss": event.loss}
         out["evals"] = int(out.get("evals", 0)) + 1
-    elif kind == "run_done":
-        out.update(
-            runs_done=event.get("done"), total_runs=event.get("total", out.get("total_runs"))
-        )
-    elif kind == "fit":
-        out.update(
-            stage="fitted", law={"law_id": event.get("law_id"), "version": event.get("version")}
-        )
-    elif kind == "done":
+    elif isinstance(event, RunDoneEvent):
+        out.update(runs_done=event.done, total_runs=event.total or out.get("total_runs"))
+    elif isinstance(event, FitEvent):
+        out.update(stage="fitted", law={"law_id": event.law_id, "version": event.version})
+    elif isinstance(event, DoneEvent):
         out["stage"] = "done"
     return out
 
 
-def _parse(line: str) -> dict[str, Any] | None:
+def _parse(line: str) -> Event | None:
     try:
-        value = json.loads(line)
+        return parse_event(json.loads(line))
     except ValueError:
         return None
-    return value if isinstance(value, dict) and "event" in value else None
 
 
 def _follow(proc: subprocess.Popen[str], ctx: JobContext) -> dict[str, Any]:
@@ -166,9 +183,12 @@ def _watchdog(proc: subprocess.Popen[str], ctx: JobContext, done: threading.Even
 
 def run_calibration(job: Job, ctx: JobContext) -> Outcome:
     """Run the sweep to its end; the job fails when the trainer exits non-zero."""
-    argv = calibration_argv(job.payload, ctx.settings)
     done = threading.Event()
-    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr,
+    ):
+        argv = calibration_argv(job.payload, ctx.settings, write_sweep_config(job.payload, tmp))
         try:
             proc = subprocess.Popen(
                 argv,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import fields as dataclass_fields
 from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 from pydantic import BaseModel, Field, create_model
 
 from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.sweep_config import SweepRequest, field_docs
 from flopwise.service.schemas.common import Name, Positive, Request
 
 __all__ = [
@@ -94,29 +96,26 @@ class FitCreate(Request):
     options: FitOptionsIn = Field(default_factory=lambda: FitOptionsIn.model_validate({}))
 
 
-class CalibrationCreate(Request):
-    """Launch a calibration sweep: a budget as ``flops`` or ``gpu_hours`` (+ ``gpu``)."""
+def _calibration_model() -> type[BaseModel]:
+    """``CalibrationCreate``, generated from ``fitting.sweep_config.SweepRequest``: the
+    same fields, types, defaults and descriptions (one declaration, no copy here). The
+    dataclass's own checks run in the route (``SweepRequest.from_dict``), whose
+    ``ArgumentError`` names the field of the 422."""
+    hints, docs = get_type_hints(SweepRequest), field_docs(SweepRequest)
+    defined: dict[str, Any] = {}
+    for f in dataclasses.fields(SweepRequest):
+        default = ... if f.default is dataclasses.MISSING else f.default
+        defined[f.name] = (hints[f.name], Field(default, description=docs.get(f.name)))
+    model: type[BaseModel] = create_model(
+        "CalibrationCreate",
+        __base__=Request,
+        __doc__="Launch a calibration sweep: a budget as ``flops`` or ``gpu_hours`` (+ ``gpu``).",
+        **defined,
+    )
+    return model
 
-    dataset: Name
-    flops: Positive | None = Field(None, le=1e30)
-    gpu_hours: Positive | None = Field(None, le=1e7)
-    gpu: str | None = Field(None, min_length=1, max_length=64)
-    time_cap_hours: Positive = Field(le=24 * 365)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    corpus: str | None = Field(None, min_length=1, max_length=4096)
-    max_runs: int | None = Field(None, ge=1, le=10_000)
-    sizes: int | None = Field(None, ge=1, le=20)
-    """Model sizes, spaced in log compute (trainer default 3)."""
-    tokens_per_param: float | None = Field(None, gt=0, le=10_000)
-    evals: int | None = Field(None, ge=2, le=100)
-    """Evaluation points per run."""
-    cpu_jobs: int | None = Field(None, ge=1, le=256)
-    """CPU jobs side by side when the host has no GPU."""
-    threads: int | None = Field(None, ge=0, le=256)
-    """Threads per CPU job (0: the trainer decides)."""
-    corpus_bytes: int | None = Field(None, ge=1024, le=1 << 40)
-    """Size of the corpus built from text files."""
-    seed: int | None = Field(None, ge=0, le=2**31 - 1)
+
+CalibrationCreate = _calibration_model()
 
 
 class JobAccepted(BaseModel):

@@ -14,10 +14,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 import httpx
 import pytest
 
 from flopwise.fitting.counting import ArchFamily, count
+from flopwise.fitting.sweep_config import SweepRequest
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.helpers import all_runs, wait_job
 from tests.shared_data import REPO
@@ -99,3 +101,19 @@ def test_a_failed_sweep_fails_its_job_with_the_trainers_message(
     assert job["status"] == "failed"
     assert "status 2" in job["error"] and "no-such-corpus" in job["error"], job["error"]
     assert all_runs(server.url, DATASET) == []
+
+
+def test_a_sweep_option_is_declared_once() -> None:
+    """The service's body, the trainer's options and the JSON one hands the other are
+    ``SweepRequest``'s fields, with its defaults and docstrings."""
+    from flopwise.service.schemas.jobs import CalibrationCreate
+    from flopwise.trainer.cli import main
+
+    request = SweepRequest(dataset="d", flops=1e13, time_cap_hours=1)
+    names = set(request.to_dict())
+    properties = CalibrationCreate.model_json_schema()["properties"]
+    assert set(properties) == names and all(p.get("description") for p in properties.values())
+    body = CalibrationCreate.model_validate({"dataset": "d", "flops": 1e13, "time_cap_hours": 1})
+    assert SweepRequest.from_dict(body.model_dump()) == request
+    sweep = main.commands["sweep"]
+    assert isinstance(sweep, click.Command) and names <= {p.name for p in sweep.params}

@@ -177,6 +177,6 @@ def test_calibration_requests_are_checked_before_anything_runs(
             "/v1/calibrations", json={**base, "flops": None, "gpu_hours": 3, "gpu": "z"}
         )
         assert gpu.status_code == 422 and "gpu" in gpu.json()["detail"][0]["loc"]
-        runs = http.post("/v1/calibrations", json={**base, "evals": 1})
+        runs = http.post("/v1/calibrations", json={**base, "evals": 0})
         assert runs.status_code == 422 and "evals" in runs.json()["detail"][0]["loc"]
         assert http.get("/v1/jobs", params={"kind": "calibration"}).json()["count"] == 0

@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel
 
-from flopwise.fitting.hardware import gpu as find_gpu
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.sweep_config import SweepRequest
 from flopwise.service.api.deps import DatabaseDep, SettingsDep, require_writer
 from flopwise.service.api.responses import AUTH, BODY, CONFLICT, FORBIDDEN, INVALID
 from flopwise.service.config import Settings
@@ -24,20 +26,15 @@ from flopwise.service.store import jobs as queue
 router = APIRouter(prefix="/v1", tags=["jobs"])
 
 
-def _budget(body: CalibrationCreate) -> None:
-    if (body.flops is None) == (body.gpu_hours is None):
-        loc = ("body", "gpu_hours") if body.flops is not None else ("body", "flops")
-        raise FieldError(loc, "budget: give exactly one of flops or gpu_hours (with gpu)")
-    if body.gpu_hours is not None:
-        if body.gpu is None:
-            raise FieldError(("body", "gpu"), "gpu: a GPU-hour budget needs a GPU name")
-        try:
-            find_gpu(body.gpu)
-        except ValueError as exc:
-            raise FieldError(("body", "gpu"), str(exc)) from None
+def _request(body: BaseModel) -> SweepRequest:
+    """The sweep request, checked by its dataclass (the 422 names its field)."""
+    try:
+        return SweepRequest.from_dict(body.model_dump())
+    except ArgumentError as exc:
+        raise FieldError(("body", exc.name), str(exc)) from None
 
 
-def _caps(body: CalibrationCreate, settings: Settings) -> None:
+def _caps(body: SweepRequest, settings: Settings) -> None:
     if body.time_cap_hours > settings.max_calibration_hours:
         raise FieldError(
             ("body", "time_cap_hours"),
@@ -68,19 +65,26 @@ def require_calibrations(settings: SettingsDep) -> None:
     dependencies=[Depends(require_writer), Depends(require_calibrations)],
     responses={**AUTH, **FORBIDDEN, **CONFLICT, **INVALID, **BODY},
 )
-def create_calibration(body: CalibrationCreate, db: DatabaseDep, settings: SettingsDep) -> Any:
-    """Queue a sweep: small models trained on this host's devices, each evaluation posted
-    back to ``/v1/runs`` under ``dataset`` (which queues the refit).
+def create_calibration(
+    body: CalibrationCreate,  # type: ignore[valid-type]
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> Any:
+    """Queue a sweep: small models trained on this host's devices (or submitted to Slurm),
+    each evaluation posted back to ``/v1/runs`` under ``dataset`` (which queues the refit).
 
     Cross-field rules (422 naming the field): exactly one of ``flops`` or ``gpu_hours``;
     ``gpu_hours`` needs a known ``gpu``; ``time_cap_hours`` and ``corpus_bytes`` within
     the operator's caps. 403 without a configured API key; 409 when the trainer is not
-    installed or FLOPWISE_MAX_CONCURRENT_CALIBRATIONS sweeps are queued or running."""
-    _budget(body)
-    _caps(body, settings)
-    missing = calibration_available(settings)
+    installed (or ``executor: slurm`` without ``sbatch``) or
+    FLOPWISE_MAX_CONCURRENT_CALIBRATIONS sweeps are queued or running. The trainer
+    reports to ``FLOPWISE_PUBLIC_URL`` (or the bound address), never the request's Host."""
+    sweep = _request(body)
+    _caps(sweep, settings)
+    missing = calibration_available(settings, sweep.executor)
     if missing is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=missing)
+    payload = sweep.to_dict()
     with db.write_session() as session, session.begin():
         active = queue.count_active(session, "calibration")
         if active >= settings.max_concurrent_calibrations:
@@ -89,5 +93,5 @@ def create_calibration(body: CalibrationCreate, db: DatabaseDep, settings: Setti
                 detail=f"{active} calibration(s) already queued or running "
                 "(FLOPWISE_MAX_CONCURRENT_CALIBRATIONS); cancel one or wait",
             )
-        job_id = queue.enqueue(session, "calibration", body.model_dump(), max_attempts=1)
+        job_id = queue.enqueue(session, "calibration", payload, max_attempts=1)
     return {"job_id": job_id, "status": "queued"}
