@@ -43,7 +43,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     FLOPWISE_PORT=8000 \
     FLOPWISE_DATA_DIR=/data
 COPY --from=trainer-build /opt/venv /opt/venv
-RUN useradd --system --uid 10001 --no-create-home --home-dir /data flopwise \
+RUN useradd --uid 10001 --no-create-home --home-dir /data flopwise \
     && mkdir -p /data \
     && chown flopwise /data
 USER flopwise
@@ -79,7 +79,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     FLOPWISE_PORT=8000 \
     FLOPWISE_DATA_DIR=/data
 COPY --from=service-build /opt/venv /opt/venv
-RUN useradd --system --uid 10001 --no-create-home --home-dir /data flopwise \
+RUN useradd --uid 10001 --no-create-home --home-dir /data flopwise \
     && mkdir -p /data \
     && chown flopwise /data
 USER flopwise
