@@ -6,6 +6,7 @@
 # put it in the build context and name it; pip then installs from it with no index:
 #   pip wheel ".[postgres]" -w wheels            # ".[train,postgres]" for the trainer
 #   docker build --build-arg WHEELS=wheels -t flopwise .
+# Or from a mirror of the index: docker build --build-arg PIP_INDEX_URL=https://.../simple .
 # The wheels must match the image's Python and platform: 3.11 for the service
 # (python:3.11-slim), 3.12 for the trainer (Ubuntu 24.04's python3).
 # Each image installs into a virtual environment in a build stage and copies only that, so
@@ -21,8 +22,10 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 FROM trainer-base AS trainer-build
-# WHEELS: a folder of wheels in the build context; empty: install from the package index.
+# WHEELS: a folder of wheels in the build context; empty: install from the package index,
+# PyPI or the mirror PIP_INDEX_URL names (pip reads it; unset unless given).
 ARG WHEELS=
+ARG PIP_INDEX_URL
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY . .
@@ -57,8 +60,10 @@ CMD ["flopwise", "serve"]
 
 # ---- service: the API with its in-process refit worker; no torch.
 FROM python:3.11-slim AS service-build
-# WHEELS: a folder of wheels in the build context; empty: install from the package index.
+# WHEELS: a folder of wheels in the build context; empty: install from the package index,
+# PyPI or the mirror PIP_INDEX_URL names (pip reads it; unset unless given).
 ARG WHEELS=
+ARG PIP_INDEX_URL
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY . .

@@ -12,21 +12,24 @@ wheelhouse of flopwise's dependencies; the image is built offline from it
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.shared_data import REPO
 
-__all__ = ["Container", "Podman", "build_context", "podman_or_skip"]
+__all__ = ["Container", "Podman", "build_context", "build_image", "package_index", "podman_or_skip"]
 
 BASE_IMAGE = "docker.io/library/python:3.11-slim"
 PREPARE = 'eval "$(.ci/prepare-container)"'
@@ -103,6 +106,50 @@ def build_context(podman: Podman, dest: Path) -> Path:
     return dest
 
 
+def build_image(podman: Podman, context: Path, tag: str, build_arg: str = "WHEELS=wheels") -> str:
+    """The Dockerfile's default target; by default offline from the context's wheelhouse."""
+    podman.run(
+        "build", "--format", "docker", "--network=host", "--build-arg", build_arg,
+        "--tag", tag, str(context), timeout=900,
+    )  # fmt: skip
+    return tag
+
+
+@contextmanager
+def package_index(wheels: Path, root: Path) -> Iterator[tuple[str, Path]]:
+    """A PEP 503 index of ``wheels`` served on 127.0.0.1: (its URL, the server's log)."""
+    (root / "files").symlink_to(wheels.resolve())
+    pages: dict[str, list[str]] = {}
+    for wheel in sorted(wheels.glob("*.whl")):
+        name = re.sub(r"[-_.]+", "-", wheel.name.split("-")[0]).lower()
+        pages.setdefault(name, []).append(f'<a href="../../files/{wheel.name}">{wheel.name}</a>')
+    for name, links in pages.items():
+        (root / "simple" / name).mkdir(parents=True)
+        (root / "simple" / name / "index.html").write_text("\n".join(links))
+    port = free_port()
+    log = root / "http.log"
+    argv = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, cwd=root, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/simple/"
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(url):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        yield url, log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -126,6 +173,12 @@ class Container:
 
     def start(self) -> float:
         """``podman run`` it; the seconds until its HEALTHCHECK first passes."""
+        started = time.monotonic()
+        self.launch()
+        return self.wait_healthy(started)
+
+    def launch(self) -> None:
+        """``podman run --detach``, returning at once."""
         self.name = self.name or f"flopwise-test-{uuid.uuid4().hex[:10]}"
         self.port = self.port or free_port()
         env = {**self.env, "FLOPWISE_PORT": str(self.port)}
@@ -135,9 +188,7 @@ class Container:
         args += [f"--env={key}={value}" for key, value in env.items()]
         if self.volume:
             args += ["--volume", f"{self.volume}:/data"]
-        started = time.monotonic()
         self.podman.run(*args, self.image)
-        return self.wait_healthy(started)
 
     def wait_healthy(self, since: float, timeout: float = 120.0) -> float:
         deadline = since + timeout

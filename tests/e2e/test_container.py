@@ -22,13 +22,22 @@ import pytest
 
 from tests.e2e.data import gemstones_hot
 from tests.e2e.helpers import all_runs, wait_job
-from tests.e2e.podman import Container, Podman, build_context, podman_or_skip, remove_volume
+from tests.e2e.podman import (
+    Container,
+    Podman,
+    build_context,
+    build_image,
+    package_index,
+    podman_or_skip,
+    remove_volume,
+)
 from tests.pg import fresh_postgres_database
 from tests.shared_data import REPO
 
 pytestmark = pytest.mark.slow
 
-IMAGE = "localhost/flopwise-test/service:latest"
+# Own tags, so runs of this test in parallel (other checkouts) never use each other's image.
+IMAGE = f"localhost/flopwise-test/service:{uuid.uuid4().hex[:10]}"
 README_URL = "http://127.0.0.1:8000"
 # The image must stay free of torch: even its CPU build would add most of a gigabyte.
 MAX_IMAGE_BYTES = 1_000_000_000
@@ -41,14 +50,18 @@ def podman() -> Podman:
 
 
 @pytest.fixture(scope="module")
-def image(podman: Podman, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The Dockerfile's default target (the service), built as the README says."""
-    context = build_context(podman, tmp_path_factory.mktemp("container") / "context")
-    podman.run(
-        "build", "--format", "docker", "--network=host", "--build-arg", "WHEELS=wheels",
-        "--tag", IMAGE, str(context), timeout=900,
-    )  # fmt: skip
-    return IMAGE
+def context(podman: Podman, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_context(podman, tmp_path_factory.mktemp("container") / "context")
+
+
+@pytest.fixture(scope="module")
+def image(podman: Podman, context: Path) -> Iterator[str]:
+    """The Dockerfile's default target (the service), built offline as the README says.
+
+    Its tags are removed at the end; the layers stay cached for the next run.
+    """
+    yield build_image(podman, context, IMAGE)
+    podman.run("image", "rm", "--force", "--ignore", IMAGE, IMAGE + "-index", check=False)
 
 
 @pytest.fixture
@@ -146,6 +159,24 @@ def test_readme_examples_volume_restart_and_sigterm(
     print(f"SIGTERM to exit: {seconds:.2f} s")
     assert status == 0 and seconds < 10, container.logs()
     assert "Application shutdown complete" in container.logs()
+
+
+def test_the_default_build_installs_the_tree_from_the_package_index(
+    podman: Podman, image: str, context: Path, tmp_path: Path
+) -> None:
+    """No WHEELS: pip builds the source tree and takes its dependencies from the index.
+
+    The index is a local one serving the wheelhouse (none is reachable here), named as a
+    mirror would be, by ``PIP_INDEX_URL``. The image answers as the offline one does.
+    """
+    with package_index(context / "wheels", tmp_path) as (url, log):
+        built = build_image(podman, context, IMAGE + "-index", f"PIP_INDEX_URL={url}")
+    assert "GET /simple/numpy/" in log.read_text()
+    ask = ("run", "--rm", "--network=none")
+    question = ("flopwise", "allocate", "--flops", "5.76e23", "--law", "epoch-2024", "--json")
+    answer = json.loads(podman.run(*ask, built, *question).stdout)
+    assert answer == json.loads(podman.run(*ask, image, *question).stdout)
+    assert answer["params"] > 1e10
 
 
 @pytest.mark.postgres
