@@ -133,6 +133,7 @@ def main() -> None:
         ]
     )  # fmt: skip
     print(text)
+    podman.run("image", "rm", TAG)
     if args.append:
         with (REPO / "bench" / "RESULTS.md").open("a") as out:
             out.write("\n" + text)

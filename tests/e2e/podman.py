@@ -226,7 +226,7 @@ class Container:
 
     def remove(self) -> None:
         if self.name:
-            self.podman.run("rm", "--force", "--time", "0", self.name, check=False)
+            self.podman.run("rm", "--force", "--volumes", "--time", "0", self.name, check=False)
 
 
 def remove_volume(podman: Podman, names: Sequence[str]) -> None:
