@@ -1,27 +1,24 @@
 # flopwise images, built from the repository root (README.md, "Deploying the container").
 #   docker build -t flopwise .                      # the service (no torch): the last stage
 #   docker run -p 8000:8000 -v flopwise-data:/data flopwise
-#   docker build --target trainer -t flopwise-trainer .   # + torch on CUDA, runs calibrations
+#   docker build --target trainer -t flopwise-trainer .   # + torch (CUDA), runs calibrations
 # Offline (air-gapped builders): make a wheelhouse where the package index is reachable,
 # put it in the build context and name it; pip then installs from it with no index:
 #   pip wheel ".[postgres]" -w wheels            # ".[train,postgres]" for the trainer
 #   docker build --build-arg WHEELS=wheels -t flopwise .
 # Or from a mirror of the index: docker build --build-arg PIP_INDEX_URL=https://.../simple .
-# The wheels must match the image's Python and platform: 3.11 for the service
-# (python:3.11-slim), 3.12 for the trainer (Ubuntu 24.04's python3).
+# The wheels must match the images' Python (3.11) and platform (e.g. x86_64 Linux).
 # Each image installs into a virtual environment in a build stage and copies only that, so
 # neither the sources nor the wheelhouse end up in a layer.
 # Settings come from FLOPWISE_* variables (FLOPWISE_DATABASE_URL, FLOPWISE_API_KEY, ...).
 
-# ---- trainer: the service plus the [train] extra (torch) on a CUDA base, so
-# POST /v1/calibrations can run sweeps on the GPUs given to the container
-# (docker run --gpus all ...). Its stages come first: the default target is the last stage.
-FROM nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04 AS trainer-base
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 python3-venv \
-    && rm -rf /var/lib/apt/lists/*
-
-FROM trainer-base AS trainer-build
+# ---- trainer: the service plus the [train] extra (torch) so POST /v1/calibrations can run
+# sweeps on the GPUs given to the container (docker run --gpus all ...). The torch wheels
+# for Linux carry CUDA and cuDNN themselves (the nvidia-* wheels); the container needs only
+# the host's driver, which the NVIDIA container toolkit mounts. So the trainer builds on the
+# same base as the service, with no apt step, and offline from one wheelhouse.
+# Its stages come first: the default target is the last stage.
+FROM python:3.11-slim AS trainer-build
 # WHEELS: a folder of wheels in the build context; empty: install from the package index,
 # PyPI or the mirror PIP_INDEX_URL names (pip reads it; unset unless given).
 ARG WHEELS=
@@ -29,15 +26,17 @@ ARG PIP_INDEX_URL
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY . .
-RUN python3 -m venv /opt/venv \
+RUN python -m venv /opt/venv \
     && if [ -n "$WHEELS" ]; then \
         /opt/venv/bin/pip install --no-index --find-links "$WHEELS" "flopwise[train,postgres]"; \
     else \
         /opt/venv/bin/pip install ".[train,postgres]"; \
     fi
 
-FROM trainer-base AS trainer
-ENV PYTHONDONTWRITEBYTECODE=1 \
+FROM python:3.11-slim AS trainer
+ENV NVIDIA_VISIBLE_DEVICES=all \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility \
+    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     MPLCONFIGDIR=/tmp/matplotlib \
     VIRTUAL_ENV=/opt/venv \
