@@ -97,19 +97,20 @@ def run_curl(line: str, url: str, cwd: Path) -> str:
     return done.stdout
 
 
-def wait_jobs_of(answer: str, url: str) -> None:
-    """Wait for the jobs a write queued (``refit_jobs`` of /v1/runs, ``id`` of /v1/fits)."""
+def wait_jobs_of(answer: str, url: str) -> int:
+    """Wait for the jobs a write queued (``refit_jobs`` of /v1/runs, ``job_id`` of /v1/fits)."""
     try:
         body: Any = json.loads(answer)
     except json.JSONDecodeError:
-        return
+        return 0
     if not isinstance(body, dict):
-        return
+        return 0
     jobs = list(body.get("refit_jobs", {}).values())
-    if "status" in body and "id" in body:
-        jobs.append(body["id"])
+    if "job_id" in body:
+        jobs.append(body["job_id"])
     for job_id in jobs:
         assert wait_job(url, str(job_id))["status"] == "succeeded"
+    return len(jobs)
 
 
 def law_version(url: str, law_id: str) -> dict[str, Any]:
@@ -144,8 +145,10 @@ def test_readme_examples_volume_restart_and_sigterm(
 
     curls = readme_curls()
     assert len(curls) >= 10 and any("/v1/runs" in line for line in curls)
-    for line in curls:
-        wait_jobs_of(run_curl(line, container.url, tmp_path), container.url)
+    waited = [
+        wait_jobs_of(run_curl(line, container.url, tmp_path), container.url) for line in curls
+    ]
+    assert sum(waited) == 2  # the refit the runs queued, the bootstrap fit
     assert (tmp_path / "epoch-2024.png").read_bytes().startswith(b"\x89PNG")
     first = law_version(container.url, "mydata-chinchilla@1")
 
@@ -197,7 +200,7 @@ def test_postgres_by_database_url_with_an_api_key(
             f"{container.url}/v1/runs", json={"runs": runs}, headers=headers, timeout=60
         )
         assert answer.status_code == 200, answer.text
-        wait_jobs_of(answer.text, container.url)
+        assert wait_jobs_of(answer.text, container.url) == 1
         assert count_rows(database_url, "pgdata") == len(runs)
         assert httpx.get(f"{container.url}/v1/laws/pgdata-chinchilla", timeout=30).is_success
         status, seconds = container.terminate()
