@@ -20,9 +20,9 @@
 # Its stages come first: the default target is the last stage.
 FROM python:3.11-slim AS trainer-build
 # WHEELS: a folder of wheels in the build context; empty: install from the package index,
-# PyPI or the mirror PIP_INDEX_URL names (pip reads it; unset unless given).
+# PIP_INDEX_URL: PyPI, or a mirror of it.
 ARG WHEELS=
-ARG PIP_INDEX_URL
+ARG PIP_INDEX_URL=https://pypi.org/simple
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY . .
@@ -60,9 +60,9 @@ CMD ["flopwise", "serve"]
 # ---- service: the API with its in-process refit worker; no torch.
 FROM python:3.11-slim AS service-build
 # WHEELS: a folder of wheels in the build context; empty: install from the package index,
-# PyPI or the mirror PIP_INDEX_URL names (pip reads it; unset unless given).
+# PIP_INDEX_URL: PyPI, or a mirror of it.
 ARG WHEELS=
-ARG PIP_INDEX_URL
+ARG PIP_INDEX_URL=https://pypi.org/simple
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY . .

@@ -19,7 +19,10 @@ PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "help_o
 
 
 def _exec_trainer(command: str, args: list[str]) -> None:
-    if importlib.util.find_spec("trainer") is None or importlib.util.find_spec("torch") is None:
+    if (
+        importlib.util.find_spec("flopwise.trainer") is None
+        or importlib.util.find_spec("torch") is None
+    ):
         raise fail(
             f"{command}: the trainer needs PyTorch; install it with pip install 'flopwise[train]'"
         )
