@@ -6,6 +6,7 @@ Both read the ``FLOPWISE_*`` settings; options given here override them.
 from __future__ import annotations
 
 import gc
+import ipaddress
 import logging
 import signal
 import socket
@@ -17,7 +18,7 @@ import click
 from flopwise.service.cli.app import fail, main
 from flopwise.service.config import Settings
 
-__all__ = ["serve_command", "worker_command"]
+__all__ = ["open_writes_warning", "serve_command", "worker_command"]
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -60,6 +61,30 @@ def _banner(settings: Settings) -> None:
     )
 
 
+def open_writes_warning(settings: Settings) -> str | None:
+    """The warning for a server other machines can reach that takes writes without a key.
+
+    ``None`` when an API key is set or the server binds a loopback address only. A host
+    name other than ``localhost`` counts as reachable (the container binds 0.0.0.0).
+    """
+    if settings.api_key:
+        return None
+    try:
+        loopback = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = settings.host == "localhost"
+    if loopback:
+        return None
+    rule = "!" * 78
+    return (
+        f"\n{rule}\n"
+        f"FLOPWISE_API_KEY is not set and the server listens on {settings.host}:{settings.port}:\n"
+        "WRITES ARE OPEN to anyone who can reach this port (POST /v1/runs, /v1/fits, ...).\n"
+        'Set FLOPWISE_API_KEY; writes then need "Authorization: Bearer <key>".\n'
+        f"{rule}"
+    )
+
+
 @main.command("serve")
 @click.option("--host", default=None, help="Interface to bind [FLOPWISE_HOST, 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [FLOPWISE_PORT, 8000].")
@@ -92,6 +117,9 @@ def serve_command(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     _banner(settings)
+    warning = open_writes_warning(settings)
+    if warning:
+        logging.getLogger("flopwise.service").warning(warning)
     app = create_app(settings)
     # Everything imported so far lives as long as the process: keep it out of the cyclic
     # GC's sweeps, which otherwise stall every request for tens of ms now and then.
