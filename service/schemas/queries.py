@@ -5,7 +5,15 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from flopwise.fitting.catalogue import DEFAULT_LAW
-from flopwise.service.schemas.common import Flops, LawRef, Params, Positive, Request, Tokens
+from flopwise.service.schemas.common import (
+    LAW_REF_PATTERN,
+    Flops,
+    LawRef,
+    Params,
+    Positive,
+    Request,
+    Tokens,
+)
 
 __all__ = [
     "AllocatePublic",
@@ -62,7 +70,7 @@ class AllocateRequest(Request):
     inference_tokens: Tokens | None = None
     unique_tokens: Tokens | None = None
     constraints: Constraints | None = None
-    throughput: str | None = Field(None, min_length=1, max_length=200)
+    throughput: str | None = Field(None, min_length=1, max_length=200, pattern=LAW_REF_PATTERN)
     """Throughput model (``GET /v1/throughput``): a GPU-hour budget gets time-optimal and
     FLOP-optimal plans; without one, hours become FLOPs at a constant ``mfu``."""
     deadline_hours: Positive | None = Field(None, le=1e6)

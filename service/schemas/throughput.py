@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from flopwise.fitting.catalogue import DEFAULT_LAW
-from flopwise.service.schemas.common import Positive, Request
+from flopwise.service.schemas.common import LAW_REF_PATTERN, Positive, Request
 from flopwise.service.schemas.queries import (
     Constraints,
     LawPublicRef,
@@ -21,7 +21,10 @@ __all__ = [
 ]
 
 ThroughputRef = Field(
-    min_length=1, max_length=200, description="Throughput model id, or id@version."
+    min_length=1,
+    max_length=200,
+    pattern=LAW_REF_PATTERN,
+    description="Throughput model id, or id@version (ASCII digits).",
 )
 
 
@@ -55,7 +58,7 @@ class ThroughputsPublic(BaseModel):
 class OverspendRequest(Request):
     """A shape and a target loss (or a FLOP budget whose best loss is the target)."""
 
-    law: str = Field(DEFAULT_LAW, min_length=1, max_length=200)
+    law: str = Field(DEFAULT_LAW, min_length=1, max_length=200, pattern=LAW_REF_PATTERN)
     throughput: str = ThroughputRef
     width: int = Field(ge=1, le=1 << 20)
     depth: int = Field(ge=1, le=4096)

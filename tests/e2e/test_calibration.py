@@ -93,7 +93,7 @@ def test_calibration_through_the_service(
 def test_a_failed_sweep_fails_its_job_with_the_trainers_message(
     flopwise_server: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
-    server = flopwise_server(env={"PYTHONPATH": str(REPO)})
+    server = flopwise_server(env={"PYTHONPATH": str(REPO), "FLOPWISE_ALLOW_CALIBRATIONS": "1"})
     missing = tmp_path / "no-such-corpus"
     with httpx.Client(base_url=server.url, timeout=60) as http:
         job = wait_job(server.url, _calibration(http, corpus=str(missing))["job_id"], timeout=120)

@@ -136,7 +136,8 @@ def test_a_calibration_through_the_service_runs_as_slurm_jobs(
     flopwise_server: Callable[..., ServerProcess], corpus: Path, work: Path
 ) -> None:
     server = flopwise_server(env={"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO),
-                                  "FLOPWISE_TRAINER_DIR": str(work)})  # fmt: skip
+                                  "FLOPWISE_TRAINER_DIR": str(work),
+                                  "FLOPWISE_ALLOW_CALIBRATIONS": "1"})  # fmt: skip
     body = {"dataset": DATASET, "flops": 4e11, "time_cap_hours": 1, "device": "cpu",
             "executor": "slurm", "corpus": str(corpus), "sizes": 2,
             "aspects": ["standard", "wide"], "evals": 4, "tokens_per_param": 5, "threads": 1,
@@ -164,7 +165,9 @@ def test_a_host_that_cannot_submit_refuses_a_slurm_calibration(
     flopwise_server: Callable[..., ServerProcess], corpus: Path
 ) -> None:
     """No ``sbatch`` on the service's PATH: 409 before anything is queued."""
-    server = flopwise_server(env={"PATH": str(corpus), "PYTHONPATH": str(REPO)})
+    server = flopwise_server(
+        env={"PATH": str(corpus), "PYTHONPATH": str(REPO), "FLOPWISE_ALLOW_CALIBRATIONS": "1"}
+    )
     body = {"dataset": DATASET, "flops": 4e11, "time_cap_hours": 1, "executor": "slurm"}
     with httpx.Client(base_url=server.url, timeout=60) as http:
         answer = http.post("/v1/calibrations", json=body)

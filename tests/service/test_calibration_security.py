@@ -24,7 +24,13 @@ from tests.service.conftest import SettingsFactory, live_app
 
 KEY = "ключ-🔑-secret"
 AUTH = {"Authorization": ("Bearer " + KEY).encode()}
-BODY = {"dataset": "calib", "flops": 1e17, "time_cap_hours": 1, "device": "cpu"}
+BODY = {
+    "dataset": "calib",
+    "flops": 1e17,
+    "time_cap_hours": 1,
+    "device": "cpu",
+    "corpus_bytes": 1 << 19,
+}
 
 FAKE_TRAINER = """
 import json, os, subprocess, sys, time
@@ -34,10 +40,15 @@ with open(out + ".tmp", "w") as f:
     json.dump({"argv": sys.argv, "key": os.environ.get("FLOPWISE_API_KEY"),
                "pids": [os.getpid(), child.pid]}, f)
 os.replace(out + ".tmp", out)
-print(json.dumps({"event": "plan", "total_runs": 4}), flush=True)
+print(json.dumps({"event": "plan", "sweep_id": "s", "dataset": "calib", "total_runs": 4,
+                  "finished_runs": 0, "resumed": False, "family": "gemstones",
+                  "budget_flops": 1e17, "limited_by": "flops", "est_wall_seconds": 60.0,
+                  "devices": ["cpu"], "device_kind": "cpu", "sweep_dir": "/tmp",
+                  "runs": []}), flush=True)
 for done in (1, 2):
-    print(json.dumps({"event": "eval", "run": f"r{done}", "tokens": 1e6, "loss": 3.0}))
-    print(json.dumps({"event": "run_done", "done": done, "total": 4}), flush=True)
+    print(json.dumps({"event": "eval", "run": f"r{done}", "tokens": 1000000, "loss": 3.0}))
+    print(json.dumps({"event": "run_done", "run": f"r{done}", "status": "done",
+                      "done": done, "total": 4}), flush=True)
 time.sleep(600)
 """
 
