@@ -25,6 +25,14 @@ from flopwise.fitting.fit.report import FitReport, ParametricResult
 from flopwise.fitting.fit.validate import check_runs
 from flopwise.fitting.laws import FORM_CONSTANTS, CDefinition, Form, Law
 from flopwise.fitting.runs import Runs
+from flopwise.fitting.uncertainty import (
+    PredictiveError,
+    draw_warning,
+    estimate_spread,
+    rows_at_bound,
+    screen_draws,
+    spread_warnings,
+)
 
 __all__ = ["fit_approach3"]
 
@@ -44,31 +52,54 @@ class _Problem:
     rng: np.random.Generator
 
 
-def _extrapolation(p: _Problem, flops: np.ndarray, theta_hat: np.ndarray) -> dict[str, Any]:
-    """Refit without the largest models (warm-started), predict their losses."""
+def _refit(p: _Problem, train: np.ndarray, theta_hat: np.ndarray) -> np.ndarray:
+    """Theta refitted on the ``train`` observations, warm-started at the full fit."""
     spec, runs, delta, bounds = p.spec, p.runs, p.delta, p.bounds
-    split = holdout_masks(runs, flops, p.options.holdout)
-    if split is None:
-        return {"skipped": "too few model sizes to hold any out"}
-    train, test, n_models = split
-    log_x = spec.log_inputs(runs)
-    data = LogData(log_x[train], np.log(runs.loss[train]))
+    data = LogData(spec.log_inputs(runs)[train], np.log(runs.loss[train]))
     n_grid = grid_size(spec.k)
     index = p.rng.choice(n_grid, size=min(_EXTRAPOLATION_STARTS, n_grid), replace=False)
     starts = np.vstack([theta_hat, grid_rows(spec.k, index)])
     first = solve(data, starts, delta, bounds)
     best = first.x[int(np.argmin(first.fun))]
     refit = polish(data, best, delta, bounds)
-    theta = refit.x[0] if refit.fun[0] <= first.fun.min() else best
-    predicted = np.exp(log_predict(theta[None, :], log_x[test])[0])
+    return refit.x[0] if refit.fun[0] <= first.fun.min() else best
+
+
+def _extrapolation(p: _Problem, flops: np.ndarray, theta_hat: np.ndarray) -> dict[str, Any]:
+    """Refit without the largest models (warm-started), predict their losses."""
+    split = holdout_masks(p.runs, flops, p.options.holdout)
+    if split is None:
+        return {"skipped": "too few model sizes to hold any out"}
+    train, test, n_models = split
+    theta = _refit(p, train, theta_hat)
+    predicted = np.exp(log_predict(theta[None, :], p.spec.log_inputs(p.runs)[test])[0])
     return {
         "held_out_models": int(n_models),
         "held_out_points": int(test.sum()),
         "held_out_min_flops": float(flops[test].min()),
         "train_max_flops": float(flops[train].max()),
-        **loss_errors(predicted, runs.loss[test]),
-        "refit_constants": spec.constants(theta),
+        **loss_errors(predicted, p.runs.loss[test]),
+        "refit_constants": p.spec.constants(theta),
     }
+
+
+def _spread(p: _Problem, result: ParametricResult) -> PredictiveError:
+    """Noise and extrapolation growth for predictive intervals (``fitting.uncertainty``)."""
+    log_x = p.spec.log_inputs(p.runs)
+
+    def refit(train: np.ndarray) -> np.ndarray | None:
+        if not p.options.extrapolation:
+            return None
+        return log_predict(_refit(p, train, result.theta)[None, :], log_x)[0]
+
+    return estimate_spread(
+        np.log10(np.stack([p.runs.params, p.runs.tokens], axis=1)),
+        np.log(p.runs.loss),
+        p.runs.params,
+        result.residuals,
+        len(result.theta),
+        refit,
+    )
 
 
 def _degenerate(spec: LseSpec, theta: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]) -> str:
@@ -128,13 +159,21 @@ def bootstrap_lse(p: _Problem, theta: np.ndarray, n_draws: int) -> np.ndarray:
 
 
 def _bootstrap(
-    p: _Problem, theta: np.ndarray, n_draws: int, seed: int
+    p: _Problem, result: ParametricResult, n_draws: int, seed: int
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Draws of the law's constants and their summary for the diagnostics."""
-    draws = p.spec.draws(bootstrap_lse(p, theta, n_draws))
+    """Draws of the law's constants, degenerate ones dropped, and their summary."""
+    thetas = bootstrap_lse(p, result.theta, n_draws)
     names = FORM_CONSTANTS[p.spec.form]
+    screened = screen_draws(
+        p.spec.draws(thetas),
+        names,
+        result.constants.get("E"),
+        rows_at_bound(thetas, *p.bounds),
+    )
+    draws = screened.draws
     intervals = interval_table(names, draws)
-    return draws, {"draws": len(draws), "requested": n_draws, "seed": seed, "intervals": intervals}
+    summary = {"draws": len(draws), "requested": n_draws, "seed": seed, "intervals": intervals}
+    return draws, {**summary, "screened": screened.summary(), **draw_warning(screened)}
 
 
 def _summary(spec: LseSpec, result: ParametricResult, delta: float) -> dict[str, Any]:
@@ -230,8 +269,12 @@ def fit_approach3(
         diagnostics["extrapolation"] = _extrapolation(p, flops, result.theta)
     draws = None
     if bootstrap and result.success:
-        draws, diagnostics["bootstrap"] = _bootstrap(p, result.theta, bootstrap, seed)
-    law = _law(p, law_id, result, flops, c_def, draws)
+        draws, diagnostics["bootstrap"] = _bootstrap(p, result, bootstrap, seed)
+        warnings += diagnostics["bootstrap"].pop("warnings", [])
+    spread = _spread(p, result)
+    warnings += spread_warnings(len(runs), len(result.theta), spread)
+    diagnostics["predictive_error"] = spread.to_dict()
+    law = _law(p, law_id, result, flops, c_def, draws).evolve(spread=spread)
     more, info = optimum_warnings(law)
     warnings += more
     diagnostics.update(info)
