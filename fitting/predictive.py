@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 
-from flopwise.fitting.laws import Law
+import numpy as np
+
+from flopwise.fitting.laws import Form, Law
 from flopwise.fitting.shape import law_params
 from flopwise.fitting.uncertainty import (
     DEFAULT_GROWTH,
@@ -16,7 +18,7 @@ from flopwise.fitting.uncertainty import (
     predictive_band,
 )
 
-__all__ = ["law_spread", "loss_band", "point_params", "spread_caveats"]
+__all__ = ["law_spread", "loss_band", "path_loss_bands", "point_params", "spread_caveats"]
 
 
 def law_spread(law: Law) -> PredictiveError:
@@ -67,3 +69,39 @@ def loss_band(
         return None
     extra = float(extra_sd(law_spread(law), (math.log10(params), math.log10(tokens))))
     return predictive_band(loss, curve, extra, level)
+
+
+def path_loss_bands(
+    law: Law,
+    loss: np.ndarray,
+    params: np.ndarray,
+    tokens: np.ndarray,
+    *,
+    width: np.ndarray,
+    depth: np.ndarray,
+    unique_tokens: float | None,
+    level: float,
+) -> list[tuple[float, float] | None]:
+    """Predictive intervals along a compute-optimal path (one per point), each widening
+    the law's bootstrap band at that point (when it has draws)."""
+    from flopwise.fitting.predict import intervals, predict_loss  # predict imports this module
+
+    draws = law.draw_constants()
+    curves: list[tuple[float, float] | None] = [None] * len(loss)
+    if draws is not None:
+        shaped = law.form in (Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT)
+        with np.errstate(all="ignore"):
+            samples = predict_loss(
+                law,
+                params=None if shaped else params[None, :],
+                tokens=tokens[None, :],
+                width=width[None, :] if shaped else None,
+                depth=depth[None, :] if shaped else None,
+                unique_tokens=unique_tokens,
+                constants={k: v[:, None] for k, v in draws.items()},
+            )
+        curves = intervals(np.asarray(samples, dtype=float).T, level)
+    return [
+        loss_band(law, float(v), c, float(n), float(d), level)
+        for v, c, n, d in zip(loss, curves, params, tokens, strict=True)
+    ]

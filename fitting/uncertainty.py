@@ -63,12 +63,13 @@ __all__ = [
 
 DEFAULT_LEVEL = 0.9
 """Coverage of intervals when no ``level`` is given."""
-DEFAULT_NOISE_SD = 0.01
-"""Log-loss scatter assumed for a law that carries no estimate of its own: about the
-largest residual scatter of a Chinchilla-form fit on the bundled datasets (0.5-1%)."""
-DEFAULT_GROWTH = 0.03
+DEFAULT_NOISE_SD = 0.015
+"""Log-loss scatter assumed for a law that carries no estimate of its own: the largest
+of the built-in laws' estimates on their bundled data (0.007-0.015,
+``fitting/builtin/spreads.json``)."""
+DEFAULT_GROWTH = 0.05
 """Extrapolation error (sd of log loss) per decade of compute assumed without an
-estimate: about the largest the leave-largest-out refits of the bundled datasets give."""
+estimate: mid-range of the built-in laws' estimates (0.036-0.071)."""
 EXTREME_EXPONENT = 2.0
 """A bootstrap draw with an exponent above this is degenerate (not a power law)."""
 EXTREME_E_FRACTION = 0.1

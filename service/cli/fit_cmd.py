@@ -90,6 +90,11 @@ def _fit(opts: dict[str, Any]) -> tuple[FitReport, Runs]:
     runs, options = _load(opts)
     method = opts["method"]
     form = opts["form"] or ("power-law" if method in ("approach1", "approach2") else "chinchilla")
+    if opts["unique_tokens_col"] and form != "data-constrained":
+        raise fail(f"--unique-tokens-col: the {form} form does not use unique tokens")
+    unique = options.get("unique_tokens")
+    if unique is not None and (unique > runs.tokens * (1 + 1e-12)).any():
+        raise fail("--unique-tokens-col: a run has more unique tokens than tokens")
     for key in ("n_definition", "c_definition", "search", "profile", "envelope", "grouping"):
         if opts[key] is not None:
             options[key] = opts[key]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from flopwise.fitting.catalogue import DEFAULT_LAW
+from flopwise.fitting.uncertainty import DEFAULT_LEVEL
 from flopwise.service.schemas.common import Positive, Request
 
 __all__ = [
@@ -18,6 +19,15 @@ __all__ = [
 ]
 
 LawRef = Field(DEFAULT_LAW, min_length=1, max_length=200, description="Law id, or id@version.")
+LevelField = Field(
+    DEFAULT_LEVEL,
+    gt=0,
+    lt=1,
+    allow_inf_nan=False,
+    description="Coverage of every interval in the answer, in (0, 1).",
+)
+MAX_PREDICT_BATCH = 10_000
+"""Points one ``POST /v1/predict`` list may carry."""
 
 
 class Constraints(Request):
@@ -49,6 +59,7 @@ class AllocateRequest(Request):
     inference_tokens: Positive | None = None
     unique_tokens: Positive | None = None
     constraints: Constraints | None = None
+    level: float = LevelField
 
 
 class LawPublicRef(BaseModel):
@@ -103,6 +114,10 @@ class AllocatePublic(BaseModel):
     unique_tokens: float | None
     epochs: float | None
     warnings: list[str]
+    curve_interval: tuple[float, float] | None
+    """The mean curve's bootstrap band; ``loss_interval`` is where a new run will fall."""
+    level: float
+    caveats: list[str]
 
 
 class PredictRequest(Request):
@@ -114,12 +129,18 @@ class PredictRequest(Request):
     width: int | None = Field(None, ge=1, le=1 << 20)
     depth: int | None = Field(None, ge=1, le=4096)
     unique_tokens: Positive | None = None
+    level: float = LevelField
 
 
 class PredictPublic(BaseModel):
     law: LawPublicRef
     loss: float
     loss_interval: tuple[float, float] | None
+    """Where a new run's measured loss will fall (``level`` coverage)."""
+    curve_interval: tuple[float, float] | None
+    """The mean curve's bootstrap band (parameter uncertainty only)."""
+    level: float
+    caveats: list[str]
     params: float | None
     tokens: float
 
@@ -135,6 +156,7 @@ class FrontierRequest(Request):
     unique_tokens: Positive | None = None
     inference_tokens: Positive | None = None
     constraints: Constraints | None = None
+    level: float = LevelField
 
 
 class FrontierPoint(BaseModel):
@@ -142,6 +164,7 @@ class FrontierPoint(BaseModel):
     params: float
     tokens: float
     loss: float | None
+    loss_interval: tuple[float, float] | None = None
     width: int
     depth: int
     shape_params: float
@@ -152,3 +175,5 @@ class FrontierPublic(BaseModel):
     law: LawPublicRef
     points: list[FrontierPoint]
     count: int
+    level: float = DEFAULT_LEVEL
+    caveats: list[str] = []
