@@ -1,9 +1,17 @@
 """Calibration checks of predictive intervals: fit on the smaller models of a suite,
-predict the larger ones, count how often their measured losses fall inside."""
+predict the larger ones, count how often their measured losses fall inside.
+
+:data:`CASES` are the bundled suites, each in the form its authors fit: the
+Epoch/Chinchilla points and Porian et al.'s isoFLOP points in the Chinchilla form,
+Gemstones in its width-depth form (Eq. 2, delta 1e-4). ``tests/fitting/test_coverage.py``
+holds every case to 80-97% coverage at level 0.9; ``bench/bench_coverage.py`` prints
+the table in ``bench/RESULTS.md``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +21,27 @@ from flopwise.fitting.predict import predict
 from flopwise.fitting.runs import Runs
 from flopwise.fitting.uncertainty import check_level
 
-__all__ = ["Coverage", "coverage", "size_split"]
+__all__ = ["CASES", "Case", "Coverage", "coverage", "run_case", "size_split"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One calibration check: a bundled dataset, the form fitted, the split."""
+
+    dataset: str
+    form: str
+    train_share: float = 0.7
+    """Share of model sizes (smallest first) fitted; the rest are predicted."""
+    bootstrap: int = 20
+    delta: float = 1e-3
+
+
+CASES = (
+    Case("epoch-chinchilla", "chinchilla"),
+    Case("gemstones-hot", "width-depth", bootstrap=8, delta=1e-4),
+    Case("gemstones-hot-100b", "width-depth", bootstrap=8, delta=1e-4),
+    Case("porian-2024", "chinchilla"),
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +71,30 @@ def size_split(runs: Runs, train_share: float) -> tuple[Runs, Runs]:
         raise ArgumentError("runs", f"{len(sizes)} model sizes cannot be split {train_share}")
     small = runs.params <= sizes[n_train - 1]
     return runs.subset(np.flatnonzero(small)), runs.subset(np.flatnonzero(~small))
+
+
+def run_case(case: Case, level: float = 0.9, seed: int = 0) -> tuple[Coverage, Law]:
+    """Fit ``case``'s smaller models (one worker), score the larger ones."""
+    from flopwise.fitting.datasets import load_dataset
+    from flopwise.fitting.fit import fit
+
+    data = load_dataset(case.dataset)
+    train, test = size_split(data.runs, case.train_share)
+    implied: dict[str, Any] = {"n_definition": data.n_definition}
+    if data.family is not None:
+        implied["family"] = data.family
+    report = fit(
+        train,
+        form=case.form,
+        bootstrap=case.bootstrap,
+        delta=case.delta,
+        seed=seed,
+        workers=1,
+        **implied,
+    )
+    if report.law is None:
+        raise RuntimeError(f"{case.dataset}: the fit failed: {report.message}")
+    return coverage(report.law, test, level), report.law
 
 
 def coverage(law: Law, held_out: Runs, level: float) -> Coverage:
