@@ -7,10 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flopwise.fitting.catalogue import builtin
 from tests.service.conftest import wait_for_job
 from tests.service.synthetic import repeated_runs
+from tests.service.test_api_fuzz import body_for, check, post
 
 POINT = {"params": 1e9, "tokens": 2e10}
 
@@ -114,3 +117,14 @@ def test_runs_with_unique_tokens_refit_the_data_constrained_form(client: httpx.C
         json={"law": "c4ish-data-constrained", "params": 2e8, "tokens": 8e9, "unique_tokens": 1e9},
     ).json()
     assert answer["loss_interval"][0] < answer["loss"] < answer["loss_interval"][1]
+
+
+def test_fuzzed_predict_lists_never_500(query_client: httpx.Client) -> None:
+    points = st.lists(body_for("/v1/predict"), min_size=0, max_size=4)
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(body=points)
+    def run_one(body: list[dict[str, Any]]) -> None:
+        check(post(query_client, "/v1/predict", body))
+
+    run_one()
