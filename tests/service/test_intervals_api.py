@@ -60,6 +60,10 @@ def test_predict_takes_a_list_and_answers_in_order(query_client: httpx.Client) -
         "/v1/predict", json={**POINT, "law": "muennighoff-2023", "unique_tokens": 1e10}
     ).json()
     assert any("10% low" in c for c in muennighoff["caveats"])
+    law_caveats = query_client.get("/v1/laws/muennighoff-2023").json()["caveats"]
+    assert law_caveats and set(law_caveats) < set(muennighoff["caveats"])  # + default spread
+    spread = query_client.get("/v1/laws/epoch-2024").json()["spread"]
+    assert spread["source"] == "bundled (epoch-chinchilla)" and spread["growth"] > 0
 
 
 @pytest.mark.parametrize(
@@ -109,6 +113,7 @@ def test_runs_with_unique_tokens_refit_the_data_constrained_form(client: httpx.C
     assert job["result"]["law_id"] == "c4ish-data-constrained"
     law = client.get("/v1/laws/c4ish-data-constrained").json()
     assert law["form"] == "data-constrained"
+    assert law["fit"]["report"]["form_choice"].startswith("28 of 28 runs carry unique_tokens")
     assert "unique_tokens" in law["notes"]
     truth = builtin("muennighoff-2023").constants
     assert law["constants"]["R_D"] == pytest.approx(truth["R_D"], rel=0.5)
