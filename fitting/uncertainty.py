@@ -341,7 +341,8 @@ def spread_warnings(n_obs: int, n_free: int, spread: PredictiveError) -> list[st
         )
     if spread.source == "default":
         out.append(
-            "no leave-largest-out refit was possible: intervals use the default "
+            "no leave-largest-out refit (turned off, or too few model sizes): intervals use "
+            "the default "
             f"extrapolation growth ({DEFAULT_GROWTH} per decade of compute)"
         )
     elif spread.max_held_out == 1:

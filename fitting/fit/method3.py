@@ -171,8 +171,14 @@ def _bootstrap(
         rows_at_bound(thetas, *p.bounds),
     )
     draws = screened.draws
-    intervals = interval_table(names, draws)
-    summary = {"draws": len(draws), "requested": n_draws, "seed": seed, "intervals": intervals}
+    intervals = interval_table(names, draws, p.options.level)
+    summary = {
+        "draws": len(draws),
+        "requested": n_draws,
+        "seed": seed,
+        "level": p.options.level,
+        "intervals": intervals,
+    }
     return draws, {**summary, "screened": screened.summary(), **draw_warning(screened)}
 
 
@@ -281,7 +287,7 @@ def fit_approach3(
     success, message = _verdict(spec, result, bounds, more)
     if success and law.draws is not None:
         budgets = options.budgets or default_budgets(law)
-        diagnostics["frontier_intervals"] = frontier_intervals(law, budgets)
+        diagnostics["frontier_intervals"] = frontier_intervals(law, budgets, options.level)
     diagnostics["warnings"] = list(warnings)
     law_out = law.evolve(diagnostics=diagnostics) if success else None
     return FitReport(

@@ -12,6 +12,7 @@ import numpy as np
 
 from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.laws import CDefinition, NDefinition
+from flopwise.fitting.uncertainty import DEFAULT_LEVEL, check_level
 
 __all__ = ["FitOptions", "parse_options"]
 
@@ -64,6 +65,8 @@ class FitOptions:
     data's smallest and largest compute and 10x beyond)."""
     workers: int = 0
     """Bootstrap workers (0: one per CPU)."""
+    level: float = DEFAULT_LEVEL
+    """Coverage of the intervals the report lists (constants, N*, D*, L* at budgets)."""
     progress: Callable[[int, int], None] | None = None
     """Bootstrap progress callback ``progress(done, total)`` over chunks of draws (the
     CLI passes a tqdm bar; ``fitting`` itself prints nothing)."""
@@ -113,6 +116,8 @@ def _convert(name: str, value: Any) -> Any:
         return arr
     if name == "budgets":
         return _budgets(value)
+    if name == "level":
+        return check_level(value)
     return value
 
 

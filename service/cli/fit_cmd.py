@@ -100,7 +100,10 @@ def _fit(opts: dict[str, Any]) -> tuple[FitReport, Runs]:
             options[key] = opts[key]
     bar = _Bar() if opts["progress"] else None
     options.update(
-        workers=opts["workers"], progress=bar, extrapolation=not opts["no_extrapolation"]
+        workers=opts["workers"],
+        progress=bar,
+        extrapolation=not opts["no_extrapolation"],
+        level=opts["level"],
     )
     try:
         report = fit(
@@ -158,7 +161,8 @@ def _print(report: FitReport) -> None:
     intervals = report.diagnostics.get("bootstrap", {}).get("intervals", {})
     for name, value in report.law.constants.items() if report.law else ():
         band = intervals.get(name)
-        extra = f"   (95%: {band[0]:.6g} to {band[1]:.6g})" if band else ""
+        level = report.diagnostics.get("bootstrap", {}).get("level", 0.95)
+        extra = f"   ({level:.0%}: {band[0]:.6g} to {band[1]:.6g})" if band else ""
         click.echo(f"{name:>12}  {value:.6g}{extra}")
     ext = report.diagnostics.get("extrapolation", {})
     if "mean_abs_relative_error" in ext:
@@ -240,6 +244,9 @@ def _plot(report: FitReport, runs: Runs, path: Path) -> None:
     "--workers", type=click.IntRange(min=0), default=0, help="Bootstrap processes (0: all CPUs)."
 )
 @click.option("--law-id", default="fitted", show_default=True)
+@click.option(
+    "--level", type=float, default=0.9, show_default=True, help="Coverage of intervals, in (0, 1)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--plot",
