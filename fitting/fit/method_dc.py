@@ -19,6 +19,7 @@ from flopwise.fitting.fit.solver import CONVERGED, lbfgs_batch
 from flopwise.fitting.fit.validate import check_runs
 from flopwise.fitting.laws import FORM_CONSTANTS, Form, Law
 from flopwise.fitting.runs import Runs
+from flopwise.fitting.uncertainty import PredictiveError, estimate_spread, spread_warnings
 
 __all__ = ["fit_data_constrained"]
 
@@ -87,6 +88,24 @@ def _extrapolation(
     return {"held_out_models": n_models, **loss_errors(pred, runs.loss[test])}
 
 
+def _spread(
+    data: DecayData, runs: Runs, theta: np.ndarray, delta: float, options: FitOptions
+) -> PredictiveError:
+    """Noise and extrapolation growth for predictive intervals (``fitting.uncertainty``);
+    the refits keep the base law, as the fit does."""
+    log_loss = np.log(runs.loss)
+
+    def refit(train: np.ndarray) -> np.ndarray | None:
+        if not options.extrapolation:
+            return None
+        xs, _, _ = _solve(data.subset(train), delta, theta[None, :])
+        return np.log(decay_predict(data, xs[0]))
+
+    residuals = log_loss - np.log(decay_predict(data, theta))
+    nd = np.log10(np.stack([runs.params, runs.tokens], axis=1))
+    return estimate_spread(nd, log_loss, runs.params, residuals, 7, refit)
+
+
 def _bootstrap(
     data: DecayData, runs: Runs, theta: np.ndarray, delta: float, n_draws: int, seed: int
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -133,6 +152,9 @@ def fit_data_constrained(
     draws = None
     if bootstrap:
         draws, diagnostics["bootstrap"] = _bootstrap(data, runs, theta, delta, bootstrap, seed)
+    spread = _spread(data, runs, theta, delta, options)
+    warnings += spread_warnings(len(runs), 7, spread)
+    diagnostics["predictive_error"] = spread.to_dict()
     law = build_law(
         law_id,
         Form.DATA_CONSTRAINED,
@@ -144,7 +166,7 @@ def fit_data_constrained(
         c_definition=c_def,
         draws=draws,
         diagnostics={**diagnostics, "warnings": list(warnings)},
-    )
+    ).evolve(spread=spread)
     success = bool(status[i] == CONVERGED and np.isfinite(objective))
     message = f"decay constants R_N*={constants['R_N']:.4g}, R_D*={constants['R_D']:.4g}"
     out: Law | None = law

@@ -115,6 +115,7 @@ def test_runs_with_unique_tokens_refit_the_data_constrained_form(client: httpx.C
     assert law["form"] == "data-constrained"
     assert law["fit"]["report"]["form_choice"].startswith("28 of 28 runs carry unique_tokens")
     assert "unique_tokens" in law["notes"]
+    assert law["spread"]["source"] == "fit" and law["spread"]["noise_sd"] < 0.01
     truth = builtin("muennighoff-2023").constants
     assert law["constants"]["R_D"] == pytest.approx(truth["R_D"], rel=0.5)
     answer = client.post(
