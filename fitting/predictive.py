@@ -41,6 +41,8 @@ def spread_caveats(law: Law) -> tuple[str, ...]:
         f"loss_interval assumes the default ({DEFAULT_NOISE_SD} in log loss, growing "
         f"{DEFAULT_GROWTH} per decade of compute beyond its fitted range)"
     )
+    if law.domain.params is None and law.domain.tokens is None:
+        note += "; its fitted range is unknown, so the interval does not widen with scale"
     return (*law.caveats, note)
 
 
