@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flopwise.fitting.coverage import CASES, Case, coverage, run_case, size_split
 from flopwise.fitting.datasets import load_dataset
+from flopwise.fitting.fit import fit
 
 LEVELS = (0.8, 0.9, 0.95)
 SINGLE_CALLS = 8
@@ -73,6 +74,27 @@ def batch_timing() -> None:
     )
 
 
+def spread_cost() -> None:
+    """What the leave-largest-out refits add to a fit: the same fit with the refits
+    (``extrapolation=True``, the default) and without, interleaved three times."""
+    for name, form, delta in (
+        ("epoch-chinchilla", "chinchilla", 1e-3),
+        ("gemstones-hot", "width-depth", 1e-4),
+    ):
+        runs = load_dataset(name).runs
+        times = {True: [], False: []}
+        for _ in range(3):
+            for refits in (False, True):
+                start = time.perf_counter()
+                fit(runs, form=form, delta=delta, workers=1, extrapolation=refits)
+                times[refits].append(time.perf_counter() - start)
+        without, with_ = min(times[False]), min(times[True])
+        print(
+            f"{name} ({form}): fit {without:.2f} s without refits, {with_:.2f} s with "
+            f"(x{with_ / without:.2f}; best of 3 each)"
+        )
+
+
 def main() -> None:
     print(
         f"machine: {os.cpu_count()} CPU(s), {platform.processor() or platform.machine()}, "
@@ -81,6 +103,8 @@ def main() -> None:
     halves = tuple(replace(c, train_share=0.5) for c in CASES)
     coverage_rows(CASES + halves)
     batch_timing()
+    print()
+    spread_cost()
 
 
 if __name__ == "__main__":

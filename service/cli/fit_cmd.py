@@ -147,7 +147,14 @@ def report_dict(report: FitReport) -> dict[str, Any]:
     )
     if "bootstrap" in d:
         out["intervals"] = d["bootstrap"]["intervals"]
-    for key in ("extrapolation", "frontier_intervals", "n_starts", "n_converged", "at_bound"):
+    for key in (
+        "extrapolation",
+        "frontier_intervals",
+        "n_starts",
+        "n_converged",
+        "at_bound",
+        "predictive_error",
+    ):
         if key in d:
             out[key] = d[key]
     return _finite(out)
