@@ -10,7 +10,8 @@ value), ``forms`` (one function per formula), ``predict``, ``allocation`` /
 ``optimum`` / ``shape`` (answers), ``inference`` (Sardana et al.), ``hyperparams``
 (DeepSeek), ``hardware`` (GPU peaks, budgets), ``catalogue`` (built-in laws),
 ``reconcile`` (Pearce & Song), ``runs`` and ``fit`` (the fitting engine), ``datasets``
-(bundled published runs).
+(bundled published runs), ``uncertainty`` / ``predictive`` / ``coverage`` (predictive
+intervals: where a new run's loss will fall, and how well that is calibrated).
 """
 
 from flopwise.fitting.allocation import Allocation, Frontier, allocate, frontier

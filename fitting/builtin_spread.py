@@ -32,8 +32,9 @@ SOURCES: dict[str, tuple[str, str]] = {
 
 CAVEATS: dict[str, tuple[str, ...]] = {
     "muennighoff-2023": (
-        "absolute losses run about 10% low on the authors' own runs (their App. A fit "
-        "warns of this); relative effects of repeating data (epochs, R_D*, R_N*) hold",
+        "absolute losses run about 10% low on the authors' own released runs (they warn "
+        "against reading absolute losses from this fit); the relative effects of "
+        "repeating data (epochs, R_D*, R_N*) hold",
     ),
 }
 
