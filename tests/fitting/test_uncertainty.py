@@ -224,3 +224,11 @@ def test_bundled_epoch_spread_is_reproducible() -> None:
     from flopwise.fitting.builtin_spread import estimate_spread_of
 
     assert estimate_spread_of(builtin("epoch-2024")) == builtin("epoch-2024").spread
+
+
+def test_a_fit_on_few_runs_says_they_barely_exceed_its_constants() -> None:
+    runs = synthetic(np.geomspace(3e7, 3e8, 4), np.array([1e9, 4e9]), NOISE, seed=3)
+    report = fit(runs, form="chinchilla", workers=1)
+    assert any("fewer than 3 per constant" in w for w in report.warnings)
+    assert any("single model" in w for w in report.warnings)  # 4 sizes: one held out
+    assert report.law is None or report.law.spread is not None
