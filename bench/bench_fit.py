@@ -32,9 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flopwise.fitting.datasets import load_dataset
 from flopwise.fitting.fit import fit
-from flopwise.fitting.fit.approach3 import fit_lse
-from flopwise.fitting.fit.parametric import LSE_SPECS, chinchilla_grid, grid_rows, grid_size
-from flopwise.fitting.laws import Form
+from flopwise.fitting.fit.multistart import fit_lse
+from flopwise.fitting.fit.parametric import chinchilla_grid, grid_rows, grid_size, spec_for
 
 GEMSTONES_STORED = 0.0002949708
 
@@ -94,7 +93,7 @@ def bench_epoch(quick: bool, rounds: int = 5) -> dict:
     """Interleaved: each round times flopwise once, then a fifth of the scipy loop, so
     load from other jobs on the machine falls on both sides alike."""
     runs = load_dataset("epoch-chinchilla").runs
-    spec = LSE_SPECS[Form.CHINCHILLA]
+    spec = spec_for("chinchilla")
     log_x, log_loss = spec.log_inputs(runs), np.log(runs.loss)
     grid = chinchilla_grid(2)
     starts = grid[::5] if quick else grid
@@ -136,7 +135,7 @@ def bench_epoch(quick: bool, rounds: int = 5) -> dict:
 
 def bench_gemstones(n_baseline: int) -> dict:
     runs = load_dataset("gemstones-hot-100b").runs
-    spec = LSE_SPECS[Form.WIDTH_DEPTH]
+    spec = spec_for("width-depth")
     log_x, log_loss = spec.log_inputs(runs), np.log(runs.loss)
     t_ours, res = timed(lambda: fit_lse(spec, runs, delta=1e-4), 1)
     rng = np.random.default_rng(0)

@@ -6,12 +6,14 @@ Depends on numpy and scipy only. The public surface::
     answer = allocate(builtin("epoch-2024"), 5.76e23)   # N* 7.2e10, D* 1.33e12, shape, loss
 
 Modules: ``counting`` (parameters), ``flops`` (FLOPs per token), ``laws`` (the ``Law``
-value), ``forms`` (one function per formula), ``predict``, ``allocation`` /
-``optimum`` / ``shape`` (answers), ``inference`` (Sardana et al.), ``hyperparams``
-(DeepSeek), ``hardware`` (GPU peaks, budgets), ``catalogue`` (built-in laws),
-``reconcile`` (Pearce & Song), ``runs`` and ``fit`` (the fitting engine), ``datasets``
-(bundled published runs), ``uncertainty`` / ``predictive`` / ``coverage`` (predictive
-intervals: where a new run's loss will fall, and how well that is calibrated).
+value), ``forms`` (one module per law form and the registry every other module asks:
+``forms.law_form(law)``; a new form is one module registered with ``forms.register``),
+``predict``, ``allocation`` / ``optimum`` / ``shape`` (answers), ``inference`` (Sardana
+et al.), ``hyperparams`` (DeepSeek), ``hardware`` (GPU peaks, budgets), ``catalogue``
+(built-in laws), ``reconcile`` (Pearce & Song), ``runs`` and ``fit`` (the fitting
+engine), ``datasets`` (bundled published runs), ``errors`` (``ArgumentError``),
+``uncertainty`` / ``predictive`` / ``coverage`` (predictive intervals: where a new run's
+loss will fall, and how well that is calibrated).
 """
 
 from flopwise.fitting.allocation import Allocation, Frontier, allocate, frontier

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from flopwise.fitting import forms
 from flopwise.fitting.checks import optional_positive
+from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.flops import deepseek_model_scale
+from flopwise.fitting.forms import law_form
 from flopwise.fitting.hyperparams import Hyperparameters, deepseek_hyperparameters
-from flopwise.fitting.laws import CDefinition, Form, Law, NDefinition
+from flopwise.fitting.laws import CDefinition, Law, NDefinition
 from flopwise.fitting.optimum import optimum
-from flopwise.fitting.predict import interval, intervals, predict_loss
 from flopwise.fitting.predictive import loss_band, spread_caveats
 from flopwise.fitting.shape import (
     Shape,
@@ -109,11 +108,11 @@ class Frontier:
 def _check_budget(flops: np.ndarray) -> np.ndarray:
     flops = np.atleast_1d(np.asarray(flops, dtype=float))
     if flops.size == 0:
-        raise ValueError("flops: no budget given")
+        raise ArgumentError("flops", "no budget given")
     if not np.all(np.isfinite(flops)) or np.any(flops <= 0):
-        raise ValueError("flops must be positive and finite")
+        raise ArgumentError("flops", "must be positive and finite")
     if np.any(flops > MAX_FLOPS):
-        raise ValueError(f"flops must be at most {MAX_FLOPS:.0e}")
+        raise ArgumentError("flops", f"must be at most {MAX_FLOPS:.0e}")
     return flops
 
 
@@ -188,10 +187,7 @@ def _warnings(
             edges.append(f"width {shape.width}")
         if edges:
             out.append(f"the optimum sits on the edge of the allowed shapes ({', '.join(edges)})")
-    if law.form is Form.KAPLAN:
-        out.append(
-            "Kaplan's N_opt is read at C_min = C/2 (training at the critical batch, Eq. 6.7)"
-        )
+    out.extend(law_form(law).allocation_notes(law))
     if not law.verified:
         out.append(f"{law.id} is not verified against its source")
     return out
@@ -209,38 +205,9 @@ def _draw_intervals(
     draws = law.draw_constants()
     if draws is None:
         return None, None, None
-    if shape is not None and law.form in (Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT):
-        losses = predict_loss(
-            law,
-            width=shape.width,
-            depth=shape.depth,
-            params=shape.params,
-            tokens=d,
-            constants=draws,
-        )
-        return interval(losses, level), None, None
-    if law.form is not Form.CHINCHILLA:
-        losses = predict_loss(law, params=n, tokens=d, unique_tokens=unique, constants=draws)
-        return interval(losses, level), None, None
-    e, log_a, log_b, alpha, beta, log_g, a = _chinchilla_draws(law)
-    log_c6 = math.log(flops / 6.0)
-    # Eq. 4 per draw in logs: ln N* = ln G + a ln(C/6), D* = (C/6) / N*.
-    losses = e + np.exp(log_a - alpha * math.log(n)) + np.exp(log_b - beta * math.log(d))
-    loss_band, log_n_band = intervals(np.stack([losses, log_g + a * log_c6]), level)
-    if log_n_band is None:
-        return loss_band, None, None
-    lo, hi = math.exp(log_n_band[0]), math.exp(log_n_band[1])
-    return loss_band, (lo, hi), (flops / (6.0 * hi), flops / (6.0 * lo))
-
-
-@lru_cache(maxsize=64)
-def _chinchilla_draws(law: Law) -> tuple[np.ndarray, ...]:
-    """Per draw: E, ln A, ln B, alpha, beta, ln G and a = beta / (alpha + beta) (Eq. 4)."""
-    k = law.draw_constants()
-    assert k is not None
-    g = forms.chinchilla_g(A=k["A"], B=k["B"], alpha=k["alpha"], beta=k["beta"])
-    a = k["beta"] / (k["alpha"] + k["beta"])
-    return k["E"], np.log(k["A"]), np.log(k["B"]), k["alpha"], k["beta"], np.log(g), a
+    return law_form(law).draw_bands(
+        law, draws, flops=flops, n=n, d=d, shape=shape, unique_tokens=unique, level=level
+    )
 
 
 def allocate(
@@ -268,7 +235,7 @@ def allocate(
     """
     flops_arr = _check_budget(np.atleast_1d(np.asarray(flops, dtype=float)))
     if flops_arr.size != 1:
-        raise ValueError("flops: allocate takes one budget; use frontier for many")
+        raise ArgumentError("flops", "allocate takes one budget; use frontier for many")
     c = float(flops_arr[0])
     unique_tokens = optional_positive("unique_tokens", unique_tokens)
     inference_tokens = optional_positive("inference_tokens", inference_tokens)
@@ -299,7 +266,7 @@ def allocate(
             f"D* = {d:.3g} tokens repeats the {unique_tokens:.3g} unique tokens {epochs:.1f} times"
         )
     if not all(math.isfinite(x) for x in (n, d, loss if loss is not None else 0.0)):
-        raise ValueError(f"flops: {law.id} gives no finite answer at {c:.3g} FLOPs")
+        raise ArgumentError("flops", f"{law.id} gives no finite answer at {c:.3g} FLOPs")
     return Allocation(
         law_id=law.id,
         law_version=law.version,

@@ -13,7 +13,8 @@ from typing import Any
 from flopwise.fitting.builtin_draws import load_epoch_draws, shift_draws
 from flopwise.fitting.builtin_spread import annotate
 from flopwise.fitting.counting import ArchFamily
-from flopwise.fitting.laws import CDefinition, Domain, Form, Law, NDefinition
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.laws import CDefinition, Domain, Law, NDefinition
 
 __all__ = ["BUILTIN_LAWS", "DEFAULT_LAW", "builtin", "builtin_laws"]
 
@@ -82,7 +83,7 @@ def _chinchilla_like(
     return Law(
         id=law_id,
         title=title,
-        form=Form.CHINCHILLA,
+        form="chinchilla",
         constants={"E": E, "A": A, "B": B, "alpha": alpha, "beta": beta},
         **meta,
     )
@@ -99,7 +100,7 @@ def _porian(
     return Law(
         id=law_id,
         title=f"Porian et al. 2024, RefinedWeb, '{label}'",
-        form=Form.POWER_LAW,
+        form="power-law",
         constants={"k_N": k, "a_N": a, "loss_E": loss[1], "loss_A": loss[0], "loss_gamma": loss[2]},
         n_definition=n_def,
         c_definition=CDefinition.SIX_ND,
@@ -125,7 +126,7 @@ def builtin_laws() -> tuple[Law, ...]:
         Law(
             id="kaplan-2020",
             title="Kaplan et al. 2020",
-            form=Form.KAPLAN,
+            form="kaplan",
             constants={
                 "N_c": 6.4e13,
                 "D_c": 1.8e13,
@@ -174,7 +175,7 @@ def builtin_laws() -> tuple[Law, ...]:
         Law(
             id="chinchilla-2022-approach1",
             title="Chinchilla Approach 1 projections",
-            form=Form.TABULATED,
+            form="tabulated",
             constants={},
             table=(
                 (1.92e19, 4e8, 8.0e9),
@@ -231,7 +232,7 @@ def builtin_laws() -> tuple[Law, ...]:
         Law(
             id="muennighoff-2023",
             title="Data-constrained scaling (C4)",
-            form=Form.DATA_CONSTRAINED,
+            form="data-constrained",
             constants={
                 "E": math.exp(0.6254804),
                 "A": math.exp(6.255414),
@@ -291,7 +292,7 @@ def builtin_laws() -> tuple[Law, ...]:
         Law(
             id="deepseek-2024",
             title="DeepSeek LLM model/data allocation",
-            form=Form.POWER_LAW,
+            form="power-law",
             constants={"k_N": 0.1715, "a_N": 0.5243, "k_D": 5.8316, "a_D": 0.4757},
             n_definition=NDefinition.MODEL_SCALE,
             c_definition=CDefinition.MD,
@@ -307,7 +308,7 @@ def builtin_laws() -> tuple[Law, ...]:
         Law(
             id="gemstones-2025",
             title="Gemstones width-depth law",
-            form=Form.WIDTH_DEPTH,
+            form="width-depth",
             constants={
                 "E": math.exp(0.4282048563),
                 "A_w": math.exp(1.082043835),
@@ -348,7 +349,7 @@ def builtin_laws() -> tuple[Law, ...]:
         Law(
             id="gemstones-2025-approach1",
             title="Gemstones Approach 1 (convex hull, <=100B tokens)",
-            form=Form.POWER_LAW,
+            form="power-law",
             constants={
                 "k_N": math.exp(-2.8451076960767026),
                 "a_N": 0.499380216082636,
@@ -383,4 +384,6 @@ def builtin(law_id: str) -> Law:
     try:
         return BUILTIN_LAWS[law_id]
     except KeyError:
-        raise ValueError(f"law: unknown law {law_id!r}; known: {', '.join(BUILTIN_LAWS)}") from None
+        raise ArgumentError(
+            "law", f"unknown law {law_id!r}; known: {', '.join(BUILTIN_LAWS)}"
+        ) from None

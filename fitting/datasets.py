@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from flopwise.fitting.counting import ArchFamily
-from flopwise.fitting.laws import CDefinition, Form, NDefinition
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.laws import CDefinition, NDefinition
 from flopwise.fitting.runs import Runs
 
 __all__ = [
@@ -53,7 +54,7 @@ class Dataset:
     family: ArchFamily | None = None
     tokenizer: str = ""
     corpus: str = ""
-    forms: tuple[Form, ...] = (Form.CHINCHILLA,)
+    forms: tuple[str, ...] = ("chinchilla",)
     """Forms the data can fit (width-depth needs width and depth)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -118,11 +119,7 @@ def _gemstones(
             if has_shape
             else None,
         )
-        forms = (
-            (Form.CHINCHILLA, Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT)
-            if has_shape
-            else (Form.CHINCHILLA,)
-        )
+        forms = ("chinchilla", "width-depth", "width-depth-alt") if has_shape else ("chinchilla",)
         return Dataset(
             _gemstones_name(subset, no_embeds),
             f"Gemstones {subset} validation losses"
@@ -186,7 +183,7 @@ def _porian(name: str) -> Callable[[], Dataset]:
             n_definition=n_def,
             tokenizer="GPT-NeoX (50,432)",
             corpus="RefinedWeb",
-            forms=(Form.POWER_LAW,),
+            forms=("power-law",),
             extra={"label": label},
         )
 
@@ -235,8 +232,8 @@ def load_dataset(name: str) -> Dataset:
     try:
         loader = _LOADERS[name]
     except KeyError:
-        raise ValueError(
-            f"dataset: unknown dataset {name!r}; known: {', '.join(_LOADERS)}"
+        raise ArgumentError(
+            "dataset", f"unknown dataset {name!r}; known: {', '.join(_LOADERS)}"
         ) from None
     return loader()
 
@@ -309,7 +306,9 @@ def read_runs(
                 f"{path}: no column {column!r} for {field_name} (columns: {', '.join(sorted(header))})"
             )
     if tokens is None and flops is None:
-        raise ValueError("tokens: give a tokens column, or a flops column to derive tokens from")
+        raise ArgumentError(
+            "tokens", "give a tokens column, or a flops column to derive tokens from"
+        )
     records = []
     for i, row in enumerate(rows):
         rec: dict[str, Any] = {k: _value(row[c]) for k, c in mapping.items() if c is not None}

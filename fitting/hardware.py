@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flopwise.fitting.checks import positive
+from flopwise.fitting.errors import ArgumentError
 
 __all__ = ["GPU", "GPUS", "Cost", "budget_to_flops", "cost_of", "gpu"]
 
@@ -38,6 +39,20 @@ GPUS: dict[str, GPU] = {
             989.4e12,
             80,
             "NVIDIA H100 datasheet, SXM5: BF16 1,979 TFLOPS with sparsity, half dense",
+        ),
+        GPU(
+            "h100-pcie",
+            756e12,
+            80,
+            "NVIDIA H100 Tensor Core GPU datasheet, H100 PCIe: BF16 1,513 TFLOPS with sparsity, "
+            "half dense",
+        ),
+        GPU(
+            "h100-nvl",
+            835.5e12,
+            94,
+            "NVIDIA H100 Tensor Core GPU datasheet, H100 NVL: BF16 1,671 TFLOPS with sparsity, "
+            "half dense",
         ),
         GPU(
             "h200",
@@ -74,6 +89,8 @@ _ALIASES = {
     "a100-80gb": "a100",
     "a100-40gb": "a100",
     "h100-sxm": "h100",
+    "h100pcie": "h100-pcie",
+    "h100nvl": "h100-nvl",
     "rtx-4090": "rtx4090",
     "4090": "rtx4090",
     "mi-300x": "mi300x",
@@ -86,7 +103,7 @@ def gpu(name: str) -> GPU:
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
     if key not in GPUS:
-        raise ValueError(f"gpu: unknown GPU {name!r}; known: {', '.join(sorted(GPUS))}")
+        raise ArgumentError("gpu", f"unknown GPU {name!r}; known: {', '.join(sorted(GPUS))}")
     return GPUS[key]
 
 
@@ -119,23 +136,23 @@ def budget_to_flops(
         if v is not None
     ]
     if len(given) != 1:
-        raise ValueError(
-            f"budget: give exactly one of flops, gpu_hours, dollars (got {given or 'none'})"
+        raise ArgumentError(
+            "budget", f"give exactly one of flops, gpu_hours, dollars (got {given or 'none'})"
         )
     if flops is not None:
         return positive("flops", flops)
     positive("mfu", mfu)
     if mfu > 1:
-        raise ValueError(f"mfu must be in (0, 1], got {mfu}")
+        raise ArgumentError("mfu", f"must be in (0, 1], got {mfu}")
     if gpu_name is None:
-        raise ValueError("gpu: a GPU-hour or dollar budget needs a GPU name")
+        raise ArgumentError("gpu", "a GPU-hour or dollar budget needs a GPU name")
     peak = gpu(gpu_name).peak_bf16_flops
     if gpu_hours is not None:
         hours = positive("gpu_hours", gpu_hours)
     else:
         assert dollars is not None
         if price_per_gpu_hour is None:
-            raise ValueError("price_per_gpu_hour: a dollar budget needs a price per GPU-hour")
+            raise ArgumentError("price_per_gpu_hour", "a dollar budget needs a price per GPU-hour")
         hours = positive("dollars", dollars) / positive("price_per_gpu_hour", price_per_gpu_hour)
     return hours * 3600.0 * peak * mfu
 
@@ -155,7 +172,7 @@ def cost_of(
     wall = None
     if n_gpus is not None:
         if isinstance(n_gpus, bool) or not isinstance(n_gpus, int) or n_gpus < 1:
-            raise ValueError(f"n_gpus must be a positive integer, got {n_gpus!r}")
+            raise ArgumentError("n_gpus", f"must be a positive integer, got {n_gpus!r}")
         wall = hours / n_gpus
     dollars = (
         None

@@ -13,18 +13,19 @@ from dataclasses import dataclass
 
 from scipy.optimize import brentq
 
-from flopwise.fitting.forms import chinchilla_g, chinchilla_loss
-from flopwise.fitting.laws import Form, Law
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.forms import chinchilla_g, chinchilla_loss, law_form
+from flopwise.fitting.laws import Law
 
 __all__ = ["InferenceOptimum", "chinchilla_for_loss", "inference_optimal_for_loss", "quality_loss"]
 
 
 def _chinchilla_constants(law: Law) -> tuple[float, float, float, float, float]:
-    if law.form not in (Form.CHINCHILLA, Form.DATA_CONSTRAINED):
-        raise ValueError(
-            f"law: inference-aware sizing needs a Chinchilla-form law, {law.id} is {law.form}"
+    k = law_form(law).chinchilla_constants(law)
+    if k is None:
+        raise ArgumentError(
+            "law", f"inference-aware sizing needs a Chinchilla-form law, {law.id} is {law.form}"
         )
-    k = law.constants
     return k["E"], k["A"], k["B"], k["alpha"], k["beta"]
 
 
@@ -56,8 +57,8 @@ def chinchilla_for_loss(law: Law, target_loss: float) -> tuple[float, float]:
 
 def _gap(target_loss: float, E: float) -> float:
     if not math.isfinite(target_loss) or target_loss <= E:
-        raise ValueError(
-            f"target_loss must exceed the law's irreducible loss E = {E:.4f}, got {target_loss}"
+        raise ArgumentError(
+            "target_loss", f"must exceed the law's irreducible loss E = {E:.4f}, got {target_loss}"
         )
     return target_loss - E
 
@@ -101,8 +102,8 @@ def inference_optimal_for_loss(
     """
     E, A, B, alpha, beta = _chinchilla_constants(law)
     if not math.isfinite(inference_tokens) or inference_tokens < 0:
-        raise ValueError(
-            f"inference_tokens must be a non-negative finite number, got {inference_tokens}"
+        raise ArgumentError(
+            "inference_tokens", f"must be a non-negative finite number, got {inference_tokens}"
         )
     gap = _gap(target_loss, E)
     n0, d0 = chinchilla_for_loss(law, target_loss)

@@ -8,7 +8,7 @@ plain JSON (``to_dict`` / ``from_dict``) so the service can store fitted ones.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.uncertainty import PredictiveError
 
 __all__ = [
@@ -32,7 +33,8 @@ __all__ = [
 
 
 class Form(StrEnum):
-    """Functional forms a law can take."""
+    """The built-in forms' names; each form's module in ``fitting.forms`` says what it
+    is. A law's ``form`` may also name a form registered later (``forms.register``)."""
 
     CHINCHILLA = "chinchilla"
     """Hoffmann et al. 2022 Eq. 2: E + A/N^alpha + B/D^beta."""
@@ -49,32 +51,51 @@ class Form(StrEnum):
     D* = k_D C^a_D is kept for reference, D* itself spends the budget at N*."""
     TABULATED = "tabulated"
     """Published (C, N*, D*) rows, interpolated log-log (Chinchilla Table 3)."""
+    OVERTRAINING = "overtraining"
+    """Gadre et al. 2024: E + A/N^eta + B/D^eta (Chinchilla with tied exponents)."""
 
 
-FORM_CONSTANTS: dict[Form, tuple[str, ...]] = {
-    Form.CHINCHILLA: ("E", "A", "B", "alpha", "beta"),
-    Form.KAPLAN: (
-        "N_c",
-        "D_c",
-        "alpha_N",
-        "alpha_D",
-        "N_e",
-        "p_N",
-        "C_c_min",
-        "alpha_C_min",
-        "c_min_fraction",
-    ),
-    Form.WIDTH_DEPTH: ("E", "A_w", "alpha_w", "A_d", "alpha_d", "A_p", "alpha_p", "B", "beta"),
-    Form.WIDTH_DEPTH_ALT: ("E", "A_w", "alpha_w", "A_d", "alpha_d", "B", "beta"),
-    Form.DATA_CONSTRAINED: ("E", "A", "B", "alpha", "beta", "R_N", "R_D"),
-    Form.POWER_LAW: ("k_N", "a_N"),
-    Form.TABULATED: (),
-}
+class _FormTable(Mapping[str, tuple[str, ...]]):
+    """A read-only view of one attribute of every registered form, keyed by name
+    (kept for callers of ``FORM_CONSTANTS`` / ``OPTIONAL_CONSTANTS``)."""
+
+    def __init__(self, attribute: str) -> None:
+        self._attribute = attribute
+
+    def __getitem__(self, form: str) -> tuple[str, ...]:
+        value: tuple[str, ...] = getattr(_law_form(form), self._attribute)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        from flopwise.fitting.forms import form_names
+
+        return iter(form_names())
+
+    def __len__(self) -> int:
+        from flopwise.fitting.forms import form_names
+
+        return len(form_names())
+
+
+def _law_form(form: Any) -> Any:
+    """The registered form (``fitting.forms`` imports this module: import it late)."""
+    from flopwise.fitting.forms import law_form
+
+    return law_form(form)
+
+
+def _form_value(form: Any) -> str:
+    """A built-in form as its ``Form`` member, a registered one as its name."""
+    name = str(form)
+    _law_form(name)  # raises ArgumentError("form") for an unknown form
+    return Form(name) if name in Form._value2member_map_ else name
+
+
+FORM_CONSTANTS: Mapping[str, tuple[str, ...]] = _FormTable("constants")
 """Required constants of each form, in the order bootstrap draws are stored."""
 
-OPTIONAL_CONSTANTS: dict[Form, tuple[str, ...]] = {
-    Form.POWER_LAW: ("k_D", "a_D", "loss_E", "loss_A", "loss_gamma"),
-}
+OPTIONAL_CONSTANTS: Mapping[str, tuple[str, ...]] = _FormTable("optional")
+"""Constants a law of each form may carry besides the required ones."""
 
 
 class NDefinition(StrEnum):
@@ -120,7 +141,8 @@ class Law:
     """
 
     id: str
-    form: Form
+    form: str
+    """A registered form's name (``Form`` member for the built-in ones)."""
     constants: Mapping[str, float]
     title: str = ""
     version: int = 1
@@ -147,29 +169,30 @@ class Law:
     """Known limits of the law, shown with every answer it gives."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "form", Form(self.form))
+        object.__setattr__(self, "form", _form_value(self.form))
         object.__setattr__(self, "n_definition", NDefinition(self.n_definition))
         object.__setattr__(self, "c_definition", CDefinition(self.c_definition))
-        required = FORM_CONSTANTS[self.form]
+        form = _law_form(self.form)
+        required = form.constants
         missing = [k for k in required if k not in self.constants]
         if missing:
-            raise ValueError(f"constants: law {self.id!r} ({self.form}) lacks {', '.join(missing)}")
-        allowed = set(required) | set(OPTIONAL_CONSTANTS.get(self.form, ()))
-        unknown = sorted(set(self.constants) - allowed)
+            raise ArgumentError(
+                "constants", f"law {self.id!r} ({self.form}) lacks {', '.join(missing)}"
+            )
+        unknown = sorted(set(self.constants) - set(required) - set(form.optional))
         if unknown:
-            raise ValueError(
-                f"constants: law {self.id!r} ({self.form}) has unknown {', '.join(unknown)}"
+            raise ArgumentError(
+                "constants", f"law {self.id!r} ({self.form}) has unknown {', '.join(unknown)}"
             )
         for k, v in self.constants.items():
             if not math.isfinite(v):
-                raise ValueError(f"constants: {k} of law {self.id!r} is not finite ({v})")
-        if self.form is Form.TABULATED and len(self.table) < 2:
-            raise ValueError(f"table: tabulated law {self.id!r} needs at least two rows")
+                raise ArgumentError("constants", f"{k} of law {self.id!r} is not finite ({v})")
+        form.check(self)
         if self.draws is not None:
             draws = np.asarray(self.draws, dtype=float)
             if draws.ndim != 2 or draws.shape[1] != len(required):
-                raise ValueError(
-                    f"draws: expected (n, {len(required)}) for {self.form}, got {draws.shape}"
+                raise ArgumentError(
+                    "draws", f"expected (n, {len(required)}) for {self.form}, got {draws.shape}"
                 )
             draws.setflags(write=False)
             object.__setattr__(self, "draws", draws)
@@ -184,7 +207,7 @@ class Law:
         """Bootstrap draws as one array per constant name, or ``None``."""
         if self.draws is None:
             return None
-        names = FORM_CONSTANTS[self.form]
+        names = _law_form(self.form).constants
         return {name: self.draws[:, i] for i, name in enumerate(names)}
 
     def evolve(self, **changes: Any) -> Law:

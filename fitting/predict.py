@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from flopwise.fitting import forms
 from flopwise.fitting.checks import optional_positive
-from flopwise.fitting.laws import Form, Law, NDefinition
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.forms import law_form
+from flopwise.fitting.laws import Law
 from flopwise.fitting.predictive import loss_band, point_params, spread_caveats
-from flopwise.fitting.shape import law_params
 from flopwise.fitting.uncertainty import DEFAULT_LEVEL, check_level
 
 __all__ = ["Prediction", "interval", "intervals", "predict", "predict_loss"]
@@ -38,32 +38,16 @@ def predict_loss(
     """
     k = dict(law.constants if constants is None else constants)
     if tokens is None:
-        raise ValueError("tokens: required to predict loss")
-    form = law.form
-    if form in (Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT):
-        if width is None or depth is None:
-            raise ValueError(
-                f"width, depth: law {law.id} ({form}) needs the model's width and depth"
-            )
-        if form is Form.WIDTH_DEPTH_ALT:
-            return forms.width_depth_alt_loss(width, depth, tokens, **k)
-        if params is None:
-            params = law_params(NDefinition.TOTAL, law.family, width, depth)
-        return forms.width_depth_loss(width, depth, params, tokens, **k)
-    if params is None:
-        if width is None or depth is None:
-            raise ValueError(f"params: law {law.id} needs params (or width and depth)")
-        params = law_params(law.n_definition, law.family, width, depth)
-    if form is Form.CHINCHILLA:
-        return forms.chinchilla_loss(params, tokens, **k)
-    if form is Form.DATA_CONSTRAINED:
-        unique = tokens if unique_tokens is None else unique_tokens
-        return forms.data_constrained_loss(params, tokens, unique, **k)
-    if form is Form.KAPLAN:
-        return forms.kaplan_loss_nd(
-            params, tokens, N_c=k["N_c"], D_c=k["D_c"], alpha_N=k["alpha_N"], alpha_D=k["alpha_D"]
-        )
-    raise ValueError(f"law: {law.id} ({form}) predicts loss only on its compute-optimal frontier")
+        raise ArgumentError("tokens", "required to predict loss")
+    return law_form(law).predict(
+        law,
+        k,
+        params=params,
+        tokens=tokens,
+        width=width,
+        depth=depth,
+        unique_tokens=unique_tokens,
+    )
 
 
 def interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
@@ -150,7 +134,7 @@ def predict(
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or value < 1
         ):
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            raise ArgumentError(name, f"must be a positive integer, got {value!r}")
     kwargs: dict[str, Any] = {
         "params": params,
         "tokens": tokens,

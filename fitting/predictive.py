@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-from flopwise.fitting.laws import Form, Law
+from flopwise.fitting.forms import law_form
+from flopwise.fitting.laws import Law
 from flopwise.fitting.shape import law_params
 from flopwise.fitting.uncertainty import (
     DEFAULT_GROWTH,
@@ -91,7 +92,7 @@ def path_loss_bands(
     draws = law.draw_constants()
     curves: list[tuple[float, float] | None] = [None] * len(loss)
     if draws is not None:
-        shaped = law.form in (Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT)
+        shaped = law_form(law).shape_aware
         with np.errstate(all="ignore"):
             samples = predict_loss(
                 law,

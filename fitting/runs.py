@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from flopwise.fitting.errors import ArgumentError
+
 __all__ = ["Runs"]
 
 _FLOAT_COLUMNS = ("params", "tokens", "loss")
@@ -50,7 +52,7 @@ class Runs:
         ):
             col = getattr(self, name)
             if col is not None and len(col) != n:
-                raise ValueError(f"{name}: expected {n} values, got {len(col)}")
+                raise ArgumentError(name, f"expected {n} values, got {len(col)}")
 
     def __len__(self) -> int:
         return len(self.loss)

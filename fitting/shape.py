@@ -19,29 +19,41 @@ Two searches, both over the feasible grid (widths a multiple of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from functools import lru_cache
-from typing import Any
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, fields, replace
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from flopwise.fitting.counting import ArchFamily, param_counts
+from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.flops import deepseek_model_scale, gemstones_flops_per_token
-from flopwise.fitting.laws import CDefinition, Form, Law, NDefinition
+from flopwise.fitting.laws import CDefinition, Law, NDefinition
 
 __all__ = [
+    "MAX_SHAPES",
     "Shape",
     "ShapeConstraints",
     "WidthDepthHull",
+    "hull_of_points",
     "law_flops_per_token",
     "law_params",
     "make_shape",
+    "shape_tables_cached",
     "shapes_for_params",
     "width_depth_hull",
 ]
 
 ASPECT_WEIGHT = 0.05
 """Weight of the aspect-ratio miss against the parameter miss (see module docstring)."""
+MAX_SHAPES = 1 << 20
+"""Most feasible shapes one search considers (bounds its time and memory: ~100 MB)."""
+MAX_WIDTH = 1 << 18
+MAX_DEPTH = 2048
+CACHE_BYTES = 256 * 1024 * 1024
+"""Bytes of shape tables kept per cache."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,15 +83,17 @@ class ShapeConstraints:
         for name in ("min_width", "max_width", "min_depth", "max_depth"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+                raise ArgumentError(name, f"must be a positive integer, got {value!r}")
         if self.min_width > self.max_width:
-            raise ValueError(f"min_width {self.min_width} exceeds max_width {self.max_width}")
+            raise ArgumentError("min_width", f"{self.min_width} exceeds max_width {self.max_width}")
         if self.min_depth > self.max_depth:
-            raise ValueError(f"min_depth {self.min_depth} exceeds max_depth {self.max_depth}")
-        if self.max_depth > 4096 or self.max_width > 1 << 20:
-            raise ValueError("max_depth must be <= 4096 and max_width <= 1048576")
-        if not (self.aspect_ratio > 0 and np.isfinite(self.aspect_ratio)):
-            raise ValueError(f"aspect_ratio must be positive, got {self.aspect_ratio!r}")
+            raise ArgumentError("min_depth", f"{self.min_depth} exceeds max_depth {self.max_depth}")
+        if self.max_width > MAX_WIDTH:
+            raise ArgumentError("max_width", f"must be <= {MAX_WIDTH}, got {self.max_width}")
+        if self.max_depth > MAX_DEPTH:
+            raise ArgumentError("max_depth", f"must be <= {MAX_DEPTH}, got {self.max_depth}")
+        if not (1 <= self.aspect_ratio <= 10_000):  # also refuses NaN
+            raise ArgumentError("aspect_ratio", f"must be in [1, 10000], got {self.aspect_ratio!r}")
 
     def family(self, base: ArchFamily) -> ArchFamily:
         """The law's family with this request's overrides applied."""
@@ -93,14 +107,65 @@ class ShapeConstraints:
     def widths(self, family: ArchFamily) -> np.ndarray:
         """Feasible widths: multiples of the family's width step inside the bounds."""
         step = family.width_step
-        lo = -(-self.min_width // step)
+        lo = max(-(-self.min_width // step), 1)
         hi = self.max_width // step
-        if hi < max(lo, 1):
-            raise ValueError(
-                f"constraints: no width in [{self.min_width}, {self.max_width}] is a multiple of "
-                f"head_dim x kv_group = {family.head_dim} x {family.kv_group} = {step}"
+        if hi < lo:
+            raise ArgumentError(
+                "max_width",
+                f"no width in [{self.min_width}, {self.max_width}] is a multiple of "
+                f"head_dim x kv_group = {family.head_dim} x {family.kv_group} = {step}",
             )
-        return np.arange(max(lo, 1), hi + 1, dtype=np.int64) * step
+        n_shapes = (hi - lo + 1) * (self.max_depth - self.min_depth + 1)
+        if n_shapes > MAX_SHAPES:
+            raise ArgumentError(
+                "max_width",
+                f"the search would consider {n_shapes} shapes, more than {MAX_SHAPES}: "
+                "narrow the width or depth range, or raise head_dim x kv_group",
+            )
+        return np.arange(lo, hi + 1, dtype=np.int64) * step
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def _nbytes(value: Any) -> int:
+    """Bytes held by the arrays of a dataclass value."""
+    return sum(
+        getattr(value, f.name).nbytes
+        for f in fields(value)
+        if isinstance(getattr(value, f.name), np.ndarray)
+    )
+
+
+class BytesCache(Generic[K, V]):
+    """Thread-safe LRU of computed values, bounded in the bytes their arrays hold."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._items: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self._max_bytes, self._bytes = max_bytes, 0
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: K) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def get(self, key: K, make: Callable[[], V]) -> V:
+        """The cached value of ``key``, computed by ``make`` on a miss."""
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit[0]
+        value = make()
+        size = _nbytes(value)
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._bytes += size - (old[1] if old is not None else 0)
+            self._items[key] = (value, size)
+            while len(self._items) > 1 and self._bytes > self._max_bytes:
+                self._bytes -= self._items.popitem(last=False)[1][1]
+        return value
 
 
 @dataclass(frozen=True)
@@ -194,8 +259,19 @@ class _ParamTable:
     """Continuous N at width = aspect_ratio x depth, per depth (increasing)."""
 
 
-@lru_cache(maxsize=128)
+_PARAM_TABLES: BytesCache[tuple[NDefinition, ArchFamily, ShapeConstraints], _ParamTable]
+_PARAM_TABLES = BytesCache(CACHE_BYTES)
+
+
 def _param_table(
+    n_def: NDefinition, family: ArchFamily, constraints: ShapeConstraints
+) -> _ParamTable:
+    """The cached :func:`_count_params` table."""
+    key = (n_def, family, constraints)
+    return _PARAM_TABLES.get(key, lambda: _count_params(n_def, family, constraints))
+
+
+def _count_params(
     n_def: NDefinition, family: ArchFamily, constraints: ShapeConstraints
 ) -> _ParamTable:
     """Count every feasible shape once; fit ``N(w) ~= a w^2 + b w + c`` per depth by least
@@ -280,12 +356,15 @@ class WidthDepthHull:
         return np.searchsorted(-self.neg_slopes, -k, side="left")
 
 
+def _law_form(law: Law) -> Any:
+    """The law's form (``fitting.forms`` imports this module: import it late)."""
+    from flopwise.fitting.forms import law_form
+
+    return law_form(law)
+
+
 def _shape_terms(law: Law, width: np.ndarray, depth: np.ndarray, params: np.ndarray) -> np.ndarray:
-    k = law.constants
-    s = k["E"] + k["A_w"] / np.power(width, k["alpha_w"]) + k["A_d"] / np.power(depth, k["alpha_d"])
-    if law.form is Form.WIDTH_DEPTH:
-        s = s + k["A_p"] / np.power(params, k["alpha_p"])
-    return s
+    return np.asarray(_law_form(law).shape_terms(law.constants, width, depth, params))
 
 
 def _lower_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -303,19 +382,45 @@ def _lower_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.asarray(hull, dtype=np.int64)
 
 
-@lru_cache(maxsize=64)
+_HULLS: BytesCache[tuple[Law, ArchFamily, ShapeConstraints], WidthDepthHull]
+_HULLS = BytesCache(CACHE_BYTES)
+
+
+def shape_tables_cached(law: Law, constraints: ShapeConstraints) -> bool:
+    """Whether a search for ``law`` under ``constraints`` finds its tables built (then
+    an answer is cheap; building one may take a second)."""
+    family = constraints.family(law.family)
+    return (law, family, constraints) in _HULLS or (
+        law.n_definition,
+        family,
+        constraints,
+    ) in _PARAM_TABLES
+
+
 def width_depth_hull(law: Law, family: ArchFamily, constraints: ShapeConstraints) -> WidthDepthHull:
-    """Build (and cache per law, family and constraints) the hull of a width-depth law."""
-    if law.form not in (Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT):
-        raise ValueError(f"law: {law.id} has no width/depth terms")
+    """The hull of a width-depth law, cached per law, family and constraints."""
+    return _HULLS.get((law, family, constraints), lambda: _build_hull(law, family, constraints))
+
+
+def _build_hull(law: Law, family: ArchFamily, constraints: ShapeConstraints) -> WidthDepthHull:
+    """Build the hull of a width-depth law over every feasible shape."""
+    if not _law_form(law).shape_aware:
+        raise ArgumentError("law", f"{law.id} has no width/depth terms")
     widths = constraints.widths(family)
     depths = np.arange(constraints.min_depth, constraints.max_depth + 1, dtype=np.int64)
     w, d = (g.ravel() for g in np.meshgrid(widths, depths))
     params = law_params(NDefinition.TOTAL, family, w, d).astype(float)
     f = np.asarray(law_flops_per_token(law, family, w, d), dtype=float)
     beta = law.constants["beta"]
-    x = np.power(f, beta)
     s = _shape_terms(law, w.astype(float), d.astype(float), params)
+    return hull_of_points(w, d, np.power(f, beta), s, beta=beta, B=law.constants["B"])
+
+
+def hull_of_points(
+    w: np.ndarray, d: np.ndarray, x: np.ndarray, s: np.ndarray, *, beta: float, B: float
+) -> WidthDepthHull:
+    """The hull of shapes ``(w, d)`` with cost ``x`` (resource per token, to the ``beta``)
+    and shape terms ``s``: loss ``s + B (R / x^(1/beta))^-beta`` for a resource ``R``."""
     order = np.lexsort((s, x))
     x, s, w, d = x[order], s[order], w[order], d[order]
     pareto = s < np.minimum.accumulate(np.concatenate([[np.inf], s[:-1]]))
@@ -323,6 +428,4 @@ def width_depth_hull(law: Law, family: ArchFamily, constraints: ShapeConstraints
     idx = _lower_hull(x, s)
     x, s, w, d = x[idx], s[idx], w[idx], d[idx]
     neg_slopes = -np.diff(s) / np.diff(x) if x.size > 1 else np.empty(0)
-    return WidthDepthHull(
-        width=w, depth=d, x=x, s=s, neg_slopes=neg_slopes, beta=beta, B=law.constants["B"]
-    )
+    return WidthDepthHull(width=w, depth=d, x=x, s=s, neg_slopes=neg_slopes, beta=beta, B=B)

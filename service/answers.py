@@ -7,10 +7,12 @@ and leaves here as a :class:`~service.errors.FieldError` naming the field.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
@@ -22,9 +24,10 @@ from flopwise.fitting.hardware import budget_to_flops, cost_of
 from flopwise.fitting.laws import Law
 from flopwise.fitting.predict import predict
 from flopwise.fitting.predictive import path_loss_bands, spread_caveats
-from flopwise.fitting.shape import ShapeConstraints
+from flopwise.fitting.shape import ShapeConstraints, shape_tables_cached
 from flopwise.service.errors import FieldError, field_error
 from flopwise.service.registry import LawRegistry, UnknownLaw
+from flopwise.service.schemas.common import BUDGET_FLOPS
 from flopwise.service.schemas.queries import (
     AllocatePublic,
     AllocateRequest,
@@ -34,10 +37,25 @@ from flopwise.service.schemas.queries import (
     PredictPublic,
     PredictRequest,
 )
+from flopwise.service.store.throughput import ThroughputRegistry
+from flopwise.service.time_answers import (
+    answer_time_allocate,
+    constant_mfu_warning,
+    resolve_model,
+)
 
-__all__ = ["AnswerCache", "Answers", "answer_allocate", "answer_frontier", "answer_predict"]
+__all__ = [
+    "AnswerCache",
+    "Answers",
+    "Busy",
+    "answer_allocate",
+    "answer_frontier",
+    "answer_predict",
+]
 
 CONSTRAINT_FIELDS = tuple(Constraints.model_fields)
+NESTED = {f: ("constraints", f) for f in CONSTRAINT_FIELDS}
+"""``fitting`` argument names that are fields of the request's ``constraints``."""
 CLIENT_ERRORS = (ValueError, ArithmeticError)
 """What the core raises for input it cannot answer (overflow included)."""
 
@@ -55,9 +73,7 @@ def _constraints(body: Constraints | None) -> ShapeConstraints:
     try:
         return ShapeConstraints(**body.model_dump())
     except ValueError as exc:
-        raise field_error(
-            exc, (), nested={f: ("constraints", f) for f in CONSTRAINT_FIELDS}
-        ) from None
+        raise field_error(exc, (), nested=NESTED, prefix=("body", "constraints")) from None
 
 
 def _budget(req: AllocateRequest) -> tuple[float, str]:
@@ -82,8 +98,11 @@ def _budget(req: AllocateRequest) -> tuple[float, str]:
         )
     except CLIENT_ERRORS as exc:
         raise field_error(exc, AllocateRequest.model_fields, aliases={"budget": kind}) from None
-    if not math.isfinite(flops):
-        raise FieldError(("body", kind), f"{kind}: the budget is too large to count in FLOPs")
+    low, high = BUDGET_FLOPS
+    if not low <= flops <= high:
+        raise FieldError(
+            ("body", kind), f"{kind}: the budget is {flops:.3g} FLOPs, outside [{low:g}, {high:g}]"
+        )
     return flops, kind
 
 
@@ -131,12 +150,12 @@ def answer_allocate(registry: LawRegistry, req: AllocateRequest) -> dict[str, An
                 )
             )
     except CLIENT_ERRORS as exc:
-        nested = {f: ("constraints", f) for f in CONSTRAINT_FIELDS}
-        raise field_error(
-            exc, fields, aliases={"flops": kind, "budget": kind}, nested=nested
-        ) from None
+        aliases = {"flops": kind, "budget": kind}
+        raise field_error(exc, fields, aliases=aliases, nested=NESTED) from None
     out = result.to_dict()  # finite: allocate refuses budgets it cannot answer finitely
     out["cost"] = cost
+    if kind != "flops" and req.gpu is not None:
+        out["warnings"].append(constant_mfu_warning(req.mfu, req.gpu))
     return out
 
 
@@ -190,8 +209,7 @@ def answer_frontier(registry: LawRegistry, req: FrontierRequest) -> dict[str, An
             inference_tokens=req.inference_tokens,
         )
     except CLIENT_ERRORS as exc:
-        nested = {f: ("constraints", f) for f in CONSTRAINT_FIELDS}
-        raise field_error(exc, FrontierRequest.model_fields, nested=nested) from None
+        raise field_error(exc, FrontierRequest.model_fields, nested=NESTED) from None
     loss = [None] * len(path.flops) if path.loss is None else path.loss.tolist()
     bands = [None] * len(path.flops) if path.loss is None else _path_bands(law, path, req)
     points = [
@@ -269,35 +287,121 @@ class AnswerCache:
                 self._bytes -= len(self._items.popitem(last=False)[1])
 
 
-class Answers:
-    """The query endpoints' logic: resolve the law, answer (or recall) and serialise."""
+class Busy(Exception):
+    """The server cannot answer within its deadline now (sent as 503 with Retry-After)."""
 
-    def __init__(self, registry: LawRegistry, cache: AnswerCache | None = None) -> None:
+
+Query = AllocateRequest | PredictRequest | FrontierRequest
+ENDPOINTS: dict[str, tuple[Callable[[LawRegistry, Any], dict[str, Any]], type[BaseModel]]] = {
+    "allocate": (answer_allocate, AllocatePublic),
+    "predict": (answer_predict, PredictPublic),
+    "frontier": (answer_frontier, FrontierPublic),
+}
+
+
+class Answers:
+    """The query endpoints' logic: resolve the law, answer (or recall) and serialise.
+
+    An answer whose shape tables are built is a few hundred microseconds of numpy and
+    is computed on the event loop. One that must first build tables (a new ``constraints``)
+    runs on a small thread pool with a deadline, and at most ``max_pending`` such answers
+    wait at once; beyond either the request gets :class:`Busy`. Shape searches are bounded
+    in shapes (``fitting.shape.MAX_SHAPES``), so an abandoned one ends soon anyway.
+    An allocation naming a ``throughput`` model is answered time-optimally.
+    """
+
+    def __init__(
+        self,
+        registry: LawRegistry,
+        cache: AnswerCache | None = None,
+        *,
+        throughput: ThroughputRegistry | None = None,
+        threads: int = 2,
+        max_pending: int = 8,
+        deadline_seconds: float = 20.0,
+    ) -> None:
         self.registry = registry
         self.cache = cache or AnswerCache()
+        self.throughput = throughput
+        self.deadline_seconds = deadline_seconds
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="flopwise-answer")
+        self._slots = threading.BoundedSemaphore(max_pending)
 
-    def _answer(
-        self,
-        endpoint: str,
-        req: AllocateRequest | PredictRequest | FrontierRequest,
-        compute: Callable[[LawRegistry, Any], dict[str, Any]],
-        public: type[BaseModel],
-    ) -> bytes:
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _timed(self, req: Query) -> bool:
+        """Whether ``req`` is an allocation to answer time-optimally."""
+        return (
+            isinstance(req, AllocateRequest)
+            and req.throughput is not None
+            and (self.throughput is not None)
+        )
+
+    def _pin(self, req: Query) -> Query:
+        """``req`` with its throughput model pinned to the version answering it."""
+        if not self._timed(req):
+            return req
+        assert isinstance(req, AllocateRequest) and self.throughput is not None
+        assert req.throughput is not None
+        model = resolve_model(self.throughput, req.throughput)
+        return req.model_copy(update={"throughput": model.ref})
+
+    def _key(self, endpoint: str, req: Query) -> tuple[Law, tuple[str, str, int, str]]:
         law = _law(self.registry, req.law)
-        key = (endpoint, law.id, law.version, req.model_dump_json(exclude={"law"}))
+        return law, (endpoint, law.id, law.version, req.model_dump_json(exclude={"law"}))
+
+    def answer(self, endpoint: str, req: Query) -> bytes:
+        """The serialised answer, computed in the calling thread."""
+        req = self._pin(req)
+        law, key = self._key(endpoint, req)
         cached = self.cache.get(key)
-        if cached is not None:
-            return cached
+        return cached if cached is not None else self._compute(endpoint, req, law, key)
+
+    def _compute(
+        self, endpoint: str, req: Query, law: Law, key: tuple[str, str, int, str]
+    ) -> bytes:
+        compute, public = ENDPOINTS[endpoint]
         pinned = req.model_copy(update={"law": law.ref})  # the version the key names
-        body = public.model_validate(compute(self.registry, pinned)).model_dump_json().encode()
+        if self._timed(pinned):
+            assert isinstance(pinned, AllocateRequest) and self.throughput is not None
+            assert pinned.throughput is not None
+            model = resolve_model(self.throughput, pinned.throughput)
+            answer = answer_time_allocate(law, model, pinned, _constraints(pinned.constraints))
+        else:
+            answer = compute(self.registry, pinned)
+        body = public.model_validate(answer).model_dump_json().encode()
         self.cache.put(key, body)
         return body
 
+    async def answer_async(self, endpoint: str, req: Query) -> bytes:
+        """The serialised answer, off the event loop when it must build shape tables."""
+        req = self._pin(req)
+        law, key = self._key(endpoint, req)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        constraints = getattr(req, "constraints", None)
+        if endpoint == "predict" or shape_tables_cached(law, _constraints(constraints)):
+            return self._compute(endpoint, req, law, key)
+        if not self._slots.acquire(blocking=False):
+            raise Busy("too many shape searches in progress; retry shortly")
+        try:
+            future = self._pool.submit(self._compute, endpoint, req, law, key)
+        except RuntimeError:  # shut down
+            self._slots.release()
+            raise Busy("the server is stopping") from None
+        future.add_done_callback(lambda _: self._slots.release())  # held until it ends
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.deadline_seconds)
+        except TimeoutError:
+            raise Busy(f"no answer within {self.deadline_seconds:g} s; retry shortly") from None
+
     def allocate(self, req: AllocateRequest) -> bytes:
-        return self._answer("allocate", req, answer_allocate, AllocatePublic)
+        return self.answer("allocate", req)
 
     def predict(self, req: PredictRequest) -> bytes:
-        return self._answer("predict", req, answer_predict, PredictPublic)
+        return self.answer("predict", req)
 
     def predict_many(self, reqs: list[PredictRequest]) -> bytes:
         """Answers to many points, as one JSON list in the same order (a bad point is
@@ -310,5 +414,15 @@ class Answers:
                 raise FieldError((exc.loc[0], i, *exc.loc[1:]), exc.message) from None
         return b"[" + b",".join(parts) + b"]"
 
+    async def predict_many_async(self, reqs: list[PredictRequest]) -> bytes:
+        """:meth:`predict_many` through the bounded path of :meth:`answer_async`."""
+        parts = []
+        for i, req in enumerate(reqs):
+            try:
+                parts.append(await self.answer_async("predict", req))
+            except FieldError as exc:
+                raise FieldError((exc.loc[0], i, *exc.loc[1:]), exc.message) from None
+        return b"[" + b",".join(parts) + b"]"
+
     def frontier(self, req: FrontierRequest) -> bytes:
-        return self._answer("frontier", req, answer_frontier, FrontierPublic)
+        return self.answer("frontier", req)

@@ -27,7 +27,21 @@ class Settings(BaseSettings):
     database_url: str | None = None
     """SQLAlchemy URL (``postgresql+psycopg://user@host/db``); default SQLite in ``data_dir``."""
     api_key: str | None = None
-    """When set, write endpoints need ``Authorization: Bearer <key>``."""
+    """When set, write endpoints need ``Authorization: Bearer <key>`` (any UTF-8 string)."""
+    protect_reads: bool = False
+    """When set (with ``api_key``), read endpoints need the key too (``/healthz`` stays open)."""
+    allow_calibrations: bool = False
+    """Run calibrations without an API key (a trusted laptop); otherwise they need one."""
+    max_calibration_hours: float = Field(default=24.0, gt=0, le=24 * 365)
+    """Longest ``time_cap_hours`` a calibration may ask for."""
+    max_corpus_bytes: int = Field(default=1 << 30, ge=1024, le=1 << 40)
+    """Largest ``corpus_bytes`` a calibration may ask for."""
+    max_concurrent_calibrations: int = Field(default=1, ge=1, le=64)
+    """Calibrations queued or running at once; more are refused with 409."""
+    query_deadline_seconds: float = Field(default=20.0, gt=0)
+    """A query that builds shape tables answers within this long, else 503."""
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    """A request body must arrive within this long, else 408."""
     host: str = "127.0.0.1"
     """Interface ``flopwise serve`` binds (the container sets 0.0.0.0)."""
     port: int = Field(default=8000, ge=0, le=65535)

@@ -2,16 +2,19 @@
 
 Every 422 the service sends has FastAPI's own shape, so clients parse one format:
 ``{"detail": [{"loc": ["body", "<field>"], "msg": "...", "type": "value_error"}]}``.
+
+``fitting`` raises :class:`~fitting.errors.ArgumentError` carrying the argument's name;
+:func:`field_error` maps that name to the request field. Nothing parses messages: a
+plain ``ValueError`` (or an arithmetic error) is reported against the body as a whole.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
-__all__ = ["FieldError", "field_error"]
+from flopwise.fitting.errors import ArgumentError
 
-_LEADING_NAME = re.compile(r"^([a-z_]+)(?:[:,\s]|$)")
+__all__ = ["FieldError", "field_error"]
 
 
 class FieldError(Exception):
@@ -31,15 +34,16 @@ def field_error(
     prefix: tuple[str, ...] = ("body",),
     nested: Mapping[str, tuple[str, ...]] | None = None,
 ) -> FieldError:
-    """A ``FieldError`` for a ``ValueError`` whose message starts with an argument name
-    (the ``fitting`` convention): the name is mapped to a request field where it is one
-    (``aliases`` renames, ``nested`` maps names to deeper paths), else the body itself."""
+    """A ``FieldError`` for ``exc``: an ``ArgumentError``'s ``name`` is mapped to a request
+    field where it is one (``aliases`` renames, ``nested`` maps names to deeper paths;
+    a dotted name ``a.b`` is a path), anything else is reported against ``prefix``."""
     message = " ".join(str(exc).split()) or type(exc).__name__
-    match = _LEADING_NAME.match(message)
-    name = match.group(1) if match else ""
-    name = (aliases or {}).get(name, name)
+    if not isinstance(exc, ArgumentError):
+        return FieldError(prefix, message)
+    name = (aliases or {}).get(exc.name, exc.name)
     if nested and name in nested:
         return FieldError((*prefix, *nested[name]), message)
-    if name in set(fields):
-        return FieldError((*prefix, name), message)
+    head, *rest = name.split(".")
+    if head in set(fields):
+        return FieldError((*prefix, head, *rest), message)
     return FieldError(prefix, message)

@@ -16,10 +16,24 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from flopwise.service.answers import Answers
+from flopwise.service.answers import Answers, Busy
 from flopwise.service.api.deps import Services
-from flopwise.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from flopwise.service.api.routes import calibrations, health, jobs, laws, queries, runs
+from flopwise.service.api.middleware import (
+    AllowMiddleware,
+    BodyLimitMiddleware,
+    MetricsMiddleware,
+)
+from flopwise.service.api.routes import (
+    calibrations,
+    health,
+    jobs,
+    laws,
+    overspend,
+    queries,
+    runs,
+    throughput,
+)
+from flopwise.service.api.routes import planner as planner_page
 from flopwise.service.config import Settings
 from flopwise.service.errors import FieldError
 from flopwise.service.jobs.calibration import run_calibration
@@ -29,6 +43,7 @@ from flopwise.service.metrics import Metrics
 from flopwise.service.registry import LawPoller, LawRegistry
 from flopwise.service.store import jobs as queue
 from flopwise.service.store.db import Database, open_database
+from flopwise.service.store.throughput import ThroughputRegistry
 
 __all__ = ["create_app", "start_workers"]
 
@@ -41,7 +56,7 @@ def start_workers(
     *,
     refits: int,
     calibrations: int,
-    metrics: Metrics,
+    metrics: Metrics | None,
     registry: LawRegistry,
 ) -> list[Worker]:
     """Start worker threads: ``refits`` for refit jobs, ``calibrations`` for sweeps.
@@ -66,8 +81,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     registry = LawRegistry(db)
     registry.refresh()
     metrics: Metrics = app.state.metrics
+    answers = Answers(
+        registry,
+        throughput=ThroughputRegistry(db),
+        deadline_seconds=settings.query_deadline_seconds,
+    )
     services = Services(
-        settings=settings, db=db, registry=registry, metrics=metrics, answers=Answers(registry)
+        settings=settings, db=db, registry=registry, metrics=metrics, answers=answers
     )
     services.poller = LawPoller(registry, settings.law_poll_seconds)
     services.poller.start()
@@ -89,6 +109,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         for worker in services.workers:
             worker.stop()
         services.poller.stop()
+        answers.close()
         db.dispose()
 
 
@@ -109,6 +130,10 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         for e in exc.errors()
     ]
     return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+async def _busy(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "1"})
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -133,13 +158,18 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.state.settings = settings
     app.state.start_workers = start_workers
     app.state.metrics = Metrics(queue_depth=partial(_queue_depth, app))
-    routers = (queries, laws, runs, jobs, calibrations, health)
+    routers = (queries, laws, runs, jobs, calibrations, health, throughput, overspend)
     for module in routers:
         app.include_router(module.router)
+    app.include_router(planner_page.router)  # GET / and /planner: the planner page
     app.add_exception_handler(FieldError, _field_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Busy, _busy)
     app.add_exception_handler(Exception, _unexpected)
     # the last added runs first: metrics see every request, refused bodies included
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, limit=settings.max_body_bytes, timeout=settings.body_timeout_seconds
+    )
+    app.add_middleware(AllowMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from flopwise.fitting.allocation import frontier
+from flopwise.fitting.fit.common import run_flops
 from flopwise.fitting.laws import Law
+from flopwise.fitting.runs import Runs
 
 __all__ = ["PlotCache", "render_png"]
 
@@ -34,11 +36,11 @@ def _range(law: Law, compute: np.ndarray | None) -> tuple[float, float]:
     return lo / 3.0, hi * 30.0
 
 
-def _compute(records: Sequence[dict[str, Any]]) -> np.ndarray:
-    return np.asarray(
-        [r["flops"] if r.get("flops") else 6.0 * r["params"] * r["tokens"] for r in records],
-        dtype=float,
-    )
+def _compute(law: Law, records: Sequence[dict[str, Any]]) -> np.ndarray:
+    """Each run's compute as the law counts C (its ``flops`` when every run gives one,
+    else Gemstones' counter from width and depth for such laws, else 6ND), so the runs
+    sit on the same axis as the law's curve."""
+    return run_flops(Runs.from_records(records), law.c_definition, law.family)
 
 
 def render_png(law: Law, records: Sequence[dict[str, Any]] = ()) -> bytes:
@@ -46,7 +48,7 @@ def render_png(law: Law, records: Sequence[dict[str, Any]] = ()) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    compute = _compute(records) if records else None
+    compute = _compute(law, records) if records else None
     lo, hi = _range(law, compute)
     budgets = np.logspace(math.log10(lo), math.log10(hi), 60)
     try:

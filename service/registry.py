@@ -57,11 +57,11 @@ class LawRegistry:
 
     def resolve(self, ref: str) -> Law:
         """The law under ``ref`` (``id`` = its latest version); ``UnknownLaw`` otherwise."""
-        law_id, _, version_text = ref.partition("@")
+        law_id, sep, version_text = ref.partition("@")
         snap = self._snapshot
-        if version_text:
-            if not version_text.isdigit():
-                raise UnknownLaw(f"law: version must be a whole number, got {ref!r}")
+        if sep:
+            if not (version_text.isascii() and version_text.isdigit()) or len(version_text) > 9:
+                raise UnknownLaw(f"law: version must be a whole number (ASCII digits), got {ref!r}")
             version = int(version_text)
         elif law_id in snap.latest:
             version = snap.latest[law_id]

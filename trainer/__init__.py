@@ -8,7 +8,9 @@ The pieces, each in its own module:
 * ``train``        the training loop: Gemstones LR rule, warmup-stable-decay, AdamW, bf16 on
                    GPU, DDP under torchrun, checkpoints, one observation per evaluation;
 * ``corpus``, ``tokenizer``, ``data``   a byte-level corpus from local text, nanoGPT files;
-* ``plan``, ``sweep``, ``executor``     calibration sweeps from a budget and a time cap;
+* ``plan``, ``sweep``, ``executor``     calibration sweeps from a budget and a time cap
+                   (the request: ``fitting.sweep_config.SweepRequest``);
+* ``slurm``        the Slurm executor beside the local one (``executor.Executor``);
 * ``client``, ``sinks``, ``refit``      the service over HTTP, JSONL, and the refit;
 * ``cli``          ``python -m trainer train | sweep | plan | corpus``.
 

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from flopwise.fitting.errors import ArgumentError
 from flopwise.trainer.cli_options import budget_options, sweep_options, train_options
 from flopwise.trainer.client import ServiceClient, ServiceError
+from flopwise.trainer.executor import ExecutorError
 from flopwise.trainer.progress import make_reporter
 
 if TYPE_CHECKING:
@@ -46,9 +48,16 @@ def run(argv: list[str] | None = None) -> int:
         where = ctx.command_path if ctx is not None else command
         click.echo(f"{where}: error: {' '.join(exc.format_message().split())}", err=True)
         return 2
+    except ArgumentError as exc:
+        flag = f"--{exc.name.replace('_', '-')}"
+        click.echo(f"{command}: error: {flag}: {' '.join(exc.message.split())}", err=True)
+        return 2
     except ValueError as exc:
         click.echo(f"{command}: error: {' '.join(str(exc).split())}", err=True)
         return 2
+    except ExecutorError as exc:
+        click.echo(f"{command}: executor: {' '.join(str(exc).split())}", err=True)
+        return 1
     except ServiceError as exc:
         click.echo(f"{command}: service: {' '.join(str(exc).split())}", err=True)
         return 1
@@ -110,15 +119,21 @@ def plan_command(as_json: bool, **opts: Any) -> int:
 @budget_options
 @sweep_options
 def sweep_command(**opts: Any) -> int:
-    """Plan a calibration sweep, run it on the local devices, ingest and refit."""
+    """Plan a calibration sweep, run it (this host or Slurm), ingest and refit."""
     from flopwise.trainer.cli_options import sweep_config_from_options
-    from flopwise.trainer.sweep import execute, plan_event, prepare
+    from flopwise.trainer.sweep import execute, make_executor, plan_event, prepare
 
-    if opts["progress"] == "jsonl" and not opts["yes"]:
+    if opts["progress"] == "jsonl" and not (opts["yes"] or opts["cancel"]):
         raise click.UsageError("--progress jsonl cannot ask for confirmation; add --yes")
     config = sweep_config_from_options(opts)
     report = make_reporter(opts["progress"])
     prepared = prepare(config)
+    if opts["cancel"]:
+        ids = make_executor(prepared, config.request).cancel()
+        click.echo(f"sweep {prepared.plan.sweep_id}: cancelled {len(ids)} job(s) {' '.join(ids)}")
+        return 0
+    if opts["resume"] and not prepared.resumed:
+        raise ArgumentError("resume", f"no earlier sweep of this request in {prepared.sweep_dir}")
     if opts["progress"] == "jsonl":
         report(plan_event(prepared))
     else:

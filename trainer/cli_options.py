@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import MISSING, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import click
 import numpy as np
 
 from flopwise.fitting.counting import ArchSpec
-from flopwise.fitting.hardware import budget_to_flops
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.sweep_config import SweepRequest, field_docs
 from flopwise.trainer.config import Job, TrainConfig
 from flopwise.trainer.model import ModelConfig
 
 __all__ = [
     "budget_options",
     "job_from_options",
+    "request_from_options",
     "sweep_config_from_options",
     "sweep_options",
     "train_options",
@@ -25,7 +28,10 @@ __all__ = [
 
 F = Callable[..., Any]
 PROGRESS = click.Choice(["bar", "jsonl", "none"])
-DEVICE = click.Choice(["auto", "cpu", "cuda"])
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
 
 
 def _apply(options: list[F]) -> Callable[[F], F]:
@@ -44,15 +50,6 @@ _SHAPE = [
         type=click.Path(exists=True, dir_okay=False),
         help="A job JSON (as a sweep writes); the shape and training options are ignored.",
     ),
-    click.option(
-        "--data",
-        "data_dir",
-        type=click.Path(file_okay=False),
-        help="Corpus directory (train.bin, val.bin, meta.json).",
-    ),
-    click.option(
-        "--run-dir", default="", help="Checkpoints and observations (resumes if present)."
-    ),
     click.option("--width", type=click.IntRange(1), help="Residual width."),
     click.option("--depth", type=click.IntRange(1), help="Transformer blocks."),
     click.option("--head-dim", default=16, show_default=True, type=click.IntRange(1)),
@@ -66,49 +63,23 @@ _SHAPE = [
     click.option("--bias", is_flag=True, help="Biases on every linear layer."),
     click.option("--seq-len", default=128, show_default=True, type=click.IntRange(1)),
 ]
-_TRAINING = [
-    click.option("--tokens", type=click.FloatRange(1), help="Training tokens, e.g. 2e6."),
-    click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1)),
-    click.option("--micro-batch-size", default=0, type=click.IntRange(0)),
-    click.option(
-        "--lr-base",
-        default=0.5,
-        show_default=True,
-        type=click.FloatRange(min=0, min_open=True),
-        help="Gemstones LR rule: lr = lr-base / (width sqrt(depth)); Gemstones' 5 is for "
-        "4M-token batches, 0.5 suits the default 2k-token batch.",
-    ),
-    click.option("--lr", default=0.0, type=float, help="Explicit peak LR (overrides --lr-base)."),
-    click.option("--warmup-tokens", default=0.0, type=click.FloatRange(0)),
-    click.option("--cooldown-fraction", default=0.0, type=float, help="WSD decay share (0: none)."),
-    click.option("--cooldown-shape", default="linear", type=click.Choice(["linear", "1-sqrt"])),
+_EVALS = [
     click.option(
         "--evals",
-        default=8,
+        default=_defaults(SweepRequest)["evals"],
         show_default=True,
         type=click.IntRange(1),
-        help="Evaluation points, spaced in log tokens.",
+        help="Evaluation points, spaced in log tokens (the sweep's rule: 1 is the end only).",
     ),
     click.option(
         "--eval-span",
-        default=32.0,
+        default=_defaults(SweepRequest)["eval_span"],
         show_default=True,
         type=click.FloatRange(1.0),
         help="First evaluation at tokens / eval-span.",
     ),
-    click.option("--eval-sequences", default=64, show_default=True, type=click.IntRange(1)),
-    click.option(
-        "--checkpoint-every", default=0, type=click.IntRange(0), help="Steps; 0: at evals."
-    ),
-    click.option("--seed", default=0, type=click.IntRange(0)),
-    click.option("--precision", default="auto", type=click.Choice(["auto", "float32", "bfloat16"])),
-    click.option("--dataset", default="default", show_default=True),
-    click.option("--run-id", default=""),
 ]
 _RUNTIME = [
-    click.option("--device", default="auto", type=DEVICE, show_default=True),
-    click.option("--compile", is_flag=True, help="torch.compile the model."),
-    click.option("--threads", default=0, type=click.IntRange(0), help="CPU threads (0: torch's)."),
     click.option(
         "--service-url",
         default="",
@@ -120,107 +91,97 @@ _RUNTIME = [
     click.option("--progress", default="bar", type=PROGRESS, show_default=True),
 ]
 
-train_options = _apply(_SHAPE + _TRAINING + _RUNTIME)
 
-budget_options = _apply(
+class _Count(click.ParamType):
+    """An integer that may be written as a float (``--tokens 2e6``)."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not number.is_integer():
+            self.fail(f"{value!r} is not a whole number", param, ctx)
+        return int(number)
+
+
+def _click_type(hint: Any) -> tuple[Any, bool, bool]:
+    """(click type, is a flag, is repeatable) of a dataclass field's type."""
+    args = [a for a in get_args(hint) if a is not type(None)]
+    if get_origin(hint) is Literal:
+        return click.Choice([str(a) for a in get_args(hint)]), False, False
+    if get_origin(hint) is tuple:
+        return click.STRING, False, True
+    base = args[0] if args else hint
+    if base is bool:
+        return None, True, False
+    return {int: _Count(), float: click.FLOAT}.get(base, click.STRING), False, False
+
+
+def dataclass_options(
+    cls: type,
+    *,
+    skip: frozenset[str] = frozenset(),
+    aliases: dict[str, tuple[str, ...]] | None = None,
+    derived: frozenset[str] = frozenset(),
+) -> list[F]:
+    """One click option per field of the config dataclass ``cls``: its type, default and
+    docstring are the dataclass's (the CLI declares nothing of its own); unset options
+    stay ``None`` so the dataclass's defaults apply and its ``__post_init__`` checks."""
+    hints, docs, defaults = get_type_hints(cls), field_docs(cls), _defaults(cls)
+    options = []
+    for f in fields(cls):
+        if f.name in skip or f.name.startswith("_"):
+            continue
+        kind, flag, multiple = _click_type(hints[f.name])
+        shown = defaults.get(f.name, None if f.name in derived else "required")
+        if isinstance(shown, tuple):
+            shown = ",".join(shown)
+        suffix = "" if shown in (None, "", False) else f" [default: {shown}]"
+        help_text = docs.get(f.name, "") + (" [required]" if shown == "required" else suffix)
+        decls = [f"--{f.name.replace('_', '-')}", *(aliases or {}).get(f.name, ()), f.name]
+        extra: dict[str, Any] = {"is_flag": True} if flag else {"type": kind}
+        options.append(
+            click.option(*decls, default=None, multiple=multiple, help=help_text, **extra)
+        )
+    return options
+
+
+def given(cls: type, opts: dict[str, Any]) -> dict[str, Any]:
+    """The options of ``cls``'s fields that were given on the command line."""
+    return {f.name: opts[f.name] for f in fields(cls) if opts.get(f.name) not in (None, ())}
+
+
+_TRAIN_ONLY = frozenset({"eval_tokens", "tags"})
+"""TrainConfig fields the command line does not set directly (--evals, --eval-span)."""
+train_options = _apply(
     [
-        click.option("--dataset", required=True, help="Dataset the runs are filed under."),
-        click.option("--flops", type=float, help="Total training FLOPs of the sweep."),
-        click.option("--gpu-hours", type=float, help="Total GPU-hours (with --gpu)."),
-        click.option("--gpu", default=None, help="GPU the GPU-hours are on (h100, a100, ...)."),
-        click.option(
-            "--mfu",
-            default=0.4,
-            show_default=True,
-            type=float,
-            help="MFU that converts GPU-hours to FLOPs.",
+        *_SHAPE,
+        *dataclass_options(
+            TrainConfig,
+            skip=_TRAIN_ONLY,
+            aliases={"data_dir": ("--data",)},
+            derived=frozenset({"run_dir"}),  # default: runs/w<width>-d<depth>-s<seed>
         ),
-        click.option("--time-cap-hours", required=True, type=float, help="Wall-clock cap."),
-        click.option("--device", default="auto", type=DEVICE, show_default=True),
-        click.option(
-            "--data",
-            "--corpus",
-            "data_dir",
-            default="",
-            help="Corpus directory, or text files to build one from (default: the stdlib).",
-        ),
-        click.option(
-            "--max-runs", default=0, type=click.IntRange(0), help="Cap on runs (0: none)."
-        ),
-        click.option(
-            "--work-dir", default="", help="Sweeps, runs and corpora (default: data dir)."
-        ),
-        click.option(
-            "--family",
-            default="auto",
-            type=click.Choice(["auto", "tiny", "small", "gemstones"]),
-            help="Model family (auto: from the budget).",
-        ),
-        click.option(
-            "--sizes",
-            default=3,
-            show_default=True,
-            type=click.IntRange(1),
-            help="Model sizes, spaced in log compute.",
-        ),
-        click.option(
-            "--compute-ratio",
-            default=4.0,
-            show_default=True,
-            type=float,
-            help="Compute of one size over the next smaller.",
-        ),
-        click.option(
-            "--tokens-per-param",
-            default=20.0,
-            show_default=True,
-            type=float,
-            help="Tokens per parameter that size the models.",
-        ),
-        click.option(
-            "--aspects",
-            default="standard,wide,deep",
-            show_default=True,
-            help="Aspect ratios per size.",
-        ),
-        click.option(
-            "--aspect-spread",
-            default=0.0,
-            type=click.FloatRange(min=0),
-            help="wide = standard x spread, deep = standard / spread (0: the family's).",
-        ),
-        click.option(
-            "--evals",
-            default=8,
-            show_default=True,
-            type=click.IntRange(2),
-            help="Evaluation points per run, spaced in log tokens.",
-        ),
-        click.option(
-            "--eval-span",
-            default=32.0,
-            show_default=True,
-            type=float,
-            help="First evaluation at tokens / eval-span.",
-        ),
-        click.option("--lr-base", default=0.0, type=float, help="0: the family's."),
-        click.option("--seed", default=0, type=click.IntRange(0)),
-        click.option(
-            "--cpu-jobs",
-            default=1,
-            show_default=True,
-            type=click.IntRange(1),
-            help="CPU jobs side by side when there is no GPU.",
-        ),
-        click.option("--threads", default=0, type=click.IntRange(0), help="Threads per CPU job."),
-        click.option(
-            "--throughput",
-            default=0.0,
-            type=float,
-            help="FLOP/s per device for estimates (0: measure or assume).",
-        ),
-        click.option("--corpus-bytes", default=16_000_000, type=click.IntRange(1024)),
+        *_EVALS,
+        *_RUNTIME,
     ]
+)
+_COMMA_LISTS = frozenset({"aspects"})
+"""List fields also given comma-separated (``--aspects standard,wide``)."""
+_CONFIG = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A sweep request as JSON (SweepRequest's fields); options given here override it.",
+)
+_WORK_DIR = click.option(
+    "--work-dir", default="", help="Sweeps, runs and corpora (default: the data dir)."
+)
+budget_options = _apply(
+    [_CONFIG, *dataclass_options(SweepRequest, aliases={"corpus": ("--data",)}), _WORK_DIR]
 )
 
 sweep_options = _apply(
@@ -240,8 +201,17 @@ sweep_options = _apply(
         click.option("--out", default="", help="runs.jsonl and the local fit (no service)."),
         click.option("--progress", default="bar", type=PROGRESS, show_default=True),
         click.option("--yes", is_flag=True, help="Run without asking."),
-        click.option("--compile", is_flag=True, help="torch.compile every model."),
-        click.option("--retries", default=1, show_default=True, type=click.IntRange(0)),
+        click.option(
+            "--resume",
+            is_flag=True,
+            help="Continue this request's earlier sweep (its state says what is done, "
+            "pending or queued); fail if there is none.",
+        ),
+        click.option(
+            "--cancel",
+            is_flag=True,
+            help="Cancel this request's sweep: its queued and running jobs, then exit.",
+        ),
     ]
 )
 
@@ -282,77 +252,40 @@ def job_from_options(opts: dict[str, Any]) -> Job:
             f"missing --{missing[0].replace('_dir', '').replace('_', '-')} (or give --job)"
         )
     arch = _arch(opts)
-    tokens = int(opts["tokens"])
-    run_dir = opts["run_dir"] or str(Path("runs") / f"w{arch.width}-d{arch.depth}-s{opts['seed']}")
-    train = TrainConfig(
-        data_dir=opts["data_dir"],
-        run_dir=run_dir,
-        tokens=tokens,
-        run_id=opts["run_id"],
-        dataset=opts["dataset"],
-        batch_size=opts["batch_size"],
-        micro_batch_size=opts["micro_batch_size"],
-        lr_base=opts["lr_base"],
-        lr=opts["lr"],
-        warmup_tokens=int(opts["warmup_tokens"]),
-        cooldown_fraction=opts["cooldown_fraction"],
-        cooldown_shape=opts["cooldown_shape"],
-        eval_tokens=_eval_tokens(tokens, opts["evals"], opts["eval_span"]),
-        eval_sequences=opts["eval_sequences"],
-        checkpoint_every=opts["checkpoint_every"],
-        seed=opts["seed"],
-        device=opts["device"],
-        precision=opts["precision"],
-        compile=opts["compile"],
-        threads=opts["threads"],
-    )
+    values = given(TrainConfig, opts)
+    seed = values.get("seed", 0)
+    values.setdefault("run_dir", str(Path("runs") / f"w{arch.width}-d{arch.depth}-s{seed}"))
+    values["eval_tokens"] = _eval_tokens(values["tokens"], opts["evals"], opts["eval_span"])
+    train = TrainConfig(**values)
     return Job(model=ModelConfig(arch=arch), train=train)
+
+
+def request_from_options(opts: dict[str, Any]) -> SweepRequest:
+    """The ``SweepRequest`` of a ``sweep`` / ``plan`` invocation: the ``--config`` file,
+    overridden by the options given."""
+    values: dict[str, Any] = {}
+    if opts.get("config_file"):
+        try:
+            values = json.loads(Path(opts["config_file"]).read_text())
+        except (OSError, ValueError) as exc:
+            raise ArgumentError("config", f"cannot read {opts['config_file']}: {exc}") from None
+        if not isinstance(values, dict):
+            raise ArgumentError("config", "must hold a JSON object")
+    for name, value in given(SweepRequest, opts).items():
+        if name in _COMMA_LISTS:
+            value = [part.strip() for v in value for part in v.split(",") if part.strip()]
+        values[name] = list(value) if isinstance(value, tuple) else value
+    return SweepRequest.from_dict(values)
 
 
 def sweep_config_from_options(opts: dict[str, Any]) -> Any:
     """The ``SweepConfig`` of a ``sweep`` / ``plan`` invocation."""
-    from flopwise.trainer.plan import PlanConfig
     from flopwise.trainer.sweep import SweepConfig
 
-    if (opts["flops"] is None) == (opts["gpu_hours"] is None):
-        raise click.UsageError("give exactly one of --flops and --gpu-hours")
-    if opts["gpu_hours"] is not None and not opts["gpu"]:
-        raise click.UsageError("--gpu-hours needs --gpu (h100, a100, ...)")
-    flops = budget_to_flops(
-        flops=opts["flops"],
-        gpu_hours=opts["gpu_hours"],
-        gpu_name=opts["gpu"] if opts["gpu_hours"] is not None else None,
-        mfu=opts["mfu"],
-    )
-    plan = PlanConfig(
-        dataset=opts["dataset"],
-        flops=flops,
-        time_cap_hours=opts["time_cap_hours"],
-        throughput=1.0,
-        family=opts["family"],
-        n_sizes=opts["sizes"],
-        compute_ratio=opts["compute_ratio"],
-        tokens_per_param=opts["tokens_per_param"],
-        aspects=tuple(a.strip() for a in opts["aspects"].split(",") if a.strip()),
-        aspect_spread=opts["aspect_spread"],
-        n_evals=opts["evals"],
-        eval_span=opts["eval_span"],
-        lr_base=opts["lr_base"],
-        seed=opts["seed"],
-        max_runs=opts["max_runs"],
-    )
     return SweepConfig(
-        plan=plan,
-        device=opts["device"],
-        data_dir=opts["data_dir"],
-        work_dir=opts["work_dir"],
+        request=request_from_options(opts),
+        work_dir=opts.get("work_dir", ""),
         service_url=opts.get("service_url", ""),
         api_key=opts.get("api_key", ""),
         out_dir=opts.get("out", ""),
-        cpu_slots=opts["cpu_jobs"],
-        threads=opts["threads"],
-        throughput=opts["throughput"],
-        compile=opts.get("compile", False),
-        retries=opts.get("retries", 1),
-        corpus_bytes=opts["corpus_bytes"],
     )

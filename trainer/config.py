@@ -58,8 +58,9 @@ class TrainConfig:
     """Sequences per optimizer step, over all processes (the global batch)."""
     micro_batch_size: int = 0
     """Sequences per forward pass in one process; 0 means the whole per-process share."""
-    lr_base: float = 5.0
-    """Gemstones' shape-aware rule: peak LR = lr_base / (width x sqrt(depth)) (docs/laws.md §8.2)."""
+    lr_base: float = 0.5
+    """Gemstones' shape-aware rule: peak LR = lr_base / (width x sqrt(depth)) (docs/laws.md §8.2).
+    Gemstones' 5 is for 4M-token batches; 0.5 (the tiny family's) suits small batches."""
     lr: float = 0.0
     """Explicit peak learning rate; 0 means the lr_base rule."""
     warmup_tokens: int = 0

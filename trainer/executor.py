@@ -22,9 +22,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
-__all__ = ["JobSpec", "Outcome", "run_jobs"]
+__all__ = [
+    "Executor",
+    "ExecutorError",
+    "JobSpec",
+    "LocalExecutor",
+    "Outcome",
+    "last_line",
+    "run_jobs",
+]
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,54 @@ class Outcome:
     """run id -> last line of its stderr."""
     skipped: list[str] = field(default_factory=list)
     """Not started or stopped: the deadline passed."""
+
+
+OnEvent = Callable[[str, dict[str, Any]], None]
+"""Receives ``(run_id, event)`` for each event of a run."""
+OnExit = Callable[[str, bool], None]
+"""Receives ``(run_id, ok)`` once per job that ended for good."""
+
+
+class ExecutorError(RuntimeError):
+    """The executor's machinery failed (a scheduler command, say); its message says how."""
+
+
+class Executor(Protocol):
+    """Where a sweep's jobs run: this host (:class:`LocalExecutor`) or a cluster
+    (``trainer.slurm.SlurmExecutor``). The sweep knows nothing else about either."""
+
+    def run(
+        self, jobs: list[JobSpec], *, deadline: float, on_event: OnEvent, on_exit: OnExit
+    ) -> Outcome:
+        """Run ``jobs`` until each ended for good or ``deadline`` (``time.monotonic()``)
+        passed; ``on_event(run_id, event)`` gets the runs' events (``eval`` at least),
+        ``on_exit(run_id, ok)`` is called once per job that ended."""
+        ...
+
+    def cancel(self) -> list[str]:
+        """Cancel what this sweep left queued or running elsewhere; the ids cancelled."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalExecutor:
+    """Trainer processes on this host's devices (:func:`run_jobs`)."""
+
+    devices: list[str]
+    kind: str
+    threads: int
+    retries: int
+
+    def run(
+        self, jobs: list[JobSpec], *, deadline: float, on_event: OnEvent, on_exit: OnExit
+    ) -> Outcome:
+        return run_jobs(jobs, devices=self.devices, kind=self.kind, threads=self.threads,
+                        deadline=deadline, on_event=on_event, on_exit=on_exit,
+                        retries=self.retries)  # fmt: skip
+
+    def cancel(self) -> list[str]:
+        """Nothing: local jobs are children of the sweep and stop with it (SIGTERM)."""
+        return []
 
 
 def _command(job: JobSpec) -> list[str]:
@@ -94,7 +150,7 @@ class _Running:
     attempt: int
 
 
-def _last_line(path: Path) -> str:
+def last_line(path: Path) -> str:
     lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
     return lines[-1] if lines else "no output"
 
@@ -146,8 +202,8 @@ def run_jobs(
     kind: str,
     threads: int,
     deadline: float,
-    on_event: Callable[[str, dict[str, Any]], None],
-    on_exit: Callable[[str, bool], None],
+    on_event: OnEvent,
+    on_exit: OnExit,
     retries: int = 1,
 ) -> Outcome:
     """Run ``jobs`` (longest first) on ``devices``; see the module docstring.
@@ -170,8 +226,8 @@ def _schedule(
     pool: _Pool,
     outcome: Outcome,
     deadline: float,
-    on_event: Callable[[str, dict[str, Any]], None],
-    on_exit: Callable[[str, bool], None],
+    on_event: OnEvent,
+    on_exit: OnExit,
     retries: int,
 ) -> None:
     pending = sorted(jobs, key=lambda j: -j.est_seconds)
@@ -210,5 +266,5 @@ def _schedule(
             attempts[run_id] += 1
             pending.insert(0, entry.job)
         else:
-            outcome.failed[run_id] = _last_line(entry.job.run_dir / "stderr.log")
+            outcome.failed[run_id] = last_line(entry.job.run_dir / "stderr.log")
             on_exit(run_id, False)

@@ -23,10 +23,19 @@ from flopwise.fitting.counting import ArchSpec
 from flopwise.fitting.flops import flop_kwargs, gemstones_flops_per_token
 from flopwise.fitting.hardware import GPUS
 
-__all__ = ["StepClock", "device_gpu_name", "flops_per_token", "mfu", "peak_flops"]
+__all__ = [
+    "StepClock",
+    "device_gpu_name",
+    "flops_per_token",
+    "gpu_name",
+    "mfu",
+    "peak_flops",
+]
 
 _NAME_HINTS = (
     ("h200", "h200"),
+    ("h100pcie", "h100-pcie"),  # before plain h100: the PCIe and NVL cards peak lower
+    ("h100nvl", "h100-nvl"),
     ("h100", "h100"),
     ("a100", "a100"),
     ("b200", "b200"),
@@ -47,7 +56,16 @@ def device_gpu_name(device: torch.device) -> str:
     the catalogue does not know the GPU)."""
     if device.type != "cuda":
         return "cpu"
-    raw = torch.cuda.get_device_name(device).lower()
+    return gpu_name(torch.cuda.get_device_name(device))
+
+
+def gpu_name(device_name: str) -> str:
+    """``fitting.hardware`` name of a CUDA device name (the lowered name when unknown).
+
+    >>> [gpu_name(n) for n in ("NVIDIA H100 80GB HBM3", "NVIDIA H100 PCIe", "NVIDIA H100 NVL")]
+    ['h100', 'h100-pcie', 'h100-nvl']
+    """
+    raw = device_name.lower()
     for hint, name in _NAME_HINTS:
         if hint in raw.replace(" ", ""):
             return name

@@ -22,18 +22,19 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
 from flopwise.fitting.counting import ArchSpec, count, param_counts
 from flopwise.fitting.flops import flop_kwargs, gemstones_flops_per_token
+from flopwise.fitting.sweep_config import ASPECTS, SweepRequest
 from flopwise.trainer.families import FAMILIES, Family, family
 
-__all__ = ["ASPECTS", "Plan", "PlanConfig", "PlannedRun", "make_plan"]
+__all__ = ["ASPECTS", "Plan", "PlanConfig", "PlannedRun", "StepTime", "make_plan"]
 
-ASPECTS = ("standard", "wide", "deep")
 CAP_MARGIN = 0.9
 """Share of the time cap the plan fills (leaves room for start-up and evaluation)."""
 STARTUP_SECONDS = 5.0
@@ -43,9 +44,14 @@ EVAL_SEQUENCES = 64
 estimate: an evaluation costs a forward pass, a third of a training step's FLOPs."""
 
 
+_REQUEST = {f.name: f.default for f in fields(SweepRequest) if f.default is not MISSING}
+"""The request's defaults are the planner's (declared once, in ``SweepRequest``)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlanConfig:
-    """What a sweep is asked to do and with what."""
+    """What a sweep is asked to do and with what: the planner's view of a
+    ``SweepRequest`` (``trainer.sweep.plan_config``) plus what the host fills in."""
 
     dataset: str
     """Dataset the runs are filed under."""
@@ -57,29 +63,29 @@ class PlanConfig:
     """Devices that run jobs side by side (GPUs, or CPU job slots)."""
     throughput: float
     """Sustained training FLOP/s of one device, for time estimates."""
-    family: str = "auto"
+    family: str = _REQUEST["family"]
     """Model family (tiny, small, gemstones), or auto from the budget."""
     vocab_size: int = 256
     """Token ids in the data."""
-    n_sizes: int = 3
+    n_sizes: int = _REQUEST["sizes"]
     """Model sizes, spaced in log compute."""
-    compute_ratio: float = 4.0
+    compute_ratio: float = _REQUEST["compute_ratio"]
     """Compute of one size over the next smaller one."""
-    aspects: tuple[str, ...] = ASPECTS
+    aspects: tuple[str, ...] = _REQUEST["aspects"]
     """Aspect ratios per size: standard, wide, deep."""
-    aspect_spread: float = 0.0
+    aspect_spread: float = _REQUEST["aspect_spread"]
     """wide = standard x spread, deep = standard / spread (width/depth); 0: the family's."""
-    tokens_per_param: float = 20.0
+    tokens_per_param: float = _REQUEST["tokens_per_param"]
     """Tokens per parameter that size the models (Chinchilla's ~20)."""
-    n_evals: int = 8
-    """Evaluation points per run, spaced in log tokens."""
-    eval_span: float = 32.0
+    n_evals: int = _REQUEST["evals"]
+    """Evaluation points per run, spaced in log tokens (1: only the end of the run)."""
+    eval_span: float = _REQUEST["eval_span"]
     """The first evaluation is at tokens / eval_span."""
-    lr_base: float = 0.0
+    lr_base: float = _REQUEST["lr_base"]
     """Gemstones LR numerator; 0 means the family's."""
-    seed: int = 0
+    seed: int = _REQUEST["seed"]
     """Seed of every run (init and data order)."""
-    max_runs: int = 0
+    max_runs: int = _REQUEST["max_runs"]
     """At most this many runs (fewer sizes, then fewer aspects); 0: no limit."""
 
     def __post_init__(self) -> None:
@@ -87,7 +93,7 @@ class PlanConfig:
         for name in ("flops", "time_cap_hours", "throughput", "tokens_per_param"):
             value = getattr(self, name)
             _check(math.isfinite(value) and value > 0, name, f"must be positive, got {value!r}")
-        for name, low in (("slots", 1), ("n_sizes", 1), ("n_evals", 2), ("vocab_size", 2)):
+        for name, low in (("slots", 1), ("n_sizes", 1), ("n_evals", 1), ("vocab_size", 2)):
             value = getattr(self, name)
             _check(isinstance(value, int) and value >= low, name, f"must be >= {low}")
         _check(self.compute_ratio > 1, "compute_ratio", "must exceed 1")
@@ -252,9 +258,15 @@ def _shapes(
     return sorted(out, key=lambda shape: aspects.index(shape[0]))
 
 
-def make_plan(config: PlanConfig) -> Plan:
+StepTime = Callable[[ArchSpec, int], float]
+"""Predicted seconds per optimizer step of a model at a global batch of tokens (one
+device): a fitted throughput model (``fitting.throughput.spec_step_seconds``)."""
+
+
+def make_plan(config: PlanConfig, step_time: StepTime | None = None) -> Plan:
     """Plan a sweep (see the module docstring); ``ValueError`` when the budget cannot
-    buy even the smallest sensible run."""
+    buy even the smallest sensible run. With ``step_time`` the runs' time estimates come
+    from it (shape-dependent) rather than from the constant ``config.throughput``."""
     config = _within_max_runs(config)
     n_runs = config.n_sizes * len(config.aspects)
     device_seconds = CAP_MARGIN * config.time_cap_hours * 3600.0 * config.slots
@@ -279,6 +291,7 @@ def make_plan(config: PlanConfig) -> Plan:
                     aspect,
                     fam.arch.spec(w, d),
                     float(flops),
+                    step_time,
                 )
             )
     runs = [_with_devices(r, config, fam.batch_size) for r in runs]
@@ -311,6 +324,7 @@ def _run(
     aspect: str,
     spec: ArchSpec,
     flops: float,
+    step_time: StepTime | None = None,
 ) -> PlannedRun:
     from flopwise.trainer.optim import gemstones_lr  # torch only when a plan is really made
 
@@ -325,7 +339,12 @@ def _run(
             f"(or fewer sizes)"
         )
     first = max(steps / config.eval_span, 2 * fam.warmup_steps)
-    evals = sorted({round(s) * tps for s in np.geomspace(first, steps, config.n_evals)})
+    points = np.geomspace(first, steps, config.n_evals) if config.n_evals > 1 else [steps]
+    evals = sorted({round(s) * tps for s in points})
+    work_tokens = steps * tps + len(evals) * EVAL_SEQUENCES * spec.seq_len / 3
+    seconds_per_token = fpt / config.throughput
+    if step_time is not None:
+        seconds_per_token = step_time(spec, tps) / tps
     return PlannedRun(
         run_id=run_id,
         size=size,
@@ -336,8 +355,7 @@ def _run(
         flops=steps * tps * fpt,
         eval_tokens=tuple(evals),
         lr=gemstones_lr(spec.width, spec.depth, config.lr_base or fam.lr_base),
-        est_seconds=STARTUP_SECONDS
-        + (steps * tps + len(evals) * EVAL_SEQUENCES * spec.seq_len / 3) * fpt / config.throughput,
+        est_seconds=STARTUP_SECONDS + work_tokens * seconds_per_token,
     )
 
 

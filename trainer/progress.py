@@ -75,7 +75,7 @@ class TqdmReporter:
             self._close()
             if "total" in event:  # a sweep's run: say how far the sweep is
                 tqdm.write(f"[{event['done']}/{event['total']}] {event['run']}: "
-                           f"{event.get('status')}", file=self.stream)  # fmt: skip
+                           f"{event.get('status')}{_timing(event)}", file=self.stream)  # fmt: skip
         elif kind in ("message", "plan_text"):
             tqdm.write(str(event.get("text", "")), file=self.stream)
 
@@ -102,3 +102,11 @@ def make_reporter(mode: ProgressMode) -> Reporter:
     if mode == "bar":
         return TqdmReporter()
     return _null
+
+
+def _timing(event: dict[str, Any]) -> str:
+    """``, est. 3.1 min, measured 2.8 min`` when a sweep's run_done carries both."""
+    est, measured = event.get("est_seconds"), event.get("measured_seconds")
+    if est is None or measured is None:
+        return ""
+    return f", est. {est / 60:.1f} min, measured {measured / 60:.1f} min (step clock)"

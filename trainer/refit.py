@@ -15,34 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.events import FitEvent
 from flopwise.trainer.checkpoint import write_json_atomic
 from flopwise.trainer.client import ServiceClient, ServiceError
 
 __all__ = ["FitOutcome", "fit_locally", "fit_via_service"]
 
 
-@dataclass(frozen=True)
-class FitOutcome:
-    """What the refit produced."""
-
-    success: bool
-    law_id: str | None
-    version: int | None
-    message: str
-    constants: dict[str, float] | None = None
-    where: str = "local"
+@dataclass(frozen=True, kw_only=True)
+class FitOutcome(FitEvent):
+    """What the refit produced: the ``fit`` progress event itself."""
 
     def event(self) -> dict[str, Any]:
         """The ``fit`` progress event."""
-        return {
-            "event": "fit",
-            "success": self.success,
-            "law_id": self.law_id,
-            "version": self.version,
-            "message": self.message,
-            "constants": self.constants,
-            "where": self.where,
-        }
+        return self.to_dict()
 
 
 def fit_via_service(
@@ -55,17 +41,32 @@ def fit_via_service(
         job_id = client.request_fit(dataset, options=options)
         state = client.wait_job(job_id, timeout=timeout)
     except ServiceError as exc:
-        return FitOutcome(False, None, None, str(exc), where="service")
+        return FitOutcome(
+            success=False, law_id=None, version=None, message=str(exc), where="service"
+        )
     result = state.get("result") or {}
     if state.get("status") != "succeeded" or "law_id" not in result:
         error = state.get("error") or "the fit job did not succeed"
-        return FitOutcome(False, None, None, f"job {job_id}: {error}", where="service")
+        return FitOutcome(
+            success=False,
+            law_id=None,
+            version=None,
+            message=f"job {job_id}: {error}",
+            where="service",
+        )
     law_id, version = str(result["law_id"]), int(result["version"])
     try:
         constants = {k: float(v) for k, v in client.law(law_id).get("constants", {}).items()}
     except (ServiceError, TypeError, ValueError):
         constants = None  # the law is published; its constants are only for the report
-    return FitOutcome(True, law_id, version, f"job {job_id} succeeded", constants, "service")
+    return FitOutcome(
+        success=True,
+        law_id=law_id,
+        version=version,
+        message=f"job {job_id} succeeded",
+        constants=constants,
+        where="service",
+    )
 
 
 def fit_locally(
@@ -96,7 +97,7 @@ def fit_locally(
             family=family,
         )
     except ValueError as exc:
-        return FitOutcome(False, None, None, f"fit: {exc}")
+        return FitOutcome(success=False, law_id=None, version=None, message=f"fit: {exc}")
     summary = {
         "success": report.success,
         "message": report.message,
@@ -107,7 +108,7 @@ def fit_locally(
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out_dir / "fit.json", summary)
     if not report.success or report.law is None:
-        return FitOutcome(False, None, None, report.message)
+        return FitOutcome(success=False, law_id=None, version=None, message=report.message)
     law_path = out_dir / "law.json"
     version = 1
     if law_path.exists():
@@ -116,4 +117,10 @@ def fit_locally(
     law = report.law.evolve(version=version)
     write_json_atomic(law_path, to_dict(law))
     constants = {k: float(v) for k, v in law.constants.items()}
-    return FitOutcome(True, law.id, law.version, report.message, constants)
+    return FitOutcome(
+        success=True,
+        law_id=law.id,
+        version=law.version,
+        message=report.message,
+        constants=constants,
+    )

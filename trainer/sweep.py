@@ -13,24 +13,40 @@ import json
 import os
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.events import DoneEvent, EvalEvent, PlanEvent, RunDoneEvent
+from flopwise.fitting.hardware import budget_to_flops
+from flopwise.fitting.sweep_config import SweepRequest
+from flopwise.fitting.throughput import spec_step_seconds
+from flopwise.fitting.throughput_catalogue import default_for_gpu
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
 from flopwise.trainer.client import ServiceClient
 from flopwise.trainer.config import Job, TrainConfig
 from flopwise.trainer.corpus import CorpusConfig, build_corpus, stdlib_root
 from flopwise.trainer.data import TokenData
 from flopwise.trainer.devices import LocalDevices, estimated_flops, local_devices
-from flopwise.trainer.executor import JobSpec, Outcome, run_jobs
+from flopwise.trainer.executor import Executor, JobSpec, LocalExecutor, Outcome
 from flopwise.trainer.families import family
 from flopwise.trainer.model import ModelConfig
-from flopwise.trainer.plan import Plan, PlanConfig, PlannedRun, make_plan
+from flopwise.trainer.plan import Plan, PlanConfig, PlannedRun, StepTime, make_plan
 from flopwise.trainer.progress import Reporter
 from flopwise.trainer.refit import FitOutcome, fit_locally, fit_via_service
 from flopwise.trainer.sinks import JsonlSink, ServiceSink
 
-__all__ = ["Prepared", "SweepConfig", "SweepResult", "default_work_dir", "execute", "prepare"]
+__all__ = [
+    "Prepared",
+    "SweepConfig",
+    "SweepResult",
+    "default_work_dir",
+    "execute",
+    "make_executor",
+    "plan_config",
+    "prepare",
+]
 
 
 def default_work_dir() -> Path:
@@ -43,16 +59,11 @@ def default_work_dir() -> Path:
 
 @dataclass(frozen=True, kw_only=True)
 class SweepConfig:
-    """How to run a sweep, beyond what to plan (``plan``)."""
+    """A sweep request (``fitting.sweep_config.SweepRequest``, the one declaration of
+    every sweep option) and where this invocation keeps its files and sends its runs."""
 
-    plan: PlanConfig
-    """The request; its ``slots``, ``throughput`` and ``vocab_size`` are filled in by
-    :func:`prepare` from the host and the data."""
-    device: str = "auto"
-    """auto (GPUs when present), cpu or cuda."""
-    data_dir: str = ""
-    """Corpus directory (train.bin, val.bin); or text files / a directory of them to build
-    one from; empty builds one from the standard library in the work dir."""
+    request: SweepRequest
+    """What to plan and where to run it."""
     work_dir: str = ""
     """Where sweeps, runs and the default corpus live; empty means default_work_dir()."""
     service_url: str = ""
@@ -61,32 +72,39 @@ class SweepConfig:
     """Bearer key for the service's write endpoints."""
     out_dir: str = ""
     """runs.jsonl, law.json and fit.json without a service; default the sweep directory."""
-    cpu_slots: int = 1
-    """CPU jobs side by side when there is no GPU."""
-    threads: int = 0
-    """Threads per CPU job; 0 means cores / cpu_slots."""
-    throughput: float = 0.0
-    """FLOP/s of one device for the estimates; 0 measures (CPU) or assumes (GPU)."""
-    compile: bool = False
-    """torch.compile each model (GPU)."""
-    retries: int = 1
-    """Times a failed job is restarted (from its checkpoint)."""
-    corpus_bytes: int = 16_000_000
-    """Size of the standard-library corpus built when no data_dir is given."""
 
     def __post_init__(self) -> None:
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
-        if self.cpu_slots < 1:
-            raise ValueError(f"cpu_slots must be >= 1, got {self.cpu_slots}")
-        if self.threads < 0 or self.retries < 0 or self.throughput < 0:
-            raise ValueError("threads, retries and throughput must be >= 0")
         if self.service_url and not self.service_url.startswith(("http://", "https://")):
-            raise ValueError(
-                f"service_url must start with http:// or https://, got {self.service_url!r}"
-            )
-        if self.data_dir and not Path(self.data_dir).exists():
-            raise ValueError(f"data: {self.data_dir} does not exist")
+            raise ArgumentError("service_url", "must start with http:// or https://")
+        if self.request.corpus and not Path(self.request.corpus).exists():
+            raise ArgumentError("corpus", f"{self.request.corpus} does not exist")
+
+
+def plan_config(request: SweepRequest) -> PlanConfig:
+    """The planner's view of a request (before the host fills in slots and speed)."""
+    flops = budget_to_flops(
+        flops=request.flops,
+        gpu_hours=request.gpu_hours,
+        gpu_name=request.gpu if request.gpu_hours is not None else None,
+        mfu=request.mfu,
+    )
+    return PlanConfig(
+        dataset=request.dataset,
+        flops=flops,
+        time_cap_hours=request.time_cap_hours,
+        throughput=1.0,
+        family=request.family,
+        n_sizes=request.sizes,
+        compute_ratio=request.compute_ratio,
+        tokens_per_param=request.tokens_per_param,
+        aspects=request.aspects,
+        aspect_spread=request.aspect_spread,
+        n_evals=request.evals,
+        eval_span=request.eval_span,
+        lr_base=request.lr_base,
+        seed=request.seed,
+        max_runs=request.max_runs,
+    )
 
 
 @dataclass(frozen=True)
@@ -117,26 +135,37 @@ class SweepResult:
 
 def _data(config: SweepConfig, work: Path) -> Path:
     """The corpus directory: given, or built (once) from text files."""
-    given = Path(config.data_dir) if config.data_dir else None
+    given = Path(config.request.corpus) if config.request.corpus else None
     if given is not None and (given / "train.bin").exists():
         return given
     source = str(given.resolve()) if given is not None else str(stdlib_root())
-    corpus = CorpusConfig(sources=(source,), max_bytes=config.corpus_bytes)
-    key = hashlib.sha1(f"{source}:{config.corpus_bytes}".encode()).hexdigest()[:10]
+    corpus = CorpusConfig(sources=(source,), max_bytes=config.request.corpus_bytes)
+    key = hashlib.sha1(f"{source}:{config.request.corpus_bytes}".encode()).hexdigest()[:10]
     out = work / "corpus" / f"{Path(source).name or 'text'}-{key}"
     build_corpus(corpus, out)
     return out
 
 
+def _devices(request: SweepRequest) -> LocalDevices:
+    """This host's devices, or the slots a Slurm sweep keeps busy at once."""
+    if request.executor == "local":
+        return local_devices(request.device, request.cpu_jobs)
+    if request.device == "cpu":
+        return LocalDevices("cpu", [f"slurm{i}" for i in range(request.slurm_max_jobs)], "cpu")
+    slots = request.slurm_max_jobs * request.slurm_gpus_per_node
+    return LocalDevices("cuda", [f"slurm{i}" for i in range(slots)], request.gpu or "h100")
+
+
 def prepare(config: SweepConfig) -> Prepared:
     """Devices, data and plan (read back when this request was planned before)."""
+    request = config.request
     work = Path(config.work_dir) if config.work_dir else default_work_dir()
-    devices = local_devices(config.device, config.cpu_slots)
-    threads = config.threads or max(1, (os.cpu_count() or 1) // len(devices.slots))
+    devices = _devices(request)
+    threads = request.threads or max(1, (os.cpu_count() or 1) // len(devices.slots))
     data_dir = _data(config, work)
     vocab = TokenData.open(data_dir).vocab_size
-    request = replace(config.plan, slots=len(devices.slots), vocab_size=vocab)
-    sweep_dir = work / "sweeps" / f"{request.dataset}-{request.request_hash()}"
+    planned = replace(plan_config(request), slots=len(devices.slots), vocab_size=vocab)
+    sweep_dir = work / "sweeps" / f"{planned.dataset}-{planned.request_hash()}"
     plan_path = sweep_dir / "plan.json"
     if plan_path.exists():
         return Prepared(
@@ -147,9 +176,28 @@ def prepare(config: SweepConfig) -> Prepared:
             threads,
             resumed=True,
         )
-    speed = config.throughput or estimated_flops(devices, threads)
-    plan = make_plan(replace(request, throughput=speed))
+    speed = request.throughput or estimated_flops(devices, threads)
+    plan = make_plan(replace(planned, throughput=speed), step_time=_step_time(request, devices))
     return Prepared(plan, sweep_dir, data_dir, devices, threads, resumed=False)
+
+
+def _step_time(request: SweepRequest, devices: LocalDevices) -> StepTime | None:
+    """A GPU's fitted throughput model for the estimates, unless a speed was given."""
+    model = default_for_gpu(devices.name) if devices.kind == "cuda" else None
+    if model is None or request.throughput:
+        return None
+    return partial(spec_step_seconds, model)
+
+
+def make_executor(prepared: Prepared, request: SweepRequest) -> Executor:
+    """The executor the request names (the only place that chooses between them)."""
+    if request.executor == "slurm":
+        from flopwise.trainer.slurm import SlurmExecutor
+
+        return SlurmExecutor(prepared.sweep_dir, request, gpus=prepared.devices.kind == "cuda",
+                             threads=prepared.threads, slots=len(prepared.devices.slots))  # fmt: skip
+    return LocalExecutor(prepared.devices.slots, prepared.devices.kind, prepared.threads,
+                         request.retries)  # fmt: skip
 
 
 def _job(prepared: Prepared, config: SweepConfig, run: PlannedRun) -> Job:
@@ -168,7 +216,7 @@ def _job(prepared: Prepared, config: SweepConfig, run: PlannedRun) -> Job:
         checkpoint_every=max(1, steps // 16),
         seed=plan.config.seed,
         device="cuda" if prepared.devices.kind == "cuda" else "cpu",
-        compile=config.compile,
+        compile=config.request.compile,
         threads=prepared.threads if prepared.devices.kind == "cpu" else 0,
         log_every=max(1, min(50, steps // 100)),
         tags={
@@ -185,36 +233,36 @@ def plan_event(prepared: Prepared) -> dict[str, Any]:
     """The ``plan`` progress event: every run with its shape, tokens and estimate."""
     plan = prepared.plan
     finished = sum(read_done(prepared.sweep_dir / "runs" / r.run_id) is not None for r in plan.runs)
-    return {
-        "event": "plan",
-        "sweep_id": plan.sweep_id,
-        "dataset": plan.config.dataset,
-        "total_runs": len(plan.runs),
-        "finished_runs": finished,
-        "resumed": prepared.resumed,
-        "family": plan.family,
-        "budget_flops": plan.budget_flops,
-        "limited_by": plan.limited_by,
-        "est_wall_seconds": plan.est_wall_seconds,
-        "devices": prepared.devices.slots,
-        "device_kind": prepared.devices.name,
-        "sweep_dir": str(prepared.sweep_dir),
-        "runs": [
-            {
-                "run": r.run_id,
-                "aspect": r.aspect,
-                "width": r.arch.width,
-                "depth": r.arch.depth,
-                "params": r.params,
-                "tokens": r.tokens,
-                "flops": r.flops,
-                "evals": len(r.eval_tokens),
-                "est_seconds": r.est_seconds,
-                "n_devices": r.n_devices,
-            }
-            for r in plan.runs
-        ],
-    }
+    runs = [
+        {
+            "run": r.run_id,
+            "aspect": r.aspect,
+            "width": r.arch.width,
+            "depth": r.arch.depth,
+            "params": r.params,
+            "tokens": r.tokens,
+            "flops": r.flops,
+            "evals": len(r.eval_tokens),
+            "est_seconds": r.est_seconds,
+            "n_devices": r.n_devices,
+        }
+        for r in plan.runs
+    ]
+    return PlanEvent(
+        sweep_id=plan.sweep_id,
+        dataset=plan.config.dataset,
+        total_runs=len(plan.runs),
+        finished_runs=finished,
+        resumed=prepared.resumed,
+        family=plan.family,
+        budget_flops=plan.budget_flops,
+        limited_by=plan.limited_by,
+        est_wall_seconds=plan.est_wall_seconds,
+        devices=prepared.devices.slots,
+        device_kind=prepared.devices.name,
+        sweep_dir=str(prepared.sweep_dir),
+        runs=runs,
+    ).to_dict()
 
 
 class _Ingest:
@@ -251,30 +299,31 @@ class _Ingest:
         kind = event.get("event")
         if kind == "eval":
             self.send([event["record"]], flush=False)
+            params = event["record"]["params"]
             self.report(
-                {
-                    "event": "eval",
-                    "run": run_id,
-                    "tokens": event["tokens"],
-                    "loss": event["loss"],
-                    "params": event["record"]["params"],
-                }
+                EvalEvent(
+                    run=run_id, tokens=event["tokens"], loss=event["loss"], params=params
+                ).to_dict()
             )
         elif kind in ("start", "progress"):
             self.report(event)
 
     def on_exit(self, run_id: str, ok: bool) -> None:
-        self.resync(run_id)  # resync flushes the service sink
+        records = self.resync(run_id)  # resync flushes the service sink
         self.done += ok
-        status = (read_done(self.prepared.sweep_dir / "runs" / run_id) or {}).get("status")
+        done = read_done(self.prepared.sweep_dir / "runs" / run_id) or {}
+        planned = {r.run_id: r.est_seconds for r in self.prepared.plan.runs}
+        clock = records[-1].get("seconds_per_step") if records else None
         self.report(
-            {
-                "event": "run_done",
-                "run": run_id,
-                "done": self.done,
-                "total": self.total,
-                "status": status or "failed",
-            }
+            RunDoneEvent(
+                run=run_id,
+                status=done.get("status") or "failed",
+                done=self.done,
+                total=self.total,
+                est_seconds=planned.get(run_id),
+                # training time by the run's own step clock, beside the plan's estimate
+                measured_seconds=clock * done["steps"] if clock and "steps" in done else None,
+            ).to_dict()
         )
 
 
@@ -295,15 +344,9 @@ def execute(prepared: Prepared, config: SweepConfig, report: Reporter) -> SweepR
         write_json_atomic(run_dir / "job.json", _job(prepared, config, run).to_dict())
         jobs.append(JobSpec(run.run_id, run_dir, run.n_devices, run.est_seconds))
     deadline = time.monotonic() + plan.config.time_cap_hours * 3600.0
-    outcome = run_jobs(
-        jobs,
-        devices=prepared.devices.slots,
-        kind=prepared.devices.kind,
-        threads=prepared.threads,
-        deadline=deadline,
-        on_event=ingest.on_event,
-        on_exit=ingest.on_exit,
-        retries=config.retries,
+    executor = make_executor(prepared, config.request)
+    outcome = executor.run(
+        jobs, deadline=deadline, on_event=ingest.on_event, on_exit=ingest.on_exit
     )
     records = [
         r for run in plan.runs for r in read_observations(prepared.sweep_dir / "runs" / run.run_id)
@@ -311,16 +354,9 @@ def execute(prepared: Prepared, config: SweepConfig, report: Reporter) -> SweepR
     fit = _refit(ingest, plan) if records else None
     if fit is not None:
         report(fit.event())
-    report(
-        {
-            "event": "done",
-            "sweep_id": plan.sweep_id,
-            "finished": ingest.done,
-            "failed": outcome.failed,
-            "skipped": outcome.skipped,
-            "observations": len(records),
-        }
-    )
+    done = DoneEvent(sweep_id=plan.sweep_id, finished=ingest.done, failed=outcome.failed,
+                     skipped=outcome.skipped, observations=len(records))  # fmt: skip
+    report(done.to_dict())
     if ingest.client is not None:
         ingest.client.close()
     return SweepResult(plan.sweep_id, outcome, ingest.done, len(records), fit, records)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,13 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from flopwise.fitting.counting import count
+from flopwise.fitting.events import (
+    EvalEvent,
+    MessageEvent,
+    ProgressEvent,
+    RunDoneEvent,
+    StartEvent,
+)
 from flopwise.trainer.checkpoint import (
     Checkpoint,
     load_checkpoint,
@@ -85,7 +93,7 @@ def train(job: Job, *, report: Reporter = _ignore, sink: Sink | None = None) -> 
     run_dir = Path(job.train.run_dir)
 
     def waiting() -> None:
-        report({"event": "message", "text": f"{run_dir}: another process trains this run; waiting"})
+        report(MessageEvent(text=f"{run_dir}: another process trains this run; waiting").to_dict())
 
     try:
         lock = run_lock(run_dir, waiting) if ctx.is_main else contextlib.nullcontext()
@@ -191,10 +199,7 @@ class _Run:
             raise ValueError(f"run_dir: {self.run_dir} holds a different job (finished)")
         self.records = read_observations(self.run_dir)
         steps = int(done["steps"])
-        result = self._result(done["status"], steps, steps)
-        self.report({"event": "run_done", "run": result.run, "status": result.status,
-                     "tokens": result.tokens, "loss": result.final_loss})  # fmt: skip
-        return result
+        return self._reported(self._result(done["status"], steps, steps))
 
     def _loop(self, start: int) -> Literal["finished", "diverged"]:
         clock = StepClock(self.ctx.device)
@@ -280,7 +285,11 @@ class _Run:
             step - 1, self.total_steps, self.warmup, self.cooldown, self.cfg.cooldown_shape
         )
         cooling = self.cooldown > 0 and step > self.total_steps - self.cooldown
-        tags = {"seed": str(self.cfg.seed), "schedule": "cooldown" if cooling else "constant"}
+        tags = {
+            "seed": str(self.cfg.seed),
+            "schedule": "cooldown" if cooling else "constant",
+            "host": socket.gethostname(),  # the node that measured seconds_per_step
+        }
         return Observation(
             dataset=self.cfg.dataset,
             run=self.cfg.name,
@@ -304,15 +313,9 @@ class _Run:
 
     def _emit(self, record: dict[str, Any], resend: bool = False) -> None:
         if not resend:
-            self.report(
-                {
-                    "event": "eval",
-                    "run": record["run"],
-                    "tokens": record["tokens"],
-                    "loss": record["loss"],
-                    "record": record,
-                }
-            )
+            event = EvalEvent(run=record["run"], tokens=record["tokens"], loss=record["loss"],
+                              record=record)  # fmt: skip
+            self.report(event.to_dict())
         if self.sink is not None:
             self.sink(record)
 
@@ -345,16 +348,11 @@ class _Run:
                 },
             )
         barrier(self.ctx)
-        result = self._result(status, steps, start)
-        self.report(
-            {
-                "event": "run_done",
-                "run": result.run,
-                "status": status,
-                "tokens": result.tokens,
-                "loss": result.final_loss,
-            }
-        )
+        return self._reported(self._result(status, steps, start))
+
+    def _reported(self, result: RunResult) -> RunResult:
+        self.report(RunDoneEvent(run=result.run, status=result.status, tokens=result.tokens,
+                                 loss=result.final_loss).to_dict())  # fmt: skip
         return result
 
     def _result(self, status: str, steps: int, start: int) -> RunResult:
@@ -369,26 +367,24 @@ class _Run:
         )
 
     def _start_event(self, start: int) -> dict[str, Any]:
-        return {
-            "event": "start",
-            "run": self.cfg.name,
-            "params": self.params,
-            "width": self.spec.width,
-            "depth": self.spec.depth,
-            "tokens": start * self.tokens_per_step,
-            "total_tokens": self.total_steps * self.tokens_per_step,
-            "resumed_from_step": start,
-            "lr": self.peak_lr,
-            "device": str(self.ctx.device),
-            "world_size": self.ctx.world_size,
-        }
+        return StartEvent(
+            run=self.cfg.name,
+            params=self.params,
+            width=self.spec.width,
+            depth=self.spec.depth,
+            tokens=start * self.tokens_per_step,
+            total_tokens=self.total_steps * self.tokens_per_step,
+            resumed_from_step=start,
+            lr=self.peak_lr,
+            device=str(self.ctx.device),
+            world_size=self.ctx.world_size,
+        ).to_dict()
 
     def _progress_event(self, step: int, train_loss: float, clock: StepClock) -> dict[str, Any]:
         spt = clock.seconds_per_step()
-        return {
-            "event": "progress",
-            "run": self.cfg.name,
-            "tokens": step * self.tokens_per_step,
-            "train_loss": train_loss,
-            "tokens_per_second": self.tokens_per_step / spt if spt else 0.0,
-        }
+        return ProgressEvent(
+            run=self.cfg.name,
+            tokens=step * self.tokens_per_step,
+            train_loss=train_loss,
+            tokens_per_second=self.tokens_per_step / spt if spt else 0.0,
+        ).to_dict()

@@ -19,14 +19,16 @@ starts, batched L-BFGS) and ``data-constrained`` (Muennighoff's R_N*, R_D*);
 ``approach1`` (envelope) and ``approach2`` (isoFLOP) fit ``power-law``. Options are
 listed, with defaults, in :class:`FitOptions`.
 
-Modules, from the bottom up: ``huber`` (the loss), ``lse`` (batched objective and
-analytic gradient), ``solver`` (batched L-BFGS), ``newton`` (final polish),
-``parametric`` (forms as LSE laws, start grids), ``search`` (huge grids),
-``approach3`` (multi-start fit), ``decay`` (data-constrained), ``approach1`` /
-``approach2`` (envelope, isoFLOP profiles), ``powerlaw`` / ``optima`` (power laws
-through optima), ``bootstrap`` / ``intervals`` (uncertainty), ``diagnostics``,
-``validate``, ``common`` (law building), ``method3`` / ``method_dc`` /
-``method_pl`` (runs to report), ``front`` (:func:`fit`).
+Modules, from the bottom up: ``huber`` and ``objectives`` (the losses), ``lse``
+(batched objective and analytic gradient in the forms' log-sum-exp layout),
+``constraints`` (ties and fixed constants as a parameter map), ``solver`` (batched
+L-BFGS), ``batch`` (many starts to convergence), ``newton`` (final polish),
+``parametric`` (start grids, bounds), ``search`` (huge grids), ``multistart`` (the
+multi-start solver), ``decay`` (data-constrained), ``envelope`` / ``isoflop``
+(Approach 1 and 2 optima), ``powerlaw`` / ``optima`` (power laws through optima),
+``bootstrap`` / ``intervals`` (uncertainty), ``diagnostics``, ``validate``, ``common``
+(law building), ``pipeline`` (validate -> solve -> leave-largest-out -> bootstrap ->
+law -> report, once), ``methods/`` (each method's solve step), ``front`` (:func:`fit`).
 """
 
 from flopwise.fitting.fit.front import METHODS, fit

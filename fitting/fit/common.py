@@ -11,7 +11,8 @@ import numpy as np
 from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.fit.options import FitOptions
 from flopwise.fitting.flops import gemstones_flops_per_token
-from flopwise.fitting.laws import CDefinition, Domain, Form, Law, NDefinition
+from flopwise.fitting.forms import law_form
+from flopwise.fitting.laws import CDefinition, Domain, Law, NDefinition
 from flopwise.fitting.runs import Runs
 
 __all__ = ["build_law", "c_definition_for", "domain_of", "family_for", "run_flops"]
@@ -22,13 +23,12 @@ def family_for(options: FitOptions) -> ArchFamily:
     return options.family if options.family is not None else ArchFamily()
 
 
-def c_definition_for(form: Form, runs: Runs, options: FitOptions) -> CDefinition:
-    """How C is counted: as told, else Gemstones' counter for width-depth laws, else 6ND."""
+def c_definition_for(form: str, runs: Runs, options: FitOptions) -> CDefinition:
+    """How C is counted: as told, else as the form counts it (Gemstones' counter for
+    width-depth laws, 6ND for the others)."""
     if options.c_definition is not None:
         return options.c_definition
-    if form in (Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT):
-        return CDefinition.GEMSTONES
-    return CDefinition.SIX_ND
+    return law_form(form).c_definition
 
 
 def gemstones_flops(
@@ -69,7 +69,7 @@ def domain_of(runs: Runs, flops: np.ndarray) -> Domain:
 
 def build_law(
     law_id: str,
-    form: Form,
+    form: str,
     constants: Mapping[str, float],
     *,
     runs: Runs,

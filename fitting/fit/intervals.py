@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from flopwise.fitting.allocation import frontier
-from flopwise.fitting.laws import FORM_CONSTANTS, Form, Law
+from flopwise.fitting.forms import law_form
+from flopwise.fitting.laws import Law
 
 __all__ = ["default_budgets", "frontier_intervals"]
 
@@ -40,7 +41,7 @@ def frontier_intervals(
         return []
     flops = np.asarray(budgets, dtype=float)
     point = frontier(law, flops)
-    names = FORM_CONSTANTS[law.form]
+    names = law_form(law).constants
     n_draws = 0 if law.draws is None else len(law.draws)
     samples = np.full((3, n_draws, len(flops)), np.nan)
     for i in range(n_draws):
@@ -53,7 +54,7 @@ def frontier_intervals(
         except (ValueError, ArithmeticError):
             continue
         samples[0, i], samples[1, i] = path.params, path.tokens
-        if path.loss is not None and law.form is not Form.POWER_LAW:
+        if path.loss is not None and law_form(law).loss_draws:
             samples[2, i] = path.loss  # a power law's draws leave its loss frontier fixed
     out = []
     for j, c in enumerate(flops):

@@ -16,7 +16,15 @@ that would underflow under that shift are recomputed with a per-row shift.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.fit.objectives import OBJECTIVES
+
+if TYPE_CHECKING:
+    from flopwise.fitting.fit.constraints import ParamMap
 
 __all__ = ["LogData", "log_predict", "n_inputs", "objective", "objective_and_grad"]
 
@@ -34,7 +42,14 @@ class LogData:
         log_loss: np.ndarray,
         weights: np.ndarray | None = None,
         dtype: type = np.float64,
+        *,
+        pmap: ParamMap | None = None,
+        loss: str = "huber",
     ) -> None:
+        self.pmap = pmap
+        """Free parameters -> full theta (ties, fixed values); ``None``: all free."""
+        self.loss = loss
+        """The objective's name in ``objectives.OBJECTIVES``."""
         self.dtype = np.dtype(dtype)
         self.log_x = np.ascontiguousarray(log_x, dtype=self.dtype)
         self.cols = [np.ascontiguousarray(self.log_x[:, j]) for j in range(self.log_x.shape[1])]
@@ -49,7 +64,19 @@ class LogData:
 
     def as_type(self, dtype: type) -> LogData:
         """The same data in another float type (float32 for fast first passes)."""
-        return LogData(self.log_x, self.log_loss, self.weights, dtype)
+        return LogData(
+            self.log_x, self.log_loss, self.weights, dtype, pmap=self.pmap, loss=self.loss
+        )
+
+    def free(self, theta: np.ndarray) -> np.ndarray:
+        """The solver's (free) parameters of full theta rows."""
+        theta = np.atleast_2d(theta)
+        return theta if self.pmap is None else self.pmap.reduce(theta)
+
+    def full(self, theta: np.ndarray) -> np.ndarray:
+        """Full theta rows from the solver's (free) parameters."""
+        theta = np.atleast_2d(theta)
+        return theta if self.pmap is None else self.pmap.expand(theta)
 
     @property
     def k(self) -> int:
@@ -63,7 +90,7 @@ class LogData:
 def n_inputs(n_params: int) -> int:
     """k, the number of power-law terms, from the length 2k + 1 of ``theta``."""
     if n_params < 3 or n_params % 2 == 0:
-        raise ValueError(f"theta: expected 2k + 1 parameters, got {n_params}")
+        raise ArgumentError("theta", f"expected 2k + 1 parameters, got {n_params}")
     return (n_params - 1) // 2
 
 
@@ -143,50 +170,59 @@ def _weights(data: LogData, rows: np.ndarray | None, sl: slice) -> np.ndarray | 
     if data.weights is None or data.weights.ndim == 1:
         return data.weights
     if rows is None:
-        raise ValueError("rows: per-start weights need the starts' row indices")
+        raise ArgumentError("rows", "per-start weights need the starts' row indices")
     return data.weights[rows[sl]]
+
+
+def _value_and_slope(
+    r: np.ndarray, delta: float, loss: str, wt: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row sums of the (weighted) objective and its weighted derivative in ``r``."""
+    fn = OBJECTIVES[loss]
+    if fn is None:  # summed Huber: the hot path
+        dh = np.clip(r, -delta, delta)
+        if wt is None:
+            return _huber_sum(r, dh), dh
+        wdh = dh * wt
+        return _huber_sum(r, dh, wdh), wdh
+    value, slope = fn(r, delta)
+    if wt is not None:
+        value, slope = value * wt, slope * wt
+    return value.sum(axis=1), slope
 
 
 def objective(
     theta: np.ndarray, data: LogData, delta: float, rows: np.ndarray | None = None
 ) -> np.ndarray:
-    """Summed Huber loss of each start, ``(S,)``: no gradient (for cheap passes)."""
-    theta = np.atleast_2d(theta)
+    """The summed objective (Huber by default) of each start, ``(S,)``: no gradient."""
+    theta = data.full(theta)
     out = np.empty(len(theta))
     for sl in _chunks(len(theta), data.n):
         _, _, r = _residuals(theta[sl], data)
-        dh = np.clip(r, -delta, delta)
-        wt = _weights(data, rows, sl)
-        out[sl] = _huber_sum(r, dh, None if wt is None else dh * wt)
+        out[sl] = _value_and_slope(r, delta, data.loss, _weights(data, rows, sl))[0]
     return out
 
 
 def objective_and_grad(
     theta: np.ndarray, data: LogData, delta: float, rows: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Summed Huber loss ``(S,)`` and its analytic gradient ``(S, 2k+1)``.
+    """The summed objective ``(S,)`` and its analytic gradient in the free parameters.
 
     d pred / d c_j = softmax_j, d pred / d a_j = -softmax_j log x_j and
-    d pred / d e = softmax_e, chained with Huber' = clip(residual, ±delta).
+    d pred / d e = softmax_e, chained with the objective's derivative (Huber' =
+    clip(residual, ±delta)) and pulled back through ``data.pmap``.
     """
-    theta = np.atleast_2d(theta)
+    theta = data.full(theta)
     k = data.k
     f = np.empty(len(theta))
     g = np.empty((len(theta), 2 * k + 1))
     for sl in _chunks(len(theta), data.n):
         w, z, r = _residuals(theta[sl], data)
-        dh = np.clip(r, -delta, delta)
-        wt = _weights(data, rows, sl)
-        if wt is not None:
-            wdh = dh * wt
-            f[sl] = _huber_sum(r, dh, wdh)
-            dh = wdh
-        else:
-            f[sl] = _huber_sum(r, dh)
+        f[sl], dh = _value_and_slope(r, delta, data.loss, _weights(data, rows, sl))
         total = dh.sum(axis=1)
         u = np.divide(dh, z, out=dh)
         for j in range(k):
             both = np.multiply(u, w[j], out=w[j]) @ data.design[j]
             g[sl, k + j], g[sl, j] = both[:, 0], both[:, 1]
         g[sl, 2 * k] = total - g[sl, k : 2 * k].sum(axis=1)
-    return f, g
+    return f, (g if data.pmap is None else data.pmap.pull_back(g))

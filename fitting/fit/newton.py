@@ -41,13 +41,17 @@ def lm_polish(
     max_iter: int = 300,
 ) -> tuple[np.ndarray, float]:
     """Polish one theta (shared observation weights only); returns (theta, objective)."""
+    if data.loss != "huber":  # the IRLS model below is Huber's
+        return theta, float(objective(theta[None, :], data, delta)[0])
     lo, hi = bounds
     weights = 1.0 if data.weights is None else data.weights
     theta = np.clip(np.asarray(theta, dtype=float), lo, hi)
     f = float(objective(theta[None, :], data, delta)[0])
     lam = 1e-3
     for _ in range(max_iter):
-        pred, jac = _jacobian(theta, data)
+        pred, jac = _jacobian(data.full(theta)[0], data)
+        if data.pmap is not None:
+            jac = data.pmap.pull_back(jac)
         r = pred - data.log_loss
         psi = np.clip(r, -delta, delta) * weights
         irls = np.where(np.abs(r) <= delta, 1.0, delta / np.maximum(np.abs(r), 1e-300)) * weights

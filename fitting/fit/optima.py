@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.fit.bootstrap import Progress, map_chunks
 from flopwise.fitting.fit.diagnostics import HOLDOUT_FRACTION
 from flopwise.fitting.fit.powerlaw import fit_loss_frontier, fit_power_law
@@ -63,7 +64,7 @@ def fit_optima(opt: Optima, *, with_loss: bool = True) -> dict[str, float]:
     """``k_N, a_N, k_D, a_D`` (and ``loss_E, loss_A, loss_gamma`` when the loss
     frontier can be fitted) through the optimum points."""
     if len(opt) < 2:
-        raise ValueError(f"optima: {len(opt)} compute-optimal point(s); a power law needs two")
+        raise ArgumentError("optima", f"{len(opt)} compute-optimal point(s); a power law needs two")
     k_n, a_n = fit_power_law(opt.flops, opt.params, _weights(opt.sd_params))
     k_d, a_d = fit_power_law(opt.flops, opt.tokens, _weights(opt.sd_tokens))
     out = {"k_N": k_n, "a_N": a_n, "k_D": k_d, "a_D": a_d}

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.laws import CDefinition, NDefinition
 from flopwise.fitting.uncertainty import DEFAULT_LEVEL, check_level
 
@@ -67,6 +68,14 @@ class FitOptions:
     """Bootstrap workers (0: one per CPU)."""
     level: float = DEFAULT_LEVEL
     """Coverage of the intervals the report lists (constants, N*, D*, L* at budgets)."""
+    tie: Mapping[str, str] | None = None
+    """Approach 3: constants tied to another (``{"beta": "alpha"}``: beta = alpha); a
+    tied fit has fewer free constants and needs fewer runs (``constraints``)."""
+    fix: Mapping[str, float] | None = None
+    """Approach 3: constants held at a value (``{"E": 1.8}``)."""
+    objective: str = "huber"
+    """Approach 3: ``huber`` (Chinchilla's summed Huber, the default), ``mse`` or
+    ``asymmetric`` (kyo-takano/chinchilla's lower-bound-seeking loss); see ``objectives``."""
     progress: Callable[[int, int], None] | None = None
     """Bootstrap progress callback ``progress(done, total)`` over chunks of draws (the
     CLI passes a tqdm bar; ``fitting`` itself prints nothing)."""
@@ -78,6 +87,7 @@ _CHOICES = {
     "envelope": ("hull", "binned"),
     "grouping": ("exact", "binned"),
     "profile": ("akima", "parabola", "robust"),
+    "objective": ("huber", "mse", "asymmetric"),
 }
 
 
@@ -89,36 +99,59 @@ def _convert(name: str, value: Any) -> Any:
             return _ENUMS[name](value)
         except ValueError:
             allowed = ", ".join(str(v) for v in _ENUMS[name])
-            raise ValueError(f"{name}: expected one of {allowed}, got {value!r}") from None
+            raise ArgumentError(name, f"expected one of {allowed}, got {value!r}") from None
     if name in _CHOICES and value not in _CHOICES[name]:
-        raise ValueError(f"{name}: expected one of {', '.join(_CHOICES[name])}, got {value!r}")
+        raise ArgumentError(name, f"expected one of {', '.join(_CHOICES[name])}, got {value!r}")
     if name in ("max_iter", "n_bins", "holdout", "workers"):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-            raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
+            raise ArgumentError(name, f"expected a non-negative integer, got {value!r}")
         return int(value)
     if name == "progress" and not callable(value):
-        raise ValueError(f"progress: expected a callable(done, total), got {value!r}")
+        raise ArgumentError("progress", f"expected a callable(done, total), got {value!r}")
     if name in ("extrapolation", "weighted") and not isinstance(value, bool):
-        raise ValueError(f"{name}: expected True or False, got {value!r}")
+        raise ArgumentError(name, f"expected True or False, got {value!r}")
     if name == "family" and isinstance(value, Mapping):  # JSON payloads (the service)
         try:
             return ArchFamily(**value)
         except TypeError as exc:
-            raise ValueError(f"family: {exc}") from None
+            raise ArgumentError("family", f"{exc}") from None
     if name == "family" and not isinstance(value, ArchFamily):
-        raise ValueError(
-            f"family: expected an ArchFamily or its fields, got {type(value).__name__}"
+        raise ArgumentError(
+            "family", f"expected an ArchFamily or its fields, got {type(value).__name__}"
         )
     if name in ("grid", "unique_tokens"):
         arr = np.asarray(value, dtype=float)
         if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name}: every value must be finite")
+            raise ArgumentError(name, "every value must be finite")
         return arr
     if name == "budgets":
         return _budgets(value)
     if name == "level":
         return check_level(value)
+    if name == "tie":
+        return _pairs(name, value, str)
+    if name == "fix":
+        return _pairs(name, value, float)
     return value
+
+
+def _pairs(name: str, value: Any, kind: type) -> dict[str, Any]:
+    """``{"beta": "alpha"}`` or ``["beta=alpha"]`` (the CLI's form) as a dict."""
+    items: Any = value.items() if isinstance(value, Mapping) else None
+    if items is None and isinstance(value, Sequence) and not isinstance(value, str):
+        items = [tuple(v.split("=", 1)) if isinstance(v, str) else (v, None) for v in value]
+    if items is None:
+        raise ArgumentError(name, f"expected NAME=VALUE pairs, got {value!r}")
+    out: dict[str, Any] = {}
+    for pair in items:
+        if len(pair) != 2 or not isinstance(pair[0], str) or pair[1] is None:
+            raise ArgumentError(name, f"expected NAME=VALUE, got {pair!r}")
+        key, raw = pair[0].strip(), pair[1]
+        try:
+            out[key] = kind(raw.strip() if isinstance(raw, str) else raw)
+        except (TypeError, ValueError):
+            raise ArgumentError(name, f"{key}: expected a {kind.__name__}, got {raw!r}") from None
+    return out
 
 
 def _budgets(value: Any) -> tuple[float, ...]:
@@ -126,7 +159,7 @@ def _budgets(value: Any) -> tuple[float, ...]:
     out = []
     for v in items:
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
-            raise ValueError(f"budgets: expected positive FLOP counts, got {v!r}")
+            raise ArgumentError("budgets", f"expected positive FLOP counts, got {v!r}")
         out.append(float(v))
     return tuple(out)
 
@@ -136,11 +169,11 @@ def parse_options(options: Mapping[str, Any]) -> FitOptions:
     known = {f.name for f in fields(FitOptions)}
     unknown = sorted(set(options) - known)
     if unknown:
-        raise ValueError(f"{unknown[0]}: unknown fit option; known: {', '.join(sorted(known))}")
+        raise ArgumentError(unknown[0], f"unknown fit option; known: {', '.join(sorted(known))}")
     values = {name: _convert(name, value) for name, value in options.items()}
     bounds = values.get("bounds")
     if bounds is not None:
         if not isinstance(bounds, Sequence) or len(bounds) != 2:
-            raise ValueError("bounds: expected (lower, upper) arrays")
+            raise ArgumentError("bounds", "expected (lower, upper) arrays")
         values["bounds"] = (np.asarray(bounds[0], dtype=float), np.asarray(bounds[1], dtype=float))
     return FitOptions(**values)

@@ -9,13 +9,11 @@ x_j^-a_j`` over different inputs ``x``; see :mod:`fitting.fit.lse`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
-from flopwise.fitting.laws import FORM_CONSTANTS, Form
-from flopwise.fitting.runs import Runs
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.forms import LseSpec, form_names, law_form
 
 __all__ = [
     "LSE_SPECS",
@@ -41,90 +39,19 @@ E_BOUNDS = (-20.0, 10.0)
 """exp(-20) = 2e-9 nats: an irreducible loss at this bound is not identified by the data."""
 
 
-@dataclass(frozen=True)
-class LseSpec:
-    """One LSE form: the run columns it reads and the names of its constants."""
-
-    form: Form
-    inputs: tuple[str, ...]
-    """Runs columns, in theta order (``params``, ``tokens``, ``width``, ``depth``)."""
-    exponents: tuple[str, ...]
-    """Constant names of a_1..a_k."""
-    coefficients: tuple[str, ...]
-    """Constant names of exp(c_1)..exp(c_k)."""
-
-    @property
-    def k(self) -> int:
-        return len(self.inputs)
-
-    @property
-    def theta_names(self) -> tuple[str, ...]:
-        """Parameter names in theta order, log coefficients written ``log_A`` etc."""
-        logs = tuple(f"log_{c}" for c in self.coefficients)
-        return (*self.exponents, *logs, "log_E")
-
-    def log_inputs(self, runs: Runs) -> np.ndarray:
-        """``(n, k)`` logs of the input columns; ``ValueError`` if a column is absent."""
-        cols = []
-        for name in self.inputs:
-            col = getattr(runs, name)
-            if col is None:
-                raise ValueError(f"{name}: the {self.form} form needs a {name} column")
-            cols.append(np.log(np.asarray(col, dtype=float)))
-        return np.stack(cols, axis=1)
-
-    def constants(self, theta: np.ndarray) -> dict[str, float]:
-        """Named constants of one theta, in ``FORM_CONSTANTS`` order."""
-        k = self.k
-        values = {"E": math.exp(theta[2 * k])}
-        for j in range(k):
-            values[self.exponents[j]] = float(theta[j])
-            values[self.coefficients[j]] = math.exp(theta[k + j])
-        return {name: values[name] for name in FORM_CONSTANTS[self.form]}
-
-    def draws(self, thetas: np.ndarray) -> np.ndarray:
-        """Rows of theta as rows of constants in ``FORM_CONSTANTS`` order."""
-        k = self.k
-        cols = {"E": np.exp(thetas[:, 2 * k])}
-        for j in range(k):
-            cols[self.exponents[j]] = thetas[:, j]
-            cols[self.coefficients[j]] = np.exp(thetas[:, k + j])
-        return np.stack([cols[name] for name in FORM_CONSTANTS[self.form]], axis=1)
-
-    def theta(self, constants: Mapping[str, float]) -> np.ndarray:
-        """Inverse of :meth:`constants`."""
-        return np.array(
-            [constants[a] for a in self.exponents]
-            + [math.log(constants[c]) for c in self.coefficients]
-            + [math.log(constants["E"])]
-        )
-
-
-LSE_SPECS: dict[Form, LseSpec] = {
-    Form.CHINCHILLA: LseSpec(Form.CHINCHILLA, ("params", "tokens"), ("alpha", "beta"), ("A", "B")),
-    Form.WIDTH_DEPTH: LseSpec(
-        Form.WIDTH_DEPTH,
-        ("width", "depth", "params", "tokens"),
-        ("alpha_w", "alpha_d", "alpha_p", "beta"),
-        ("A_w", "A_d", "A_p", "B"),
-    ),
-    Form.WIDTH_DEPTH_ALT: LseSpec(
-        Form.WIDTH_DEPTH_ALT,
-        ("width", "depth", "tokens"),
-        ("alpha_w", "alpha_d", "beta"),
-        ("A_w", "A_d", "B"),
-    ),
+LSE_SPECS: dict[str, LseSpec] = {
+    name: spec for name in form_names() if (spec := law_form(name).lse) is not None
 }
+"""The built-in forms Approach 3 fits as LSE laws (each form's module owns its spec)."""
 
 
-def spec_for(form: Form) -> LseSpec:
-    """The LSE spec of ``form``; ``ValueError`` for forms Approach 3 cannot fit this way."""
-    try:
-        return LSE_SPECS[form]
-    except KeyError:
-        raise ValueError(
-            f"form: approach3 fits {', '.join(map(str, LSE_SPECS))} or data-constrained, not {form}"
-        ) from None
+def spec_for(form: str) -> LseSpec:
+    """The LSE spec of ``form``; ``ArgumentError`` for forms Approach 3 cannot fit this way."""
+    spec = law_form(form).lse
+    if spec is None:
+        fits = ", ".join(n for n in form_names(method="approach3"))
+        raise ArgumentError("form", f"approach3 fits {fits}, not {form}")
+    return spec
 
 
 def chinchilla_grid(k: int) -> np.ndarray:

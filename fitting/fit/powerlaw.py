@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flopwise.fitting.fit.approach3 import polish, solve
+from flopwise.fitting.fit.batch import polish, solve
 from flopwise.fitting.fit.lse import LogData
 from flopwise.fitting.fit.parametric import chinchilla_grid, default_bounds
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.runs import Runs
 
 __all__ = ["MIN_SIZES_WITHOUT_WARNING", "check_runs", "distinct_sizes"]
@@ -25,14 +26,14 @@ def _check_column(name: str, col: np.ndarray) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{name}: {int(bad.sum())} value(s) are NaN or infinite (first at row {i}: {values[i]})"
+        raise ArgumentError(
+            name, f"{int(bad.sum())} value(s) are NaN or infinite (first at row {i}: {values[i]})"
         )
     bad = values <= 0
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{name}: {int(bad.sum())} value(s) are zero or negative (first at row {i}: {values[i]})"
+        raise ArgumentError(
+            name, f"{int(bad.sum())} value(s) are zero or negative (first at row {i}: {values[i]})"
         )
 
 
@@ -61,30 +62,31 @@ def check_runs(runs: Runs, *, n_params: int, need: tuple[str, ...] = ()) -> tupl
     Returns the runs with duplicates dropped and the warnings to report.
     """
     if not isinstance(runs, Runs):
-        raise ValueError(f"runs: expected fitting.runs.Runs, got {type(runs).__name__}")
+        raise ArgumentError("runs", f"expected fitting.runs.Runs, got {type(runs).__name__}")
     if len(runs) == 0:
-        raise ValueError("runs: no observations given")
+        raise ArgumentError("runs", "no observations given")
     for name in need:
         if getattr(runs, name) is None:
-            raise ValueError(f"{name}: this fit needs a {name} value for every observation")
+            raise ArgumentError(name, f"this fit needs a {name} value for every observation")
     for name in _COLUMNS:
         col = getattr(runs, name)
         if col is not None:
             _check_column(name, col)
     runs, warnings = _dedupe(runs)
     if np.ptp(np.log(runs.loss)) < 1e-12:
-        raise ValueError(
-            f"loss: every observation has the same loss ({runs.loss[0]:.6g}): nothing to fit"
+        raise ArgumentError(
+            "loss", f"every observation has the same loss ({runs.loss[0]:.6g}): nothing to fit"
         )
     if len(runs) <= n_params:
-        raise ValueError(
-            f"runs: {len(runs)} distinct observation(s) cannot determine {n_params} parameters"
+        raise ArgumentError(
+            "runs", f"{len(runs)} distinct observation(s) cannot determine {n_params} parameters"
         )
     sizes = distinct_sizes(runs)
     if sizes < 2:
-        raise ValueError(
-            f"params: every run has the same size ({runs.params[0]:.4g}); "
-            "a scaling law needs at least two model sizes"
+        raise ArgumentError(
+            "params",
+            f"every run has the same size ({runs.params[0]:.4g}); "
+            "a scaling law needs at least two model sizes",
         )
     if sizes < MIN_SIZES_WITHOUT_WARNING:
         warnings.append(

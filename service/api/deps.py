@@ -1,7 +1,9 @@
 """Dependencies as ``Annotated`` aliases (``SettingsDep``, ``DatabaseDep``, ``RegistryDep``...).
 
 ``require_writer`` guards every write endpoint when ``FLOPWISE_API_KEY`` is set: the
-request needs ``Authorization: Bearer <key>``, compared in constant time.
+request needs ``Authorization: Bearer <key>``, compared in constant time as UTF-8 bytes
+(HTTP hands header values over as latin-1, so any UTF-8 key matches). ``require_reader``
+does the same for reads when ``FLOPWISE_PROTECT_READS`` is set.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "RegistryDep",
     "Services",
     "SettingsDep",
+    "require_reader",
     "require_writer",
 ]
 
@@ -75,19 +78,36 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 AnswersDep = Annotated[Answers, Depends(get_answers)]
 
 
+def _authorised(key: str, authorization: str | None) -> bool:
+    scheme, _, token = (authorization or "").partition(" ")
+    try:
+        raw = token.strip().encode("latin-1")  # the bytes the client sent
+    except UnicodeEncodeError:
+        return False
+    return scheme.lower() == "bearer" and hmac.compare_digest(raw, key.encode("utf-8"))
+
+
 def require_writer(
     settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
 ) -> None:
     """Refuse a write without the configured bearer token (no key configured: open)."""
     key = settings.api_key
-    if not key:
-        return
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode("utf-8", "replace"), key.encode("utf-8")
-    ):
+    if key and not _authorised(key, authorization):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="write endpoints need Authorization: Bearer <FLOPWISE_API_KEY>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def require_reader(
+    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """Refuse a read without the bearer token when reads are protected."""
+    key = settings.api_key
+    if key and settings.protect_reads and not _authorised(key, authorization):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="FLOPWISE_PROTECT_READS is set: reads need Authorization: Bearer <key>",
             headers={"WWW-Authenticate": "Bearer"},
         )

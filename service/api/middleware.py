@@ -1,18 +1,20 @@
-"""ASGI middleware: request metrics and the body-size limit (plain ASGI, no per-request
-task or buffering)."""
+"""ASGI middleware: request metrics, the body-size limit and read timeout, and ``Allow``
+headers (plain ASGI, no per-request task or buffering)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
 
 from fastapi import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flopwise.service.metrics import Metrics
 
-__all__ = ["BodyLimitMiddleware", "MetricsMiddleware"]
+__all__ = ["AllowMiddleware", "BodyLimitMiddleware", "MetricsMiddleware"]
 
 
 class BodyTooLarge(HTTPException):
@@ -20,12 +22,19 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, detail=f"request body larger than {limit} bytes")
 
 
+class BodyTimeout(HTTPException):
+    def __init__(self, timeout: float) -> None:
+        super().__init__(408, detail=f"request body not received within {timeout:g} s")
+
+
 class BodyLimitMiddleware:
     """Refuse bodies over ``limit`` bytes: by ``Content-Length`` up front, else while
-    streaming (the endpoint sees a 413 raised from ``receive``)."""
+    streaming (the endpoint sees a 413 raised from ``receive``); a body whose next part
+    does not arrive within ``timeout`` seconds gets a 408 (a half-sent body never holds
+    a connection open for ever)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, timeout: float = 30.0) -> None:
+        self.app, self.limit, self.timeout = app, limit, timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,13 +49,19 @@ class BodyLimitMiddleware:
                 if too_big:
                     await _reply(send, 413, f"request body larger than {self.limit} bytes")
                     return
-        seen = 0
+        seen, complete = 0, False
 
         async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, complete
+            if complete:  # waiting for a disconnect: no deadline
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout)
+            except TimeoutError:
+                raise BodyTimeout(self.timeout) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if seen > self.limit:
                     raise BodyTooLarge(self.limit)
             return message
@@ -59,6 +74,45 @@ async def _reply(send: Send, status: int, detail: str) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _allowed(scope: Scope) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first's)."""
+    methods: set[str] = set()
+    for route in getattr(scope.get("app"), "routes", ()):
+        match, _ = route.matches({**scope, "method": "GET"})
+        route_methods = getattr(route, "methods", None)
+        if match is not Match.NONE and route_methods:
+            methods.update(route_methods)
+    return sorted(methods | {"OPTIONS"}) if methods else []
+
+
+class AllowMiddleware:
+    """``OPTIONS`` answers 204 with ``Allow``; a 405 names every allowed method."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope.get("method") == "OPTIONS":
+            allowed = _allowed(scope)
+            if allowed:
+                headers = [(b"allow", ", ".join(allowed).encode()), (b"content-length", b"0")]
+                await send({"type": "http.response.start", "status": 204, "headers": headers})
+                await send({"type": "http.response.body", "body": b""})
+                return
+
+        async def fix_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                allow = ", ".join(_allowed(scope)).encode()
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                message = {**message, "headers": [*headers, (b"allow", allow)]}
+            await send(message)
+
+        await self.app(scope, receive, fix_allow)
 
 
 class MetricsMiddleware:

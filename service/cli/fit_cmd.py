@@ -23,20 +23,12 @@ from tqdm import tqdm
 from flopwise.fitting.datasets import dataset_names, load_dataset, read_column, read_runs
 from flopwise.fitting.fit import METHODS, FitReport, fit
 from flopwise.fitting.fit.common import run_flops
-from flopwise.fitting.laws import Form, to_dict
+from flopwise.fitting.forms import form_names, law_form
+from flopwise.fitting.laws import to_dict
 from flopwise.fitting.runs import Runs
 from flopwise.service.cli.app import fail, main
 
-_FORMS = [
-    str(f)
-    for f in (
-        Form.CHINCHILLA,
-        Form.WIDTH_DEPTH,
-        Form.WIDTH_DEPTH_ALT,
-        Form.DATA_CONSTRAINED,
-        Form.POWER_LAW,
-    )
-]
+_FORMS = [name for name in form_names() if law_form(name).methods]
 
 
 def _load(opts: dict[str, Any]) -> tuple[Runs, dict[str, Any]]:
@@ -90,14 +82,19 @@ def _fit(opts: dict[str, Any]) -> tuple[FitReport, Runs]:
     runs, options = _load(opts)
     method = opts["method"]
     form = opts["form"] or ("power-law" if method in ("approach1", "approach2") else "chinchilla")
-    if opts["unique_tokens_col"] and form != "data-constrained":
-        raise fail(f"--unique-tokens-col: the {form} form does not use unique tokens")
+    if "unique_tokens" in options and not law_form(form).repeated_data:
+        raise fail(f"--unique-tokens-col: the {form} form does not read unique tokens")
     unique = options.get("unique_tokens")
     if unique is not None and (unique > runs.tokens * (1 + 1e-12)).any():
         raise fail("--unique-tokens-col: a run has more unique tokens than tokens")
     for key in ("n_definition", "c_definition", "search", "profile", "envelope", "grouping"):
         if opts[key] is not None:
             options[key] = opts[key]
+    for key in ("tie", "fix"):
+        if opts[key]:
+            options[key] = list(opts[key])
+    if opts["objective"] is not None:
+        options["objective"] = opts["objective"]
     bar = _Bar() if opts["progress"] else None
     options.update(
         workers=opts["workers"],
@@ -285,6 +282,16 @@ def _plot(report: FitReport, runs: Runs, path: Path) -> None:
 @click.option("--profile", type=click.Choice(["akima", "parabola", "robust"]), default=None)
 @click.option("--envelope", type=click.Choice(["hull", "binned"]), default=None)
 @click.option("--grouping", type=click.Choice(["exact", "binned"]), default=None)
+@click.option(
+    "--tie", multiple=True, metavar="NAME=OTHER", help="Tie a constant to another (beta=alpha)."
+)
+@click.option("--fix", multiple=True, metavar="NAME=VALUE", help="Hold a constant (E=1.8).")
+@click.option(
+    "--objective",
+    type=click.Choice(["huber", "mse", "asymmetric"]),
+    default=None,
+    help="Approach 3 objective on log loss (default huber).",
+)
 @click.option("--no-extrapolation", is_flag=True, help="Skip the hold-out refit.")
 @click.option("--progress/--no-progress", default=False, help="Bootstrap progress bar.")
 def fit_command(**opts: Any) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import BaseModel
 
 from flopwise.fitting.allocation import allocate
 from flopwise.fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
@@ -22,6 +23,8 @@ from flopwise.fitting.shape import ShapeConstraints
 from flopwise.fitting.uncertainty import DEFAULT_LEVEL, check_level
 from flopwise.service.cli.app import fail, main
 from flopwise.service.cli.predict_batch import COLUMN_OPTIONS, predict_rows
+from flopwise.service.schemas.queries import AllocatePublic, PredictPublic
+from flopwise.service.time_answers import constant_mfu_warning
 
 
 def _load_law(law_id: str, law_file: Path | None) -> Law:
@@ -30,10 +33,22 @@ def _load_law(law_id: str, law_file: Path | None) -> Law:
             return from_dict(json.loads(law_file.read_text()))
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise fail(f"--law-file: cannot read a law from {law_file}: {exc}") from None
+    name, sep, version = law_id.partition("@")
     try:
-        return builtin(law_id.split("@", 1)[0])
+        law = builtin(name)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    if sep and not (version.isascii() and version.isdigit() and int(version) == law.version):
+        raise fail(
+            f"--law: {name} has only version {law.version} offline, got {version!r} "
+            "(fitted versions live on the server)"
+        )
+    return law
+
+
+def _public_json(model: type[BaseModel], answer: dict[str, Any]) -> str:
+    """The answer as the API's response model writes it (same fields, same JSON)."""
+    return model.model_validate(answer).model_dump_json()
 
 
 def _print_table(result: dict[str, Any]) -> None:
@@ -126,6 +141,21 @@ _LEVEL = click.option(
 )
 
 
+def _shape_constraints(opts: dict[str, Any]) -> ShapeConstraints:
+    try:
+        return ShapeConstraints(
+            min_width=opts["min_width"],
+            max_width=opts["max_width"],
+            min_depth=opts["min_depth"],
+            max_depth=opts["max_depth"],
+            aspect_ratio=opts["aspect_ratio"],
+            head_dim=opts["head_dim"],
+            kv_group=opts["kv_group"],
+        )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
 @main.command("allocate")
 @_number("--flops")
 @_number("--gpu-hours")
@@ -153,15 +183,24 @@ _LEVEL = click.option(
 @click.option("--head-dim", type=int, default=None)
 @click.option("--kv-group", type=int, default=None, help="Query heads per key/value head.")
 @_LEVEL
+@click.option("--throughput", default=None, help="Throughput model: time-optimal plans.")
+@click.option("--throughput-file", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@_number("--deadline-hours")
+@_number("--batch-tokens")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def allocate_command(**opts: Any) -> None:
     """Compute-optimal params, tokens, shape and loss for a budget.
 
     Give exactly one of --flops, --gpu-hours (with --gpu) or --dollars (with --gpu and
-    --price-per-gpu-hour).
+    --price-per-gpu-hour). With --throughput (see `flopwise throughput`) a GPU-hour
+    budget gets time-optimal and FLOP-optimal plans for the same hours.
     """
     law = _load_law(opts["law_id"], opts["law_file"])
     level = _level(opts["level"])
+    if opts["throughput"] or opts["throughput_file"]:
+        from flopwise.service.cli.overspend_cmd import time_allocate
+
+        return time_allocate(law, _shape_constraints(opts), opts)
     try:
         flops = budget_to_flops(
             flops=opts["flops"],
@@ -171,15 +210,7 @@ def allocate_command(**opts: Any) -> None:
             mfu=opts["mfu"],
             price_per_gpu_hour=opts["price_per_gpu_hour"],
         )
-        constraints = ShapeConstraints(
-            min_width=opts["min_width"],
-            max_width=opts["max_width"],
-            min_depth=opts["min_depth"],
-            max_depth=opts["max_depth"],
-            aspect_ratio=opts["aspect_ratio"],
-            head_dim=opts["head_dim"],
-            kv_group=opts["kv_group"],
-        )
+        constraints = _shape_constraints(opts)
         result = allocate(
             law,
             flops,
@@ -203,8 +234,10 @@ def allocate_command(**opts: Any) -> None:
         raise fail(str(exc)) from None
     out = result.to_dict()
     out["cost"] = cost
+    if cost is not None and opts["flops"] is None:
+        out["warnings"].append(constant_mfu_warning(opts["mfu"], opts["gpu"]))
     if opts["as_json"]:
-        click.echo(json.dumps(out, allow_nan=False))
+        click.echo(_public_json(AllocatePublic, out))
     else:
         _print_table(out)
 
@@ -254,7 +287,7 @@ def predict_command(**opts: Any) -> None:
         raise fail(str(exc)) from None
     out = result.to_dict()
     if opts["as_json"]:
-        click.echo(json.dumps(out, allow_nan=False))
+        click.echo(_public_json(PredictPublic, out))
         return
     click.echo(f"{law.id}: loss {out['loss']:.4f}{_band_text(out)}")
 

@@ -1,7 +1,7 @@
 """``flopwise train`` and ``flopwise sweep``: run the trainer as its own process.
 
 The service side of flopwise never imports torch; these commands hand their
-arguments to ``python -m trainer`` (installed with the ``[train]`` extra) and exit
+arguments to ``python -m flopwise.trainer`` (installed with the ``[train]`` extra) and exit
 with its status.
 """
 
@@ -19,7 +19,10 @@ PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "help_o
 
 
 def _exec_trainer(command: str, args: list[str]) -> None:
-    if importlib.util.find_spec("trainer") is None or importlib.util.find_spec("torch") is None:
+    if (
+        importlib.util.find_spec("flopwise.trainer") is None
+        or importlib.util.find_spec("torch") is None
+    ):
         raise fail(
             f"{command}: the trainer needs PyTorch; install it with pip install 'flopwise[train]'"
         )
@@ -32,12 +35,12 @@ def _exec_trainer(command: str, args: list[str]) -> None:
 @main.command("train", context_settings=PASSTHROUGH, add_help_option=False)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def train_command(args: tuple[str, ...]) -> None:
-    """Train one model (``python -m trainer train --help`` lists the options)."""
+    """Train one model (``python -m flopwise.trainer train --help`` lists the options)."""
     _exec_trainer("train", list(args))
 
 
 @main.command("sweep", context_settings=PASSTHROUGH, add_help_option=False)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def sweep_command(args: tuple[str, ...]) -> None:
-    """Plan and run a calibration sweep (``python -m trainer sweep --help``)."""
+    """Plan and run a calibration sweep (``python -m flopwise.trainer sweep --help``)."""
     _exec_trainer("sweep", list(args))

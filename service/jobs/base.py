@@ -37,6 +37,9 @@ class Publication:
     form: str
     method: str
     report: dict[str, Any]
+    snapshot: int | None = None
+    """Observations of ``dataset`` the fit saw (runs are only ever added, so more is
+    newer): a version fitted on fewer than the latest one's is not published."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class JobContext:
     """Set when the lease was lost (another worker holds the job now)."""
     stopping: threading.Event = field(default_factory=threading.Event)
     """Set when the worker is shutting down."""
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    """Set when the job was cancelled on request (``POST /v1/jobs/{id}/cancel``)."""
     finished: threading.Event = field(default_factory=threading.Event)
     """Set when the attempt is over (stops the heartbeat)."""
     _progress: dict[str, Any] = field(default_factory=dict)
@@ -76,7 +81,7 @@ class JobContext:
 
     @property
     def should_stop(self) -> bool:
-        return self.lost.is_set() or self.stopping.is_set()
+        return self.lost.is_set() or self.stopping.is_set() or self.cancelled.is_set()
 
 
 Handler = Callable[[Job, JobContext], Outcome]

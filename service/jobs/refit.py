@@ -15,18 +15,21 @@ import numpy as np
 
 from flopwise.fitting.allocation import allocate
 from flopwise.fitting.catalogue import BUILTIN_LAWS
-from flopwise.fitting.laws import Form, Law
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.forms import form_names, law_form
+from flopwise.fitting.laws import Law
 from flopwise.fitting.predict import predict_loss
 from flopwise.fitting.runs import Runs
 from flopwise.service.jobs.base import JobContext, JobError, Outcome, Publication
+from flopwise.service.jobs.throughput_refit import refit_throughput
 from flopwise.service.store.jobs import Job
 from flopwise.service.store.laws import get_version, versions_of
 from flopwise.service.store.runs import load_records
 
-__all__ = ["APPROACH3_FORMS", "METHODS", "check_law", "fitted_law_id", "refit", "refit_payload"]
+__all__ = ["METHODS", "check_law", "fitted_law_id", "refit", "refit_payload"]
 
 METHODS = ("approach1", "approach2", "approach3")
-APPROACH3_FORMS = ("chinchilla", "width-depth", "width-depth-alt", "data-constrained")
+
 MAX_MEDIAN_ERROR = 0.25
 """A law whose median relative loss error on its own data exceeds this is not published."""
 
@@ -41,13 +44,13 @@ def refit_payload(
 ) -> dict[str, Any]:
     """The payload of a refit job (checked by the API before it is queued)."""
     if method not in METHODS:
-        raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
-    allowed = APPROACH3_FORMS if method == "approach3" else ("power-law",)
+        raise ArgumentError("method", f"expected one of {', '.join(METHODS)}, got {method!r}")
+    allowed = form_names(method=method)
     if form not in allowed:
-        raise ValueError(f"form: {method} fits {', '.join(allowed)}, not {form!r}")
+        raise ArgumentError("form", f"{method} fits {', '.join(allowed)}, not {form!r}")
     law_id = fitted_law_id(dataset, form, method)
     if law_id in BUILTIN_LAWS:
-        raise ValueError(f"dataset: a fit would publish {law_id!r}, the id of a built-in law")
+        raise ArgumentError("dataset", f"a fit would publish {law_id!r}, the id of a built-in law")
     return {"dataset": dataset, "form": form, "method": method, "options": options, "auto": auto}
 
 
@@ -76,7 +79,7 @@ def json_ready(value: Any) -> Any:
 def check_law(law: Law, runs: Runs) -> list[str]:
     """Reasons not to publish ``law`` (empty when it may be published)."""
     problems: list[str] = []
-    if law.form in (Form.CHINCHILLA, Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT, Form.DATA_CONSTRAINED):
+    if law_form(law).lse is not None or law_form(law).repeated_data:
         try:
             predicted = np.asarray(
                 predict_loss(
@@ -182,4 +185,6 @@ def refit(job: Job, ctx: JobContext) -> Outcome:
     if note:
         law = law.evolve(notes=" ".join(filter(None, (law.notes, note))))
     ctx.progress(stage="publishing")
-    return Outcome(publication=Publication(law, dataset, form, method, summary))
+    summary["throughput"] = refit_throughput(ctx.db, dataset, law.family, job.id)
+    publication = Publication(law, dataset, form, method, summary, snapshot=len(records))
+    return Outcome(publication=publication)

@@ -4,7 +4,13 @@ One worker runs one job at a time. ``flopwise serve`` starts ``FLOPWISE_WORKERS`
 them as threads; ``flopwise worker`` runs them in their own process, on any host that
 reaches the database. A heartbeat thread renews the lease every third of its length
 and writes progress; if renewal finds the lease gone, ``ctx.lost`` is set and the
-outcome will not be committed (the job's new holder commits it instead).
+outcome will not be committed (the job's new holder commits it instead); if it finds
+the job cancelled, ``ctx.cancelled`` is set, the handler stops and the worker records
+the progress it reached.
+
+Failures are classed: a :class:`JobError` says itself whether to retry; database and
+operating-system errors are transient and retried while attempts remain; anything
+else (bad data, degenerate geometry, a bug) fails the job once, with the reason.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from flopwise.service.config import Settings
 from flopwise.service.jobs.base import Handler, JobContext, JobError, Outcome
 from flopwise.service.metrics import Metrics
@@ -29,6 +37,9 @@ from flopwise.service.store.laws import publish
 __all__ = ["Worker", "worker_id"]
 
 log = logging.getLogger(__name__)
+
+TRANSIENT = (SQLAlchemyError, OSError, TimeoutError, MemoryError)
+"""Errors another attempt may not meet."""
 
 
 def worker_id() -> str:
@@ -102,25 +113,37 @@ class Worker:
     def _attempt(self, job: Job, ctx: JobContext) -> None:
         try:
             outcome = self.handlers[job.kind](job, ctx)
+            if ctx.cancelled.is_set():
+                raise LeaseLost(job.id)
             self._commit(job, outcome, ctx)
-        except LeaseLost:
-            log.warning("worker %s: lost the lease on job %s", self.id, job.id)
-            self._count(job.kind, "lease_lost")
-        except JobError as exc:
-            self._fail(job, ctx, str(exc), retry=exc.retry)
-        except Exception as exc:  # a bug or a transient fault: retry while attempts remain
-            tail = "".join(traceback.format_exception(exc)[-3:]).strip()
-            self._fail(job, ctx, f"{type(exc).__name__}: {exc}\n{tail}", retry=True)
+        except Exception as exc:
+            if ctx.cancelled.is_set():
+                self._record_cancelled(job, ctx)
+            elif isinstance(exc, LeaseLost):
+                log.warning("worker %s: lost the lease on job %s", self.id, job.id)
+                self._count(job.kind, "lease_lost")
+            elif isinstance(exc, JobError):
+                self._fail(job, ctx, str(exc), retry=exc.retry)
+            else:
+                tail = "".join(traceback.format_exception(exc)[-3:]).strip()
+                transient = isinstance(exc, TRANSIENT)
+                self._fail(job, ctx, f"{type(exc).__name__}: {exc}\n{tail}", retry=transient)
+
+    def _record_cancelled(self, job: Job, ctx: JobContext) -> None:
+        _, progress = ctx.progress_snapshot()
+        queue.record_cancelled(self.db, job.id, self.id, {**progress, "stage": "cancelled"})
+        log.info("worker %s: job %s cancelled", self.id, job.id)
+        self._count(job.kind, "cancelled")
 
     def _commit(self, job: Job, outcome: Outcome, ctx: JobContext) -> None:
         if ctx.lost.is_set():
             raise LeaseLost(job.id)
         _, progress = ctx.progress_snapshot()
-        result = outcome.result
+        result, published = outcome.result, False
         with self.db.write_session() as session, session.begin():
             pub = outcome.publication
             if pub is not None:
-                version = publish(
+                version, superseded = publish(
                     session,
                     pub.law,
                     dataset=pub.dataset,
@@ -128,12 +151,16 @@ class Worker:
                     method=pub.method,
                     job_id=job.id,
                     report=pub.report,
+                    snapshot=pub.snapshot,
                 )
                 result = {"law_id": pub.law.id, "version": version}
+                if superseded:  # fitted on older data than the version already published
+                    result["superseded"] = True
+                published = not superseded
             if not queue.complete(session, job.id, self.id, result, progress):
                 raise LeaseLost(job.id)
         self._count(job.kind, "succeeded")
-        if outcome.publication is not None:
+        if published:
             if self.metrics is not None:
                 self.metrics.fits.labels(outcome="published").inc()
             if self.on_publish is not None:
@@ -162,10 +189,11 @@ class Worker:
                 continue
             try:
                 ok = queue.heartbeat(self.db, ctx.job.id, self.id, lease, progress)
+                cancelled = not ok and queue.is_cancelled(self.db, ctx.job.id)
             except Exception:
                 log.exception("worker %s: renewing the lease on %s failed", self.id, ctx.job.id)
                 continue
             last_renew, written = time.monotonic(), version
             if not ok:
-                ctx.lost.set()
+                (ctx.cancelled if cancelled else ctx.lost).set()
                 return

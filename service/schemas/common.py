@@ -1,21 +1,91 @@
-"""Field types shared by the request schemas."""
+"""Field types shared by the request schemas.
+
+Every number a request carries has a physically meaningful range, refused with a 422
+naming the field outside it; JSON numbers are strict (``"1e21"`` and ``true`` are not
+numbers, and a count is an integer), floats are finite, positive and normal.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["Name", "Positive", "Request"]
+__all__ = [
+    "BUDGET_FLOPS",
+    "Flops",
+    "LawRef",
+    "Name",
+    "Params",
+    "Positive",
+    "Request",
+    "Tokens",
+    "no_nul",
+]
 
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-"""A positive finite number."""
+SMALLEST_NORMAL = sys.float_info.min
+"""2.2e-308: below it floats lose precision (denormals) and break the solvers."""
+
+Positive = Annotated[float, Field(ge=SMALLEST_NORMAL, allow_inf_nan=False)]
+"""A positive, normal, finite number."""
+
+BUDGET_FLOPS = (1e6, 1e32)
+"""Budgets answered: from a toy model to ~100,000x today's largest training runs."""
+
+Flops = Annotated[
+    float,
+    Field(
+        ge=BUDGET_FLOPS[0],
+        le=BUDGET_FLOPS[1],
+        allow_inf_nan=False,
+        description="Training compute in FLOPs, 1e6 to 1e32.",
+    ),
+]
+Params = Annotated[
+    float,
+    Field(ge=1, le=1e16, allow_inf_nan=False, description="Parameters, 1 to 1e16."),
+]
+Tokens = Annotated[
+    float,
+    Field(ge=1, le=1e18, allow_inf_nan=False, description="Tokens, 1 to 1e18."),
+]
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 """A dataset name: letters, digits, ``.``, ``_``, ``-``."""
 
+LAW_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*(@[0-9]{1,9})?$"
+LawRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=LAW_REF_PATTERN,
+        description="Law id, or id@version (ASCII digits).",
+    ),
+]
+
+
+def no_nul(value: Any) -> Any:
+    """``value`` unchanged; ``ValueError`` when a string in it holds a NUL character
+    (PostgreSQL cannot store one, and no field has a use for it)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            no_nul(k)
+            no_nul(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            no_nul(v)
+    return value
+
 
 class Request(BaseModel):
-    """Request bodies refuse unknown fields (a typo is an error, not a silent default)."""
+    """Request bodies refuse unknown fields (a typo is an error, not a silent default),
+    take JSON types strictly and refuse NUL characters in every string."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    _no_nul = field_validator("*", mode="after")(no_nul)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import dataclasses
+from dataclasses import fields as dataclass_fields
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
+from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.sweep_config import SweepRequest, field_docs
 from flopwise.service.schemas.common import Name, Positive, Request
 
 __all__ = [
@@ -19,21 +23,36 @@ __all__ = [
 ]
 
 
-class FamilyIn(Request):
-    """How the runs' models are built (``fitting.counting.ArchFamily``): the fitted law's
-    shapes and FLOP counts use it."""
+_FAMILY_LIMITS: dict[str, dict[str, Any]] = {
+    "head_dim": {"ge": 1, "le": 4096},
+    "kv_group": {"ge": 1, "le": 1024},
+    "ffn_multiplier": {"gt": 0, "le": 64},
+    "ffn_round": {"ge": 1, "le": 65536},
+    "vocab_size": {"ge": 1, "le": 10_000_000},
+    "seq_len": {"ge": 1, "le": 10_000_000},
+}
+"""What the service adds to ``ArchFamily``: bounds on what a request may ask for."""
 
-    head_dim: int = Field(128, ge=1, le=4096)
-    kv_group: int = Field(2, ge=1, le=1024)
-    ffn_multiplier: float = Field(4.0, gt=0, le=64)
-    ffn_round: int = Field(1, ge=1, le=65536)
-    gated_ffn: bool = True
-    vocab_size: int = Field(50304, ge=1, le=10_000_000)
-    seq_len: int = Field(2048, ge=1, le=10_000_000)
-    tied_embeddings: bool = False
-    positions: Literal["rotary", "learned", "none"] = "rotary"
-    norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
-    bias: bool = False
+
+def _family_model() -> Any:
+    """``ArchFamily``'s fields (names, types, defaults: declared once, in ``fitting``)
+    as a request model, with the service's bounds."""
+    hints = get_type_hints(ArchFamily)
+    spec: dict[str, Any] = {
+        f.name: (hints[f.name], Field(f.default, **_FAMILY_LIMITS.get(f.name, {})))
+        for f in dataclass_fields(ArchFamily)
+    }
+    doc = "How the runs' models are built (``fitting.counting.ArchFamily``)."
+    return create_model("FamilyIn", __base__=Request, __doc__=doc, **spec)
+
+
+if TYPE_CHECKING:
+
+    class FamilyIn(Request):
+        """Generated from ``ArchFamily`` at import (see ``_family_model``)."""
+
+else:
+    FamilyIn = _family_model()
 
 
 class FitOptionsIn(Request):
@@ -47,7 +66,7 @@ class FitOptionsIn(Request):
     envelope: Literal["hull", "binned"] | None = None
     n_bins: int | None = Field(None, ge=0, le=1000)
     grouping: Literal["exact", "binned"] | None = None
-    profile: Literal["parabola", "robust"] | None = None
+    profile: Literal["akima", "parabola", "robust"] | None = None
     extrapolation: bool | None = None
     holdout: int | None = Field(None, ge=0, le=10_000)
     budgets: list[Positive] | None = Field(None, max_length=100)
@@ -59,42 +78,44 @@ class FitOptionsIn(Request):
     notes: str | None = Field(None, max_length=2000)
     family: FamilyIn | None = None
     """Default: the family of the law version being refreshed, else Gemstones' recipe."""
+    tie: dict[str, str] | None = Field(None, max_length=20)
+    """Approach 3: constants tied to another, ``{"beta": "alpha"}`` (fewer free constants)."""
+    fix: dict[str, float] | None = Field(None, max_length=20)
+    """Approach 3: constants held at a value, ``{"E": 1.8}``."""
+    objective: Literal["huber", "mse", "asymmetric"] | None = None
+    """Approach 3 objective on log loss (default huber; see ``fitting.fit.objectives``)."""
 
 
 class FitCreate(Request):
     """Fit a law to a dataset's stored runs."""
 
     dataset: Name
-    form: Literal[
-        "chinchilla", "width-depth", "width-depth-alt", "data-constrained", "power-law"
-    ] = "chinchilla"
+    form: str = Field("chinchilla", max_length=64)
+    """A registered law form (``fitting.forms``) that ``method`` fits."""
     method: Literal["approach1", "approach2", "approach3"] = "approach3"
     options: FitOptionsIn = Field(default_factory=lambda: FitOptionsIn.model_validate({}))
 
 
-class CalibrationCreate(Request):
-    """Launch a calibration sweep: a budget as ``flops`` or ``gpu_hours`` (+ ``gpu``)."""
+def _calibration_model() -> type[BaseModel]:
+    """``CalibrationCreate``, generated from ``fitting.sweep_config.SweepRequest``: the
+    same fields, types, defaults and descriptions (one declaration, no copy here). The
+    dataclass's own checks run in the route (``SweepRequest.from_dict``), whose
+    ``ArgumentError`` names the field of the 422."""
+    hints, docs = get_type_hints(SweepRequest), field_docs(SweepRequest)
+    defined: dict[str, Any] = {}
+    for f in dataclasses.fields(SweepRequest):
+        default = ... if f.default is dataclasses.MISSING else f.default
+        defined[f.name] = (hints[f.name], Field(default, description=docs.get(f.name)))
+    model: type[BaseModel] = create_model(
+        "CalibrationCreate",
+        __base__=Request,
+        __doc__="Launch a calibration sweep: a budget as ``flops`` or ``gpu_hours`` (+ ``gpu``).",
+        **defined,
+    )
+    return model
 
-    dataset: Name
-    flops: Positive | None = Field(None, le=1e30)
-    gpu_hours: Positive | None = Field(None, le=1e7)
-    gpu: str | None = Field(None, min_length=1, max_length=64)
-    time_cap_hours: Positive = Field(le=24 * 365)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    corpus: str | None = Field(None, min_length=1, max_length=4096)
-    max_runs: int | None = Field(None, ge=1, le=10_000)
-    sizes: int | None = Field(None, ge=1, le=20)
-    """Model sizes, spaced in log compute (trainer default 3)."""
-    tokens_per_param: float | None = Field(None, gt=0, le=10_000)
-    evals: int | None = Field(None, ge=2, le=100)
-    """Evaluation points per run."""
-    cpu_jobs: int | None = Field(None, ge=1, le=256)
-    """CPU jobs side by side when the host has no GPU."""
-    threads: int | None = Field(None, ge=0, le=256)
-    """Threads per CPU job (0: the trainer decides)."""
-    corpus_bytes: int | None = Field(None, ge=1024, le=1 << 40)
-    """Size of the corpus built from text files."""
-    seed: int | None = Field(None, ge=0, le=2**31 - 1)
+
+CalibrationCreate = _calibration_model()
 
 
 class JobAccepted(BaseModel):
@@ -105,7 +126,7 @@ class JobAccepted(BaseModel):
 class JobPublic(BaseModel):
     id: str
     kind: str
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     progress: dict[str, Any]
     result: dict[str, Any] | None
     error: str | None

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from flopwise.fitting.catalogue import DEFAULT_LAW
 from flopwise.fitting.uncertainty import DEFAULT_LEVEL
-from flopwise.service.schemas.common import Positive, Request
+from flopwise.service.schemas.common import Flops, LawRef, Params, Positive, Request, Tokens
 
 __all__ = [
     "AllocatePublic",
@@ -14,11 +14,12 @@ __all__ = [
     "Constraints",
     "FrontierPublic",
     "FrontierRequest",
+    "PlanPublic",
     "PredictPublic",
     "PredictRequest",
+    "ThroughputRefPublic",
 ]
 
-LawRef = Field(DEFAULT_LAW, min_length=1, max_length=200, description="Law id, or id@version.")
 LevelField = Field(
     DEFAULT_LEVEL,
     gt=0,
@@ -28,16 +29,23 @@ LevelField = Field(
 )
 MAX_PREDICT_BATCH = 10_000
 """Points one ``POST /v1/predict`` list may carry."""
+MAX_SHAPES = 1 << 20
+"""Feasible shapes one search may consider: (width range / width step) x depth range."""
 
 
 class Constraints(Request):
-    """Limits on the model shape; unset fields keep the law's own architecture."""
+    """Limits on the model shape; unset fields keep the law's own architecture.
 
-    min_width: int = Field(1, ge=1, le=1 << 20)
-    max_width: int = Field(65536, ge=1, le=1 << 20)
-    min_depth: int = Field(1, ge=1, le=4096)
-    max_depth: int = Field(512, ge=1, le=4096)
-    aspect_ratio: Positive = 128.0
+    Cross-field rules (422 naming the field): ``min_width <= max_width`` and
+    ``min_depth <= max_depth``; some width in range must be a multiple of
+    ``head_dim x kv_group``; the search may consider at most 1,048,576 shapes
+    (widths in range / (head_dim x kv_group), times depths in range)."""
+
+    min_width: int = Field(1, ge=1, le=1 << 18)
+    max_width: int = Field(65536, ge=1, le=1 << 18)
+    min_depth: int = Field(1, ge=1, le=2048)
+    max_depth: int = Field(512, ge=1, le=2048)
+    aspect_ratio: float = Field(128.0, ge=1, le=10_000, allow_inf_nan=False)
     head_dim: int | None = Field(None, ge=1, le=4096)
     kv_group: int | None = Field(None, ge=1, le=1024)
     vocab_size: int | None = Field(None, ge=1, le=10_000_000)
@@ -46,20 +54,32 @@ class Constraints(Request):
 
 class AllocateRequest(Request):
     """A budget as exactly one of ``flops``; ``gpu_hours`` with ``gpu``; or ``dollars``
-    with ``gpu`` and ``price_per_gpu_hour``."""
+    with ``gpu`` and ``price_per_gpu_hour``.
 
-    law: str = LawRef
-    flops: Positive | None = None
-    gpu_hours: Positive | None = None
-    dollars: Positive | None = None
+    Cross-field rules (422 naming the field): exactly one budget field; ``gpu_hours``
+    and ``dollars`` need ``gpu``, ``dollars`` also ``price_per_gpu_hour``;
+    ``price_per_gpu_hour`` needs ``gpu``; the budget in FLOPs (gpu-hours x peak x mfu)
+    must lie in 1e6..1e32; ``inference_tokens`` only for laws that price inference."""
+
+    law: LawRef = DEFAULT_LAW
+    flops: Flops | None = None
+    gpu_hours: float | None = Field(None, ge=1e-6, le=1e10, allow_inf_nan=False)
+    dollars: float | None = Field(None, ge=1e-6, le=1e13, allow_inf_nan=False)
     gpu: str | None = Field(None, min_length=1, max_length=64)
-    mfu: float = Field(0.4, gt=0, le=1, allow_inf_nan=False)
+    mfu: float = Field(0.4, ge=0.001, le=1, allow_inf_nan=False)
     n_gpus: int | None = Field(None, ge=1, le=100_000_000)
-    price_per_gpu_hour: Positive | None = None
-    inference_tokens: Positive | None = None
-    unique_tokens: Positive | None = None
+    price_per_gpu_hour: float | None = Field(None, ge=1e-6, le=1e4, allow_inf_nan=False)
+    inference_tokens: Tokens | None = None
+    unique_tokens: Tokens | None = None
     constraints: Constraints | None = None
     level: float = LevelField
+    throughput: str | None = Field(None, min_length=1, max_length=200)
+    """Throughput model (``GET /v1/throughput``): a GPU-hour budget gets time-optimal and
+    FLOP-optimal plans; without one, hours become FLOPs at a constant ``mfu``."""
+    deadline_hours: Positive | None = Field(None, le=1e6)
+    """Wall-clock deadline; sets ``n_gpus = ceil(gpu_hours / deadline_hours)``."""
+    batch_tokens: Positive | None = Field(None, le=1e12)
+    """Global batch per step for the time-optimal plans (the model's own by default)."""
 
 
 class LawPublicRef(BaseModel):
@@ -92,6 +112,26 @@ class CostPublic(BaseModel):
     dollars: float | None
 
 
+class ThroughputRefPublic(BaseModel):
+    id: str
+    version: int
+
+
+class PlanPublic(BaseModel):
+    """One way to spend GPU-hours, costed in FLOPs, hours and dollars."""
+
+    shape: ShapePublic
+    params: float
+    tokens: float
+    loss: float
+    flops: float
+    gpu_hours: float
+    wall_clock_hours: float
+    dollars: float | None
+    seconds_per_step: float
+    model_flops_per_gpu: float
+
+
 class AllocatePublic(BaseModel):
     """The compute-optimal answer for one budget."""
 
@@ -118,17 +158,27 @@ class AllocatePublic(BaseModel):
     """The mean curve's bootstrap band; ``loss_interval`` is where a new run will fall."""
     level: float
     caveats: list[str]
+    throughput: ThroughputRefPublic | None = None
+    time_optimal: PlanPublic | None = None
+    """With a throughput model: the plan the top level answers (lowest loss for the hours)."""
+    flop_optimal: PlanPublic | None = None
+    """With a throughput model: the FLOP-optimal shape trained for the same hours."""
+    n_gpus: int | None = None
 
 
 class PredictRequest(Request):
-    """``(params, tokens)`` or ``(width, depth, tokens)``."""
+    """``(params, tokens)`` or ``(width, depth, tokens)``.
 
-    law: str = LawRef
-    tokens: Positive
-    params: Positive | None = None
-    width: int | None = Field(None, ge=1, le=1 << 20)
-    depth: int | None = Field(None, ge=1, le=4096)
-    unique_tokens: Positive | None = None
+    Cross-field rules (422 naming the field): laws with width/depth terms need
+    ``width`` and ``depth``, the others ``params``; ``unique_tokens`` only for
+    data-constrained laws."""
+
+    law: LawRef = DEFAULT_LAW
+    tokens: Tokens
+    params: Params | None = None
+    width: int | None = Field(None, ge=1, le=1 << 18)
+    depth: int | None = Field(None, ge=1, le=2048)
+    unique_tokens: Tokens | None = None
     level: float = LevelField
 
 
@@ -146,15 +196,19 @@ class PredictPublic(BaseModel):
 
 
 class FrontierRequest(Request):
-    """Budgets as a list, or ``points`` log-spaced budgets from ``flops_min`` to ``flops_max``."""
+    """Budgets as a list, or ``points`` log-spaced budgets from ``flops_min`` to ``flops_max``.
 
-    law: str = LawRef
-    flops: list[Positive] | None = Field(None, min_length=1, max_length=1000)
-    flops_min: Positive | None = None
-    flops_max: Positive | None = None
+    Cross-field rules (422 naming the field): either ``flops`` or both ``flops_min``
+    and ``flops_max`` (not both forms), with ``flops_min <= flops_max``; the same
+    shape rules as ``/v1/allocate``'s ``constraints``."""
+
+    law: LawRef = DEFAULT_LAW
+    flops: list[Flops] | None = Field(None, min_length=1, max_length=1000)
+    flops_min: Flops | None = None
+    flops_max: Flops | None = None
     points: int = Field(32, ge=2, le=1000)
-    unique_tokens: Positive | None = None
-    inference_tokens: Positive | None = None
+    unique_tokens: Tokens | None = None
+    inference_tokens: Tokens | None = None
     constraints: Constraints | None = None
     level: float = LevelField
 

@@ -71,7 +71,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 
 def _migrate(engine: Engine) -> None:
     config = Config()
-    migrations = importlib.resources.files("service") / "migrations"
+    migrations = importlib.resources.files("flopwise.service") / "migrations"
     config.set_main_option("script_location", str(migrations))
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":

@@ -8,7 +8,15 @@ claims in all. Every state change a worker makes is guarded by its lease (the ro
 someone else now holds: the job's effects are committed at most once.
 
 Claiming uses ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the
-write transaction (``BEGIN IMMEDIATE``) already excludes other writers.
+write transaction (``BEGIN IMMEDIATE``) already excludes other writers. At most one
+refit of a dataset runs at a time: a due refit whose dataset has a refit running under
+a live lease waits (on PostgreSQL an advisory lock per dataset serialises the check).
+
+Cancelling: a queued job becomes ``cancelled`` at once; a running one becomes
+``cancelled`` too, which its worker's next heartbeat sees (the lease is no longer
+``running``): it stops the work and records what it finished.
+
+Every function that reads the clock takes ``now=`` (UNIX seconds) so tests inject it.
 
 Debouncing: a job with a ``dedupe_key`` is unique among *queued* jobs (a partial
 unique index). Queuing a second one instead pushes the queued one's ``run_after``
@@ -19,10 +27,11 @@ from __future__ import annotations
 
 import time
 import uuid
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,17 +42,23 @@ from flopwise.service.store.runs import dialect_insert
 __all__ = [
     "STATUSES",
     "Job",
+    "cancel",
     "claim",
     "complete",
+    "count_active",
     "enqueue",
     "fail",
     "get_job",
     "heartbeat",
+    "is_cancelled",
     "list_jobs",
     "queue_depth",
+    "record_cancelled",
 ]
 
-STATUSES = ("queued", "running", "succeeded", "failed")
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+CLAIM_CANDIDATES = 16
+"""Due jobs examined per claim (a refit waiting for its dataset is skipped)."""
 RETRY_BACKOFF_SECONDS = 2.0
 
 
@@ -126,38 +141,66 @@ def enqueue(
     return str(session.scalar(stmt.returning(JobRow.id)))
 
 
-def claim(db: Database, owner: str, lease_seconds: float, kinds: tuple[str, ...]) -> Job | None:
+def claim(
+    db: Database,
+    owner: str,
+    lease_seconds: float,
+    kinds: tuple[str, ...],
+    *,
+    now: float | None = None,
+) -> Job | None:
     """Take the next due job (or one whose lease expired) for ``owner``, or ``None``."""
     while True:
-        now = time.time()
+        at = time.time() if now is None else now
         with db.write_session() as session, session.begin():
             due = or_(
-                and_(JobRow.status == "queued", JobRow.run_after <= now),
-                and_(JobRow.status == "running", JobRow.lease_expires_at < now),
+                and_(JobRow.status == "queued", JobRow.run_after <= at),
+                and_(JobRow.status == "running", JobRow.lease_expires_at < at),
             )
             query = (
                 select(JobRow)
                 .where(due, JobRow.kind.in_(kinds))
                 .order_by(JobRow.run_after)
-                .limit(1)
+                .limit(CLAIM_CANDIDATES)
                 .with_for_update(skip_locked=True)
             )
-            row = session.scalars(query).first()
+            row = next(
+                (r for r in session.scalars(query) if not _dataset_busy(session, r, at)), None
+            )
             if row is None:
                 return None
             if row.attempts >= row.max_attempts:  # its last worker died holding it
-                row.status, row.finished_at, row.updated_at = "failed", now, now
+                row.status, row.finished_at, row.updated_at = "failed", at, at
                 row.error = (
                     f"the worker holding the job stopped renewing its lease "
                     f"({row.attempts} of {row.max_attempts} attempts used)"
                 )
                 continue
             row.status, row.lease_owner = "running", owner
-            row.lease_expires_at, row.updated_at = now + lease_seconds, now
+            row.lease_expires_at, row.updated_at = at + lease_seconds, at
             row.attempts += 1
             if row.attempts > 1:
                 row.progress = {**(row.progress or {}), "reclaimed": row.attempts - 1}
             return _job(row)
+
+
+def _dataset_busy(session: Session, row: JobRow, now: float) -> bool:
+    """Whether ``row`` is a refit whose dataset another live refit is fitting now."""
+    dataset = (row.payload or {}).get("dataset") if row.kind == "refit" else None
+    if dataset is None:
+        return False
+    if session.get_bind().dialect.name == "postgresql":  # serialise claims per dataset
+        key = zlib.crc32(f"refit:{dataset}".encode())
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    running = session.scalars(
+        select(JobRow.payload).where(
+            JobRow.kind == "refit",
+            JobRow.status == "running",
+            JobRow.lease_expires_at >= now,
+            JobRow.id != row.id,
+        )
+    )
+    return any((payload or {}).get("dataset") == dataset for payload in running)
 
 
 def _owned(job_id: str, owner: str) -> Any:
@@ -170,9 +213,12 @@ def heartbeat(
     owner: str,
     lease_seconds: float,
     progress: dict[str, Any] | None = None,
+    *,
+    now: float | None = None,
 ) -> bool:
-    """Renew ``owner``'s lease (and record progress); ``False`` when the lease was lost."""
-    now = time.time()
+    """Renew ``owner``'s lease (and record progress); ``False`` when the lease was lost
+    (or the job was cancelled)."""
+    now = time.time() if now is None else now
     values: dict[str, Any] = {"lease_expires_at": now + lease_seconds, "updated_at": now}
     if progress is not None:
         values["progress"] = progress
@@ -187,13 +233,15 @@ def complete(
     owner: str,
     result: dict[str, Any] | None,
     progress: dict[str, Any] | None = None,
+    *,
+    now: float | None = None,
 ) -> bool:
     """Mark the job succeeded inside ``session``'s transaction, if ``owner`` still holds it.
 
     The caller commits its other effects (a published law) in the same transaction
     and rolls back when this returns ``False``.
     """
-    now = time.time()
+    now = time.time() if now is None else now
     values: dict[str, Any] = {"status": "succeeded", "result": result, "error": None}
     values.update(finished_at=now, updated_at=now)
     if progress is not None:
@@ -210,13 +258,15 @@ def fail(
     *,
     retry: bool,
     progress: dict[str, Any] | None = None,
+    now: float | None = None,
 ) -> str | None:
     """Record a failed attempt: back to ``queued`` (after a pause) while attempts remain and
     ``retry`` is set, else ``failed``. Returns the new status, ``None`` if the lease was lost."""
+    at = time.time() if now is None else now
     try:
-        return _fail(db, job_id, owner, error, retry=retry, progress=progress)
+        return _fail(db, job_id, owner, error, retry=retry, progress=progress, now=at)
     except IntegrityError:  # a twin was queued meanwhile: this attempt ends the job
-        return _fail(db, job_id, owner, error, retry=False, progress=progress)
+        return _fail(db, job_id, owner, error, retry=False, progress=progress, now=at)
 
 
 def _fail(
@@ -227,8 +277,8 @@ def _fail(
     *,
     retry: bool,
     progress: dict[str, Any] | None,
+    now: float,
 ) -> str | None:
-    now = time.time()
     with db.write_session() as session, session.begin():
         row = session.scalars(select(JobRow).where(_owned(job_id, owner))).first()
         if row is None:
@@ -250,6 +300,37 @@ def _fail(
         return row.status
 
 
+def cancel(db: Database, job_id: str, *, now: float | None = None) -> str | None:
+    """Cancel a queued or running job; returns its status afterwards (``None``: no such
+    job). A running job's worker sees it at its next heartbeat and stops the work."""
+    now = time.time() if now is None else now
+    with db.write_session() as session, session.begin():
+        row = session.get(JobRow, job_id)
+        if row is None:
+            return None
+        if row.status in ("queued", "running"):
+            row.status, row.updated_at, row.finished_at = "cancelled", now, now
+            row.error = "cancelled on request"
+        return row.status
+
+
+def record_cancelled(
+    db: Database, job_id: str, owner: str, progress: dict[str, Any], *, now: float | None = None
+) -> bool:
+    """Write the final progress of a cancelled job its worker (``owner``) stopped."""
+    now = time.time() if now is None else now
+    where = and_(JobRow.id == job_id, JobRow.lease_owner == owner, JobRow.status == "cancelled")
+    with db.write_session() as session, session.begin():
+        stmt = update(JobRow).where(where).values(progress=progress, updated_at=now)
+        return bool(session.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+
+
+def is_cancelled(db: Database, job_id: str) -> bool:
+    """Whether the job was cancelled."""
+    with db.read_session() as session:
+        return session.scalar(select(JobRow.status).where(JobRow.id == job_id)) == "cancelled"
+
+
 def get_job(db: Database, job_id: str) -> Job | None:
     """One job by id."""
     with db.read_session() as session:
@@ -268,6 +349,18 @@ def list_jobs(
         query = query.where(JobRow.kind == kind)
     with db.read_session() as session:
         return [_job(row) for row in session.scalars(query)]
+
+
+def count_active(session: Session, kind: str) -> int:
+    """Jobs of ``kind`` queued or running, inside ``session``'s transaction (on
+    PostgreSQL it takes a lock per kind, so two writers cannot both pass a cap)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"active:{kind}".encode())
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    query = select(func.count(JobRow.id)).where(
+        JobRow.kind == kind, JobRow.status.in_(("queued", "running"))
+    )
+    return int(session.scalar(query) or 0)
 
 
 def queue_depth(db: Database) -> dict[tuple[str, str], int]:

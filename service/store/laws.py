@@ -3,6 +3,10 @@
 Versions of one law id count 1, 2, 3, ...; a version is written in the same
 transaction that marks its fit job succeeded (see ``service.jobs.worker``), so a
 job publishes at most one version (``job_id`` is unique, too).
+
+Version numbers follow the data: a fit records its run snapshot (how many observations
+it saw; runs are only ever added) in its report, and a fit on an older snapshot than
+the latest version's is not published, whatever order the fits finish in.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from flopwise.fitting.laws import Law, from_dict, to_dict
@@ -58,13 +62,24 @@ def publish(
     method: str,
     job_id: str | None,
     report: dict[str, Any],
-) -> int:
-    """Write ``law`` as the next version of its id inside ``session``'s transaction."""
+    snapshot: int | None = None,
+) -> tuple[int, bool]:
+    """Write ``law`` as the next version of its id inside ``session``'s transaction;
+    returns ``(version, False)``, or ``(latest version, True)`` when the latest version
+    was fitted on a newer run snapshot than ``snapshot`` (nothing is written)."""
     if session.get_bind().dialect.name == "postgresql":  # serialise publishers of one id
         key = zlib.crc32(law.id.encode())
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-    latest = session.scalar(select(func.max(LawRow.version)).where(LawRow.law_id == law.id))
-    version = int(latest or 0) + 1
+    latest = session.scalars(
+        select(LawRow).where(LawRow.law_id == law.id).order_by(LawRow.version.desc()).limit(1)
+    ).first()
+    if latest is not None and snapshot is not None:
+        seen = (latest.report or {}).get("snapshot")
+        if isinstance(seen, int) and seen > snapshot:
+            return latest.version, True
+    version = (latest.version if latest is not None else 0) + 1
+    if snapshot is not None:
+        report = {**report, "snapshot": snapshot}
     versioned = law.evolve(version=version)
     session.add(
         LawRow(
@@ -80,7 +95,7 @@ def publish(
         )
     )
     session.flush()
-    return version
+    return version, False
 
 
 def load_since(db: Database, row_id: int) -> list[LawRecord]:

@@ -178,7 +178,7 @@ def flopwise_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     def start(env: dict[str, str] | None = None, *, threads: int = 1) -> WorkerProcess:
         full_env = _environment(data_dir, env)
         log = tmp_path / f"worker-{len(started)}.log"
-        argv = [sys.executable, "-m", "flopwise.service", "worker", "--threads", str(threads)]
+        argv = [sys.executable, "-m", "flopwise.service", "worker", "--workers", str(threads)]
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 argv, cwd=REPO, env=full_env, stdout=out, stderr=subprocess.STDOUT

@@ -14,10 +14,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 import httpx
 import pytest
 
 from flopwise.fitting.counting import ArchFamily, count
+from flopwise.fitting.sweep_config import SweepRequest
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.helpers import all_runs, wait_job
 from tests.shared_data import REPO
@@ -31,7 +33,7 @@ SWEEP_FLOPS = 6e12
 
 def _calibration(http: httpx.Client, **extra: object) -> dict:
     """``POST /v1/calibrations``: the service launches ``python -m trainer sweep``."""
-    body = {"dataset": DATASET, "flops": SWEEP_FLOPS, "time_cap_hours": 0.15, "device": "cpu",
+    body = {"dataset": DATASET, "flops": SWEEP_FLOPS, "time_cap_hours": 1.0, "device": "cpu",
             "corpus_bytes": 4_000_000, "cpu_jobs": 2, "threads": 1, **extra}  # fmt: skip
     answer = http.post("/v1/calibrations", json=body)
     assert answer.status_code == 202, answer.text
@@ -42,9 +44,10 @@ def test_calibration_through_the_service(
     flopwise_server: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    server = flopwise_server(env={"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)})
+    env = {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "FLOPWISE_ALLOW_CALIBRATIONS": "1"}
+    server = flopwise_server(env=env)
     with httpx.Client(base_url=server.url, timeout=60) as http:
-        job = wait_job(server.url, _calibration(http)["job_id"], timeout=570)
+        job = wait_job(server.url, _calibration(http)["job_id"], timeout=3300)
         assert job["status"] == "succeeded", job["error"] or server.log_text()[-3000:]
         progress = job["progress"]
         assert progress["stage"] == "done"
@@ -85,7 +88,6 @@ def test_calibration_through_the_service(
     print(f"\ncalibration e2e: {total} runs, {len(stored)} observations, {elapsed:.0f} s; "
           f"law {law_id}@{version} {constants}; allocate {budget:.3g} FLOPs -> "
           f"N={allocation['params']:.4g}, D={allocation['tokens']:.4g}, loss={allocation['loss']}")  # fmt: skip
-    assert elapsed < 600
 
 
 def test_a_failed_sweep_fails_its_job_with_the_trainers_message(
@@ -98,3 +100,19 @@ def test_a_failed_sweep_fails_its_job_with_the_trainers_message(
     assert job["status"] == "failed"
     assert "status 2" in job["error"] and "no-such-corpus" in job["error"], job["error"]
     assert all_runs(server.url, DATASET) == []
+
+
+def test_a_sweep_option_is_declared_once() -> None:
+    """The service's body, the trainer's options and the JSON one hands the other are
+    ``SweepRequest``'s fields, with its defaults and docstrings."""
+    from flopwise.service.schemas.jobs import CalibrationCreate
+    from flopwise.trainer.cli import main
+
+    request = SweepRequest(dataset="d", flops=1e13, time_cap_hours=1)
+    names = set(request.to_dict())
+    properties = CalibrationCreate.model_json_schema()["properties"]
+    assert set(properties) == names and all(p.get("description") for p in properties.values())
+    body = CalibrationCreate.model_validate({"dataset": "d", "flops": 1e13, "time_cap_hours": 1})
+    assert SweepRequest.from_dict(body.model_dump()) == request
+    sweep = main.commands["sweep"]
+    assert isinstance(sweep, click.Command) and names <= {p.name for p in sweep.params}

@@ -11,8 +11,9 @@ from flopwise.fitting.allocation import allocate, frontier
 from flopwise.fitting.catalogue import BUILTIN_LAWS, builtin
 from flopwise.fitting.counting import count
 from flopwise.fitting.flops import flops_per_token
+from flopwise.fitting.forms import law_form
 from flopwise.fitting.hardware import GPUS, budget_to_flops, cost_of
-from flopwise.fitting.laws import FORM_CONSTANTS, Form
+from flopwise.fitting.laws import FORM_CONSTANTS
 from flopwise.fitting.predict import predict_loss
 from flopwise.fitting.shape import ShapeConstraints, law_flops_per_token, law_params
 
@@ -81,7 +82,7 @@ def test_every_builtin_allocates_with_exact_shape_counts(law_id: str) -> None:
     )
     assert shape.flops_per_token_6n == 6 * shape.params
     assert result.hyperparameters is not None and 1e-5 < result.hyperparameters.learning_rate < 1e-2
-    if law.form not in (Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT, Form.TABULATED):
+    if not law_form(law).shape_aware and law.table == ():
         assert shape.params_law == pytest.approx(result.params, rel=0.05)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from flopwise.fitting.datasets import load_dataset
 from flopwise.fitting.fit import fit
-from flopwise.fitting.fit.approach1 import binned_minimum, lower_hull
+from flopwise.fitting.fit.envelope import binned_minimum, lower_hull
 from flopwise.fitting.laws import CDefinition, Form
 
 

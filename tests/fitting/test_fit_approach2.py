@@ -13,7 +13,7 @@ import pytest
 
 from flopwise.fitting.datasets import load_dataset
 from flopwise.fitting.fit import fit
-from flopwise.fitting.fit.approach2 import group_budgets, locate_minimum
+from flopwise.fitting.fit.isoflop import group_budgets, locate_minimum
 from flopwise.fitting.laws import NDefinition
 
 TARGETS = {"porian-2024": (0.4969, 0.02), "porian-2024-kaplan": (0.8353, 0.03)}

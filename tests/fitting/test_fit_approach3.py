@@ -7,7 +7,7 @@ import pytest
 
 from flopwise.fitting.datasets import load_dataset
 from flopwise.fitting.fit import fit
-from flopwise.fitting.fit.approach3 import fit_lse
+from flopwise.fitting.fit.multistart import fit_lse
 from flopwise.fitting.fit.parametric import LSE_SPECS, chinchilla_grid
 from flopwise.fitting.laws import FORM_CONSTANTS, CDefinition, Form, NDefinition
 

@@ -95,6 +95,10 @@ def test_isoflop_method_from_the_cli(capsys: pytest.CaptureFixture[str]) -> None
             "bootstrap: one draw gives no interval",
         ),
         (["missing.csv"], "missing.csv: no such file"),
+        (["--dataset", "epoch-chinchilla", "--tie", "beta=gamma"], "tie: 'gamma' is not a"),
+        (["--dataset", "epoch-chinchilla", "--fix", "E"], "fix: expected NAME=VALUE"),
+        (["--dataset", "epoch-chinchilla", "--fix", "E=x"], "fix: E: expected a float"),
+        (["--dataset", "epoch-chinchilla", "--objective", "l7"], "Invalid value for '--objective'"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(
@@ -107,6 +111,35 @@ def test_bad_input_is_one_line_and_status_2(
     assert len(lines) == 1 and lines[0].startswith("flopwise fit: error:")
     assert message in lines[0]
     assert "Traceback" not in err
+
+
+def test_tied_fit_with_objective(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(
+        capsys,
+        "--dataset",
+        "epoch-chinchilla",
+        "--tie",
+        "beta=alpha",
+        "--fix",
+        "E=1.8",
+        "--objective",
+        "mse",
+        "--json",
+        "--no-extrapolation",
+    )
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["alpha"] == data["beta"] and data["E"] == pytest.approx(1.8)
+
+
+def test_unique_tokens_column_needs_a_form_that_reads_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_text("params,tokens,loss,unique\n1e8,2e9,3.1,1e9\n2e8,4e9,3.0,1e9\n")
+    code, _, err = _run(capsys, str(path), "--unique-tokens-col", "unique")
+    assert code == 2
+    assert "--unique-tokens-col: the chinchilla form does not read unique tokens" in err
 
 
 def test_bad_values_in_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

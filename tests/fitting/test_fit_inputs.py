@@ -86,7 +86,7 @@ def test_few_sizes_warn() -> None:
         ({"form": "chinchilla", "search": "psychic"}, "search: expected one of"),
         (
             {"form": "chinchilla", "method": "approach2"},
-            "form: approach2 fits allocation power laws",
+            "form: approach2 fits power-law laws, not chinchilla",
         ),
         ({"form": "width-depth"}, "width: this fit needs a width value"),
     ],

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from flopwise.fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
+from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.laws import FORM_CONSTANTS, Form, Law, from_dict, to_dict
 from flopwise.fitting.predict import predict
 
@@ -82,8 +83,9 @@ def test_draws_must_match_the_form() -> None:
 
 
 def test_predict_errors_name_what_is_missing() -> None:
-    with pytest.raises(ValueError, match="width, depth"):
+    with pytest.raises(ArgumentError, match=r"width: .*width and depth") as info:
         predict(builtin("gemstones-2025"), params=1e9, tokens=1e10)
+    assert info.value.name == "width"
     with pytest.raises(ValueError, match="params"):
         predict(builtin("epoch-2024"), tokens=1e10)
     with pytest.raises(ValueError, match="tokens"):

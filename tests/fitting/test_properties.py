@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from flopwise.fitting.allocation import allocate
 from flopwise.fitting.catalogue import BUILTIN_LAWS, builtin
+from flopwise.fitting.forms import law_form
 from flopwise.fitting.inference import chinchilla_for_loss, inference_optimal_for_loss
 from flopwise.fitting.laws import CDefinition, Form
 from flopwise.fitting.shape import law_params
@@ -20,8 +21,7 @@ LOG_FLOPS = st.floats(min_value=17.0, max_value=27.0)
 DISCRETE = [
     law_id
     for law_id, law in BUILTIN_LAWS.items()
-    if law.form in (Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT)
-    or law.c_definition is CDefinition.GEMSTONES
+    if law_form(law).shape_aware or law.c_definition is CDefinition.GEMSTONES
 ]
 CONTINUOUS = [law_id for law_id in BUILTIN_LAWS if law_id not in DISCRETE]
 CHINCHILLA_FORM = [law_id for law_id, law in BUILTIN_LAWS.items() if law.form is Form.CHINCHILLA]
@@ -42,7 +42,7 @@ def test_allocation_spends_the_budget_under_the_laws_own_c(law_id: str, log_c: f
     else:  # the Gemstones counter needs the concrete shape
         spent = result.shape.flops_per_token * result.tokens
     assert spent == pytest.approx(flops, rel=1e-9)
-    if law.form is Form.WIDTH_DEPTH:
+    if law_form(law).shape_aware:
         n = law_params(law.n_definition, law.family, result.shape.width, result.shape.depth)
         assert result.params == pytest.approx(float(n))
 

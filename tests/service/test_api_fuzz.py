@@ -120,7 +120,9 @@ ACCEPTABLE = {200, 202, 404, 409, 422}
 
 @pytest.fixture(scope="module")
 def http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    settings_ = Settings(data_dir=tmp_path_factory.mktemp("fuzz"), workers=0)
+    settings_ = Settings(
+        data_dir=tmp_path_factory.mktemp("fuzz"), workers=0, allow_calibrations=True
+    )
     with (
         live_app(settings_, start_workers=False) as url,
         httpx.Client(base_url=url, timeout=30) as client,

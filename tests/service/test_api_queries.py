@@ -101,6 +101,26 @@ def test_allocate_width_depth_law_chooses_its_shape(query_client: httpx.Client) 
         ({"flops": 1e21, "flop": 3}, "flop"),
         ({"flops": 1e21, "constraints": {"min_depth": 50, "max_depth": 10}}, "min_depth"),
         ({"flops": 1e21, "law": "gemstones-2025", "inference_tokens": 1e12}, "law"),
+        # strict input (issue 10): no strings or booleans as numbers, counts are integers
+        ({"flops": "1e21"}, "flops"),
+        ({"flops": True}, "flops"),
+        ({"gpu_hours": 100, "gpu": "h100", "n_gpus": "8"}, "n_gpus"),
+        ({"gpu_hours": 100, "gpu": "h100", "n_gpus": 8.0}, "n_gpus"),
+        # physically meaningful, normal, finite numbers
+        ({"flops": 1e-300}, "flops"),
+        ({"flops": 5e-324, "inference_tokens": 1}, "flops"),
+        ({"flops": 1e21, "inference_tokens": 1e300}, "inference_tokens"),
+        ({"flops": 1e21, "unique_tokens": 5e-324}, "unique_tokens"),
+        ({"gpu_hours": 1e-9, "gpu": "h100"}, "gpu_hours"),
+        # versions in ASCII digits only; NUL characters nowhere
+        ({"flops": 1e21, "law": "epoch-2024@\u00b2"}, "law"),
+        ({"flops": 1e21, "law": "epoch-2024@"}, "law"),
+        ({"flops": 1e21, "law": "epoch-2024@\u0661"}, "law"),
+        ({"flops": 1e21, "gpu": "h100\u0000"}, "gpu"),
+        # bounded shape search
+        ({"flops": 1e21, "constraints": {"head_dim": 1, "kv_group": 1}}, "max_width"),
+        ({"flops": 1e21, "constraints": {"max_width": 1048576, "max_depth": 4096}}, "max_width"),
+        ({"flops": 1e21, "constraints": {"aspect_ratio": 1e-300}}, "aspect_ratio"),
     ],
 )
 def test_allocate_bad_input_is_422_naming_the_field(
@@ -117,8 +137,12 @@ def test_predict(query_client: httpx.Client) -> None:
     wd = {"law": "gemstones-2025", "width": 1024, "depth": 28, "tokens": 3.5e11}
     out = query_client.post("/v1/predict", json=wd).json()
     assert 2.0 < out["loss"] < 4.0
-    assert "width" in loc_of(query_client.post("/v1/predict", json={**wd, "width": None}))
     assert "tokens" in loc_of(query_client.post("/v1/predict", json={"params": 1e9}))
+
+
+def test_predict_names_the_missing_width(query_client: httpx.Client) -> None:
+    wd = {"law": "gemstones-2025", "width": None, "depth": 28, "tokens": 3.5e11}
+    assert "width" in loc_of(query_client.post("/v1/predict", json=wd))
 
 
 def test_frontier(query_client: httpx.Client) -> None:

@@ -158,7 +158,8 @@ def test_calibration_without_the_trainer_is_409(
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
     )
-    with live_app(make_settings(), start_workers=False) as url, httpx.Client(base_url=url) as http:
+    settings = make_settings(allow_calibrations=True)
+    with live_app(settings, start_workers=False) as url, httpx.Client(base_url=url) as http:
         body = {"dataset": "calib", "flops": 1e17, "time_cap_hours": 1}
         r = http.post("/v1/calibrations", json=body)
         assert r.status_code == 409 and "flopwise[train]" in r.json()["detail"]
@@ -167,7 +168,8 @@ def test_calibration_without_the_trainer_is_409(
 def test_calibration_requests_are_checked_before_anything_runs(
     make_settings: SettingsFactory,
 ) -> None:
-    with live_app(make_settings(), start_workers=False) as url, httpx.Client(base_url=url) as http:
+    settings = make_settings(allow_calibrations=True)
+    with live_app(settings, start_workers=False) as url, httpx.Client(base_url=url) as http:
         base = {"dataset": "calib", "flops": 1e17, "time_cap_hours": 0.5, "device": "cpu"}
         two = http.post("/v1/calibrations", json={**base, "gpu_hours": 3})
         assert two.status_code == 422 and "gpu_hours" in two.json()["detail"][0]["loc"]
@@ -175,6 +177,6 @@ def test_calibration_requests_are_checked_before_anything_runs(
             "/v1/calibrations", json={**base, "flops": None, "gpu_hours": 3, "gpu": "z"}
         )
         assert gpu.status_code == 422 and "gpu" in gpu.json()["detail"][0]["loc"]
-        runs = http.post("/v1/calibrations", json={**base, "evals": 1})
+        runs = http.post("/v1/calibrations", json={**base, "evals": 0})
         assert runs.status_code == 422 and "evals" in runs.json()["detail"][0]["loc"]
         assert http.get("/v1/jobs", params={"kind": "calibration"}).json()["count"] == 0

@@ -56,10 +56,11 @@ def test_only_due_jobs_of_the_workers_kinds_are_claimed(db: Database) -> None:
 
 
 def test_expired_lease_is_reclaimed_and_the_old_holder_cannot_finish(db: Database) -> None:
-    job_id = put(db)
-    assert queue.claim(db, "zombie", 0.2, ("refit",)) is not None
-    time.sleep(0.3)
-    job = queue.claim(db, "rescuer", 30.0, ("refit",))
+    now = time.time()
+    job_id = put(db, now=now)
+    assert queue.claim(db, "zombie", 30.0, ("refit",), now=now) is not None
+    assert queue.claim(db, "rescuer", 30.0, ("refit",), now=now + 29) is None  # still held
+    job = queue.claim(db, "rescuer", 30.0, ("refit",), now=now + 31)
     assert job is not None and job.id == job_id and job.attempts == 2
     assert job.progress.get("reclaimed") == 1
     # the first holder wakes up: its heartbeat, completion and failure are all refused
@@ -106,10 +107,10 @@ def test_retries_are_bounded(db: Database, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_a_job_whose_last_worker_died_fails(db: Database) -> None:
-    job_id = put(db, max_attempts=1)
-    assert queue.claim(db, "dies", 0.1, ("refit",)) is not None
-    time.sleep(0.2)
-    assert queue.claim(db, "w", 30.0, ("refit",)) is None
+    now = time.time()
+    job_id = put(db, max_attempts=1, now=now)
+    assert queue.claim(db, "dies", 30.0, ("refit",), now=now) is not None
+    assert queue.claim(db, "w", 30.0, ("refit",), now=now + 31) is None
     job = queue.get_job(db, job_id)
     assert job is not None and job.status == "failed" and "lease" in (job.error or "")
 
@@ -156,7 +157,7 @@ def test_law_versions_count_up(db: Database) -> None:
     law = builtin("epoch-2024").evolve(id="mine-chinchilla")
     for expected in (1, 2, 3):
         with db.write_session() as session, session.begin():
-            version = publish(
+            version, _ = publish(
                 session,
                 law,
                 dataset="mine",
@@ -183,3 +184,62 @@ def test_ingestion_is_idempotent_on_dataset_run_tokens(db: Database) -> None:
     assert total == 2 and rows[0].loss == 3.0 and rows[0].tags == {"k": "v"}  # first write kept
     other = ingest(db, [RunRecord(dataset="e", run="r", params=1e8, tokens=1e9, loss=3.0)])
     assert other.inserted == 1
+
+
+def refit_job(db: Database, dataset: str, now: float) -> str:
+    with db.write_session() as session, session.begin():
+        payload = {"dataset": dataset, "form": "chinchilla", "method": "approach3"}
+        return queue.enqueue(session, "refit", payload, max_attempts=3, now=now)
+
+
+def test_one_refit_per_dataset_runs_at_a_time(db: Database) -> None:
+    now = time.time()
+    first, second = refit_job(db, "a", now), refit_job(db, "a", now + 1)
+    other = refit_job(db, "b", now + 2)
+    held = queue.claim(db, "w1", 30.0, ("refit",), now=now + 3)
+    assert held is not None and held.id == first
+    # the second refit of "a" waits while the first runs; "b" is free
+    job = queue.claim(db, "w2", 30.0, ("refit",), now=now + 3)
+    assert job is not None and job.id == other
+    assert queue.claim(db, "w3", 30.0, ("refit",), now=now + 3) is None
+    with db.write_session() as session, session.begin():
+        assert queue.complete(session, first, "w1", None, now=now + 4)
+    job = queue.claim(db, "w3", 30.0, ("refit",), now=now + 4)
+    assert job is not None and job.id == second
+
+
+def test_a_stale_snapshot_never_replaces_a_newer_law(db: Database) -> None:
+    law = builtin("epoch-2024").evolve(id="race-chinchilla")
+    published = []
+    for snapshot in (24, 12, 24, 36):  # the fit on 12 observations finishes last-but-two
+        with db.write_session() as session, session.begin():
+            published.append(
+                publish(
+                    session,
+                    law,
+                    dataset="race",
+                    form="chinchilla",
+                    method="approach3",
+                    job_id=None,
+                    report={},
+                    snapshot=snapshot,
+                )
+            )
+    assert published == [(1, False), (1, True), (2, False), (3, False)]
+    assert [r.report["snapshot"] for r in load_since(db, 0)] == [24, 24, 36]
+
+
+def test_cancel_queued_and_running_jobs(db: Database) -> None:
+    now = time.time()
+    queued, running = put(db, now=now), put(db, "calibration", now=now)
+    assert queue.claim(db, "w", 30.0, ("calibration",), now=now) is not None
+    assert queue.cancel(db, queued, now=now + 1) == "cancelled"
+    assert queue.cancel(db, running, now=now + 1) == "cancelled"
+    assert queue.cancel(db, "f" * 32) is None
+    # the holder's heartbeat is refused and it learns why; it records what it reached
+    assert not queue.heartbeat(db, running, "w", 30.0, now=now + 2)
+    assert queue.is_cancelled(db, running)
+    assert queue.record_cancelled(db, running, "w", {"runs_done": 2}, now=now + 3)
+    job = queue.get_job(db, running)
+    assert job is not None and job.status == "cancelled" and job.progress == {"runs_done": 2}
+    assert queue.claim(db, "w", 30.0, ("refit", "calibration"), now=now + 100) is None

@@ -67,3 +67,14 @@ def test_corpus_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert run(["corpus", "--out", str(tmp_path / "c"), "--source", str(tmp_path / "src")]) == 0
     assert "train" in capsys.readouterr().out
     assert (tmp_path / "c" / "train.bin").exists() and (tmp_path / "c" / "val.bin").exists()
+
+
+def test_train_options_are_the_config_fields() -> None:
+    """``train``'s options are generated from ``TrainConfig`` (no second declaration)."""
+    from dataclasses import fields
+
+    from flopwise.trainer.cli import main
+    from flopwise.trainer.config import TrainConfig
+
+    names = {p.name for p in main.commands["train"].params}
+    assert {f.name for f in fields(TrainConfig)} - {"eval_tokens", "tags"} <= names

@@ -7,7 +7,7 @@ import torch
 
 from flopwise.fitting.counting import ArchSpec
 from flopwise.fitting.flops import flops_per_token as all_counts
-from flopwise.trainer.metrics import device_gpu_name, flops_per_token, mfu, peak_flops
+from flopwise.trainer.metrics import device_gpu_name, flops_per_token, gpu_name, mfu, peak_flops
 
 
 def test_flops_per_token_is_gemstones() -> None:
@@ -26,3 +26,14 @@ def test_mfu() -> None:
 
 def test_cpu_device_name() -> None:
     assert device_gpu_name(torch.device("cpu")) == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("device_name", "name", "peak"),
+    [("NVIDIA H100 80GB HBM3", "h100", 989.4e12), ("NVIDIA H100 PCIe", "h100-pcie", 756e12),
+     ("NVIDIA H100 NVL", "h100-nvl", 835.5e12), ("NVIDIA A100-SXM4-80GB", "a100", 312e12)],
+)  # fmt: skip
+def test_h100_variants_get_their_own_datasheet_peak(
+    device_name: str, name: str, peak: float
+) -> None:
+    assert gpu_name(device_name) == name and peak_flops(name) == peak

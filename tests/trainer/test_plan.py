@@ -84,7 +84,7 @@ def test_too_small_a_budget_is_refused() -> None:
 
 
 @pytest.mark.parametrize(("field", "value"), [("flops", -1.0), ("time_cap_hours", 0.0),
-    ("aspects", ("square",)), ("family", "huge"), ("n_evals", 1), ("compute_ratio", 1.0)])  # fmt: skip
+    ("aspects", ("square",)), ("family", "huge"), ("n_evals", 0), ("compute_ratio", 1.0)])  # fmt: skip
 def test_bad_requests_name_the_field(field: str, value: Any) -> None:
     with pytest.raises(ValueError, match=field):
         config(**{field: value})

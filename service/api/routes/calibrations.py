@@ -1,13 +1,23 @@
-"""``POST /v1/calibrations``: launch a calibration sweep (the trainer, as its own process)."""
+"""``POST /v1/calibrations``: launch a calibration sweep (the trainer, as its own process).
+
+Compute is never free: a sweep needs a configured ``FLOPWISE_API_KEY`` (403 naming the
+setting without one, unless ``FLOPWISE_ALLOW_CALIBRATIONS`` opens it on a trusted
+machine), stays inside the operator's caps (hours, corpus bytes, sweeps at once) and
+can be cancelled (``POST /v1/jobs/{id}/cancel``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel
 
-from flopwise.fitting.hardware import gpu as find_gpu
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.sweep_config import SweepRequest
 from flopwise.service.api.deps import DatabaseDep, SettingsDep, require_writer
+from flopwise.service.api.responses import AUTH, BODY, CONFLICT, FORBIDDEN, INVALID
+from flopwise.service.config import Settings
 from flopwise.service.errors import FieldError
 from flopwise.service.jobs.calibration import calibration_available
 from flopwise.service.schemas.jobs import CalibrationCreate, JobAccepted
@@ -16,37 +26,72 @@ from flopwise.service.store import jobs as queue
 router = APIRouter(prefix="/v1", tags=["jobs"])
 
 
-def _budget(body: CalibrationCreate) -> None:
-    if (body.flops is None) == (body.gpu_hours is None):
-        loc = ("body", "gpu_hours") if body.flops is not None else ("body", "flops")
-        raise FieldError(loc, "budget: give exactly one of flops or gpu_hours (with gpu)")
-    if body.gpu_hours is not None:
-        if body.gpu is None:
-            raise FieldError(("body", "gpu"), "gpu: a GPU-hour budget needs a GPU name")
-        try:
-            find_gpu(body.gpu)
-        except ValueError as exc:
-            raise FieldError(("body", "gpu"), str(exc)) from None
+def _request(body: BaseModel) -> SweepRequest:
+    """The sweep request, checked by its dataclass (the 422 names its field)."""
+    try:
+        return SweepRequest.from_dict(body.model_dump())
+    except ArgumentError as exc:
+        raise FieldError(("body", exc.name), str(exc)) from None
+
+
+def _caps(body: SweepRequest, settings: Settings) -> None:
+    if body.time_cap_hours > settings.max_calibration_hours:
+        raise FieldError(
+            ("body", "time_cap_hours"),
+            f"time_cap_hours: at most {settings.max_calibration_hours:g} here "
+            "(FLOPWISE_MAX_CALIBRATION_HOURS)",
+        )
+    if body.corpus_bytes is not None and body.corpus_bytes > settings.max_corpus_bytes:
+        raise FieldError(
+            ("body", "corpus_bytes"),
+            f"corpus_bytes: at most {settings.max_corpus_bytes} here (FLOPWISE_MAX_CORPUS_BYTES)",
+        )
+
+
+def require_calibrations(settings: SettingsDep) -> None:
+    """403 unless an API key guards the endpoint or the operator opened it explicitly."""
+    if not settings.api_key and not settings.allow_calibrations:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="calibrations run the trainer on this host: set FLOPWISE_API_KEY "
+            "(or FLOPWISE_ALLOW_CALIBRATIONS=1 / serve --allow-calibrations on a trusted machine)",
+        )
 
 
 @router.post(
     "/calibrations",
     response_model=JobAccepted,
     status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[Depends(require_writer)],
+    dependencies=[Depends(require_writer), Depends(require_calibrations)],
+    responses={**AUTH, **FORBIDDEN, **CONFLICT, **INVALID, **BODY},
 )
 def create_calibration(
-    body: CalibrationCreate, request: Request, db: DatabaseDep, settings: SettingsDep
+    body: CalibrationCreate,  # type: ignore[valid-type]
+    db: DatabaseDep,
+    settings: SettingsDep,
 ) -> Any:
-    """Queue a sweep: small models trained on this host's devices, each evaluation posted
-    back to ``/v1/runs`` under ``dataset`` (which queues the refit). 409 when the trainer
-    (the ``[train]`` extra) is not installed."""
-    _budget(body)
-    missing = calibration_available(settings)
+    """Queue a sweep: small models trained on this host's devices (or submitted to Slurm),
+    each evaluation posted back to ``/v1/runs`` under ``dataset`` (which queues the refit).
+
+    Cross-field rules (422 naming the field): exactly one of ``flops`` or ``gpu_hours``;
+    ``gpu_hours`` needs a known ``gpu``; ``time_cap_hours`` and ``corpus_bytes`` within
+    the operator's caps. 403 without a configured API key; 409 when the trainer is not
+    installed (or ``executor: slurm`` without ``sbatch``) or
+    FLOPWISE_MAX_CONCURRENT_CALIBRATIONS sweeps are queued or running. The trainer
+    reports to ``FLOPWISE_PUBLIC_URL`` (or the bound address), never the request's Host."""
+    sweep = _request(body)
+    _caps(sweep, settings)
+    missing = calibration_available(settings, sweep.executor)
     if missing is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=missing)
-    payload = body.model_dump()
-    payload["service_url"] = settings.public_url or str(request.base_url).rstrip("/")
+    payload = sweep.to_dict()
     with db.write_session() as session, session.begin():
+        active = queue.count_active(session, "calibration")
+        if active >= settings.max_concurrent_calibrations:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                detail=f"{active} calibration(s) already queued or running "
+                "(FLOPWISE_MAX_CONCURRENT_CALIBRATIONS); cancel one or wait",
+            )
         job_id = queue.enqueue(session, "calibration", payload, max_attempts=1)
     return {"job_id": job_id, "status": "queued"}

@@ -1,4 +1,5 @@
-"""``POST /v1/fits`` (queue a refit), ``GET /v1/jobs/{job_id}``, ``GET /v1/jobs``."""
+"""``POST /v1/fits`` (queue a refit), ``GET /v1/jobs/{job_id}``, ``GET /v1/jobs`` and
+``POST /v1/jobs/{job_id}/cancel``."""
 
 from __future__ import annotations
 
@@ -6,16 +7,18 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
-from flopwise.service.api.deps import DatabaseDep, SettingsDep, require_writer
+from flopwise.service.api.deps import DatabaseDep, SettingsDep, require_reader, require_writer
+from flopwise.service.api.responses import AUTH, BODY, CONFLICT, INVALID, NOT_FOUND
 from flopwise.service.errors import FieldError, field_error
 from flopwise.service.jobs.refit import refit_payload
 from flopwise.service.schemas.jobs import FitCreate, JobAccepted, JobPublic, JobsPublic
 from flopwise.service.store import jobs as queue
 from flopwise.service.store.runs import count_runs
 
-router = APIRouter(prefix="/v1", tags=["jobs"])
+router = APIRouter(prefix="/v1", tags=["jobs"], responses={**INVALID, **AUTH})
+JobId = Annotated[str, Path(description="A job id (32 hex digits).")]
 
 
 @router.post(
@@ -23,6 +26,7 @@ router = APIRouter(prefix="/v1", tags=["jobs"])
     response_model=JobAccepted,
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[Depends(require_writer)],
+    responses=BODY,
 )
 def create_fit(body: FitCreate, db: DatabaseDep, settings: SettingsDep) -> Any:
     """Queue a fit of ``dataset``'s stored runs; follow it at ``GET /v1/jobs/{job_id}``.
@@ -48,20 +52,47 @@ def create_fit(body: FitCreate, db: DatabaseDep, settings: SettingsDep) -> Any:
     return {"job_id": job_id, "status": "queued"}
 
 
-@router.get("/jobs/{job_id}", response_model=JobPublic)
-def read_job(job_id: str, db: DatabaseDep) -> Any:
-    """A job's status, progress, result (``{law_id, version}`` for a published fit) and error."""
-    job = queue.get_job(db, job_id) if len(job_id) <= 32 else None
+def _job_or_404(db: DatabaseDep, job_id: str) -> Any:
+    valid = len(job_id) == 32 and all(c in "0123456789abcdef" for c in job_id)
+    job = queue.get_job(db, job_id) if valid else None
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no job {job_id!r}")
     return job
 
 
-@router.get("/jobs", response_model=JobsPublic)
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobPublic,
+    dependencies=[Depends(require_reader)],
+    responses=NOT_FOUND,
+)
+def read_job(job_id: JobId, db: DatabaseDep) -> Any:
+    """A job's status, progress, result (``{law_id, version}`` for a published fit) and error."""
+    return _job_or_404(db, job_id)
+
+
+@router.post(
+    "/jobs/{job_id}/cancel",
+    response_model=JobPublic,
+    dependencies=[Depends(require_writer)],
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def cancel_job(job_id: JobId, db: DatabaseDep) -> Any:
+    """Cancel a queued or running job. A running calibration's trainer (its whole process
+    group) is stopped within a heartbeat; the job's ``progress`` keeps what it finished.
+    409 when the job has already ended."""
+    _job_or_404(db, job_id)
+    if queue.cancel(db, job_id) != "cancelled":
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"job {job_id!r} already ended")
+    return _job_or_404(db, job_id)
+
+
+@router.get("/jobs", response_model=JobsPublic, dependencies=[Depends(require_reader)])
 def read_jobs(
     db: DatabaseDep,
     status_: Annotated[
-        Literal["queued", "running", "succeeded", "failed"] | None, Query(alias="status")
+        Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
+        Query(alias="status"),
     ] = None,
     kind: Annotated[Literal["refit", "calibration"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

@@ -7,17 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 
 from flopwise.fitting.catalogue import BUILTIN_LAWS
 from flopwise.fitting.laws import Law, to_dict
-from flopwise.service.api.deps import DatabaseDep, RegistryDep
+from flopwise.service.api.deps import DatabaseDep, RegistryDep, require_reader
+from flopwise.service.api.responses import AUTH, NOT_FOUND
 from flopwise.service.jobs.refit import json_ready
 from flopwise.service.plot import PlotCache
 from flopwise.service.registry import LawRegistry, UnknownLaw
+from flopwise.service.schemas.laws import LawPublic, LawsPublic
 from flopwise.service.store.runs import load_records
 
-router = APIRouter(prefix="/v1", tags=["laws"])
+router = APIRouter(
+    prefix="/v1", tags=["laws"], dependencies=[Depends(require_reader)], responses=AUTH
+)
 PLOTS = PlotCache()
 
 
@@ -40,7 +44,7 @@ def _resolve(registry: LawRegistry, law_ref: str) -> Law:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
 
 
-@router.get("/laws")
+@router.get("/laws", response_model=LawsPublic)
 async def read_laws(registry: RegistryDep) -> dict[str, Any]:
     """The catalogue: every built-in law and the latest version of every fitted one."""
     laws = [*BUILTIN_LAWS.values(), *(rec.law for rec in registry.fitted())]
@@ -48,7 +52,7 @@ async def read_laws(registry: RegistryDep) -> dict[str, Any]:
     return {"data": data, "count": len(data)}
 
 
-@router.get("/laws/{law_id}")
+@router.get("/laws/{law_id}", response_model=LawPublic, responses=NOT_FOUND)
 async def read_law(law_id: str, registry: RegistryDep) -> dict[str, Any]:
     """One law with its constants, definitions, source, fitted range and fit report."""
     law = _resolve(registry, law_id)
@@ -86,7 +90,7 @@ async def read_law(law_id: str, registry: RegistryDep) -> dict[str, Any]:
 @router.get(
     "/laws/{law_id}/plot.png",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses={200: {"content": {"image/png": {}}}, **NOT_FOUND},
 )
 def plot_law(law_id: str, registry: RegistryDep, db: DatabaseDep) -> Response:
     """The law against the runs it was fitted on (PNG)."""

@@ -1,20 +1,22 @@
 """``POST /v1/allocate``, ``/v1/predict``, ``/v1/frontier``: answers from laws in memory.
 
-These are ``async`` on purpose: each answer is a few hundred microseconds of numpy on
-cached laws with no I/O, cheaper to run on the event loop than to hand to a thread.
-Answers are cached per law version (``service.answers.AnswerCache``) and sent as the
-JSON bytes the response model produced.
+These are ``async``: an answer from built shape tables is a few hundred microseconds
+of numpy with no I/O, cheaper on the event loop than handed to a thread; one that must
+build tables first runs on a bounded thread pool with a deadline
+(``service.answers.Answers``), so it never stalls other requests. Answers are cached
+per law version and sent as the JSON bytes the response model produced.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Depends, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, TypeAdapter, ValidationError
 
-from flopwise.service.api.deps import AnswersDep
+from flopwise.service.api.deps import AnswersDep, require_reader
+from flopwise.service.api.responses import AUTH, BODY, BUSY, INVALID
 from flopwise.service.schemas.queries import (
     MAX_PREDICT_BATCH,
     AllocatePublic,
@@ -45,13 +47,18 @@ def _predict_body(body: Any) -> PredictRequest | list[PredictRequest]:
         raise RequestValidationError(errors) from None
 
 
-router = APIRouter(prefix="/v1", tags=["queries"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["queries"],
+    dependencies=[Depends(require_reader)],
+    responses={**INVALID, **BUSY, **BODY, **AUTH},
+)
 
 
 @router.post("/allocate", response_model=AllocatePublic)
 async def allocate(body: AllocateRequest, answers: AnswersDep) -> Response:
     """Compute-optimal params, tokens, shape, loss, hyper-parameters and cost for a budget."""
-    return Response(answers.allocate(body), media_type="application/json")
+    return Response(await answers.answer_async("allocate", body), media_type="application/json")
 
 
 @router.post(
@@ -64,11 +71,11 @@ async def predict(body: Annotated[Any, Body()], answers: AnswersDep) -> Response
     points (up to 10,000) gets a list of answers, in the same order."""
     req = _predict_body(body)
     if isinstance(req, list):
-        return Response(answers.predict_many(req), media_type="application/json")
-    return Response(answers.predict(req), media_type="application/json")
+        return Response(await answers.predict_many_async(req), media_type="application/json")
+    return Response(await answers.answer_async("predict", req), media_type="application/json")
 
 
 @router.post("/frontier", response_model=FrontierPublic)
 async def frontier(body: FrontierRequest, answers: AnswersDep) -> Response:
     """The compute-optimal path over a range of budgets."""
-    return Response(answers.frontier(body), media_type="application/json")
+    return Response(await answers.answer_async("frontier", body), media_type="application/json")

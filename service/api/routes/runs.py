@@ -7,7 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
-from flopwise.service.api.deps import DatabaseDep, MetricsDep, SettingsDep, require_writer
+from flopwise.service.api.deps import (
+    DatabaseDep,
+    MetricsDep,
+    SettingsDep,
+    require_reader,
+    require_writer,
+)
+from flopwise.service.api.responses import AUTH, BODY, INVALID
 from flopwise.service.config import Settings
 from flopwise.service.errors import FieldError
 from flopwise.service.jobs.refit import refit_payload
@@ -16,7 +23,7 @@ from flopwise.service.schemas.runs import IngestPublic, RunsCreate, RunsPublic
 from flopwise.service.store import jobs as queue
 from flopwise.service.store.runs import RunRecord, ingest, list_runs
 
-router = APIRouter(prefix="/v1", tags=["runs"])
+router = APIRouter(prefix="/v1", tags=["runs"], responses={**INVALID, **AUTH})
 
 
 def refit_queuer(settings: Settings) -> Any:
@@ -40,7 +47,9 @@ def refit_queuer(settings: Settings) -> Any:
     return queue_refit
 
 
-@router.post("/runs", response_model=IngestPublic, dependencies=[Depends(require_writer)])
+@router.post(
+    "/runs", response_model=IngestPublic, dependencies=[Depends(require_writer)], responses=BODY
+)
 def create_runs(
     body: RunsCreate, db: DatabaseDep, settings: SettingsDep, metrics: MetricsDep
 ) -> Any:
@@ -64,11 +73,11 @@ def create_runs(
     return result
 
 
-@router.get("/runs", response_model=RunsPublic)
+@router.get("/runs", response_model=RunsPublic, dependencies=[Depends(require_reader)])
 def read_runs(
     db: DatabaseDep,
     dataset: Annotated[Name | None, Query()] = None,
-    run: Annotated[str | None, Query(max_length=200)] = None,
+    run: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
     offset: Annotated[int, Query(ge=0, le=10**12)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:

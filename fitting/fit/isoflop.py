@@ -32,6 +32,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy.interpolate import Akima1DInterpolator
 
+from flopwise.fitting.errors import ArgumentError
+
 __all__ = ["PROFILES", "group_budgets", "locate_minimum", "minimum_spread"]
 
 SEED_NOISE = 0.005
@@ -54,7 +56,7 @@ def group_budgets(flops: np.ndarray, grouping: str, n_bins: int = 0) -> list[np.
         edges = np.linspace(log_c.min(), log_c.max(), bins + 1)
         key = np.clip(np.searchsorted(edges, log_c, side="right") - 1, 0, bins - 1)
     else:
-        raise ValueError(f"grouping: expected exact or binned, got {grouping!r}")
+        raise ArgumentError("grouping", f"expected exact or binned, got {grouping!r}")
     return [np.flatnonzero(key == k) for k in np.unique(key)]
 
 

@@ -1,4 +1,4 @@
-"""Approach 3 (Hoffmann et al. 2022, §3.3 and App. D.2): fit a parametric loss law.
+"""The multi-start solver behind Approach 3 (Hoffmann et al. 2022, §3.3 and App. D.2).
 
 Minimise the summed Huber loss (delta 1e-3 by default) between ``log L`` and the
 LSE prediction, from a grid of starts, with L-BFGS. All starts run together in
@@ -13,89 +13,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from flopwise.fitting.fit.lse import LogData, log_predict, objective, objective_and_grad
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.fit.batch import polish, solve_grid
+from flopwise.fitting.fit.constraints import ParamMap
+from flopwise.fitting.fit.lse import LogData, log_predict
 from flopwise.fitting.fit.newton import lm_polish
 from flopwise.fitting.fit.parametric import LseSpec, chinchilla_grid, default_bounds, grid_size
 from flopwise.fitting.fit.report import ParametricResult
 from flopwise.fitting.fit.search import staged_search
-from flopwise.fitting.fit.solver import CONVERGED, BatchResult, lbfgs_batch
+from flopwise.fitting.fit.solver import CONVERGED, BatchResult
 from flopwise.fitting.runs import Runs
 
-__all__ = ["FULL_GRID_LIMIT", "fit_lse", "polish", "solve", "solve_grid"]
+__all__ = ["FULL_GRID_LIMIT", "N_POLISH", "fit_lse"]
 
 FULL_GRID_LIMIT = 50_000
 """Grids up to this size are solved start by start (all together); larger ones are screened."""
 
-_SOLVE_CHUNK = 20_000
-_POLISH = {"ftol": 1e-15, "gtol": 1e-12, "max_iter": 3000}
 N_POLISH = 5
 """Distinct best results polished to machine precision."""
-REFINE_MARGIN = 0.05
-"""Float32 results within 5% of the best objective are continued in float64."""
-FIRST_PASS_FTOL = 1e-8
-"""Stopping rule of the float32 pass: it only has to find the basins (its objective
-is good to about 1e-10 absolute); the float64 pass and the polish finish the job."""
-
-
-def solve(
-    data: LogData,
-    starts: np.ndarray,
-    delta: float,
-    bounds: tuple[np.ndarray, np.ndarray],
-    **options: float,
-) -> BatchResult:
-    """Run every start to convergence (in chunks that bound memory)."""
-    results = []
-    for lo in range(0, len(starts), _SOLVE_CHUNK):
-        chunk = starts[lo : lo + _SOLVE_CHUNK]
-        offset = lo
-
-        def fg(
-            x: np.ndarray, rows: np.ndarray, offset: int = offset
-        ) -> tuple[np.ndarray, np.ndarray]:
-            return objective_and_grad(x, data, delta, rows + offset)
-
-        results.append(lbfgs_batch(fg, chunk, lower=bounds[0], upper=bounds[1], **options))  # type: ignore[arg-type]
-    return BatchResult(
-        np.concatenate([r.x for r in results]),
-        np.concatenate([r.fun for r in results]),
-        np.concatenate([r.status for r in results]),
-        np.concatenate([r.nit for r in results]),
-        sum(r.n_evaluations for r in results),
-    )
-
-
-def solve_grid(
-    data: LogData,
-    starts: np.ndarray,
-    delta: float,
-    bounds: tuple[np.ndarray, np.ndarray],
-    max_iter: int = 15000,
-) -> BatchResult:
-    """Every start to convergence, fast: first in float32 (exponentials cost a quarter
-    as much) to ``FIRST_PASS_FTOL``, then the starts that could still be best (within
-    ``REFINE_MARGIN`` of the best objective, or not converged) continue in float64 with
-    scipy's tolerances. Objectives are float64."""
-    first = solve(
-        data.as_type(np.float32), starts, delta, bounds, max_iter=max_iter, ftol=FIRST_PASS_FTOL
-    )
-    fun = objective(first.x, data, delta)
-    finite = np.isfinite(fun)
-    best = np.min(fun[finite]) if finite.any() else np.inf
-    again = (first.status != CONVERGED) | ~finite | (fun <= best * (1.0 + REFINE_MARGIN))
-    second = solve(data, first.x[again], delta, bounds, max_iter=max_iter)
-    x, status, nit = first.x.copy(), first.status.copy(), first.nit.copy()
-    x[again], fun[again], status[again] = second.x, second.fun, second.status
-    nit[again] += second.nit
-    n_eval = first.n_evaluations + len(starts) + second.n_evaluations
-    return BatchResult(x, fun, status, nit, n_eval)
-
-
-def polish(
-    data: LogData, thetas: np.ndarray, delta: float, bounds: tuple[np.ndarray, np.ndarray]
-) -> BatchResult:
-    """Continue from ``thetas`` with tight tolerances (stops at machine precision)."""
-    return solve(data, np.atleast_2d(thetas), delta, bounds, **_POLISH)
 
 
 def _distinct_best(x: np.ndarray, fun: np.ndarray, count: int) -> np.ndarray:
@@ -140,6 +75,11 @@ def _at_bound(
     return tuple(name for name, h in zip(names, hit, strict=True) if h)
 
 
+def _free_index(data: LogData) -> np.ndarray:
+    n = 2 * data.k + 1
+    return np.arange(n) if data.pmap is None else data.pmap.free_index
+
+
 def fit_lse(
     spec: LseSpec,
     runs: Runs,
@@ -151,28 +91,37 @@ def fit_lse(
     max_iter: int = 15000,
     weights: np.ndarray | None = None,
     seed: int = 0,
+    constraints: ParamMap | None = None,
+    loss: str = "huber",
 ) -> ParametricResult:
     """Fit ``spec``'s LSE law to ``runs`` by multi-start Huber minimisation.
 
     ``grid``: starts ``(S, 2k+1)`` in theta layout; default the Chinchilla grid.
     ``search``: ``full`` solves every start, ``staged`` screens a large grid first
     (see :mod:`fitting.fit.search`), ``auto`` picks by grid size.
+    ``constraints``: ties and fixed values (``constraints.param_map``); the solver
+    works on the free parameters. ``loss``: the objective (``objectives.OBJECTIVES``).
     """
     k = spec.k
-    data = LogData(spec.log_inputs(runs), np.log(runs.loss), weights)
-    bounds = default_bounds(k) if bounds is None else bounds
+    pmap = None if constraints is None or constraints.identity else constraints
+    data = LogData(spec.log_inputs(runs), np.log(runs.loss), weights, pmap=pmap, loss=loss)
+    full_bounds = default_bounds(k) if bounds is None else bounds
+    bounds = (data.free(full_bounds[0])[0], data.free(full_bounds[1])[0])
     n_grid = grid_size(k) if grid is None else len(grid)
     if search not in ("auto", "full", "staged"):
-        raise ValueError(f"search: expected auto, full or staged, got {search!r}")
+        raise ArgumentError("search", f"expected auto, full or staged, got {search!r}")
     if search == "full" or (search == "auto" and n_grid <= FULL_GRID_LIMIT):
         starts = chinchilla_grid(k) if grid is None else np.asarray(grid, dtype=float)
+        if pmap is not None:  # constrained: distinct starts in the free parameters
+            starts = np.unique(np.clip(data.free(starts), *bounds), axis=0)
         result = solve_grid(data, starts, delta, bounds, max_iter=max_iter)
     else:
         result = staged_search(data, delta, bounds, grid=grid, rng=np.random.default_rng(seed))
     best = _distinct_best(result.x, result.fun, N_POLISH)
     if len(best) == 0:
-        raise ValueError("runs: the objective is not finite at any start")
-    theta, value, converged = _finish(data, result, best, delta, bounds)
+        raise ArgumentError("runs", "the objective is not finite at any start")
+    free, value, converged = _finish(data, result, best, delta, bounds)
+    theta = data.full(free)[0]
     residuals = data.log_loss - log_predict(theta[None, :], data.log_x)[0]
     n_converged = int(np.sum(result.status == CONVERGED))
     message = (
@@ -189,7 +138,7 @@ def fit_lse(
         message=message,
         n_starts=len(result.fun),
         n_converged=n_converged,
-        at_bound=_at_bound(theta, bounds, spec.theta_names),
+        at_bound=_at_bound(free, bounds, tuple(spec.theta_names[i] for i in _free_index(data))),
         residuals=residuals,
         n_runs=len(runs),
         n_evaluations=result.n_evaluations,

@@ -1,0 +1,75 @@
+"""Law forms: one module per functional form, and a registry the rest of the code asks.
+
+Each module owns everything about its form (constant names, the formula as one pure
+function per equation, its LSE layout for Approach 3, its compute-optimal point, shape
+terms, how its bootstrap draws give intervals) as a :class:`LawForm` subclass
+registered under the form's name. ``law_form(law)`` returns that object; predicting,
+allocating, fitting and serving call it and never branch on the form themselves.
+
+Built-in forms: ``chinchilla``, ``kaplan``, ``width-depth``, ``width-depth-alt``,
+``data-constrained``, ``power-law``, ``tabulated``, ``overtraining``. The formula
+functions are re-exported here (``forms.chinchilla_loss`` ...).
+"""
+
+from flopwise.fitting.forms.base import LawForm, LseSpec, golden_min, tokens_for
+from flopwise.fitting.forms.registry import form_names, law_form, register, unregister
+
+# Built-in forms register themselves on import, in this order.
+from flopwise.fitting.forms.chinchilla import (  # isort: skip
+    chinchilla_g,
+    chinchilla_loss,
+    chinchilla_optimal,
+)
+from flopwise.fitting.forms.kaplan import (  # isort: skip
+    PF_DAY,
+    kaplan_batch_critical,
+    kaplan_loss_cmin,
+    kaplan_loss_n,
+    kaplan_loss_nd,
+    kaplan_n_opt,
+)
+from flopwise.fitting.forms.width_depth import width_depth_loss  # isort: skip
+from flopwise.fitting.forms.width_depth_alt import width_depth_alt_loss  # isort: skip
+from flopwise.fitting.forms.data_constrained import (  # isort: skip
+    data_constrained_loss,
+    effective_data,
+    effective_params,
+    unique_params,
+)
+from flopwise.fitting.forms.allocation_rule import power_law, saturating_power_law  # isort: skip
+from flopwise.fitting.forms.tabulated import interpolate_log_log  # isort: skip
+from flopwise.fitting.forms.overtraining import (  # isort: skip
+    overtraining_loss,
+    overtraining_loss_cm,
+)
+
+__all__ = [
+    "PF_DAY",
+    "LawForm",
+    "LseSpec",
+    "chinchilla_g",
+    "chinchilla_loss",
+    "chinchilla_optimal",
+    "data_constrained_loss",
+    "effective_data",
+    "effective_params",
+    "form_names",
+    "golden_min",
+    "interpolate_log_log",
+    "kaplan_batch_critical",
+    "kaplan_loss_cmin",
+    "kaplan_loss_n",
+    "kaplan_loss_nd",
+    "kaplan_n_opt",
+    "law_form",
+    "overtraining_loss",
+    "overtraining_loss_cm",
+    "power_law",
+    "register",
+    "saturating_power_law",
+    "tokens_for",
+    "unique_params",
+    "unregister",
+    "width_depth_alt_loss",
+    "width_depth_loss",
+]

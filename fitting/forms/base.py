@@ -1,0 +1,288 @@
+"""The base every law form subclasses, in the scipy.stats style.
+
+A form module defines a handful of members (its constant names, how it predicts loss,
+its compute-optimal point, optionally an LSE layout for Approach 3 and shape terms)
+and inherits the rest: input checks, prediction from width/depth, bootstrap bands,
+fitting through the shared pipeline. Nothing outside ``fitting/forms/`` branches on
+which form a law has; it asks the form (:func:`fitting.forms.law_form`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.laws import CDefinition, Law
+
+if TYPE_CHECKING:
+    from flopwise.fitting.fit.options import FitOptions
+    from flopwise.fitting.fit.report import FitReport
+    from flopwise.fitting.runs import Runs
+    from flopwise.fitting.shape import Shape, ShapeConstraints
+
+__all__ = ["Band", "LawForm", "LseSpec", "Optimum", "golden_min", "tokens_for"]
+
+Num = Any  # float or numpy array
+Band = tuple[float, float] | None
+Optimum = tuple[np.ndarray, np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray] | None]
+"""(N*, D*, loss or None, (width, depth) when the form chooses the shape itself)."""
+
+
+@dataclass(frozen=True)
+class LseSpec:
+    """A form as an LSE power law ``L = exp(e) + sum_j exp(c_j) x_j^-a_j`` (Approach 3).
+
+    ``theta = (a_1..a_k, c_1..c_k, e)``; see :mod:`fitting.fit.lse`. An exponent
+    name that repeats (``("eta", "eta")``) ties those exponents: the form has one
+    constant for them and the solver one free parameter.
+    """
+
+    form: str
+    inputs: tuple[str, ...]
+    """Runs columns, in theta order (``params``, ``tokens``, ``width``, ``depth``)."""
+    exponents: tuple[str, ...]
+    """Constant names of a_1..a_k."""
+    coefficients: tuple[str, ...]
+    """Constant names of exp(c_1)..exp(c_k)."""
+    names: tuple[str, ...]
+    """The form's constants, in the order laws store them and their draws."""
+
+    @property
+    def k(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def theta_names(self) -> tuple[str, ...]:
+        """Parameter names in theta order, log coefficients written ``log_A`` etc."""
+        exps = tuple(
+            a if self.exponents.count(a) == 1 else f"{a}[{j}]" for j, a in enumerate(self.exponents)
+        )
+        return (*exps, *(f"log_{c}" for c in self.coefficients), "log_E")
+
+    @property
+    def intrinsic_ties(self) -> dict[int, int]:
+        """theta index -> the index it equals, for exponents the form itself ties."""
+        first: dict[str, int] = {}
+        ties = {}
+        for j, a in enumerate(self.exponents):
+            if a in first:
+                ties[j] = first[a]
+            else:
+                first[a] = j
+        return ties
+
+    def log_inputs(self, runs: Runs) -> np.ndarray:
+        """``(n, k)`` logs of the input columns; ``ArgumentError`` if a column is absent."""
+        cols = []
+        for name in self.inputs:
+            col = getattr(runs, name)
+            if col is None:
+                raise ArgumentError(name, f"the {self.form} form needs a {name} column")
+            cols.append(np.log(np.asarray(col, dtype=float)))
+        return np.stack(cols, axis=1)
+
+    def constants(self, theta: np.ndarray) -> dict[str, float]:
+        """Named constants of one theta, in the form's order."""
+        row = self.draws(np.asarray(theta, dtype=float)[None, :])[0]
+        return {name: float(v) for name, v in zip(self.names, row, strict=True)}
+
+    def draws(self, thetas: np.ndarray) -> np.ndarray:
+        """Rows of theta as rows of constants in the form's order."""
+        k = self.k
+        cols = {"E": np.exp(thetas[:, 2 * k])}
+        for j in range(k):
+            cols[self.exponents[j]] = thetas[:, j]
+            cols[self.coefficients[j]] = np.exp(thetas[:, k + j])
+        return np.stack([cols[name] for name in self.names], axis=1)
+
+    def theta(self, constants: Mapping[str, float]) -> np.ndarray:
+        """Inverse of :meth:`constants`."""
+        return np.array(
+            [constants[a] for a in self.exponents]
+            + [math.log(constants[c]) for c in self.coefficients]
+            + [math.log(constants["E"])]
+        )
+
+
+def tokens_for(law: Law, flops: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Tokens that spend ``flops`` at size ``n`` under the law's C (Gemstones-counted
+    laws: a 6N stand-in, replaced by the chosen shape's exact count once it is known)."""
+    if law.c_definition is CDefinition.MD:
+        return flops / n
+    return flops / (6.0 * n)
+
+
+def golden_min(
+    f: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray, iters: int = 90
+) -> np.ndarray:
+    """Vectorised golden-section search for the minimiser of unimodal ``f`` on [lo, hi]."""
+    r = (math.sqrt(5.0) - 1.0) / 2.0
+    a, b = lo.astype(float).copy(), hi.astype(float).copy()
+    c, d = b - r * (b - a), a + r * (b - a)
+    fc, fd = f(c), f(d)
+    for _ in range(iters):
+        left = fc < fd
+        b = np.where(left, d, b)
+        a = np.where(left, a, c)
+        c_new = b - r * (b - a)
+        d_new = a + r * (b - a)
+        c, d = np.where(left, c_new, d), np.where(left, c, d_new)
+        fc, fd = np.where(left, f(c), fd), np.where(left, fc, f(d))
+    return (a + b) / 2.0
+
+
+class LawForm:
+    """One functional form. Subclasses set the class attributes and override
+    :meth:`loss` and :meth:`optimum` (at least); everything else has a default."""
+
+    name: ClassVar[str] = ""
+    """The form's name, as laws, the API and the CLI spell it."""
+    constants: ClassVar[tuple[str, ...]] = ()
+    """Required constants, in the order bootstrap draws are stored."""
+    optional: ClassVar[tuple[str, ...]] = ()
+    """Constants a law may carry besides the required ones."""
+    lse: ClassVar[LseSpec | None] = None
+    """The LSE layout Approach 3 fits, or ``None`` when it fits the form otherwise."""
+    methods: ClassVar[tuple[str, ...]] = ("approach3",)
+    """Fitting methods that produce this form."""
+    c_definition: ClassVar[CDefinition] = CDefinition.SIX_ND
+    """How a fit of this form counts C unless told."""
+    shape_aware: ClassVar[bool] = False
+    """The law has width/depth terms: it predicts from a shape and chooses the shape."""
+    repeated_data: ClassVar[bool] = False
+    """The form models repeated data (it reads unique tokens)."""
+    loss_draws: ClassVar[bool] = True
+    """Bootstrap draws move the loss frontier (a power law's draws leave it fixed)."""
+
+    # -- laws -------------------------------------------------------------------
+    def check(self, law: Law) -> None:
+        """Form-specific checks on a law beyond its constants (default: none)."""
+
+    def chinchilla_constants(self, law: Law) -> dict[str, float] | None:
+        """E, A, B, alpha, beta when the law has a Chinchilla core, else ``None``."""
+        return None
+
+    def allocation_notes(self, law: Law) -> list[str]:
+        """Warnings every allocation under this form carries (default: none)."""
+        return []
+
+    # -- prediction -------------------------------------------------------------
+    def loss(self, k: Mapping[str, Any], *, params: Num, tokens: Num, **inputs: Num) -> Num:
+        """Loss at ``params`` and ``tokens`` (plus ``width``, ``depth``, ``unique_tokens``
+        for forms that read them) from constants ``k``."""
+        raise ArgumentError("law", f"the {self.name} form predicts loss only on its frontier")
+
+    def predict(
+        self,
+        law: Law,
+        k: Mapping[str, Any],
+        *,
+        params: Num,
+        tokens: Num,
+        width: Num,
+        depth: Num,
+        unique_tokens: Num,
+    ) -> Num:
+        """:meth:`loss` after deriving ``params`` from width and depth when absent."""
+        if params is None:
+            if width is None or depth is None:
+                raise ArgumentError("params", f"law {law.id} needs params (or width and depth)")
+            from flopwise.fitting.shape import law_params  # shape asks forms: import late
+
+            params = law_params(law.n_definition, law.family, width, depth)
+        return self.loss(
+            k, params=params, tokens=tokens, width=width, depth=depth, unique_tokens=unique_tokens
+        )
+
+    def shape_terms(self, k: Mapping[str, Any], width: Num, depth: Num, params: Num) -> Num:
+        """The loss terms that depend on shape alone (shape-aware forms)."""
+        raise ArgumentError("law", f"the {self.name} form has no width/depth terms")
+
+    # -- allocation -------------------------------------------------------------
+    def optimum(
+        self,
+        law: Law,
+        flops: np.ndarray,
+        constraints: ShapeConstraints,
+        unique_tokens: float | None,
+        inference_tokens: float | None,
+    ) -> Optimum:
+        """(N*, D*, loss or None, shape or None) at each budget in ``flops``."""
+        raise NotImplementedError
+
+    def refuse_extras(self, law: Law, unique_tokens: Any, inference_tokens: Any) -> None:
+        """Raise for the repeated-data / inference options a form cannot honour."""
+        if unique_tokens is not None:
+            raise ArgumentError(
+                "unique_tokens", f"law {law.id} ({law.form}) cannot model repeated data"
+            )
+        if inference_tokens is not None:
+            raise ArgumentError(
+                "inference_tokens", f"law {law.id} ({law.form}) is not a Chinchilla-form law"
+            )
+
+    def draw_bands(
+        self,
+        law: Law,
+        draws: Mapping[str, np.ndarray],
+        *,
+        flops: float,
+        n: float,
+        d: float,
+        shape: Shape | None,
+        unique_tokens: float | None,
+        level: float,
+    ) -> tuple[Band, Band, Band]:
+        """Loss, N* and D* intervals at an allocation from the law's bootstrap draws
+        (default: a loss interval only, predicted at the chosen point)."""
+        from flopwise.fitting.predict import interval, predict_loss
+
+        point: dict[str, Any]
+        if shape is not None and self.shape_aware:
+            point = {"width": shape.width, "depth": shape.depth, "params": shape.params}
+        else:
+            point = {"params": n, "unique_tokens": unique_tokens}
+        losses = predict_loss(law, tokens=d, constants=draws, **point)
+        return interval(losses, level), None, None
+
+    # -- fitting ----------------------------------------------------------------
+    def check_method(self, method: str) -> None:
+        """Raise ``ArgumentError('form')`` when ``method`` does not fit this form."""
+        if method not in self.methods:
+            from flopwise.fitting.forms.registry import form_names
+
+            fits = " or ".join(form_names(method=method)) or "no form"
+            raise ArgumentError("form", f"{method} fits {fits} laws, not {self.name}")
+
+    def fit(
+        self,
+        runs: Runs,
+        *,
+        method: str,
+        law_id: str,
+        delta: float,
+        bootstrap: int,
+        seed: int,
+        options: FitOptions,
+    ) -> FitReport:
+        """Fit this form by ``method`` (default: Approach 3 on the LSE layout)."""
+        self.check_method(method)
+        if self.lse is None:
+            raise ArgumentError("form", f"the {self.name} form has no LSE layout to fit")
+        from flopwise.fitting.fit.methods.approach3 import Approach3
+        from flopwise.fitting.fit.pipeline import run_pipeline
+
+        return run_pipeline(
+            Approach3(self.name, self.lse, options),
+            runs,
+            law_id=law_id,
+            delta=delta,
+            bootstrap=bootstrap,
+            seed=seed,
+            options=options,
+        )

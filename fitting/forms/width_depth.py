@@ -1,0 +1,135 @@
+"""McLeish et al. 2025 (Gemstones), arXiv Eq. 2: a law in width, depth, parameters
+and tokens, ``L = E + A_w/w^alpha_w + A_d/d^alpha_d + A_p/p^alpha_p + B/T^beta``.
+
+It predicts from a shape and chooses the shape itself: the optimum at a budget is the
+best feasible (width, depth), found on the lower convex hull of (FLOPs-per-token^beta,
+shape terms) (``fitting.shape.width_depth_hull``). C counts Gemstones' FLOPs (App. M).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.forms.base import LawForm, LseSpec, Num, Optimum
+from flopwise.fitting.forms.registry import register
+from flopwise.fitting.laws import CDefinition, Law, NDefinition
+
+if TYPE_CHECKING:
+    from flopwise.fitting.shape import ShapeConstraints
+
+__all__ = ["WidthDepth", "WidthDepthForm", "width_depth_loss"]
+
+
+def width_depth_loss(
+    width: Num,
+    depth: Num,
+    params: Num,
+    tokens: Num,
+    *,
+    E: Num,
+    A_w: Num,
+    alpha_w: Num,
+    A_d: Num,
+    alpha_d: Num,
+    A_p: Num,
+    alpha_p: Num,
+    B: Num,
+    beta: Num,
+) -> Num:
+    """McLeish et al. 2025 (Gemstones), arXiv Eq. 2:
+    ``L = E + A_w/w^alpha_w + A_d/d^alpha_d + A_p/p^alpha_p + B/T^beta``.
+
+    Main fit (delta 1e-4, ``hot_100b+``) at 1024 x 28, T = 3.5012e11: 2.7081
+    (docs/laws.md §8.5, §11 row 16).
+    """
+    return (
+        E
+        + A_w / np.power(width, alpha_w)
+        + A_d / np.power(depth, alpha_d)
+        + A_p / np.power(params, alpha_p)
+        + B / np.power(tokens, beta)
+    )
+
+
+class WidthDepthForm(LawForm):
+    """What every width-depth form shares: shape-aware prediction and optimum."""
+
+    c_definition: ClassVar[CDefinition] = CDefinition.GEMSTONES
+    shape_aware: ClassVar[bool] = True
+
+    def predict(
+        self,
+        law: Law,
+        k: Mapping[str, Any],
+        *,
+        params: Num,
+        tokens: Num,
+        width: Num,
+        depth: Num,
+        unique_tokens: Num,
+    ) -> Num:
+        if width is None or depth is None:
+            raise ArgumentError(
+                "width", f"law {law.id} ({law.form}) needs the model's width and depth"
+            )
+        if params is None:
+            from flopwise.fitting.shape import law_params  # shape asks forms: import late
+
+            params = law_params(NDefinition.TOTAL, law.family, width, depth)
+        return self.loss(k, params=params, tokens=tokens, width=width, depth=depth)
+
+    def optimum(
+        self,
+        law: Law,
+        flops: np.ndarray,
+        constraints: ShapeConstraints,
+        unique_tokens: float | None,
+        inference_tokens: float | None,
+    ) -> Optimum:
+        from flopwise.fitting.shape import law_flops_per_token, law_params, width_depth_hull
+
+        if unique_tokens is not None or inference_tokens is not None:
+            raise ArgumentError(
+                "law", f"{law.id} ({law.form}) supports neither unique_tokens nor inference_tokens"
+            )
+        family = constraints.family(law.family)
+        hull = width_depth_hull(law, family, constraints)
+        i = hull.best(flops)
+        w, d = hull.width[i], hull.depth[i]
+        f = np.asarray(law_flops_per_token(law, family, w, d), dtype=float)
+        tokens = flops / f
+        loss = hull.s[i] + hull.B * np.power(tokens, -hull.beta)
+        return law_params(law.n_definition, family, w, d).astype(float), tokens, loss, (w, d)
+
+
+_WD = ("E", "A_w", "alpha_w", "A_d", "alpha_d", "A_p", "alpha_p", "B", "beta")
+
+
+@register
+class WidthDepth(WidthDepthForm):
+    """Gemstones Eq. 2: E + A_w/w^alpha_w + A_d/d^alpha_d + A_p/p^alpha_p + B/T^beta."""
+
+    name: ClassVar[str] = "width-depth"
+    constants: ClassVar[tuple[str, ...]] = _WD
+    lse: ClassVar[LseSpec | None] = LseSpec(
+        "width-depth",
+        ("width", "depth", "params", "tokens"),
+        ("alpha_w", "alpha_d", "alpha_p", "beta"),
+        ("A_w", "A_d", "A_p", "B"),
+        _WD,
+    )
+
+    def loss(self, k: Mapping[str, Any], *, params: Num, tokens: Num, **inputs: Num) -> Num:
+        return width_depth_loss(inputs["width"], inputs["depth"], params, tokens, **k)
+
+    def shape_terms(self, k: Mapping[str, Any], width: Num, depth: Num, params: Num) -> Num:
+        return (
+            k["E"]
+            + k["A_w"] / np.power(width, k["alpha_w"])
+            + k["A_d"] / np.power(depth, k["alpha_d"])
+            + k["A_p"] / np.power(params, k["alpha_p"])
+        )

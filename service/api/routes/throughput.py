@@ -1,0 +1,57 @@
+"""``GET /v1/throughput`` and ``GET /v1/throughput/{model_id}``: throughput models.
+
+Built-in models (MI250X fitted on the Gemstones runs, H100 and A100 derived from it)
+and every model a refit published, with the range of shapes, GPU counts and per-GPU
+batches each was fitted on. ``model_id`` may carry a version, ``id@version``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+from flopwise.fitting.throughput import ThroughputModel, to_dict
+from flopwise.fitting.throughput_catalogue import builtin_throughputs
+from flopwise.service.api.deps import AnswersDep
+from flopwise.service.schemas.throughput import ThroughputPublic, ThroughputsPublic
+from flopwise.service.store.throughput import ThroughputRegistry, UnknownThroughput
+
+router = APIRouter(prefix="/v1", tags=["throughput"])
+
+
+def registry_of(answers: Any) -> ThroughputRegistry:
+    """The app's throughput registry (held beside the law registry by ``Answers``)."""
+    registry: ThroughputRegistry | None = answers.throughput
+    assert registry is not None, "create_app always builds a throughput registry"
+    return registry
+
+
+def _public(model: ThroughputModel, registry: ThroughputRegistry) -> dict[str, Any]:
+    record = registry.record(model)
+    return {
+        **to_dict(model),
+        "builtin": record is None,
+        "dataset": None if record is None else record.dataset,
+        "versions": registry.versions(model.id) or [model.version],
+    }
+
+
+@router.get("/throughput", response_model=ThroughputsPublic)
+def read_throughputs(answers: AnswersDep) -> dict[str, Any]:
+    """Every built-in throughput model and the latest version of every published one."""
+    registry = registry_of(answers)
+    models = [*builtin_throughputs().values(), *(r.model for r in registry.published())]
+    data = [_public(m, registry) for m in models]
+    return {"data": data, "count": len(data)}
+
+
+@router.get("/throughput/{model_id}", response_model=ThroughputPublic)
+def read_throughput(model_id: str, answers: AnswersDep) -> dict[str, Any]:
+    """One throughput model: constants, device, fitted range and fit diagnostics."""
+    registry = registry_of(answers)
+    try:
+        model = registry.resolve(model_id)
+    except UnknownThroughput as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    return _public(model, registry)

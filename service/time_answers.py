@@ -1,0 +1,157 @@
+"""Time-optimal answers: ``/v1/allocate`` with a throughput model, and ``/v1/overspend``.
+
+A GPU-hour (or dollar) budget with a named throughput model is answered by
+``fitting.time_optimal``: the top level is the time-optimal plan, ``time_optimal`` and
+``flop_optimal`` carry both plans for the same hours. ``ArgumentError`` from the core
+leaves as a :class:`~service.errors.FieldError` on the field it names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.flops import deepseek_model_scale
+from flopwise.fitting.hardware import gpu
+from flopwise.fitting.hyperparams import deepseek_hyperparameters
+from flopwise.fitting.laws import Law
+from flopwise.fitting.overspend import overspend
+from flopwise.fitting.predictive import loss_band, spread_caveats
+from flopwise.fitting.shape import ShapeConstraints
+from flopwise.fitting.throughput import ThroughputModel
+from flopwise.fitting.time_optimal import TimeAllocation, allocate_hours
+from flopwise.service.errors import FieldError
+from flopwise.service.schemas.queries import AllocateRequest
+from flopwise.service.schemas.throughput import OverspendRequest
+from flopwise.service.store.throughput import ThroughputRegistry, UnknownThroughput
+
+__all__ = ["answer_overspend", "answer_time_allocate", "constant_mfu_warning", "resolve_model"]
+
+
+def resolve_model(registry: ThroughputRegistry, ref: str) -> ThroughputModel:
+    """The throughput model under ``ref``; a 422 on ``throughput`` otherwise."""
+    try:
+        return registry.resolve(ref)
+    except UnknownThroughput as exc:
+        raise FieldError(("body", "throughput"), str(exc)) from None
+
+
+def _argument(exc: ValueError, fields: set[str]) -> FieldError:
+    name = exc.name if isinstance(exc, ArgumentError) else ""
+    loc = ("body", name) if name in fields else ("body",)
+    return FieldError(loc, " ".join(str(exc).split()))
+
+
+def constant_mfu_warning(mfu: float, gpu_name: str) -> str:
+    """What an answer says when hours became FLOPs at a constant MFU."""
+    return (
+        f"GPU-hours were turned into FLOPs at a constant MFU of {mfu:g} on {gpu_name}: the "
+        "shape is FLOP-optimal, not time-optimal (name a throughput model: GET /v1/throughput "
+        "or `flopwise throughput` lists them)"
+    )
+
+
+def _hours(req: AllocateRequest, model: ThroughputModel) -> float:
+    for name in ("flops", "inference_tokens", "unique_tokens"):
+        if getattr(req, name) is not None:
+            raise FieldError(
+                ("body", name), f"{name}: not answered with a throughput model (GPU-hours only)"
+            )
+    if req.gpu is not None:
+        try:
+            name = gpu(req.gpu).name
+        except ValueError as exc:
+            raise FieldError(("body", "gpu"), str(exc)) from None
+        if name != model.gpu:
+            raise FieldError(
+                ("body", "gpu"), f"gpu: throughput model {model.ref} is for {model.gpu}, not {name}"
+            )
+    if req.gpu_hours is not None and req.dollars is None:
+        return req.gpu_hours
+    if req.dollars is not None and req.gpu_hours is None and req.price_per_gpu_hour is not None:
+        return req.dollars / req.price_per_gpu_hour
+    raise FieldError(
+        ("body", "gpu_hours"),
+        "gpu_hours: a throughput model needs gpu_hours, or dollars with price_per_gpu_hour",
+    )
+
+
+def answer_time_allocate(
+    law: Law, model: ThroughputModel, req: AllocateRequest, constraints: ShapeConstraints
+) -> dict[str, Any]:
+    """The time-optimal allocation, laid out like every ``/v1/allocate`` answer."""
+    hours = _hours(req, model)
+    try:
+        result = allocate_hours(
+            law,
+            model,
+            hours,
+            n_gpus=req.n_gpus,
+            deadline_hours=req.deadline_hours,
+            batch_tokens=req.batch_tokens,
+            constraints=constraints,
+            price_per_gpu_hour=req.price_per_gpu_hour,
+        )
+    except ValueError as exc:
+        raise _argument(exc, set(AllocateRequest.model_fields)) from None
+    return _layout(law, result, constraints.family(law.family).seq_len, req.level)
+
+
+def _layout(law: Law, result: TimeAllocation, seq_len: int, level: float) -> dict[str, Any]:
+    fast = result.time_optimal
+    band = loss_band(law, fast.loss, None, fast.params, fast.tokens, level)
+    scale = float(deepseek_model_scale(fast.shape.width, fast.shape.depth, seq_len))
+    return {
+        "law": {"id": law.id, "version": law.version},
+        "flops": fast.flops,
+        "params": fast.params,
+        "tokens": fast.tokens,
+        "loss": fast.loss,
+        "loss_interval": None if band is None else list(band),
+        "curve_interval": None,
+        "level": level,
+        "caveats": list(spread_caveats(law)),
+        "tokens_per_param": fast.tokens / fast.params,
+        "shape": dict(vars(fast.shape)),
+        "hyperparameters": asdict(deepseek_hyperparameters(scale, fast.tokens)),
+        "cost": {
+            "gpu_hours": fast.gpu_hours,
+            "wall_clock_hours": fast.wall_clock_hours,
+            "dollars": fast.dollars,
+        },
+        "n_definition": str(law.n_definition),
+        "c_definition": str(law.c_definition),
+        "training_flops": fast.flops,
+        "inference_flops": 0.0,
+        "params_interval": None,
+        "tokens_interval": None,
+        "unique_tokens": None,
+        "epochs": None,
+        "warnings": list(result.warnings),
+        "throughput": {"id": result.throughput_id, "version": result.throughput_version},
+        "time_optimal": fast.to_dict(),
+        "flop_optimal": result.flop_optimal.to_dict(),
+        "n_gpus": result.n_gpus,
+    }
+
+
+def answer_overspend(
+    law: Law, model: ThroughputModel, req: OverspendRequest, constraints: ShapeConstraints
+) -> dict[str, Any]:
+    """A shape's extra FLOPs and GPU-hours to reach a loss (Gemstones Fig. 7)."""
+    try:
+        result = overspend(
+            law,
+            model,
+            req.width,
+            req.depth,
+            n_gpus=req.n_gpus,
+            target_loss=req.target_loss,
+            flops=req.flops,
+            batch_tokens=req.batch_tokens,
+            constraints=constraints,
+        )
+    except ValueError as exc:
+        raise _argument(exc, set(OverspendRequest.model_fields)) from None
+    return result.to_dict()

@@ -1,0 +1,77 @@
+// Frontier: N*, D* and loss against budget for the chosen laws; log axes, interval bands
+// (laws with bootstrap draws), each law's fitted range shaded, hover for values.
+import { api, laws, pool } from "./api.js";
+import { checked, fillLawChecks } from "./catalogue.js";
+import { chart, PALETTE } from "./chart.js";
+import { count, el } from "./fmt.js";
+import { body, clearErrors, remember, restore, showErrors } from "./form.js";
+
+const PREFIX = "f_";
+const DEFAULT = ["epoch-2024", "chinchilla-2022", "kaplan-2020", "deepseek-2024", "gemstones-2025"];
+const BAND_POINTS = 10;
+const form = () => document.getElementById("frontier-form");
+
+// Intervals at up to BAND_POINTS of the frontier's budgets, from /v1/allocate.
+async function bands(law, points) {
+  const step = Math.max(1, Math.floor(points.length / BAND_POINTS));
+  const at = points.filter((_, i) => i % step === 0 || i === points.length - 1);
+  const answers = await pool(at, 4, (p) => api("/v1/allocate", { law, flops: p.flops }));
+  const pick = (key) => answers.map((a, i) => a.ok && a.ok[key] && { x: at[i].flops, lo: a.ok[key][0], hi: a.ok[key][1] }).filter(Boolean);
+  return { params: pick("params_interval"), tokens: pick("tokens_interval"), loss: pick("loss_interval") };
+}
+
+async function one(law, request, meta) {
+  const frontier = await api("/v1/frontier", { ...request, law });
+  const out = meta && meta.has_draws ? await bands(law, frontier.points) : { params: [], tokens: [], loss: [] };
+  // a frontier that carries its own loss intervals is used as it is
+  const own = frontier.points.filter((p) => Array.isArray(p.loss_interval));
+  if (own.length) out.loss = own.map((p) => ({ x: p.flops, lo: p.loss_interval[0], hi: p.loss_interval[1] }));
+  return { law, meta, points: frontier.points, bands: out };
+}
+
+// Whether a frontier point lies inside the range its law was fitted on.
+function inside(domain, p) {
+  const within = (pair, v) => !pair || (v >= pair[0] * 0.999 && v <= pair[1] * 1.001);
+  return within(domain.flops, p.flops) && within(domain.params, p.params) && within(domain.tokens, p.tokens);
+}
+
+function charts(results) {
+  const spec = (key, title, label, log, format) => chart({
+    title, x: { label: "Budget C (FLOPs)", log: true }, y: { label, log, format },
+    series: results.map((r, i) => ({ name: r.law, color: PALETTE[i % PALETTE.length],
+      points: r.points.filter((p) => p[key] !== null).map((p) => ({ x: p.flops, y: p[key], inside: inside((r.meta && r.meta.domain) || {}, p) })),
+      band: r.bands[key] })),
+  });
+  return [
+    spec("params", "Compute-optimal parameters N*", "N* (parameters)", true, count),
+    spec("tokens", "Compute-optimal tokens D*", "D* (tokens)", true, count),
+    spec("loss", "Predicted loss at the optimum", "loss (nats/token)", false, (v) => v.toFixed(2)),
+  ];
+}
+
+async function submit(ev) {
+  ev?.preventDefault();
+  const f = form(), banner = document.getElementById("frontier-error");
+  clearErrors(f, banner);
+  remember(f, PREFIX);
+  const ids = checked(f, "law");
+  if (!ids.length) { banner.textContent = "Pick at least one law."; return; }
+  const request = { flops_min: 1e18, flops_max: 1e26, points: 24, ...body(f) };
+  const catalogue = await laws();
+  const results = await pool(ids, 3, (law) => one(law, request, catalogue.find((l) => l.id === law)));
+  const failed = results.filter((r) => r.error);
+  const fieldError = failed.find((r) => Object.keys(r.error.fields || {}).some((k) => k !== "law"));
+  if (fieldError) { showErrors(f, fieldError.error, banner); return; }
+  banner.textContent = failed.map((r) => r.error.message).join(" · ");
+  const box = document.getElementById("frontier-charts");
+  box.replaceChildren(...charts(results.filter((r) => r.ok).map((r) => r.ok)),
+    el("p", { class: "muted small" }, "Solid: inside the range each law was fitted on (its budgets, N and D); dashed: extrapolation. Bands: the bootstrap interval (95%) where the law carries draws. Hover or focus a chart and use ← → for values."));
+}
+
+export async function initFrontier() {
+  const f = form();
+  await fillLawChecks(document.getElementById("frontier-laws"), "law", (l) => DEFAULT.includes(l.id));
+  restore(f, PREFIX);
+  f.addEventListener("submit", submit);
+  await submit();
+}

@@ -1,0 +1,217 @@
+// My data: a dataset's runs against its fitted law versions, their diagnostics and
+// warnings, its refit and calibration jobs with their progress; start a refit or a sweep.
+import { api, getApiKey, laws, pool, setApiKey } from "./api.js";
+import { chart, PALETTE } from "./chart.js";
+import { count, el, sci, table } from "./fmt.js";
+import { body, clearErrors, params, saveUrl, showErrors } from "./form.js";
+
+const $ = (id) => document.getElementById(id);
+const CURVE_POINTS = 14;
+let current = null;
+let pollTimer = null;
+
+async function allRuns(dataset) {
+  const out = [];
+  while (out.length < 5000) {
+    const page = await api(`/v1/runs?dataset=${encodeURIComponent(dataset)}&offset=${out.length}&limit=1000`);
+    out.push(...page.data);
+    if (!page.data.length || out.length >= page.count) break;
+  }
+  return out;
+}
+
+async function datasetJobs(dataset) {
+  const jobs = (await api("/v1/jobs?limit=200")).data;
+  return jobs.filter((j) => j.payload && j.payload.dataset === dataset);
+}
+
+async function fillDatasets() {
+  const [all, jobs] = await Promise.all([laws(true), api("/v1/jobs?limit=200").then((r) => r.data)]);
+  const names = new Set([...all.filter((l) => !l.builtin).map((l) => l.dataset), ...jobs.map((j) => j.payload && j.payload.dataset)]);
+  $("mydata-datasets").replaceChildren(...[...names].filter(Boolean).sort().map((n) => el("option", { value: n })));
+  return [...names].filter(Boolean);
+}
+
+function groupRuns(runs) {
+  const groups = new Map();
+  for (const r of runs) {
+    if (!groups.has(r.run)) groups.set(r.run, []);
+    groups.get(r.run).push(r);
+  }
+  return [...groups.entries()].sort((a, b) => a[1][0].params - b[1][0].params);
+}
+
+// The law's loss-vs-tokens curve for each model the runs trained (by params, or width
+// and depth when the law needs the shape).
+async function lossVsTokens(law, groups) {
+  const series = await pool(groups, 4, async ([name, rs], i) => {
+    const t = rs.map((r) => r.tokens), lo = Math.min(...t) / 1.5, hi = Math.max(...t) * 1.5;
+    const ts = Array.from({ length: CURVE_POINTS }, (_, k) => lo * (hi / lo) ** (k / (CURVE_POINTS - 1)));
+    const model = law.form.startsWith("width-depth") && rs[0].width && rs[0].depth
+      ? { width: rs[0].width, depth: rs[0].depth } : { params: rs[0].params };
+    const preds = await pool(ts, 6, (tokens) => api("/v1/predict", { law: `${law.id}@${law.version}`, tokens, ...model }));
+    const color = PALETTE[i % PALETTE.length];
+    return [
+      { name: `${name} runs`, color, markers: true, line: false, points: rs.map((r) => ({ x: r.tokens, y: r.loss })) },
+      { name: `${name} law`, color, dashed: true, points: preds.map((p, k) => p.ok && { x: ts[k], y: p.ok.loss }).filter(Boolean),
+        band: preds.map((p, k) => p.ok && p.ok.loss_interval && { x: ts[k], lo: p.ok.loss_interval[0], hi: p.ok.loss_interval[1] }).filter(Boolean) },
+    ];
+  });
+  return chart({ title: `Loss against tokens, each model (${law.id}@${law.version})`,
+    x: { label: "tokens", log: true, format: count }, y: { label: "loss", log: false, format: (v) => v.toFixed(2) },
+    series: series.flatMap((s) => s.ok || []) });
+}
+
+// Every evaluation at its compute (6ND unless the run says), under the law's frontier.
+async function lossVsCompute(law, runs) {
+  const c = runs.map((r) => r.flops || 6 * r.params * r.tokens);
+  const frontier = await api("/v1/frontier", { law: `${law.id}@${law.version}`, flops_min: Math.min(...c) / 2, flops_max: Math.max(...c) * 4, points: 24 });
+  const byRun = groupRuns(runs);
+  return chart({ title: "Loss against compute, under the law's frontier",
+    x: { label: "compute C (FLOPs)", log: true }, y: { label: "loss", log: false, format: (v) => v.toFixed(2) },
+    series: [...byRun.map(([name, rs], i) => ({ name, color: PALETTE[i % PALETTE.length], markers: true,
+      points: rs.map((r) => ({ x: r.flops || 6 * r.params * r.tokens, y: r.loss })) })),
+    { name: `${law.id}@${law.version} frontier`, color: "#111827", points: frontier.points.map((p) => ({ x: p.flops, y: p.loss })) }] });
+}
+
+// A run's loss at compute c (C = 6ND), interpolated in log-log between its evaluations.
+function lossAt(rs, c) {
+  const pts = rs.map((r) => [Math.log(6 * r.params * r.tokens), Math.log(r.loss)]).sort((a, b) => a[0] - b[0]);
+  const lc = Math.log(c);
+  for (let i = 1; i < pts.length; i++) {
+    if (pts[i - 1][0] <= lc && lc <= pts[i][0]) {
+      const t = (lc - pts[i - 1][0]) / (pts[i][0] - pts[i - 1][0] || 1);
+      return Math.exp(pts[i - 1][1] + t * (pts[i][1] - pts[i - 1][1]));
+    }
+  }
+  return null;
+}
+
+// IsoFLOP slices (Hoffmann et al. 2022 Approach 2): at up to three budgets that at least
+// three runs pass through, each run's interpolated loss against its size, with the law's
+// L(N, C/6N) curve.
+async function isoFlops(law, groups) {
+  const ranges = groups.map(([, rs]) => rs.map((r) => 6 * r.params * r.tokens));
+  const lo = Math.min(...ranges.flat()), hi = Math.max(...ranges.flat());
+  const candidates = Array.from({ length: 7 }, (_, k) => lo * (hi / lo) ** ((k + 0.5) / 7));
+  const budgets = candidates.filter((c) => ranges.filter((r) => Math.min(...r) <= c && c <= Math.max(...r)).length >= 3);
+  const chosen = budgets.length > 3 ? [budgets[0], budgets[Math.floor(budgets.length / 2)], budgets.at(-1)] : budgets;
+  if (!chosen.length) return null;
+  const ns = groups.map(([, rs]) => rs[0].params), nLo = Math.min(...ns) / 2, nHi = Math.max(...ns) * 2;
+  const grid = Array.from({ length: CURVE_POINTS }, (_, k) => nLo * (nHi / nLo) ** (k / (CURVE_POINTS - 1)));
+  const series = await pool(chosen, 3, async (c, i) => {
+    const preds = await pool(grid, 6, (n) => api("/v1/predict", { law: `${law.id}@${law.version}`, params: n, tokens: c / (6 * n) }));
+    const color = PALETTE[i % PALETTE.length];
+    const runs = groups.map(([, rs]) => ({ x: rs[0].params, y: lossAt(rs, c) })).filter((p) => p.y !== null);
+    return [{ name: `C = ${sci(c)} runs`, color, markers: true, line: false, points: runs },
+      { name: `C = ${sci(c)} law`, color, dashed: true, points: preds.map((p, k) => p.ok && { x: grid[k], y: p.ok.loss }).filter(Boolean) }];
+  });
+  return chart({ title: "IsoFLOP slices (C = 6ND): loss against size",
+    x: { label: "parameters N", log: true, format: count }, y: { label: "loss", log: false, format: (v) => v.toFixed(2) },
+    series: series.flatMap((s) => s.ok || []) });
+}
+
+function warningsOf(detail) {
+  const report = (detail.fit && detail.fit.report) || {};
+  return [...(report.warnings || []), ...((detail.diagnostics || {}).warnings || [])].filter((w) => typeof w === "string");
+}
+
+function diagnostics(detail) {
+  const d = { ...(detail.diagnostics || {}), ...((detail.fit && detail.fit.report && detail.fit.report.diagnostics) || {}) };
+  const scalar = Object.entries(d).filter(([, v]) => ["number", "string", "boolean"].includes(typeof v));
+  return el("dl", { class: "kv" }, scalar.slice(0, 24).map(([k, v]) => [el("dt", {}, k), el("dd", {}, typeof v === "number" ? sci(v, 4) : String(v))]));
+}
+
+async function lawSection(summary, runs) {
+  const versions = await pool(summary.versions, 4, (v) => api(`/v1/laws/${encodeURIComponent(`${summary.id}@${v}`)}`));
+  const latest = versions.at(-1).ok || (await api(`/v1/laws/${encodeURIComponent(summary.id)}`));
+  const rows = versions.map((v, i) => v.ok ? { cells: [`${v.ok.id}@${v.ok.version}`, v.ok.fit ? `${v.ok.fit.form} · ${v.ok.fit.method}` : v.ok.form,
+    v.ok.has_draws ? "yes" : "no", v.ok.fit ? new Date(v.ok.fit.published_at * 1000).toLocaleString() : "—", String(warningsOf(v.ok).length)] }
+    : { cells: [`${summary.id}@${summary.versions[i]}`, v.error.message, "", "", ""] });
+  const warnings = warningsOf(latest);
+  const groups = groupRuns(runs);
+  const figures = runs.length ? await Promise.all([lossVsTokens(latest, groups), isoFlops(latest, groups), lossVsCompute(latest, runs)]) : [];
+  return el("section", { class: "card wide", "data-law": summary.id },
+    el("h3", {}, `${summary.id} `, el("span", { class: "muted" }, summary.title)),
+    table(["Version", "How", "Draws", "Published", "Warnings"], rows),
+    warnings.length ? el("ul", { class: "warnings" }, warnings.map((w) => el("li", {}, w))) : el("p", { class: "muted" }, "No warnings on the latest version."),
+    el("details", {}, el("summary", {}, "Diagnostics of the latest version"), diagnostics(latest)),
+    el("div", { class: "charts" }, figures));
+}
+
+function progressOf(job) {
+  const p = job.progress || {};
+  if (job.status === "succeeded" || job.status === "failed") {
+    return p.total_runs ? `${p.runs_done || 0}/${p.total_runs} runs` : "finished";
+  }
+  const bar = p.total_runs ? el("progress", { max: p.total_runs, value: p.runs_done || 0 }, `${p.runs_done || 0}/${p.total_runs}`) : null;
+  const text = [p.stage, p.total_runs ? `${p.runs_done || 0}/${p.total_runs} runs` : null, p.evals ? `${p.evals} evals` : null].filter(Boolean).join(" · ");
+  return el("span", {}, bar, " ", text || "—");
+}
+
+function jobsTable(jobs) {
+  if (!jobs.length) return el("p", { class: "muted" }, "No jobs for this dataset yet.");
+  return table(["Job", "Kind", "Status", "Progress", "Created", "Outcome"], jobs.map((j) => ({ attrs: { "data-status": j.status }, cells: [
+    j.id.slice(0, 8), j.kind, el("span", { class: `status ${j.status}` }, j.status), progressOf(j),
+    new Date(j.created_at * 1000).toLocaleTimeString(),
+    j.error || (j.result && j.result.law_id ? `${j.result.law_id}@${j.result.version}` : "")] })), { id: "mydata-jobs" });
+}
+
+async function refreshJobs(dataset, seen) {
+  clearTimeout(pollTimer);
+  if (current !== dataset) return;
+  const jobs = await datasetJobs(dataset);
+  $("mydata-jobs-box")?.replaceChildren(jobsTable(jobs));
+  const finished = jobs.filter((j) => j.status === "succeeded").length;
+  if (seen !== undefined && finished > seen) { await open(dataset); return; }
+  if (jobs.some((j) => j.status === "queued" || j.status === "running")) {
+    pollTimer = setTimeout(() => refreshJobs(dataset, finished), 1500);
+  }
+}
+
+async function open(dataset) {
+  current = dataset;
+  params.set("dataset", dataset); saveUrl();
+  const out = $("mydata-body");
+  out.setAttribute("aria-busy", "true");
+  const [runs, all] = await Promise.all([allRuns(dataset), laws(true)]);
+  const fitted = all.filter((l) => !l.builtin && l.dataset === dataset);
+  const sections = await Promise.all(fitted.map((l) => lawSection(l, runs)));
+  out.replaceChildren(
+    el("h2", {}, dataset, el("span", { class: "muted" }, ` · ${runs.length} evaluations in ${groupRuns(runs).length} runs`)),
+    ...(fitted.length ? sections : [el("p", { class: "hint", id: "mydata-nolaw" }, "No fitted law for this dataset yet: its refit may still be running (jobs below).")]),
+    el("section", { class: "card wide" }, el("h3", {}, "Jobs"), el("div", { id: "mydata-jobs-box" })));
+  out.removeAttribute("aria-busy");
+  out.dataset.dataset = dataset;
+  const jobs = await datasetJobs(dataset);
+  await refreshJobs(dataset, jobs.filter((j) => j.status === "succeeded").length);
+}
+
+async function start(formEl, banner, path, extra) {
+  clearErrors(formEl, banner);
+  const dataset = $("mydata-dataset").value.trim();
+  try {
+    const job = await api(path, { dataset, ...body(formEl), ...extra });
+    if (dataset) await open(dataset);
+    banner.textContent = `Queued job ${job.job_id.slice(0, 8)}.`;
+  } catch (error) {
+    if (error.status === 401) error.fields = { "": `${error.message} — enter the API key above.` };
+    if (error.fields.dataset) error.fields = { "": `dataset: ${error.fields.dataset}` };
+    showErrors(formEl, error, banner);
+  }
+}
+
+export async function initMydata() {
+  const key = $("mydata-key");
+  key.value = getApiKey();
+  key.addEventListener("change", () => setApiKey(key.value));
+  $("key-form").addEventListener("submit", (ev) => { ev.preventDefault(); setApiKey(key.value); });
+  $("mydata-open").addEventListener("click", () => open($("mydata-dataset").value.trim()));
+  $("mydata-reload").addEventListener("click", () => current && open(current));
+  $("mydata-dataset").addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); $("mydata-open").click(); } });
+  $("refit-form").addEventListener("submit", (ev) => { ev.preventDefault(); start(ev.target, $("refit-error"), "/v1/fits", {}); });
+  $("calib-form").addEventListener("submit", (ev) => { ev.preventDefault(); start(ev.target, $("calib-error"), "/v1/calibrations", {}); });
+  const names = await fillDatasets();
+  const chosen = params.get("dataset") || names[0];
+  if (chosen) { $("mydata-dataset").value = chosen; await open(chosen); }
+}

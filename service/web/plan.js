@@ -1,0 +1,164 @@
+// Plan: one budget, one law -> N*, D*, the shape, loss, hyper-parameters, cost, warnings.
+import { api } from "./api.js";
+import { fillLawSelect, lawInfo } from "./catalogue.js";
+import { count, dollars, el, hours, int, interval, sci } from "./fmt.js";
+import { body, clearErrors, params, remember, restore, saveUrl, showErrors } from "./form.js";
+
+const form = () => document.getElementById("plan-form");
+const PREFIX = "";
+
+function budgetKind() {
+  return form().querySelector("input[name=budget]:checked").value;
+}
+
+function showBudgetFields() {
+  const kind = budgetKind();
+  for (const node of form().querySelectorAll("[data-budget]")) {
+    node.hidden = !node.dataset.budget.split(" ").includes(kind);
+  }
+}
+
+function request() {
+  const out = body(form(), (name) => name === "budget");
+  if (out.constraints && !Object.keys(out.constraints).length) delete out.constraints;
+  return out;
+}
+
+function stat(label, main, sub, attrs = {}) {
+  return el("div", { class: "stat", ...attrs }, el("div", { class: "stat-label" }, label),
+    el("div", { class: "stat-value" }, main), sub ? el("div", { class: "stat-sub" }, sub) : null);
+}
+
+function section(title, ...rows) {
+  return el("section", { class: "card" }, el("h3", {}, title), el("dl", { class: "kv" },
+    rows.filter((r) => r && r[1] !== undefined && r[1] !== null && r[1] !== "").map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])));
+}
+
+function shapeCard(s) {
+  if (!s) return section("Shape", ["Shape", "this law gives no shape"]);
+  return section("Shape",
+    ["Width (d_model)", int(s.width)], ["Depth (layers)", int(s.depth)],
+    ["Heads", `${s.n_heads} × ${s.head_dim}`], ["KV heads", int(s.n_kv_heads)],
+    ["FFN size", int(s.ffn_size)], ["Exact params", int(s.params)],
+    ["Params as the law counts", count(s.params_law)],
+    ["FLOPs / token", `${sci(s.flops_per_token)} (6N: ${sci(s.flops_per_token_6n)})`]);
+}
+
+function lossCard(a) {
+  const rows = [["Predicted loss", a.loss === null ? "—" : a.loss.toFixed(3)]];
+  const level = a.level ? `${Math.round(a.level * 100)}%` : "bootstrap";
+  const three = (v) => v.toFixed(3);
+  if (a.loss_interval) rows.push([a.curve_interval ? `A run will land in (${level})` : `Interval (${level})`, interval(a.loss_interval, three)]);
+  if (a.curve_interval) rows.push([`Law's curve band (${level})`, interval(a.curve_interval, three)]);
+  if (a.params_interval) rows.push(["N* interval", interval(a.params_interval, count)]);
+  if (a.tokens_interval) rows.push(["D* interval", interval(a.tokens_interval, count)]);
+  if (!a.loss_interval) rows.push(["Interval", "none given (the law has no bootstrap draws, or this answer has none)"]);
+  return section("Loss", ...rows);
+}
+
+function hyperCard(h) {
+  if (!h) return section("Batch size and learning rate", ["", "not available for this law"]);
+  return section("Batch size and learning rate",
+    ["Batch size", `${count(h.batch_size_tokens)} tokens`], ["Peak learning rate", sci(h.learning_rate)],
+    ["Source", h.source]);
+}
+
+function costCard(a) {
+  const c = a.cost;
+  const rows = [["Training FLOPs", sci(a.training_flops)]];
+  if (a.inference_flops) rows.push(["Inference FLOPs", sci(a.inference_flops)]);
+  if (c) rows.push(["GPU-hours", sci(c.gpu_hours)], ["Wall clock", c.wall_clock_hours === null ? "give the GPU count" : hours(c.wall_clock_hours)],
+    ["Dollars", c.dollars === null ? "give a price per GPU-hour" : dollars(c.dollars)]);
+  else rows.push(["GPU-hours", "give a GPU-hour or dollar budget to see the cost"]);
+  const card = section("Cost", ...rows);
+  card.id = "cost-card";
+  return card;
+}
+
+// Plans the API may add (time_optimal / flop_optimal on GPU-hour budgets): shown when there.
+function extraPlans(a) {
+  return ["flop_optimal", "time_optimal"].filter((k) => a[k] && typeof a[k] === "object").map((k) => {
+    const p = a[k];
+    const has = (f) => typeof p[f] === "number";
+    return section(k === "time_optimal" ? "Time-optimal plan (measured throughput)" : "FLOP-optimal shape, same hours",
+      ["N", has("params") ? count(p.params) : null], ["D", has("tokens") ? count(p.tokens) : null],
+      ["Loss", has("loss") ? p.loss.toFixed(3) : null],
+      ["Shape", p.shape ? `${p.shape.width} wide × ${p.shape.depth} deep` : null],
+      ["FLOPs", has("flops") ? sci(p.flops) : null], ["GPU-hours", has("gpu_hours") ? sci(p.gpu_hours) : null],
+      ["Wall clock", has("wall_clock_hours") ? hours(p.wall_clock_hours) : null],
+      ["Dollars", has("dollars") ? dollars(p.dollars) : null]);
+  });
+}
+
+function render(a) {
+  const warnings = [...(a.warnings || []), ...(a.caveats || [])].filter((w) => typeof w === "string");
+  return el("div", { class: "answer-card", "data-law": a.law.id },
+    el("div", { class: "headline" },
+      stat("N* (parameters)", count(a.params), sci(a.params, 5), { id: "answer-params", "data-value": a.params }),
+      stat("D* (tokens)", count(a.tokens), sci(a.tokens, 5), { id: "answer-tokens", "data-value": a.tokens }),
+      stat("Tokens per parameter", sci(a.tokens_per_param), a.epochs ? `${sci(a.epochs)} epochs of the unique data` : null),
+      stat("Budget (FLOPs)", sci(a.flops), `${a.law.id}@${a.law.version}`)),
+    el("p", { class: "muted small" }, `N counts ${a.n_definition}; C counts ${a.c_definition}.`),
+    warnings.length ? el("div", { class: "warnings", id: "answer-warnings" }, el("strong", {}, "Read before trusting this plan"),
+      el("ul", {}, warnings.map((w) => el("li", {}, w)))) : null,
+    el("div", { class: "cards" }, shapeCard(a.shape), lossCard(a), hyperCard(a.hyperparameters), costCard(a), ...extraPlans(a)));
+}
+
+async function submit(ev) {
+  ev?.preventDefault();
+  const f = form(), banner = document.getElementById("plan-error"), out = document.getElementById("plan-answer");
+  clearErrors(f, banner);
+  remember(f, PREFIX);
+  out.setAttribute("aria-busy", "true");
+  try {
+    out.replaceChildren(render(await api("/v1/allocate", request())));
+  } catch (error) {
+    showErrors(f, error, banner);
+    out.replaceChildren(el("p", { class: "hint" }, "Fix the marked field and press Plan again."));
+  } finally {
+    out.removeAttribute("aria-busy");
+  }
+}
+
+async function showLaw() {
+  const box = document.getElementById("plan-law-info");
+  try { box.replaceChildren(await lawInfo(form().law.value)); } catch (e) { box.textContent = e.message; }
+}
+
+async function fillGpus() {
+  const { gpus } = await api("/planner/config.json");
+  const select = document.getElementById("plan-gpu");
+  select.replaceChildren(...gpus.map((g) => el("option", { value: g.name, title: `${sci(g.peak_bf16_flops)} FLOP/s dense BF16, ${g.memory_gib} GiB` }, g.name.toUpperCase())));
+  select.value = "h100";
+}
+
+// Throughput models, where the server has them (GET /v1/throughput): a GPU-hour budget
+// then gets time-optimal and FLOP-optimal plans. Without the endpoint the field stays hidden.
+async function fillThroughput() {
+  let models;
+  try { models = (await api("/v1/throughput")).data; } catch { return; }
+  if (!Array.isArray(models) || !models.length) return;
+  document.getElementById("plan-throughput").replaceChildren(el("option", { value: "" }, "none: constant MFU"),
+    ...models.map((m) => el("option", { value: m.id }, `${m.id} (${String(m.gpu || "").toUpperCase()})`)));
+  const field = document.getElementById("plan-throughput-field");
+  field.hidden = false;
+  field.dataset.budget = "gpu_hours dollars";
+}
+
+export async function initPlan() {
+  const f = form();
+  await Promise.all([fillGpus(), fillThroughput(), fillLawSelect(f.law, params.get("law"))]);
+  restore(f, PREFIX);
+  const options = document.getElementById("plan-options");
+  options.open = [...options.querySelectorAll("input")].some((i) => i.value.trim() !== "");
+  showBudgetFields();
+  for (const r of f.querySelectorAll("input[name=budget]")) r.addEventListener("change", () => { showBudgetFields(); remember(f, PREFIX); });
+  f.law.addEventListener("change", showLaw);
+  f.addEventListener("submit", submit);
+  document.getElementById("plan-share").addEventListener("click", async (ev) => {
+    remember(f, PREFIX); saveUrl();
+    try { await navigator.clipboard.writeText(location.href); ev.target.textContent = "Link copied"; } catch { ev.target.textContent = "Link is in the address bar"; }
+  });
+  const planned = ["flops", "gpu_hours", "dollars"].some((k) => params.has(k));
+  await Promise.all([showLaw(), planned ? submit() : null]);
+}

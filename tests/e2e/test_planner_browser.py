@@ -1,0 +1,217 @@
+"""The planner page in a real browser: a ``flopwise serve`` subprocess driven by Debian's
+headless Chromium through Playwright (pointed at ``/usr/bin/chromium``; no browser is
+downloaded). Skips when Chromium or Playwright is missing, fails then when
+``FLOPWISE_REQUIRE_BROWSER=1`` (CI installs Chromium with ``.ci/install-chromium``).
+
+Screenshots of every view go to ``$FLOPWISE_TEST_ARTIFACTS`` (default
+``tests/artifacts/planner``, git-ignored); the test prints the folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import ServerProcess
+from tests.e2e.helpers import wait_job
+from tests.shared_data import REPO
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = os.environ.get("FLOPWISE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 60_000
+KEY = "planner-test-key"
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (run .ci/install-chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e '.[dev]')"
+    return None
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    folder = Path(os.environ.get("FLOPWISE_TEST_ARTIFACTS", REPO / "tests" / "artifacts"))
+    folder = folder / "planner"
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"planner screenshots: {folder}")
+    return folder
+
+
+class Browser:
+    """One fresh Chromium profile; every request the pages make is recorded."""
+
+    def __init__(self, context: Any, server: ServerProcess) -> None:
+        self.context, self.server = context, server
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        context.on("request", lambda request: self.requests.append(request.url))
+        context.set_default_timeout(WAIT_MS)
+
+    def open(self, query: str = "") -> Any:
+        page = self.context.new_page()
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.goto(self.server.url + "/" + query)
+        return page
+
+    def outside(self) -> list[str]:
+        own = self.server.url + "/"
+        return [u for u in self.requests if not (u.startswith(own) or u.startswith("data:"))]
+
+
+@pytest.fixture
+def browser(flopwise_server: Callable[..., ServerProcess], tmp_path: Path) -> Iterator[Browser]:
+    missing = _missing()
+    if missing is not None:
+        if os.environ.get("FLOPWISE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"FLOPWISE_REQUIRE_BROWSER=1 but {missing}")
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    server = flopwise_server(env={"FLOPWISE_API_KEY": KEY})
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1440, "height": 1000},
+        )
+        try:
+            yield Browser(context, server)
+        finally:
+            context.close()
+
+
+def _post(server: ServerProcess, path: str, body: dict[str, Any]) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    return httpx.post(server.url + path, json=body, headers=headers, timeout=60)
+
+
+def test_plan_compare_frontier(browser: Browser, artifacts: Path) -> None:
+    server = browser.server
+    page = browser.open()
+    page.get_by_label("Training FLOPs").first.fill("5.76e23")
+    page.get_by_label("Scaling law").select_option("epoch-2024")
+    page.get_by_text("Besiroglu").first.wait_for()  # the law's citation, from /v1/laws/{id}
+    page.get_by_label("Training FLOPs").first.press("Enter")  # the form submits from the keyboard
+    shown = float(page.locator("#answer-params").get_attribute("data-value") or "nan")
+    api = _post(server, "/v1/allocate", {"flops": 5.76e23, "law": "epoch-2024"}).json()
+    assert shown == pytest.approx(api["params"], rel=1e-3)
+    assert "flops=5.76e23" in page.url and "law=epoch-2024" in page.url
+    page.screenshot(path=artifacts / "plan.png", full_page=True)
+
+    # the same plan from its link, in a new tab
+    shared = browser.open("?" + page.url.split("?", 1)[1])
+    assert float(shared.locator("#answer-params").get_attribute("data-value") or "nan") == shown
+    shared.close()
+
+    # bad input: the API's own message beside the field
+    page.get_by_label("Training FLOPs").first.fill("-5")
+    page.get_by_role("button", name="Plan").click()
+    message = _post(server, "/v1/allocate", {"flops": -5}).json()["detail"][0]["msg"]
+    assert page.locator("#plan-flops-error").inner_text() == message
+    assert page.get_by_label("Training FLOPs").first.get_attribute("aria-invalid") == "true"
+    page.screenshot(path=artifacts / "plan-bad-input.png", full_page=True)
+
+    # a GPU-hour budget: the cost card
+    page.get_by_role("radio", name="GPU-hours").check()
+    page.get_by_label("GPU-hours to spend").fill("1e5")
+    page.get_by_label("GPUs", exact=True).fill("64")
+    page.get_by_label("Price per GPU-hour ($)").fill("2")
+    page.get_by_role("button", name="Plan").click()
+    cost = page.locator("#cost-card")
+    cost.get_by_text("$200,000").wait_for()
+    assert "Wall clock" in cost.inner_text()
+    page.screenshot(path=artifacts / "plan-gpu-hours.png", full_page=True)
+
+    # compare: one row per built-in law
+    catalogue = httpx.get(server.url + "/v1/laws").json()["data"]
+    builtin = [law["id"] for law in catalogue if law["builtin"]]
+    page.get_by_role("tab", name="Plan").focus()
+    page.keyboard.press("ArrowRight")  # tabs follow the arrow keys
+    assert page.get_by_role("tab", name="Compare laws").get_attribute("aria-selected") == "true"
+    rows = page.locator("#compare-results tbody tr")
+    rows.nth(len(builtin) - 1).wait_for()
+    assert rows.count() == len(builtin)
+    assert [rows.nth(i).get_attribute("data-law") for i in range(rows.count())] == builtin
+    page.screenshot(path=artifacts / "compare.png", full_page=True)
+
+    # frontier: charts with data
+    page.get_by_role("tab", name="Frontier").click()
+    lines = page.locator("#frontier-charts svg.chart path.line")
+    lines.first.wait_for()
+    assert lines.count() >= 3
+    assert (
+        int(page.locator("#frontier-charts svg.chart").first.get_attribute("data-points") or 0) > 0
+    )
+    page.locator("#frontier-charts svg.chart").first.hover()
+    assert "Budget C" in page.locator("#tooltip").inner_text()
+    page.screenshot(path=artifacts / "frontier.png", full_page=True)
+
+    assert browser.outside() == []
+    assert browser.errors == []
+
+
+def _synthetic_runs(dataset: str) -> list[dict[str, Any]]:
+    """Four model sizes at four token counts from Hoffmann et al. 2022's Eq. 10 law."""
+    runs = []
+    for params in (5e7, 1e8, 2e8, 4e8):
+        for tokens in (1e9, 2e9, 4e9, 1.6e10):
+            loss = 1.69 + 406.4 / params**0.34 + 410.7 / tokens**0.28
+            run = f"{int(params / 1e6)}M"
+            runs.append(
+                {"dataset": dataset, "run": run, "params": params, "tokens": tokens, "loss": loss}
+            )
+    return runs
+
+
+def test_my_data_shows_the_refitted_law(browser: Browser, artifacts: Path) -> None:
+    server = browser.server
+    ingest = _post(server, "/v1/runs", {"runs": _synthetic_runs("browser-data")})
+    assert ingest.status_code == 200, ingest.text
+    (job_id,) = ingest.json()["refit_jobs"].values()
+    assert wait_job(server.url, job_id)["status"] == "succeeded"
+
+    page = browser.open("?view=mydata&dataset=browser-data")
+    law = page.locator('section[data-law="browser-data-chinchilla"]')
+    law.wait_for()
+    assert "browser-data-chinchilla@1" in law.inner_text()
+    assert law.locator("svg.chart path.line").count() > 0
+    assert page.locator("#mydata-jobs tr[data-status=succeeded]").count() == 1
+    page.screenshot(path=artifacts / "mydata.png", full_page=True)
+
+    # a refit from the page: refused without the key, queued with it
+    page.get_by_role("button", name="Start refit").click()
+    page.locator("#refit-error").get_by_text("FLOPWISE_API_KEY").wait_for()
+    page.get_by_label("API key").fill(KEY)
+    page.get_by_label("API key").press("Tab")
+    page.get_by_label("Bootstrap draws").fill("4")
+    page.get_by_role("button", name="Start refit").click()
+    page.locator("#refit-error").get_by_text("Queued job").wait_for()
+    jobs = page.locator("#mydata-jobs tbody tr")
+    jobs.nth(1).wait_for()
+    assert jobs.count() == 2
+
+    assert browser.outside() == []
+    assert browser.errors == []

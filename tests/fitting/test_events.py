@@ -1,0 +1,39 @@
+"""The trainer -> service stream: every event survives JSON and is read back typed."""
+
+from __future__ import annotations
+
+import json
+
+from flopwise.fitting.events import (
+    DoneEvent,
+    EvalEvent,
+    FitEvent,
+    MessageEvent,
+    RunDoneEvent,
+    RunRecord,
+    StartEvent,
+    parse_event,
+)
+
+
+def test_events_round_trip_through_json() -> None:
+    record = RunRecord(dataset="d", run="r", width=32, depth=2, params=47264, tokens=4096,
+                       flops=1e9, loss=3.1, seconds_per_step=0.05, n_gpus=1, gpu="cpu",
+                       tags={"host": "n1"})  # fmt: skip
+    events = [
+        StartEvent(run="r", params=47264, width=32, depth=2, tokens=0, total_tokens=8192,
+                   resumed_from_step=0, lr=0.01, device="cpu", world_size=1),
+        EvalEvent(run="r", tokens=4096, loss=3.1, record=record.to_dict()),
+        RunDoneEvent(run="r", status="finished", done=1, total=4),
+        FitEvent(success=True, law_id="d-chinchilla", version=1, message="ok"),
+        MessageEvent(text="hello"),
+        DoneEvent(sweep_id="s", finished=4, failed={}, skipped=[], observations=16),
+    ]  # fmt: skip
+    for event in events:
+        assert parse_event(json.loads(json.dumps(event.to_dict()))) == event
+
+
+def test_unknown_or_incomplete_lines_are_skipped() -> None:
+    assert parse_event({"event": "telemetry", "x": 1}) is None
+    assert parse_event({"event": "run_done"}) is None
+    assert parse_event(["eval"]) is None

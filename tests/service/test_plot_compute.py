@@ -1,0 +1,26 @@
+"""The law plot puts runs at compute as the law counts it, the same axis as its curve."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from flopwise.fitting import builtin
+from flopwise.fitting.fit.common import gemstones_flops
+from flopwise.service.plot import _compute, render_png
+
+
+def test_runs_sit_at_the_laws_own_compute() -> None:
+    records = [
+        {"params": 1.2e8, "tokens": 1e10, "loss": 3.1, "width": 768, "depth": 12},
+        {"params": 4.0e8, "tokens": 2e10, "loss": 2.8, "width": 1024, "depth": 24},
+    ]
+    gemstones = builtin("gemstones-2025")
+    want = gemstones_flops(
+        np.array([768, 1024]), np.array([12, 24]), np.array([1e10, 2e10]), gemstones.family
+    )
+    assert _compute(gemstones, records) == pytest.approx(want, rel=1e-12)
+    assert not np.allclose(want, [6 * 1.2e8 * 1e10, 6 * 4.0e8 * 2e10], rtol=1e-3)
+    epoch = builtin("epoch-2024")
+    assert _compute(epoch, records) == pytest.approx([6 * 1.2e8 * 1e10, 6 * 4.0e8 * 2e10])
+    assert render_png(gemstones, records)[:8] == b"\x89PNG\r\n\x1a\n"
