@@ -29,7 +29,8 @@ from flopwise.fitting.allocation import DEFAULT_CONSTRAINTS, frontier
 from flopwise.fitting.checks import optional_positive, positive
 from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.laws import Form, Law, NDefinition
+from flopwise.fitting.forms import law_form
+from flopwise.fitting.laws import Law, NDefinition
 from flopwise.fitting.shape import (
     Shape,
     ShapeConstraints,
@@ -55,8 +56,6 @@ __all__ = [
     "shape_terms",
 ]
 
-TIME_FORMS = (Form.CHINCHILLA, Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT)
-"""Law forms whose loss splits into shape terms plus ``B T^-beta``."""
 
 ASPECT_BAND = (20.0, 200.0)
 """Width/depth where a law blind to shape may be trusted: Kaplan et al. 2020 (§3.1,
@@ -86,19 +85,32 @@ class ShapeGrid:
     """Widths per depth (the grid is depth-major)."""
 
 
+def _core(law: Law) -> dict[str, float] | None:
+    """The Chinchilla core of a law whose loss is ``E + A/N^alpha + B/T^beta`` with no
+    repeated-data terms (``None`` for shape-aware and other forms)."""
+    form = law_form(law)
+    return None if form.repeated_data else form.chinchilla_constants(law)
+
+
+def data_term(law: Law) -> tuple[float, float]:
+    """``(B, beta)`` of the token term ``B / T^beta`` every time-optimal law has."""
+    k = _core(law) or law.constants
+    return float(k["B"]), float(k["beta"])
+
+
 def shape_terms(law: Law, family: ArchFamily, width: Any, depth: Any) -> Any:
     """``S(w, d)``: the law's loss at infinite tokens (shape and parameter terms)."""
-    if law.form not in TIME_FORMS:
+    core = _core(law)
+    if core is None and not law_form(law).shape_aware:
         raise ArgumentError(
             "law",
             f"{law.id} ({law.form}) has no loss of the form S(shape) + B/T^beta; "
-            "time-optimal answers need a chinchilla or width-depth law",
+            "time-optimal answers need a chinchilla-core or width-depth law",
         )
     w, d = np.asarray(width, dtype=float), np.asarray(depth, dtype=float)
-    if law.form is Form.CHINCHILLA:
-        k = law.constants
+    if core is not None:
         n = np.asarray(law_params(law.n_definition, family, width, depth), dtype=float)
-        return k["E"] + k["A"] / np.power(n, k["alpha"])
+        return core["E"] + core["A"] / np.power(n, core["alpha"])
     total = np.asarray(law_params(NDefinition.TOTAL, family, width, depth), dtype=float)
     return _shape_terms(law, w, d, total)
 
@@ -124,8 +136,8 @@ def shape_grid(
         flops_per_token=np.asarray(law_flops_per_token(law, family, w, d), dtype=float),
         seconds_per_token=np.asarray(step, dtype=float) / batch_tokens,
         allowed=_allowed(law, w, d),
-        B=float(law.constants["B"]),
-        beta=float(law.constants["beta"]),
+        B=data_term(law)[0],
+        beta=data_term(law)[1],
         n_gpus=n_gpus,
         batch_tokens=batch_tokens,
         n_widths=int(widths.size),
@@ -138,7 +150,7 @@ def shape_grid(
 
 
 def _allowed(law: Law, width: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    if law.form in (Form.WIDTH_DEPTH, Form.WIDTH_DEPTH_ALT):
+    if law_form(law).shape_aware:
         return np.ones(width.shape, dtype=bool)
     aspect = width / depth
     return (aspect >= ASPECT_BAND[0]) & (aspect <= ASPECT_BAND[1])
