@@ -16,19 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
-from flopwise.fitting.laws import FORM_CONSTANTS, Law
+from flopwise.fitting.forms import law_form
+from flopwise.fitting.laws import Law
 from flopwise.fitting.uncertainty import PredictiveError, noise_sd
 
 __all__ = ["CAVEATS", "SOURCES", "SPREADS_FILE", "annotate", "estimate_spread_of"]
 
 SPREADS_FILE = Path(__file__).with_name("builtin") / "spreads.json"
-SOURCES: dict[str, tuple[str, str]] = {
-    "epoch-2024": ("epoch-chinchilla", "chinchilla"),
-    "epoch-2024-huber": ("epoch-chinchilla", "chinchilla"),
-    "gemstones-2025": ("gemstones-hot-100b", "width-depth"),
-    "gemstones-2025-params": ("gemstones-hot-100b", "chinchilla"),
+SOURCES: dict[str, tuple[str, str, float]] = {
+    "epoch-2024": ("epoch-chinchilla", "chinchilla", 1e-3),
+    "epoch-2024-huber": ("epoch-chinchilla", "chinchilla", 1e-3),
+    "gemstones-2025": ("gemstones-hot-100b", "width-depth", 1e-4),
+    "gemstones-2025-params": ("gemstones-hot-100b", "chinchilla", 1e-3),
 }
-"""Built-in law -> (bundled dataset it was fitted on, form flopwise refits there)."""
+"""Built-in law -> (bundled dataset it was fitted on, form flopwise refits there, the
+Huber delta its authors fitted with)."""
 
 CAVEATS: dict[str, tuple[str, ...]] = {
     "muennighoff-2023": (
@@ -45,19 +47,19 @@ def estimate_spread_of(law: Law) -> PredictiveError:
     from flopwise.fitting.fit import fit
     from flopwise.fitting.predict import predict_loss
 
-    name, form = SOURCES[law.id]
+    name, form, delta = SOURCES[law.id]
     data = load_dataset(name)
     runs = data.runs
     predicted = predict_loss(
         law, params=runs.params, tokens=runs.tokens, width=runs.width, depth=runs.depth
     )
     residuals = np.log(runs.loss) - np.log(np.asarray(predicted, dtype=float))
-    report = fit(runs, form=form, workers=1, delta=1e-4 if form == "width-depth" else 1e-3)
+    report = fit(runs, form=form, workers=1, delta=delta)
     if report.law is None or report.law.spread is None:
         raise RuntimeError(f"{law.id}: refit of {name} failed: {report.message}")
     spread = report.law.spread
     return PredictiveError(
-        noise_sd=noise_sd(residuals, len(FORM_CONSTANTS[law.form])),
+        noise_sd=noise_sd(residuals, len(law_form(law).constants)),
         growth=spread.growth,
         log10_params_max=spread.log10_params_max,
         log10_tokens_max=spread.log10_tokens_max,

@@ -103,7 +103,8 @@ class Approach3(Method):
     @property
     def free_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Bounds on the solver's free parameters."""
-        return self.pmap.reduce(self.bounds[0])[0], self.pmap.reduce(self.bounds[1])[0]
+        lower, upper = (np.atleast_2d(self.pmap.reduce(np.atleast_2d(b)))[0] for b in self.bounds)
+        return lower, upper
 
     def solve(self, ctx: Context) -> Solution:
         o = ctx.options
