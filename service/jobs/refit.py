@@ -116,6 +116,19 @@ def _inherited(ctx: JobContext, law_id: str) -> dict[str, Any]:
     return {} if record is None else {"family": record.law.family}
 
 
+def _repeated_form(form: str, method: str) -> str | None:
+    """``form`` when it models repeated data, else the registered form ``method`` fits
+    that does and extends ``form``'s constants (Chinchilla -> data-constrained)."""
+    base = law_form(form)
+    if base.repeated_data:
+        return form
+    for name in form_names(method=method):
+        other = law_form(name)
+        if other.repeated_data and set(base.constants) < set(other.constants):
+            return name
+    return None
+
+
 def repeated_data(
     records: list[dict[str, Any]], form: str, method: str, *, auto: bool
 ) -> tuple[str, dict[str, Any], str]:
@@ -123,18 +136,17 @@ def repeated_data(
     the data-constrained form (Muennighoff et al. 2023 Eq. 7) when the refit is
     automatic, and a requested data-constrained fit takes its unique tokens from them."""
     unique = [r.get("unique_tokens") for r in records]
-    if all(u is None for u in unique) or method != "approach3":
+    if all(u is None for u in unique):
         return form, {}, ""
-    if auto and form == "chinchilla":
-        form = "data-constrained"
-    if form != "data-constrained":
+    target = _repeated_form(form, method)
+    if target is None or (target != form and not auto):
         return form, {}, ""
     values = [r["tokens"] if u is None else u for r, u in zip(records, unique, strict=True)]
     note = (
         f"{sum(u is not None for u in unique)} of {len(records)} runs carry unique_tokens: "
-        "fitted in the data-constrained form (Muennighoff et al. 2023)"
+        f"fitted in the {target} form (Muennighoff et al. 2023)"
     )
-    return form, {"unique_tokens": values}, note
+    return target, {"unique_tokens": values}, note
 
 
 def refit(job: Job, ctx: JobContext) -> Outcome:
