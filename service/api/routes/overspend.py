@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from flopwise.fitting.laws import Law
 from flopwise.service.answers import _constraints
-from flopwise.service.api.deps import AnswersDep
+from flopwise.service.api.deps import AnswersDep, require_reader
+from flopwise.service.api.responses import AUTH, BODY, INVALID
 from flopwise.service.api.routes.throughput import registry_of
 from flopwise.service.errors import FieldError
 from flopwise.service.overspend_plot import render_overspend
@@ -22,7 +23,12 @@ from flopwise.service.registry import UnknownLaw
 from flopwise.service.schemas.throughput import OverspendPublic, OverspendRequest
 from flopwise.service.time_answers import answer_overspend, resolve_model
 
-router = APIRouter(prefix="/v1", tags=["throughput"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["throughput"],
+    dependencies=[Depends(require_reader)],
+    responses={**INVALID, **BODY, **AUTH},
+)
 
 
 def _law(answers: Any, ref: str, loc: tuple[str, ...]) -> Law:

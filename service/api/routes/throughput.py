@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 
 from flopwise.fitting.throughput import ThroughputModel, to_dict
 from flopwise.fitting.throughput_catalogue import builtin_throughputs
-from flopwise.service.api.deps import AnswersDep
+from flopwise.service.api.deps import AnswersDep, require_reader
+from flopwise.service.api.responses import AUTH, NOT_FOUND
 from flopwise.service.schemas.throughput import ThroughputPublic, ThroughputsPublic
 from flopwise.service.store.throughput import ThroughputRegistry, UnknownThroughput
 
-router = APIRouter(prefix="/v1", tags=["throughput"])
+router = APIRouter(
+    prefix="/v1", tags=["throughput"], dependencies=[Depends(require_reader)], responses=AUTH
+)
 
 
 def registry_of(answers: Any) -> ThroughputRegistry:
@@ -46,7 +49,7 @@ def read_throughputs(answers: AnswersDep) -> dict[str, Any]:
     return {"data": data, "count": len(data)}
 
 
-@router.get("/throughput/{model_id}", response_model=ThroughputPublic)
+@router.get("/throughput/{model_id}", response_model=ThroughputPublic, responses=NOT_FOUND)
 def read_throughput(model_id: str, answers: AnswersDep) -> dict[str, Any]:
     """One throughput model: constants, device, fitted range and fit diagnostics."""
     registry = registry_of(answers)
