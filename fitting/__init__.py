@@ -11,7 +11,9 @@ value), ``forms`` (one module per law form and the registry every other module a
 ``predict``, ``allocation`` / ``optimum`` / ``shape`` (answers), ``inference`` (Sardana
 et al.), ``hyperparams`` (DeepSeek), ``hardware`` (GPU peaks, budgets), ``catalogue``
 (built-in laws), ``reconcile`` (Pearce & Song), ``runs`` and ``fit`` (the fitting
-engine), ``datasets`` (bundled published runs), ``errors`` (``ArgumentError``).
+engine), ``datasets`` (bundled published runs), ``errors`` (``ArgumentError``),
+``uncertainty`` / ``predictive`` / ``coverage`` (predictive intervals: where a new run's
+loss will fall, and how well that is calibrated).
 """
 
 from flopwise.fitting.allocation import Allocation, Frontier, allocate, frontier

@@ -23,6 +23,7 @@ from flopwise.fitting.forms import law_form
 from flopwise.fitting.hyperparams import Hyperparameters, deepseek_hyperparameters
 from flopwise.fitting.laws import CDefinition, Law, NDefinition
 from flopwise.fitting.optimum import optimum
+from flopwise.fitting.predictive import loss_band, spread_caveats
 from flopwise.fitting.shape import (
     Shape,
     ShapeConstraints,
@@ -31,6 +32,7 @@ from flopwise.fitting.shape import (
     make_shape,
     shapes_for_params,
 )
+from flopwise.fitting.uncertainty import DEFAULT_LEVEL, check_level
 
 __all__ = ["MAX_FLOPS", "Allocation", "Frontier", "allocate", "frontier"]
 
@@ -66,6 +68,10 @@ class Allocation:
     unique_tokens: float | None = None
     epochs: float | None = None
     warnings: tuple[str, ...] = ()
+    curve_interval: tuple[float, float] | None = None
+    """The mean curve's bootstrap band; ``loss_interval`` is where a new run will fall."""
+    level: float = DEFAULT_LEVEL
+    caveats: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types, laid out as the CLI and the HTTP API answer (``law`` is
@@ -75,10 +81,11 @@ class Allocation:
         for key in ("shape", "hyperparameters"):
             if out[key] is not None:
                 out[key] = dict(vars(out[key]))
-        for key in ("loss_interval", "params_interval", "tokens_interval"):
+        for key in ("loss_interval", "curve_interval", "params_interval", "tokens_interval"):
             if out[key] is not None:
                 out[key] = list(out[key])
         out["warnings"] = list(self.warnings)
+        out["caveats"] = list(self.caveats)
         return out
 
 
@@ -210,7 +217,7 @@ def allocate(
     constraints: ShapeConstraints | None = None,
     unique_tokens: float | None = None,
     inference_tokens: float | None = None,
-    level: float = 0.95,
+    level: float = DEFAULT_LEVEL,
 ) -> Allocation:
     """Compute-optimal allocation of ``flops`` under ``law``.
 
@@ -220,7 +227,8 @@ def allocate(
         the budget covers training plus ``2 N D_inf`` inference FLOPs (Sardana et al.).
     constraints : shape limits and architecture overrides.
     unique_tokens : cap on unique data; repeated epochs are discounted (Muennighoff et al.).
-    level : coverage of the bootstrap intervals, when the law has draws.
+    level : coverage of the intervals, in (0, 1): ``loss_interval`` (a new run's
+        loss), ``curve_interval`` and N*, D* intervals (the law's bootstrap draws).
 
     Raises ``ValueError`` naming the bad argument. Example: ``allocate(epoch, 5.76e23)``
     gives N* = 7.225e10, D* = 1.329e12 (docs/laws.md §3.3).
@@ -231,8 +239,7 @@ def allocate(
     c = float(flops_arr[0])
     unique_tokens = optional_positive("unique_tokens", unique_tokens)
     inference_tokens = optional_positive("inference_tokens", inference_tokens)
-    if not 0 < level < 1:
-        raise ArgumentError("level", f"must be in (0, 1), got {level}")
+    level = check_level(level)
     constraints = constraints or DEFAULT_CONSTRAINTS
     n_arr, d_arr, loss_arr, wd = optimum(
         law, flops_arr, constraints, unique_tokens, inference_tokens
@@ -248,7 +255,7 @@ def allocate(
     model_scale = float(deepseek_model_scale(shape.width, shape.depth, family.seq_len))
     hyper = deepseek_hyperparameters(model_scale, d)
     loss = None if loss_arr is None else float(np.asarray(loss_arr)[0])
-    loss_band, n_band, d_band = _draw_intervals(law, c, n, d, shape, unique_tokens, level)
+    curve, n_band, d_band = _draw_intervals(law, c, n, d, shape, unique_tokens, level)
     inference_flops = 2.0 * n * inference_tokens if inference_tokens else 0.0
     epochs = d / unique_tokens if unique_tokens else None
     warnings = _warnings(law, c, n, d, shape, constraints, wd_law)
@@ -267,7 +274,10 @@ def allocate(
         params=n,
         tokens=d,
         loss=loss,
-        loss_interval=loss_band,
+        loss_interval=None if loss is None else loss_band(law, loss, curve, n, d, level),
+        curve_interval=curve,
+        level=level,
+        caveats=spread_caveats(law) if loss is not None else tuple(law.caveats),
         tokens_per_param=d / n,
         shape=shape,
         hyperparameters=hyper,

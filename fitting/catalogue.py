@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from flopwise.fitting.builtin_draws import load_epoch_draws, shift_draws
+from flopwise.fitting.builtin_spread import annotate
 from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.laws import CDefinition, Domain, Law, NDefinition
@@ -364,7 +365,7 @@ def builtin_laws() -> tuple[Law, ...]:
             domain=GEMSTONES_DOMAIN,
         ),
     ]
-    return tuple(_with_epoch_draws(law) for law in laws)
+    return annotate(tuple(_with_epoch_draws(law) for law in laws))
 
 
 def _with_epoch_draws(law: Law) -> Law:

@@ -29,6 +29,7 @@ __all__ = [
     "load_dataset",
     "read_column",
     "read_runs",
+    "read_table",
     "stored_fits",
 ]
 
@@ -243,6 +244,15 @@ def stored_fits() -> dict[str, dict[str, dict[str, Any]]]:
     with open(DATA_DIR / "gemstones_stored_fits.json") as fh:
         data: dict[str, dict[str, dict[str, Any]]] = json.load(fh)
     return data
+
+
+def read_table(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a CSV or JSONL file as dicts (``ValueError`` naming the file when it is
+    missing or unreadable)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    return _records(path)
 
 
 def _records(path: Path) -> list[dict[str, Any]]:

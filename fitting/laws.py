@@ -17,6 +17,7 @@ import numpy as np
 
 from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.uncertainty import PredictiveError
 
 __all__ = [
     "FORM_CONSTANTS",
@@ -161,6 +162,11 @@ class Law:
     """Tabulated form only: (C, N*, D*) rows, C increasing."""
     draws: np.ndarray | None = None
     diagnostics: Mapping[str, Any] = field(default_factory=dict)
+    spread: PredictiveError | None = None
+    """Run-to-run noise and extrapolation growth behind predictive intervals
+    (``fitting.uncertainty``); ``None``: the documented default applies."""
+    caveats: tuple[str, ...] = ()
+    """Known limits of the law, shown with every answer it gives."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "form", _form_value(self.form))
@@ -225,6 +231,10 @@ def to_dict(law: Law) -> dict[str, Any]:
             value = None if value is None else np.asarray(value).tolist()
         elif f.name == "table":
             value = [list(r) for r in value]
+        elif f.name == "spread":
+            value = None if value is None else value.to_dict()
+        elif f.name == "caveats":
+            value = list(value)
         elif isinstance(value, StrEnum):
             value = str(value)
         elif isinstance(value, Mapping):
@@ -246,4 +256,8 @@ def from_dict(data: Mapping[str, Any]) -> Law:
         kwargs["draws"] = np.asarray(kwargs["draws"], dtype=float)
     if "table" in kwargs:
         kwargs["table"] = tuple(tuple(r) for r in kwargs["table"])
+    if kwargs.get("spread") is not None:
+        kwargs["spread"] = PredictiveError.from_dict(kwargs["spread"])
+    if "caveats" in kwargs:
+        kwargs["caveats"] = tuple(kwargs["caveats"])
     return Law(**kwargs)

@@ -12,6 +12,8 @@ from flopwise.fitting.checks import optional_positive
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms import law_form
 from flopwise.fitting.laws import Law
+from flopwise.fitting.predictive import loss_band, point_params, spread_caveats
+from flopwise.fitting.uncertainty import DEFAULT_LEVEL, check_level
 
 __all__ = ["Prediction", "interval", "intervals", "predict", "predict_loss"]
 
@@ -85,7 +87,8 @@ def _interval_of(values: np.ndarray, level: float) -> Any:
 
 @dataclass(frozen=True)
 class Prediction:
-    """A predicted loss and, when the law has bootstrap draws, its interval."""
+    """A predicted loss: ``loss_interval`` is where a new run's measured loss will fall
+    (``fitting.uncertainty``), ``curve_interval`` the mean curve's bootstrap band."""
 
     law_id: str
     law_version: int
@@ -93,6 +96,9 @@ class Prediction:
     loss_interval: tuple[float, float] | None
     params: float | None
     tokens: float
+    curve_interval: tuple[float, float] | None = None
+    level: float = DEFAULT_LEVEL
+    caveats: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types, laid out as the CLI and the HTTP API answer."""
@@ -100,8 +106,11 @@ class Prediction:
             "law": {"id": self.law_id, "version": self.law_version},
             "loss": self.loss,
             "loss_interval": None if self.loss_interval is None else list(self.loss_interval),
+            "curve_interval": None if self.curve_interval is None else list(self.curve_interval),
+            "level": self.level,
             "params": self.params,
             "tokens": self.tokens,
+            "caveats": list(self.caveats),
         }
 
 
@@ -113,9 +122,11 @@ def predict(
     width: int | None = None,
     depth: int | None = None,
     unique_tokens: float | None = None,
-    level: float = 0.95,
+    level: float = DEFAULT_LEVEL,
 ) -> Prediction:
-    """Validated single-point prediction with an interval from the law's draws."""
+    """Validated single-point prediction: the mean curve's band from the law's draws
+    and the predictive interval for a new run (``level`` coverage, in (0, 1))."""
+    level = check_level(level)
     params = optional_positive("params", params)
     tokens = optional_positive("tokens", tokens)
     unique_tokens = optional_positive("unique_tokens", unique_tokens)
@@ -134,4 +145,16 @@ def predict(
     loss = float(predict_loss(law, **kwargs))
     draws = law.draw_constants()
     band = None if draws is None else interval(predict_loss(law, constants=draws, **kwargs), level)
-    return Prediction(law.id, law.version, loss, band, params, float(tokens or 0.0))
+    n = point_params(law, params, width, depth)
+    new_run = loss_band(law, loss, band, n, float(tokens or 0.0), level)
+    return Prediction(
+        law.id,
+        law.version,
+        loss,
+        new_run,
+        params,
+        float(tokens or 0.0),
+        curve_interval=band,
+        level=level,
+        caveats=spread_caveats(law),
+    )

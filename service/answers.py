@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from flopwise.fitting.allocation import allocate, frontier
+from flopwise.fitting.allocation import Frontier, allocate, frontier
 from flopwise.fitting.hardware import budget_to_flops, cost_of
 from flopwise.fitting.laws import Law
 from flopwise.fitting.predict import predict
+from flopwise.fitting.predictive import path_loss_bands, spread_caveats
 from flopwise.fitting.shape import ShapeConstraints, shape_tables_cached
 from flopwise.service.errors import FieldError, field_error
 from flopwise.service.registry import LawRegistry, UnknownLaw
@@ -135,6 +136,7 @@ def answer_allocate(registry: LawRegistry, req: AllocateRequest) -> dict[str, An
             constraints=constraints,
             unique_tokens=req.unique_tokens,
             inference_tokens=req.inference_tokens,
+            level=req.level,
         )
         cost = None
         if req.gpu is not None:
@@ -168,6 +170,7 @@ def answer_predict(registry: LawRegistry, req: PredictRequest) -> dict[str, Any]
             width=req.width,
             depth=req.depth,
             unique_tokens=req.unique_tokens,
+            level=req.level,
         )
     except CLIENT_ERRORS as exc:
         raise field_error(exc, PredictRequest.model_fields) from None
@@ -208,22 +211,25 @@ def answer_frontier(registry: LawRegistry, req: FrontierRequest) -> dict[str, An
     except CLIENT_ERRORS as exc:
         raise field_error(exc, FrontierRequest.model_fields, nested=NESTED) from None
     loss = [None] * len(path.flops) if path.loss is None else path.loss.tolist()
+    bands = [None] * len(path.flops) if path.loss is None else _path_bands(law, path, req)
     points = [
         {
             "flops": float(c),
             "params": float(n),
             "tokens": float(d),
             "loss": None if v is None else float(v),
+            "loss_interval": band,
             "width": int(w),
             "depth": int(dep),
             "shape_params": float(p),
             "flops_per_token": float(f),
         }
-        for c, n, d, v, w, dep, p, f in zip(
+        for c, n, d, v, band, w, dep, p, f in zip(
             path.flops,
             path.params,
             path.tokens,
             loss,
+            bands,
             path.width,
             path.depth,
             path.shape_params,
@@ -232,7 +238,27 @@ def answer_frontier(registry: LawRegistry, req: FrontierRequest) -> dict[str, An
         )
     ]
     _finite(points, "flops")
-    return {"law": {"id": law.id, "version": law.version}, "points": points, "count": len(points)}
+    return {
+        "law": {"id": law.id, "version": law.version},
+        "points": points,
+        "count": len(points),
+        "level": req.level,
+        "caveats": list(spread_caveats(law) if path.loss is not None else law.caveats),
+    }
+
+
+def _path_bands(law: Law, path: Frontier, req: FrontierRequest) -> list[Any]:
+    assert path.loss is not None
+    return path_loss_bands(
+        law,
+        path.loss,
+        path.params,
+        path.tokens,
+        width=path.width,
+        depth=path.depth,
+        unique_tokens=req.unique_tokens,
+        level=req.level,
+    )
 
 
 class AnswerCache:
@@ -376,6 +402,27 @@ class Answers:
 
     def predict(self, req: PredictRequest) -> bytes:
         return self.answer("predict", req)
+
+    def predict_many(self, reqs: list[PredictRequest]) -> bytes:
+        """Answers to many points, as one JSON list in the same order (a bad point is
+        a 422 naming its index and field)."""
+        parts = []
+        for i, req in enumerate(reqs):
+            try:
+                parts.append(self.predict(req))
+            except FieldError as exc:
+                raise FieldError((exc.loc[0], i, *exc.loc[1:]), exc.message) from None
+        return b"[" + b",".join(parts) + b"]"
+
+    async def predict_many_async(self, reqs: list[PredictRequest]) -> bytes:
+        """:meth:`predict_many` through the bounded path of :meth:`answer_async`."""
+        parts = []
+        for i, req in enumerate(reqs):
+            try:
+                parts.append(await self.answer_async("predict", req))
+            except FieldError as exc:
+                raise FieldError((exc.loc[0], i, *exc.loc[1:]), exc.message) from None
+        return b"[" + b",".join(parts) + b"]"
 
     def frontier(self, req: FrontierRequest) -> bytes:
         return self.answer("frontier", req)

@@ -17,6 +17,7 @@ from flopwise.fitting.hardware import gpu
 from flopwise.fitting.hyperparams import deepseek_hyperparameters
 from flopwise.fitting.laws import Law
 from flopwise.fitting.overspend import overspend
+from flopwise.fitting.predictive import loss_band, spread_caveats
 from flopwise.fitting.shape import ShapeConstraints
 from flopwise.fitting.throughput import ThroughputModel
 from flopwise.fitting.time_optimal import TimeAllocation, allocate_hours
@@ -94,11 +95,12 @@ def answer_time_allocate(
         )
     except ValueError as exc:
         raise _argument(exc, set(AllocateRequest.model_fields)) from None
-    return _layout(law, result, constraints.family(law.family).seq_len)
+    return _layout(law, result, constraints.family(law.family).seq_len, req.level)
 
 
-def _layout(law: Law, result: TimeAllocation, seq_len: int) -> dict[str, Any]:
+def _layout(law: Law, result: TimeAllocation, seq_len: int, level: float) -> dict[str, Any]:
     fast = result.time_optimal
+    band = loss_band(law, fast.loss, None, fast.params, fast.tokens, level)
     scale = float(deepseek_model_scale(fast.shape.width, fast.shape.depth, seq_len))
     return {
         "law": {"id": law.id, "version": law.version},
@@ -106,7 +108,10 @@ def _layout(law: Law, result: TimeAllocation, seq_len: int) -> dict[str, Any]:
         "params": fast.params,
         "tokens": fast.tokens,
         "loss": fast.loss,
-        "loss_interval": None,
+        "loss_interval": None if band is None else list(band),
+        "curve_interval": None,
+        "level": level,
+        "caveats": list(spread_caveats(law)),
         "tokens_per_param": fast.tokens / fast.params,
         "shape": dict(vars(fast.shape)),
         "hyperparameters": asdict(deepseek_hyperparameters(scale, fast.tokens)),

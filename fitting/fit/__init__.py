@@ -26,8 +26,9 @@ L-BFGS), ``batch`` (many starts to convergence), ``newton`` (final polish),
 ``parametric`` (start grids, bounds), ``search`` (huge grids), ``multistart`` (the
 multi-start solver), ``decay`` (data-constrained), ``envelope`` / ``isoflop``
 (Approach 1 and 2 optima), ``powerlaw`` / ``optima`` (power laws through optima),
-``bootstrap`` / ``intervals`` (uncertainty), ``diagnostics``, ``validate``, ``common``
-(law building), ``pipeline`` (validate -> solve -> leave-largest-out -> bootstrap ->
+``bootstrap`` / ``intervals`` (uncertainty; the predictive error of a loss law,
+``fitting.uncertainty``, is estimated by the pipeline for every method that can
+refit), ``diagnostics``, ``validate``, ``common`` (law building), ``pipeline`` (validate -> solve -> leave-largest-out -> bootstrap ->
 law -> report, once), ``methods/`` (each method's solve step), ``front`` (:func:`fit`).
 """
 

@@ -13,6 +13,7 @@ import numpy as np
 from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.laws import CDefinition, NDefinition
+from flopwise.fitting.uncertainty import DEFAULT_LEVEL, check_level
 
 __all__ = ["FitOptions", "parse_options"]
 
@@ -65,6 +66,8 @@ class FitOptions:
     data's smallest and largest compute and 10x beyond)."""
     workers: int = 0
     """Bootstrap workers (0: one per CPU)."""
+    level: float = DEFAULT_LEVEL
+    """Coverage of the intervals the report lists (constants, N*, D*, L* at budgets)."""
     tie: Mapping[str, str] | None = None
     """Approach 3: constants tied to another (``{"beta": "alpha"}``: beta = alpha); a
     tied fit has fewer free constants and needs fewer runs (``constraints``)."""
@@ -123,6 +126,8 @@ def _convert(name: str, value: Any) -> Any:
         return arr
     if name == "budgets":
         return _budgets(value)
+    if name == "level":
+        return check_level(value)
     if name == "tie":
         return _pairs(name, value, str)
     if name == "fix":

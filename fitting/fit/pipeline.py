@@ -3,8 +3,11 @@
 A method (Approach 1, 2, 3, data-constrained; ``fit.methods``) supplies only its solve
 step as a :class:`Method`: how many free constants it fits, how it solves, how it refits
 on fewer runs, and how it draws bootstrap constants. Everything else is here, once:
-the at-bound warnings, bootstrapping only a fit that succeeded, the optimum warnings,
-the verdict, and the frontier intervals of every law with draws.
+the at-bound warnings, bootstrapping only a fit that succeeded, screening degenerate
+draws, the predictive error of a law that predicts loss (``fitting.uncertainty``:
+noise from the residuals, extrapolation growth from leave-largest-out refits), the
+optimum warnings, the verdict, and the frontier intervals of every law with draws,
+all at the fit's ``level``.
 """
 
 from __future__ import annotations
@@ -34,8 +37,15 @@ from flopwise.fitting.forms import law_form
 from flopwise.fitting.laws import Law
 from flopwise.fitting.predict import predict_loss
 from flopwise.fitting.runs import Runs
+from flopwise.fitting.uncertainty import (
+    PredictiveError,
+    draw_warning,
+    estimate_spread,
+    screen_draws,
+    spread_warnings,
+)
 
-__all__ = ["Method", "Solution", "at_bound", "run_pipeline"]
+__all__ = ["Method", "Solution", "at_bound", "predictive_error", "run_pipeline"]
 
 
 def at_bound(
@@ -88,6 +98,9 @@ class Method(ABC):
     """Optional run columns the method reads (``width``, ``depth``)."""
     constrainable: bool = False
     """The method honours ``tie``, ``fix`` and ``objective`` (Approach 3's LSE fit)."""
+    predictive: bool = False
+    """The method fits a loss surface and can :meth:`refit` it: the pipeline screens its
+    bootstrap draws and estimates its laws' predictive error (:func:`predictive_error`)."""
 
     def check_options(self, options: FitOptions) -> None:
         """Refuse constraints and objectives this method would otherwise ignore."""
@@ -139,14 +152,73 @@ class Method(ABC):
             "refit_constants": constants,
         }
 
-    def bootstrap_info(self, draws: np.ndarray, n_draws: int, seed: int) -> dict[str, Any]:
+    def draws_at_bound(self, ctx: Context, solution: Solution, draws: np.ndarray) -> np.ndarray:
+        """Per draw: did its resample's fit stop at a bound of the search? (Such a draw
+        fitted a step, not a power law; default: none did.)"""
+        return np.zeros(len(draws), dtype=bool)
+
+    def bootstrap_info(
+        self, draws: np.ndarray, n_draws: int, seed: int, level: float
+    ) -> dict[str, Any]:
         names = law_form(self.form).constants
         return {
             "draws": len(draws),
             "requested": n_draws,
             "seed": seed,
-            "intervals": interval_table(names, draws),
+            "level": level,
+            "intervals": interval_table(names, draws, level),
         }
+
+
+def predictive_error(method: Method, ctx: Context, solution: Solution) -> PredictiveError:
+    """Noise from the fit's log-loss residuals, extrapolation growth from refits without
+    the largest models (:func:`fitting.uncertainty.estimate_spread`), for any method
+    that can :meth:`Method.refit`; without ``extrapolation`` the growth is the default."""
+    assert solution.constants is not None
+    runs, everything = ctx.runs, np.ones(len(ctx.runs), dtype=bool)
+    log_loss = np.log(runs.loss)
+
+    def log_predict(constants: Mapping[str, float]) -> np.ndarray:
+        probe = _probe_law(method.form, dict(constants), ctx.options)
+        with np.errstate(all="ignore"):
+            loss = np.asarray(predict_loss(probe, **_inputs(ctx, everything)), dtype=float)
+        return np.log(loss)
+
+    def refit(train: np.ndarray) -> np.ndarray | None:
+        if not ctx.options.extrapolation:
+            return None
+        predicted = log_predict(method.refit(ctx, train, solution))
+        return predicted if np.all(np.isfinite(predicted)) else None
+
+    return estimate_spread(
+        np.log10(np.stack([runs.params, runs.tokens], axis=1)),
+        log_loss,
+        runs.params,
+        log_loss - log_predict(solution.constants),
+        len(law_form(method.form).constants),
+        refit,
+    )
+
+
+def _bootstrap(
+    method: Method, ctx: Context, solution: Solution, n_draws: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Bootstrap draws (degenerate ones dropped, for a predictive method) and their
+    summary for the diagnostics."""
+    draws = method.draws(ctx, solution, n_draws)
+    level = ctx.options.level
+    if not method.predictive:
+        return draws, method.bootstrap_info(draws, n_draws, ctx.seed, level)
+    assert solution.constants is not None
+    names = law_form(method.form).constants
+    screened = screen_draws(
+        draws,
+        names,
+        solution.constants.get("E"),
+        method.draws_at_bound(ctx, solution, draws),
+    )
+    info = method.bootstrap_info(screened.draws, n_draws, ctx.seed, level)
+    return screened.draws, {**info, "screened": screened.summary(), **draw_warning(screened)}
 
 
 def _probe_law(form: str, constants: dict[str, float], options: FitOptions) -> Law:
@@ -207,8 +279,13 @@ def run_pipeline(
         diagnostics["extrapolation"] = method.extrapolation(ctx, solution)
     draws = None
     if bootstrap and solution.success:
-        draws = method.draws(ctx, solution, bootstrap)
-        diagnostics["bootstrap"] = method.bootstrap_info(draws, bootstrap, seed)
+        draws, diagnostics["bootstrap"] = _bootstrap(method, ctx, solution, bootstrap)
+        warnings += diagnostics["bootstrap"].pop("warnings", [])
+    spread = None
+    if method.predictive:
+        spread = predictive_error(method, ctx, solution)
+        warnings += spread_warnings(len(runs), len(law_form(method.form).constants), spread)
+        diagnostics["predictive_error"] = spread.to_dict()
     law = build_law(
         law_id,
         method.form,
@@ -219,14 +296,14 @@ def run_pipeline(
         options=options,
         c_definition=c_def,
         draws=draws if draws is not None and len(draws) > 1 else None,
-    )
+    ).evolve(spread=spread)
     more, info = optimum_warnings(law)
     warnings += more
     diagnostics.update(info)
     success, message = _verdict(solution, more)
     if success and law.draws is not None:
         diagnostics["frontier_intervals"] = frontier_intervals(
-            law, options.budgets or default_budgets(law)
+            law, options.budgets or default_budgets(law), options.level
         )
     diagnostics["warnings"] = list(warnings)
     return FitReport(

@@ -84,6 +84,9 @@ def _fit(opts: dict[str, Any]) -> tuple[FitReport, Runs]:
     form = opts["form"] or ("power-law" if method in ("approach1", "approach2") else "chinchilla")
     if "unique_tokens" in options and not law_form(form).repeated_data:
         raise fail(f"--unique-tokens-col: the {form} form does not read unique tokens")
+    unique = options.get("unique_tokens")
+    if unique is not None and (unique > runs.tokens * (1 + 1e-12)).any():
+        raise fail("--unique-tokens-col: a run has more unique tokens than tokens")
     for key in ("n_definition", "c_definition", "search", "profile", "envelope", "grouping"):
         if opts[key] is not None:
             options[key] = opts[key]
@@ -94,7 +97,10 @@ def _fit(opts: dict[str, Any]) -> tuple[FitReport, Runs]:
         options["objective"] = opts["objective"]
     bar = _Bar() if opts["progress"] else None
     options.update(
-        workers=opts["workers"], progress=bar, extrapolation=not opts["no_extrapolation"]
+        workers=opts["workers"],
+        progress=bar,
+        extrapolation=not opts["no_extrapolation"],
+        level=opts["level"],
     )
     try:
         report = fit(
@@ -138,7 +144,14 @@ def report_dict(report: FitReport) -> dict[str, Any]:
     )
     if "bootstrap" in d:
         out["intervals"] = d["bootstrap"]["intervals"]
-    for key in ("extrapolation", "frontier_intervals", "n_starts", "n_converged", "at_bound"):
+    for key in (
+        "extrapolation",
+        "frontier_intervals",
+        "n_starts",
+        "n_converged",
+        "at_bound",
+        "predictive_error",
+    ):
         if key in d:
             out[key] = d[key]
     return _finite(out)
@@ -152,7 +165,8 @@ def _print(report: FitReport) -> None:
     intervals = report.diagnostics.get("bootstrap", {}).get("intervals", {})
     for name, value in report.law.constants.items() if report.law else ():
         band = intervals.get(name)
-        extra = f"   (95%: {band[0]:.6g} to {band[1]:.6g})" if band else ""
+        level = report.diagnostics.get("bootstrap", {}).get("level", 0.95)
+        extra = f"   ({level:.0%}: {band[0]:.6g} to {band[1]:.6g})" if band else ""
         click.echo(f"{name:>12}  {value:.6g}{extra}")
     ext = report.diagnostics.get("extrapolation", {})
     if "mean_abs_relative_error" in ext:
@@ -234,6 +248,9 @@ def _plot(report: FitReport, runs: Runs, path: Path) -> None:
     "--workers", type=click.IntRange(min=0), default=0, help="Bootstrap processes (0: all CPUs)."
 )
 @click.option("--law-id", default="fitted", show_default=True)
+@click.option(
+    "--level", type=float, default=0.9, show_default=True, help="Coverage of intervals, in (0, 1)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--plot",

@@ -20,7 +20,9 @@ from flopwise.fitting.hardware import budget_to_flops, cost_of
 from flopwise.fitting.laws import Law, from_dict
 from flopwise.fitting.predict import predict
 from flopwise.fitting.shape import ShapeConstraints
+from flopwise.fitting.uncertainty import DEFAULT_LEVEL, check_level
 from flopwise.service.cli.app import fail, main
+from flopwise.service.cli.predict_batch import COLUMN_OPTIONS, predict_rows
 from flopwise.service.schemas.queries import AllocatePublic, PredictPublic
 from flopwise.service.time_answers import constant_mfu_warning
 
@@ -54,7 +56,7 @@ def _print_table(result: dict[str, Any]) -> None:
     loss = "n/a" if result["loss"] is None else f"{result['loss']:.4f}"
     band = result.get("loss_interval")
     if band:
-        loss += f"  (95%: {band[0]:.4f} to {band[1]:.4f})"
+        loss += f"  ({result['level']:.0%} for a new run: {band[0]:.4f} to {band[1]:.4f})"
     rows = [
         ("law", f"{result['law']['id']}@{result['law']['version']}"),
         ("budget", f"{result['flops']:.4g} FLOPs ({result['c_definition']})"),
@@ -123,6 +125,22 @@ def _number(name: str) -> Any:
     return click.option(name, type=float, default=None)
 
 
+def _level(value: float) -> float:
+    try:
+        return check_level(value)
+    except ValueError as exc:
+        raise fail(f"--level: {exc}") from None
+
+
+_LEVEL = click.option(
+    "--level",
+    type=float,
+    default=DEFAULT_LEVEL,
+    show_default=True,
+    help="Coverage of the intervals, in (0, 1).",
+)
+
+
 def _shape_constraints(opts: dict[str, Any]) -> ShapeConstraints:
     try:
         return ShapeConstraints(
@@ -164,6 +182,7 @@ def _shape_constraints(opts: dict[str, Any]) -> ShapeConstraints:
 @click.option("--aspect-ratio", type=float, default=128.0, show_default=True)
 @click.option("--head-dim", type=int, default=None)
 @click.option("--kv-group", type=int, default=None, help="Query heads per key/value head.")
+@_LEVEL
 @click.option("--throughput", default=None, help="Throughput model: time-optimal plans.")
 @click.option("--throughput-file", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @_number("--deadline-hours")
@@ -177,6 +196,7 @@ def allocate_command(**opts: Any) -> None:
     budget gets time-optimal and FLOP-optimal plans for the same hours.
     """
     law = _load_law(opts["law_id"], opts["law_file"])
+    level = _level(opts["level"])
     if opts["throughput"] or opts["throughput_file"]:
         from flopwise.service.cli.overspend_cmd import time_allocate
 
@@ -197,6 +217,7 @@ def allocate_command(**opts: Any) -> None:
             constraints=constraints,
             unique_tokens=opts["unique_tokens"],
             inference_tokens=opts["inference_tokens"],
+            level=level,
         )
         cost = None
         if opts["gpu"] is not None:
@@ -229,10 +250,29 @@ def allocate_command(**opts: Any) -> None:
 @click.option("--width", type=int, default=None)
 @click.option("--depth", type=int, default=None)
 @_number("--unique-tokens")
+@_LEVEL
+@click.option(
+    "--runs",
+    "runs_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Predict every row of a CSV or JSONL file (columns named by the --*-col options).",
+)
+@click.option("--params-col", default="params", show_default=True)
+@click.option("--tokens-col", default="tokens", show_default=True)
+@click.option("--width-col", default="width", show_default=True)
+@click.option("--depth-col", default="depth", show_default=True)
+@click.option("--unique-tokens-col", default="unique_tokens", show_default=True)
+@click.option("--loss-col", default="loss", show_default=True, help="Measured loss, if any.")
 @click.option("--json", "as_json", is_flag=True)
 def predict_command(**opts: Any) -> None:
-    """Predicted loss for (params, tokens) or (width, depth, tokens)."""
+    """Predicted loss for (params, tokens) or (width, depth, tokens), or for every row
+    of --runs FILE. ``loss_interval`` is where a new run's measured loss will fall."""
     law = _load_law(opts["law_id"], opts["law_file"])
+    level = _level(opts["level"])
+    if opts["runs_file"] is not None:
+        _predict_file(law, opts, level)
+        return
     try:
         result = predict(
             law,
@@ -241,6 +281,7 @@ def predict_command(**opts: Any) -> None:
             width=opts["width"],
             depth=opts["depth"],
             unique_tokens=opts["unique_tokens"],
+            level=level,
         )
     except ValueError as exc:
         raise fail(str(exc)) from None
@@ -248,6 +289,20 @@ def predict_command(**opts: Any) -> None:
     if opts["as_json"]:
         click.echo(_public_json(PredictPublic, out))
         return
-    band = out["loss_interval"]
-    extra = "" if not band else f"  (95%: {band[0]:.4f} to {band[1]:.4f})"
-    click.echo(f"{law.id}: loss {out['loss']:.4f}{extra}")
+    click.echo(f"{law.id}: loss {out['loss']:.4f}{_band_text(out)}")
+
+
+def _band_text(answer: dict[str, Any]) -> str:
+    band = answer["loss_interval"]
+    return "" if not band else f"  ({answer['level']:.0%}: {band[0]:.4f} to {band[1]:.4f})"
+
+
+def _predict_file(law: Law, opts: dict[str, Any], level: float) -> None:
+    columns = {field: opts[f"{field}_col"] for field in COLUMN_OPTIONS}
+    answers = predict_rows(law, opts["runs_file"], columns, level)
+    if opts["as_json"]:
+        click.echo(json.dumps(answers, allow_nan=False))
+        return
+    for i, out in enumerate(answers):
+        measured = "" if "measured_loss" not in out else f"  measured {out['measured_loss']:.4f}"
+        click.echo(f"row {i}: loss {out['loss']:.4f}{_band_text(out)}{measured}")

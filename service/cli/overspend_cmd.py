@@ -59,7 +59,7 @@ def time_allocate(law: Law, constraints: ShapeConstraints, opts: dict[str, Any])
     """``flopwise allocate --throughput``: time-optimal and FLOP-optimal plans."""
     model = load_model(opts["throughput"], opts.get("throughput_file"))
     keys = ["flops", "gpu_hours", "dollars", "gpu", "n_gpus", "price_per_gpu_hour"]
-    keys += ["inference_tokens", "unique_tokens", "deadline_hours", "batch_tokens"]
+    keys += ["inference_tokens", "unique_tokens", "deadline_hours", "batch_tokens", "level"]
     try:
         req = AllocateRequest(law=law.ref, **{k: opts[k] for k in keys}, throughput=model.ref)
         out = answer_time_allocate(law, model, req, constraints)

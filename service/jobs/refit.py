@@ -116,6 +116,39 @@ def _inherited(ctx: JobContext, law_id: str) -> dict[str, Any]:
     return {} if record is None else {"family": record.law.family}
 
 
+def _repeated_form(form: str, method: str) -> str | None:
+    """``form`` when it models repeated data, else the registered form ``method`` fits
+    that does and extends ``form``'s constants (Chinchilla -> data-constrained)."""
+    base = law_form(form)
+    if base.repeated_data:
+        return form
+    for name in form_names(method=method):
+        other = law_form(name)
+        if other.repeated_data and set(base.constants) < set(other.constants):
+            return name
+    return None
+
+
+def repeated_data(
+    records: list[dict[str, Any]], form: str, method: str, *, auto: bool
+) -> tuple[str, dict[str, Any], str]:
+    """(form, extra fit options, note): runs that carry ``unique_tokens`` are fitted in
+    the data-constrained form (Muennighoff et al. 2023 Eq. 7) when the refit is
+    automatic, and a requested data-constrained fit takes its unique tokens from them."""
+    unique = [r.get("unique_tokens") for r in records]
+    if all(u is None for u in unique):
+        return form, {}, ""
+    target = _repeated_form(form, method)
+    if target is None or (target != form and not auto):
+        return form, {}, ""
+    values = [r["tokens"] if u is None else u for r, u in zip(records, unique, strict=True)]
+    note = (
+        f"{sum(u is not None for u in unique)} of {len(records)} runs carry unique_tokens: "
+        f"fitted in the {target} form (Muennighoff et al. 2023)"
+    )
+    return target, {"unique_tokens": values}, note
+
+
 def refit(job: Job, ctx: JobContext) -> Outcome:
     """Fit ``job.payload``'s dataset; raise ``JobError`` when nothing may be published."""
     from flopwise.fitting.fit import fit  # the engine is heavy; import it where it is used
@@ -128,15 +161,23 @@ def refit(job: Job, ctx: JobContext) -> Outcome:
         raise JobError(f"dataset: no runs stored for {dataset!r}")
     try:
         runs = Runs.from_records(records)
+        form, repeated, note = repeated_data(records, form, method, auto=bool(payload.get("auto")))
         ctx.progress(stage="fitting", n_observations=len(runs))
         law_id = fitted_law_id(dataset, form, method)
-        options = {"workers": 1, **_inherited(ctx, law_id), **payload.get("options", {})}
+        options = {
+            "workers": 1,
+            **_inherited(ctx, law_id),
+            **repeated,
+            **payload.get("options", {}),
+        }
         report = fit(runs, form=form, method=method, law_id=law_id, **options)
     except ValueError as exc:
         raise JobError(f"fit refused the data: {exc}") from None
     summary = json_ready(
         {
             "message": report.message,
+            "form": form,
+            "form_choice": note or None,
             "success": report.success,
             "objective": report.objective,
             "n_runs": report.n_runs,
@@ -153,6 +194,8 @@ def refit(job: Job, ctx: JobContext) -> Outcome:
     law = report.law
     if not law.dataset:
         law = law.evolve(dataset=dataset)
+    if note:
+        law = law.evolve(notes=" ".join(filter(None, (law.notes, note))))
     ctx.progress(stage="publishing")
     summary["throughput"] = refit_throughput(ctx.db, dataset, law.family, job.id)
     publication = Publication(law, dataset, form, method, summary, snapshot=len(records))

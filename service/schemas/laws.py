@@ -34,6 +34,10 @@ class LawPublic(LawSummary):
     rounded: bool
     loss_unit: str
     diagnostics: dict[str, Any]
+    spread: dict[str, Any] | None = None
+    """Run-to-run noise and extrapolation growth behind ``loss_interval``
+    (``fitting.uncertainty.PredictiveError``); ``None``: the documented default."""
+    caveats: list[str] = []
     fit: dict[str, Any] | None
     """How a fitted version was made: method, job, report; ``None`` for built-in laws."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from flopwise.fitting.catalogue import DEFAULT_LAW
+from flopwise.fitting.uncertainty import DEFAULT_LEVEL
 from flopwise.service.schemas.common import (
     LAW_REF_PATTERN,
     Flops,
@@ -27,6 +28,15 @@ __all__ = [
     "ThroughputRefPublic",
 ]
 
+LevelField = Field(
+    DEFAULT_LEVEL,
+    gt=0,
+    lt=1,
+    allow_inf_nan=False,
+    description="Coverage of every interval in the answer, in (0, 1).",
+)
+MAX_PREDICT_BATCH = 10_000
+"""Points one ``POST /v1/predict`` list may carry."""
 MAX_SHAPES = 1 << 20
 """Feasible shapes one search may consider: (width range / width step) x depth range."""
 
@@ -70,6 +80,7 @@ class AllocateRequest(Request):
     inference_tokens: Tokens | None = None
     unique_tokens: Tokens | None = None
     constraints: Constraints | None = None
+    level: float = LevelField
     throughput: str | None = Field(None, min_length=1, max_length=200, pattern=LAW_REF_PATTERN)
     """Throughput model (``GET /v1/throughput``): a GPU-hour budget gets time-optimal and
     FLOP-optimal plans; without one, hours become FLOPs at a constant ``mfu``."""
@@ -151,6 +162,10 @@ class AllocatePublic(BaseModel):
     unique_tokens: float | None
     epochs: float | None
     warnings: list[str]
+    curve_interval: tuple[float, float] | None
+    """The mean curve's bootstrap band; ``loss_interval`` is where a new run will fall."""
+    level: float
+    caveats: list[str]
     throughput: ThroughputRefPublic | None = None
     time_optimal: PlanPublic | None = None
     """With a throughput model: the plan the top level answers (lowest loss for the hours)."""
@@ -172,12 +187,18 @@ class PredictRequest(Request):
     width: int | None = Field(None, ge=1, le=1 << 18)
     depth: int | None = Field(None, ge=1, le=2048)
     unique_tokens: Tokens | None = None
+    level: float = LevelField
 
 
 class PredictPublic(BaseModel):
     law: LawPublicRef
     loss: float
     loss_interval: tuple[float, float] | None
+    """Where a new run's measured loss will fall (``level`` coverage)."""
+    curve_interval: tuple[float, float] | None
+    """The mean curve's bootstrap band (parameter uncertainty only)."""
+    level: float
+    caveats: list[str]
     params: float | None
     tokens: float
 
@@ -197,6 +218,7 @@ class FrontierRequest(Request):
     unique_tokens: Tokens | None = None
     inference_tokens: Tokens | None = None
     constraints: Constraints | None = None
+    level: float = LevelField
 
 
 class FrontierPoint(BaseModel):
@@ -204,6 +226,7 @@ class FrontierPoint(BaseModel):
     params: float
     tokens: float
     loss: float | None
+    loss_interval: tuple[float, float] | None = None
     width: int
     depth: int
     shape_params: float
@@ -214,3 +237,5 @@ class FrontierPublic(BaseModel):
     law: LawPublicRef
     points: list[FrontierPoint]
     count: int
+    level: float = DEFAULT_LEVEL
+    caveats: list[str] = []

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from flopwise.service.schemas.common import Name, Positive, Request
 
@@ -29,6 +36,36 @@ class RunCreate(Request):
     n_gpus: int | None = Field(None, ge=1, le=10_000_000)
     gpu: str | None = Field(None, min_length=1, max_length=64)
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=32)
+    unique_tokens: Positive | None = Field(
+        None, le=1e18, description="Unique tokens in the training data (repeated data)."
+    )
+    epochs: Positive | None = Field(
+        None, ge=1, le=1e6, description="Or: passes over the data (unique = tokens / epochs)."
+    )
+
+    @field_validator("unique_tokens")
+    @classmethod
+    def _unique_within_tokens(cls, value: float | None, info: ValidationInfo) -> float | None:
+        tokens = info.data.get("tokens")
+        if value is not None and tokens is not None and value > tokens * (1 + 1e-12):
+            raise ValueError(f"unique_tokens: {value:g} exceeds the {tokens:g} tokens trained")
+        return value
+
+    @field_validator("epochs")
+    @classmethod
+    def _epochs_agree(cls, value: float | None, info: ValidationInfo) -> float | None:
+        unique, tokens = info.data.get("unique_tokens"), info.data.get("tokens")
+        if value is None or unique is None or tokens is None:
+            return value
+        if abs(tokens / value - unique) > 1e-9 * unique:
+            raise ValueError("epochs: disagrees with unique_tokens; give one of them")
+        return value
+
+    @model_validator(mode="after")
+    def _epochs_to_unique(self) -> Self:
+        if self.epochs is not None and self.unique_tokens is None:
+            self.unique_tokens = self.tokens / self.epochs
+        return self
 
 
 class RunsCreate(Request):
@@ -64,6 +101,7 @@ class RunPublic(BaseModel):
     gpu: str | None
     tags: dict[str, str]
     created_at: float
+    unique_tokens: float | None = None
 
 
 class RunsPublic(BaseModel):

@@ -42,6 +42,8 @@ class RunRow(Base):
     gpu: Mapped[str | None] = mapped_column(String(64), nullable=True)
     tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[float] = mapped_column(Double())
+    unique_tokens: Mapped[float | None] = mapped_column(Double(), nullable=True)
+    """Unique tokens behind ``tokens`` (repeated data); migration 0002."""
 
 
 class LawRow(Base):

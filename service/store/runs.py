@@ -21,7 +21,7 @@ from flopwise.service.store.models import RunRow
 __all__ = ["IngestResult", "RunRecord", "count_runs", "ingest", "list_runs", "load_records"]
 
 CHUNK = 500
-"""Rows per INSERT statement (SQLite allows 32,766 bound variables; 14 per row)."""
+"""Rows per INSERT statement (SQLite allows 32,766 bound variables; 15 per row)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +42,7 @@ class RunRecord:
     tags: dict[str, str] = field(default_factory=dict)
     id: int | None = None
     created_at: float | None = None
+    unique_tokens: float | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def _record(row: RunRow) -> RunRecord:
         gpu=row.gpu,
         tags=dict(row.tags or {}),
         created_at=row.created_at,
+        unique_tokens=row.unique_tokens,
     )
 
 
@@ -159,7 +161,7 @@ def count_runs(db: Database, dataset: str) -> int:
 def load_records(db: Database, dataset: str) -> list[dict[str, Any]]:
     """Every observation of ``dataset`` as the dicts ``fitting.runs.Runs.from_records`` takes."""
     columns = (RunRow.run, RunRow.params, RunRow.tokens, RunRow.loss, RunRow.width, RunRow.depth)
-    extra = (RunRow.flops, RunRow.seconds_per_step)
+    extra = (RunRow.flops, RunRow.seconds_per_step, RunRow.unique_tokens)
     with db.read_session() as session:
         rows = session.execute(
             select(*columns, *extra).where(RunRow.dataset == dataset).order_by(RunRow.id)

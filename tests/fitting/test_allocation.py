@@ -195,4 +195,8 @@ def test_intervals_from_bootstrap_draws() -> None:
     lo, hi = result.loss_interval
     assert lo < result.loss < hi
     assert result.params_interval[0] < result.params < result.params_interval[1]
-    assert allocate(builtin("chinchilla-2022"), 1e22).loss_interval is None
+    assert result.curve_interval is not None
+    assert result.curve_interval[0] > lo and result.curve_interval[1] < hi  # a new run scatters
+    bare = allocate(builtin("chinchilla-2022"), 1e22)
+    assert bare.curve_interval is None and bare.loss_interval is not None  # default spread
+    assert any("default" in c for c in bare.caveats)

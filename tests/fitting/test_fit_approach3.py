@@ -89,3 +89,18 @@ def test_recovers_a_known_law_from_noisy_synthetic_runs() -> None:
     assert k["alpha"] == pytest.approx(0.33, abs=0.02)
     assert k["beta"] == pytest.approx(0.30, abs=0.02)
     assert k["E"] == pytest.approx(1.7, abs=0.03)
+
+
+def test_untied_free_bounds_are_each_parameters_own_bounds() -> None:
+    """Without ties the solver's bounds are theta's: log coefficients and log E keep
+    theirs (a refit or bootstrap draw is not squeezed into the exponents' range)."""
+    from flopwise.fitting.fit.methods.approach3 import Approach3
+    from flopwise.fitting.fit.options import FitOptions
+    from flopwise.fitting.fit.parametric import default_bounds
+    from flopwise.fitting.forms import law_form
+
+    spec = law_form("width-depth").lse
+    assert spec is not None
+    lower, upper = Approach3("width-depth", spec, FitOptions()).free_bounds
+    expected = default_bounds(spec.k)
+    assert np.array_equal(lower, expected[0]) and np.array_equal(upper, expected[1])

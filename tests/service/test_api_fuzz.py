@@ -33,9 +33,10 @@ FIELDS = {
         "inference_tokens",
         "unique_tokens",
         "constraints",
+        "level",
     ],
-    "/v1/predict": ["law", "params", "tokens", "width", "depth", "unique_tokens"],
-    "/v1/frontier": ["law", "flops", "flops_min", "flops_max", "points", "constraints"],
+    "/v1/predict": ["law", "params", "tokens", "width", "depth", "unique_tokens", "level"],
+    "/v1/frontier": ["law", "flops", "flops_min", "flops_max", "points", "constraints", "level"],
     "/v1/fits": ["dataset", "form", "method", "options"],
     "/v1/calibrations": [
         "dataset",
@@ -56,7 +57,19 @@ CONSTRAINTS = [
     "head_dim",
     "kv_group",
 ]
-RUN_FIELDS = ["dataset", "run", "params", "tokens", "loss", "width", "depth", "flops", "tags"]
+RUN_FIELDS = [
+    "dataset",
+    "run",
+    "params",
+    "tokens",
+    "loss",
+    "width",
+    "depth",
+    "flops",
+    "tags",
+    "unique_tokens",
+    "epochs",
+]
 
 numbers = st.one_of(
     st.integers(min_value=-(10**400), max_value=10**400),

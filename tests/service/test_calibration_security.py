@@ -24,13 +24,7 @@ from tests.service.conftest import SettingsFactory, live_app
 
 KEY = "ключ-🔑-secret"
 AUTH = {"Authorization": ("Bearer " + KEY).encode()}
-BODY = {
-    "dataset": "calib",
-    "flops": 1e17,
-    "time_cap_hours": 1,
-    "device": "cpu",
-    "corpus_bytes": 1 << 19,
-}
+BODY = {"dataset": "calib", "flops": 1e17, "time_cap_hours": 1, "device": "cpu"}
 
 FAKE_TRAINER = """
 import json, os, subprocess, sys, time
@@ -40,15 +34,17 @@ with open(out + ".tmp", "w") as f:
     json.dump({"argv": sys.argv, "key": os.environ.get("FLOPWISE_API_KEY"),
                "pids": [os.getpid(), child.pid]}, f)
 os.replace(out + ".tmp", out)
-print(json.dumps({"event": "plan", "sweep_id": "s", "dataset": "calib", "total_runs": 4,
-                  "finished_runs": 0, "resumed": False, "family": "gemstones",
-                  "budget_flops": 1e17, "limited_by": "flops", "est_wall_seconds": 60.0,
-                  "devices": ["cpu"], "device_kind": "cpu", "sweep_dir": "/tmp",
-                  "runs": []}), flush=True)
+from flopwise.fitting.events import EvalEvent, PlanEvent, RunDoneEvent
+plan = PlanEvent(
+    sweep_id="s", dataset="calib", total_runs=4, finished_runs=0, resumed=False,
+    family="gpt", budget_flops=1e17, limited_by="flops", est_wall_seconds=1.0,
+    devices=["cpu"], device_kind="cpu", sweep_dir="/nonexistent", runs=[],
+)
+print(json.dumps(plan.to_dict()), flush=True)
 for done in (1, 2):
-    print(json.dumps({"event": "eval", "run": f"r{done}", "tokens": 1000000, "loss": 3.0}))
-    print(json.dumps({"event": "run_done", "run": f"r{done}", "status": "done",
-                      "done": done, "total": 4}), flush=True)
+    print(json.dumps(EvalEvent(run=f"r{done}", tokens=10**6, loss=3.0).to_dict()))
+    event = RunDoneEvent(run=f"r{done}", status="done", done=done, total=4)
+    print(json.dumps(event.to_dict()), flush=True)
 time.sleep(600)
 """
 

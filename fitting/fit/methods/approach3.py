@@ -18,6 +18,7 @@ from flopwise.fitting.fit.options import FitOptions
 from flopwise.fitting.fit.parametric import LseSpec, default_bounds, grid_rows, grid_size
 from flopwise.fitting.fit.pipeline import Context, Method, Solution
 from flopwise.fitting.fit.report import ParametricResult
+from flopwise.fitting.uncertainty import rows_at_bound
 
 __all__ = ["Approach3"]
 
@@ -81,6 +82,7 @@ class Approach3(Method):
 
     name = "approach3"
     constrainable = True
+    predictive = True
 
     def __init__(self, form: str, spec: LseSpec, options: FitOptions) -> None:
         self.form = form
@@ -101,7 +103,8 @@ class Approach3(Method):
     @property
     def free_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Bounds on the solver's free parameters."""
-        return self.pmap.reduce(self.bounds[0])[0], self.pmap.reduce(self.bounds[1])[0]
+        lower, upper = (np.atleast_2d(self.pmap.reduce(np.atleast_2d(b)))[0] for b in self.bounds)
+        return lower, upper
 
     def solve(self, ctx: Context) -> Solution:
         o = ctx.options
@@ -156,3 +159,17 @@ class Approach3(Method):
         thetas = np.concatenate([part[0] for part in parts])
         ok = np.concatenate([part[1] for part in parts])
         return self.spec.draws(thetas[ok])
+
+    def draws_at_bound(self, ctx: Context, solution: Solution, draws: np.ndarray) -> np.ndarray:
+        """Draws whose theta (exponents, log coefficients, log E) sits at a search bound."""
+        spec, k = self.spec, self.spec.k
+        col = {name: draws[:, j] for j, name in enumerate(spec.names)}
+        with np.errstate(all="ignore"):
+            thetas = np.stack(
+                [col[a] for a in spec.exponents]
+                + [np.log(col[c]) for c in spec.coefficients]
+                + [np.log(col["E"])],
+                axis=1,
+            )
+        assert thetas.shape[1] == 2 * k + 1
+        return rows_at_bound(thetas, *self.bounds)

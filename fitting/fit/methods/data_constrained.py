@@ -76,6 +76,7 @@ class DataConstrainedMethod(Method):
 
     name = "approach3"
     form = "data-constrained"
+    predictive = True
 
     def n_free(self, options: FitOptions) -> int:
         return 2

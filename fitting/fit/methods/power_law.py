@@ -91,10 +91,13 @@ class PowerLawMethod(Method):
         self._full_draws = full[np.all(np.isfinite(full), axis=1)]
         return self._full_draws[:, :2]
 
-    def bootstrap_info(self, draws: np.ndarray, n_draws: int, seed: int) -> dict[str, Any]:
+    def bootstrap_info(
+        self, draws: np.ndarray, n_draws: int, seed: int, level: float
+    ) -> dict[str, Any]:
         full = self._full_draws if self._full_draws is not None else draws
         return {
             "draws": len(full),
             "requested": n_draws,
-            "intervals": interval_table(ALLOCATION_NAMES, full),
+            "level": level,
+            "intervals": interval_table(ALLOCATION_NAMES, full, level),
         }

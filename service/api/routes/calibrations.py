@@ -8,6 +8,7 @@ can be cancelled (``POST /v1/jobs/{id}/cancel``).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
@@ -26,10 +27,18 @@ from flopwise.service.store import jobs as queue
 router = APIRouter(prefix="/v1", tags=["jobs"])
 
 
-def _request(body: BaseModel) -> SweepRequest:
-    """The sweep request, checked by its dataclass (the 422 names its field)."""
+def _request(body: BaseModel, settings: Settings) -> SweepRequest:
+    """The sweep request, checked by its dataclass (the 422 names its field). A request
+    that leaves ``corpus_bytes`` unset gets the default, capped at the operator's limit."""
+    fields = body.model_dump()
+    if fields.get("corpus_bytes") is None or "corpus_bytes" not in body.model_fields_set:
+        default = next(
+            f.default for f in dataclasses.fields(SweepRequest) if f.name == "corpus_bytes"
+        )
+        assert isinstance(default, int)
+        fields["corpus_bytes"] = min(default, settings.max_corpus_bytes)
     try:
-        return SweepRequest.from_dict(body.model_dump())
+        return SweepRequest.from_dict(fields)
     except ArgumentError as exc:
         raise FieldError(("body", exc.name), str(exc)) from None
 
@@ -79,7 +88,7 @@ def create_calibration(
     installed (or ``executor: slurm`` without ``sbatch``) or
     FLOPWISE_MAX_CONCURRENT_CALIBRATIONS sweeps are queued or running. The trainer
     reports to ``FLOPWISE_PUBLIC_URL`` (or the bound address), never the request's Host."""
-    sweep = _request(body)
+    sweep = _request(body, settings)
     _caps(sweep, settings)
     missing = calibration_available(settings, sweep.executor)
     if missing is not None:

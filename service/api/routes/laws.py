@@ -68,7 +68,17 @@ async def read_law(law_id: str, registry: RegistryDep) -> dict[str, Any]:
             "published_at": record.created_at,
             "report": record.report,
         }
-    extra = ("constants", "tokenizer", "family", "notes", "verified", "rounded", "loss_unit")
+    extra = (
+        "constants",
+        "tokenizer",
+        "family",
+        "notes",
+        "verified",
+        "rounded",
+        "loss_unit",
+        "spread",
+        "caveats",
+    )
     return {
         **_summary(law, registry),
         **{k: data[k] for k in extra},

@@ -20,7 +20,6 @@ from flopwise.service.api.routes.throughput import registry_of
 from flopwise.service.errors import FieldError
 from flopwise.service.overspend_plot import render_overspend
 from flopwise.service.registry import UnknownLaw
-from flopwise.service.schemas.common import LAW_REF_PATTERN
 from flopwise.service.schemas.throughput import OverspendPublic, OverspendRequest
 from flopwise.service.time_answers import answer_overspend, resolve_model
 
@@ -28,7 +27,7 @@ router = APIRouter(
     prefix="/v1",
     tags=["throughput"],
     dependencies=[Depends(require_reader)],
-    responses={**AUTH, **INVALID, **BODY},
+    responses={**INVALID, **BODY, **AUTH},
 )
 
 
@@ -55,12 +54,10 @@ def post_overspend(body: OverspendRequest, answers: AnswersDep) -> dict[str, Any
 )
 def overspend_plot(
     answers: AnswersDep,
-    throughput: Annotated[str, Query(min_length=1, max_length=200, pattern=LAW_REF_PATTERN)],
+    throughput: Annotated[str, Query(min_length=1, max_length=200)],
     target_loss: Annotated[float, Query(gt=0, allow_inf_nan=False)],
     n_gpus: Annotated[int, Query(ge=1, le=100_000_000)],
-    law: Annotated[str, Query(min_length=1, max_length=200, pattern=LAW_REF_PATTERN)] = (
-        "gemstones-2025"
-    ),
+    law: Annotated[str, Query(min_length=1, max_length=200)] = "gemstones-2025",
     max_width: Annotated[int, Query(ge=256, le=16384)] = 4096,
     max_depth: Annotated[int, Query(ge=2, le=256)] = 96,
 ) -> Response:

@@ -9,11 +9,16 @@ per law version and sent as the JSON bytes the response model produced.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from flopwise.service.api.deps import AnswersDep, require_reader
 from flopwise.service.api.responses import AUTH, BODY, BUSY, INVALID
 from flopwise.service.schemas.queries import (
+    MAX_PREDICT_BATCH,
     AllocatePublic,
     AllocateRequest,
     FrontierPublic,
@@ -21,6 +26,26 @@ from flopwise.service.schemas.queries import (
     PredictPublic,
     PredictRequest,
 )
+
+PredictBatch = TypeAdapter(
+    Annotated[list[PredictRequest], Field(min_length=1, max_length=MAX_PREDICT_BATCH)]
+)
+_ONE = PredictRequest.model_json_schema()  # flat: no nested models to reference
+_PREDICT_BODY = {
+    "anyOf": [_ONE, {"type": "array", "items": _ONE, "minItems": 1, "maxItems": MAX_PREDICT_BATCH}]
+}
+
+
+def _predict_body(body: Any) -> PredictRequest | list[PredictRequest]:
+    """One point or a list of them; errors located as ``body[.index].field``."""
+    try:
+        if isinstance(body, list):
+            return PredictBatch.validate_python(body)
+        return PredictRequest.model_validate(body)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        raise RequestValidationError(errors) from None
+
 
 router = APIRouter(
     prefix="/v1",
@@ -36,10 +61,18 @@ async def allocate(body: AllocateRequest, answers: AnswersDep) -> Response:
     return Response(await answers.answer_async("allocate", body), media_type="application/json")
 
 
-@router.post("/predict", response_model=PredictPublic)
-async def predict(body: PredictRequest, answers: AnswersDep) -> Response:
-    """Predicted loss for (params, tokens) or (width, depth, tokens)."""
-    return Response(await answers.answer_async("predict", body), media_type="application/json")
+@router.post(
+    "/predict",
+    response_model=PredictPublic | list[PredictPublic],
+    openapi_extra={"requestBody": {"content": {"application/json": {"schema": _PREDICT_BODY}}}},
+)
+async def predict(body: Annotated[Any, Body()], answers: AnswersDep) -> Response:
+    """Predicted loss for (params, tokens) or (width, depth, tokens); a list of such
+    points (up to 10,000) gets a list of answers, in the same order."""
+    req = _predict_body(body)
+    if isinstance(req, list):
+        return Response(await answers.predict_many_async(req), media_type="application/json")
+    return Response(await answers.answer_async("predict", req), media_type="application/json")
 
 
 @router.post("/frontier", response_model=FrontierPublic)

@@ -63,7 +63,7 @@ def create_runs(
         raise FieldError(
             ("body", "runs"), f"runs: at most {settings.max_runs_per_request} per request"
         )
-    records = [RunRecord(**run.model_dump()) for run in body.runs]
+    records = [RunRecord(**run.model_dump(exclude={"epochs"})) for run in body.runs]
     try:
         queue_refit = refit_queuer(settings) if body.refit else None
         result = ingest(db, records, queue_refit=queue_refit)

@@ -7,23 +7,19 @@ batches each was fitted on. ``model_id`` may carry a version, ``id@version``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, status
 
 from flopwise.fitting.throughput import ThroughputModel, to_dict
 from flopwise.fitting.throughput_catalogue import builtin_throughputs
 from flopwise.service.api.deps import AnswersDep, require_reader
-from flopwise.service.api.responses import AUTH, INVALID, NOT_FOUND
-from flopwise.service.schemas.common import LAW_REF_PATTERN
+from flopwise.service.api.responses import AUTH, NOT_FOUND
 from flopwise.service.schemas.throughput import ThroughputPublic, ThroughputsPublic
 from flopwise.service.store.throughput import ThroughputRegistry, UnknownThroughput
 
 router = APIRouter(
-    prefix="/v1",
-    tags=["throughput"],
-    dependencies=[Depends(require_reader)],
-    responses={**AUTH, **INVALID},
+    prefix="/v1", tags=["throughput"], dependencies=[Depends(require_reader)], responses=AUTH
 )
 
 
@@ -54,9 +50,7 @@ def read_throughputs(answers: AnswersDep) -> dict[str, Any]:
 
 
 @router.get("/throughput/{model_id}", response_model=ThroughputPublic, responses=NOT_FOUND)
-def read_throughput(
-    model_id: Annotated[str, Path(max_length=200, pattern=LAW_REF_PATTERN)], answers: AnswersDep
-) -> dict[str, Any]:
+def read_throughput(model_id: str, answers: AnswersDep) -> dict[str, Any]:
     """One throughput model: constants, device, fitted range and fit diagnostics."""
     registry = registry_of(answers)
     try:

@@ -1,0 +1,375 @@
+"""Predictive intervals: where a new run's measured loss will fall, not only the mean curve.
+
+A law's bootstrap draws give the *curve* band: how uncertain the mean loss curve is
+because its constants were estimated from finitely many runs. A new run's measured
+loss also scatters about that curve (seed, data order, evaluation noise), and the
+curve itself errs more the further it is pushed beyond the compute it was fitted on.
+The distance ``d`` of a point from the fitted data is counted in decades of compute:
+the decades of N beyond the largest fitted N plus the decades of D beyond the largest
+fitted D (with C = 6ND, exactly how much more compute the point costs than the data's
+corner when both grow; a larger model at the same compute is still an extrapolation).
+In log loss::
+
+    sd_new(d)^2 = sd_curve^2 + noise_sd^2 + (growth * d)^2
+
+``noise_sd`` is the fit's residual scatter (degrees-of-freedom corrected); ``growth``
+is measured by the fit on itself: refit without the largest models (by compute),
+predict them, and regress the squared errors beyond the noise on the squared distance
+(:func:`growth_rate`). The same idea as a prediction interval in regression
+(parameter variance plus residual variance), with an extrapolation term estimated out
+of sample as in the leave-largest-out checks of Hoffmann et al. 2022 and Besiroglu
+et al. 2024 (docs/laws.md §3).
+
+Everything here is a pure function of arrays: numpy and scipy only, no ``Law``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtri
+
+from flopwise.fitting.errors import ArgumentError
+
+__all__ = [
+    "DEFAULT_GROWTH",
+    "DEFAULT_LEVEL",
+    "DEFAULT_NOISE_SD",
+    "EXTREME_EXPONENT",
+    "EXTREME_E_FRACTION",
+    "GROWTH_FLOOR",
+    "PredictiveError",
+    "Screened",
+    "check_level",
+    "default_spread",
+    "distance",
+    "draw_warning",
+    "estimate_spread",
+    "extra_sd",
+    "growth_rate",
+    "holdout_counts",
+    "largest_out",
+    "noise_sd",
+    "predictive_band",
+    "rows_at_bound",
+    "screen_draws",
+    "spread_warnings",
+    "z_score",
+]
+
+DEFAULT_LEVEL = 0.9
+"""Coverage of intervals when no ``level`` is given."""
+DEFAULT_NOISE_SD = 0.015
+"""Log-loss scatter assumed for a law that carries no estimate of its own: the largest
+of the built-in laws' estimates on their bundled data (0.007-0.015,
+``fitting/builtin/spreads.json``)."""
+DEFAULT_GROWTH = 0.05
+"""Extrapolation error (sd of log loss) per decade of compute assumed without an
+estimate: mid-range of the built-in laws' estimates (0.036-0.071)."""
+EXTREME_EXPONENT = 2.0
+"""A bootstrap draw with an exponent above this is degenerate (not a power law)."""
+EXTREME_E_FRACTION = 0.1
+"""A bootstrap draw with E below this fraction of the fitted E is degenerate."""
+GROWTH_FLOOR = 0.02
+"""Least extrapolation growth (sd of log loss per decade of compute) a fit is credited
+with. Refits inside the data understate how a law errs beyond it: fitted on the
+smaller half of the Epoch/Chinchilla runs, the refits measure 0.005 per decade while
+the larger half shows 0.02-0.035; published extrapolations of Chinchilla-form laws
+land within 1-3% (Hoffmann et al. 2022; Besiroglu et al. 2024)."""
+HOLDOUT_SHARES = (0.0, 0.2, 0.4)
+"""Leave-largest-out refits hold out one model, about 20% and about 40% of the models."""
+MIN_MODELS_LEFT = 3
+MAX_DROPPED_SHARE = 0.05
+"""More degenerate bootstrap draws than this share earn a warning."""
+RUNS_PER_CONSTANT = 3
+"""Fewer observations per free constant than this earn a warning."""
+
+
+@dataclass(frozen=True)
+class PredictiveError:
+    """What a law needs, besides its draws, to say where a new run's loss will fall.
+
+    All in natural-log loss units: 0.01 is about 1% of the loss.
+    """
+
+    noise_sd: float
+    """Run-to-run scatter of log loss about the mean curve."""
+    growth: float
+    """Extra sd of log loss per decade of compute beyond ``log10_flops_max``."""
+    log10_params_max: float | None
+    """Largest N the law was fitted on (log10, the law's N); ``None``: unknown."""
+    log10_tokens_max: float | None
+    """Largest D the law was fitted on (log10 tokens); ``None``: unknown."""
+    source: str = "fit"
+    """``fit`` (estimated by the fit itself), ``bundled`` (estimated once from the
+    law's own published data) or ``default`` (:data:`DEFAULT_NOISE_SD`,
+    :data:`DEFAULT_GROWTH`)."""
+    n_refits: int = 0
+    """Leave-largest-out refits behind ``growth``."""
+    max_held_out: int = 0
+    """Most models held out by one refit."""
+
+    def __post_init__(self) -> None:
+        for name in ("noise_sd", "growth"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ArgumentError(name, f"must be a non-negative finite number, got {value!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types."""
+        return {
+            "noise_sd": self.noise_sd,
+            "growth": self.growth,
+            "log10_params_max": self.log10_params_max,
+            "log10_tokens_max": self.log10_tokens_max,
+            "source": self.source,
+            "n_refits": self.n_refits,
+            "max_held_out": self.max_held_out,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PredictiveError:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**dict(data))
+
+
+def default_spread(
+    log10_params_max: float | None, log10_tokens_max: float | None
+) -> PredictiveError:
+    """The documented fallback for a law without its own estimate."""
+    return PredictiveError(
+        DEFAULT_NOISE_SD, DEFAULT_GROWTH, log10_params_max, log10_tokens_max, "default"
+    )
+
+
+def distance(log10_nd: np.ndarray, top: np.ndarray | Sequence[float | None]) -> np.ndarray:
+    """Decades of compute beyond the data: decades of N beyond ``top[0]`` plus decades
+    of D beyond ``top[1]`` (``log10_nd``: ``(..., 2)`` log10 N, log10 D; a ``None``
+    bound counts nothing)."""
+    x = np.asarray(log10_nd, dtype=float)
+    out = np.zeros(x.shape[:-1])
+    for j, bound in enumerate(top):
+        if bound is not None:
+            out = out + np.maximum(x[..., j] - float(bound), 0.0)
+    return out
+
+
+def check_level(level: Any) -> float:
+    """``level`` as a float in (0, 1), else :class:`ArgumentError` naming ``level``."""
+    if (
+        isinstance(level, bool)
+        or not isinstance(level, int | float)
+        or not math.isfinite(level)
+        or not 0 < level < 1
+    ):
+        raise ArgumentError("level", f"must be a number in (0, 1), got {level!r}")
+    return float(level)
+
+
+def z_score(level: float) -> float:
+    """Two-sided standard normal quantile: 1.645 at 0.9, 1.960 at 0.95."""
+    return float(ndtri(0.5 + check_level(level) / 2.0))
+
+
+def noise_sd(residuals: np.ndarray, n_free: int) -> float:
+    """Residual sd of log loss with ``n_free`` fitted constants: sqrt(RSS / (n - p))."""
+    r = np.asarray(residuals, dtype=float)
+    dof = max(len(r) - n_free, 1)
+    return float(np.sqrt(np.sum(r**2) / dof))
+
+
+def growth_rate(distance: np.ndarray, error: np.ndarray, noise: float) -> float:
+    """Least-squares slope ``g`` of ``error^2 - noise^2 = g^2 distance^2`` (``g >= 0``;
+    :func:`estimate_spread` adds :data:`GROWTH_FLOOR` in quadrature).
+
+    ``distance``: decades of compute beyond the refit's data (0 inside it);
+    ``error``: log-loss error of the refit's prediction. Points inside the data carry
+    no weight; without any point beyond it the growth is 0.
+    """
+    d2 = np.asarray(distance, dtype=float) ** 2
+    excess = np.asarray(error, dtype=float) ** 2 - noise**2
+    denom = float(np.sum(d2**2))
+    if denom <= 0:
+        return 0.0
+    return float(math.sqrt(max(0.0, float(np.sum(d2 * excess)) / denom)))
+
+
+def holdout_counts(n_models: int) -> tuple[int, ...]:
+    """How many of the largest models each leave-largest-out refit holds out:
+    one, about 20% and about 40%, keeping at least three models to fit."""
+    counts = {max(1, round(share * n_models)) for share in HOLDOUT_SHARES}
+    return tuple(sorted(c for c in counts if n_models - c >= MIN_MODELS_LEFT))
+
+
+def largest_out(models: np.ndarray, log10_flops: np.ndarray, count: int) -> np.ndarray:
+    """Mask of the observations of the ``count`` models with the largest compute
+    (a model is ranked by its largest observation; ``log10_flops`` may be any
+    monotone proxy, such as log10 N + log10 D)."""
+    ids, inverse = np.unique(np.asarray(models), return_inverse=True)
+    top = np.full(len(ids), -np.inf)
+    np.maximum.at(top, inverse, log10_flops)
+    held = np.argsort(top, kind="stable")[len(ids) - count :]
+    return np.isin(inverse, held)
+
+
+Refit = Callable[[np.ndarray], np.ndarray | None]
+"""``refit(train_mask)``: log loss predicted at every observation by a law refitted on
+the masked observations, or ``None`` when the refit failed."""
+
+
+def estimate_spread(
+    log10_nd: np.ndarray,
+    log_loss: np.ndarray,
+    models: np.ndarray,
+    residuals: np.ndarray,
+    n_free: int,
+    refit: Refit,
+) -> PredictiveError:
+    """Noise from the full fit's residuals, growth from leave-largest-out refits.
+
+    ``log10_nd``: ``(n, 2)`` log10 N and log10 D of each observation; ``models``:
+    the model each belongs to (held out together).
+    """
+    nd = np.asarray(log10_nd, dtype=float)
+    noise = noise_sd(residuals, n_free)
+    counts = holdout_counts(len(np.unique(np.asarray(models))))
+    distances, errors = [], []
+    for count in counts:
+        test = largest_out(models, nd.sum(axis=1), count)
+        predicted = refit(~test)
+        if predicted is None:
+            continue
+        distances.append(distance(nd[test], nd[~test].max(axis=0)))
+        errors.append(np.asarray(log_loss)[test] - np.asarray(predicted)[test])
+    top = nd.max(axis=0)
+    if not errors:
+        return replace(default_spread(*top.tolist()), noise_sd=noise)
+    return PredictiveError(
+        noise_sd=noise,
+        growth=math.hypot(
+            growth_rate(np.concatenate(distances), np.concatenate(errors), noise), GROWTH_FLOOR
+        ),
+        log10_params_max=float(top[0]),
+        log10_tokens_max=float(top[1]),
+        n_refits=len(errors),
+        max_held_out=max(counts),
+    )
+
+
+def extra_sd(spread: PredictiveError, log10_nd: np.ndarray | Sequence[float]) -> np.ndarray:
+    """Log-loss sd a new run adds to the curve's: noise plus extrapolation."""
+    top = (spread.log10_params_max, spread.log10_tokens_max)
+    d = distance(np.asarray(log10_nd, dtype=float), top)
+    return np.sqrt(spread.noise_sd**2 + (spread.growth * d) ** 2)
+
+
+def predictive_band(
+    loss: float,
+    curve: tuple[float, float] | None,
+    extra: float,
+    level: float,
+) -> tuple[float, float]:
+    """Interval for a new run's loss: each side of the curve band (in log loss, so an
+    asymmetric bootstrap band stays asymmetric) widened in quadrature by ``extra``."""
+    z = z_score(level)
+    centre = math.log(loss)
+    below = centre - math.log(curve[0]) if curve is not None else 0.0
+    above = math.log(curve[1]) - centre if curve is not None else 0.0
+    widen = z * extra
+    lo = centre - math.hypot(max(below, 0.0), widen)
+    hi = centre + math.hypot(max(above, 0.0), widen)
+    return math.exp(lo), math.exp(hi)
+
+
+def rows_at_bound(thetas: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Per row of ``thetas``: does any parameter sit at its bound (relative 1e-6)?"""
+    t = np.asarray(thetas, dtype=float)
+    tol = 1e-6 * (1.0 + np.abs(t))
+    return np.any((np.abs(t - lower) <= tol) | (np.abs(t - upper) <= tol), axis=1)
+
+
+@dataclass(frozen=True, eq=False)
+class Screened:
+    """Bootstrap draws after dropping the degenerate ones."""
+
+    draws: np.ndarray
+    """The kept rows."""
+    n_at_bound: int
+    n_extreme: int
+    """Draws with an exponent above :data:`EXTREME_EXPONENT`, E below
+    :data:`EXTREME_E_FRACTION` x the fitted E, or a non-finite constant (not at a bound)."""
+    n_total: int
+
+    @property
+    def dropped_share(self) -> float:
+        return (self.n_at_bound + self.n_extreme) / self.n_total if self.n_total else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "kept": len(self.draws),
+            "dropped_at_bound": self.n_at_bound,
+            "dropped_extreme": self.n_extreme,
+        }
+
+
+def draw_warning(screened: Screened) -> dict[str, list[str]]:
+    """``{"warnings": [...]}`` when more than 5% of the draws were degenerate."""
+    if screened.dropped_share <= MAX_DROPPED_SHARE:
+        return {}
+    return {
+        "warnings": [
+            f"{screened.n_at_bound + screened.n_extreme} of {screened.n_total} bootstrap draws "
+            f"were degenerate ({screened.n_at_bound} at a bound, {screened.n_extreme} extreme: "
+            "an exponent above 2 or E under a tenth of the fit's) and were left out of the "
+            "intervals: the data barely pin the law down"
+        ]
+    }
+
+
+def spread_warnings(n_obs: int, n_free: int, spread: PredictiveError) -> list[str]:
+    """Caveats on the predictive error: few runs per constant, a check on one model."""
+    out = []
+    if n_obs < RUNS_PER_CONSTANT * n_free:
+        out.append(
+            f"{n_obs} observations for {n_free} free constants (fewer than "
+            f"{RUNS_PER_CONSTANT} per constant): the fit can match the runs without "
+            "predicting beyond them"
+        )
+    if spread.source == "default":
+        out.append(
+            "no leave-largest-out refit (turned off, or too few model sizes): intervals use "
+            "the default "
+            f"extrapolation growth ({DEFAULT_GROWTH} per decade of compute)"
+        )
+    elif spread.max_held_out == 1:
+        out.append(
+            "the leave-largest-out check held out a single model: the extrapolation "
+            "part of the intervals rests on one model"
+        )
+    return out
+
+
+def screen_draws(
+    draws: np.ndarray,
+    names: Sequence[str],
+    fitted_e: float | None,
+    at_bound: np.ndarray,
+) -> Screened:
+    """Drop degenerate bootstrap draws (constants ``(n, len(names))``): at a bound of
+    the search, an exponent (``alpha*``, ``beta*``) above 2, or E under a tenth of
+    the fit's E. Such a resample fitted a step or a constant, not a power law."""
+    d = np.asarray(draws, dtype=float)
+    bound = np.asarray(at_bound, dtype=bool)
+    extreme = ~np.all(np.isfinite(d), axis=1)
+    for j, name in enumerate(names):
+        if name.startswith(("alpha", "beta")):
+            extreme |= d[:, j] > EXTREME_EXPONENT
+        if name == "E" and fitted_e is not None:
+            extreme |= d[:, j] < EXTREME_E_FRACTION * fitted_e
+    extreme &= ~bound
+    keep = ~bound & ~extreme
+    return Screened(d[keep], int(bound.sum()), int(extreme.sum()), len(d))
