@@ -12,7 +12,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
@@ -326,6 +326,10 @@ class Answers:
         self.deadline_seconds = deadline_seconds
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="flopwise-answer")
         self._slots = threading.BoundedSemaphore(max_pending)
+        self._building: dict[tuple[str, ShapeConstraints], Future[bytes]] = {}
+        """Shape-table builds in flight, by (law version, constraints): a request that
+        needs tables already being built waits for that build instead of starting its
+        own (and holds no slot while it waits)."""
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -381,9 +385,14 @@ class Answers:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        constraints = getattr(req, "constraints", None)
-        if endpoint == "predict" or shape_tables_cached(law, _constraints(constraints)):
+        shape_limits = _constraints(getattr(req, "constraints", None))
+        if endpoint == "predict" or shape_tables_cached(law, shape_limits):
             return self._compute(endpoint, req, law, key)
+        tables = (law.ref, shape_limits)
+        building = self._building.get(tables)
+        if building is not None:
+            await self._wait(building, shared=True)
+            return await self.answer_async(endpoint, req)  # the tables are built now
         if not self._slots.acquire(blocking=False):
             raise Busy("too many shape searches in progress; retry shortly")
         try:
@@ -391,11 +400,30 @@ class Answers:
         except RuntimeError:  # shut down
             self._slots.release()
             raise Busy("the server is stopping") from None
-        future.add_done_callback(lambda _: self._slots.release())  # held until it ends
+        self._building[tables] = future
+
+        def finished(_: Future[bytes]) -> None:
+            self._slots.release()  # held until the build ends, even if its client left
+            if self._building.get(tables) is future:
+                del self._building[tables]
+
+        future.add_done_callback(finished)
+        return await self._wait(future, shared=False)
+
+    async def _wait(self, future: Future[bytes], *, shared: bool) -> bytes:
+        """``future``'s answer within the deadline (a waiter on another request's build
+        ignores that build's own error: its answer is computed afresh)."""
+        waiting = asyncio.wrap_future(future)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.deadline_seconds)
+            return await asyncio.wait_for(
+                asyncio.shield(waiting) if shared else waiting, self.deadline_seconds
+            )
         except TimeoutError:
             raise Busy(f"no answer within {self.deadline_seconds:g} s; retry shortly") from None
+        except Exception:
+            if not shared:
+                raise
+            return b""
 
     def allocate(self, req: AllocateRequest) -> bytes:
         return self.answer("allocate", req)

@@ -82,3 +82,28 @@ def test_four_pathological_requests_leave_healthz_fast(
     p99 = float(np.percentile(latencies, 99))
     assert p99 < P99_LIMIT_SECONDS, f"healthz p99 {p99 * 1e3:.1f} ms over {len(latencies)} probes"
     assert "Traceback" not in server.log_text()
+
+
+def test_a_burst_on_cold_tables_shares_one_build(
+    flopwise_server: Callable[..., ServerProcess],
+) -> None:
+    """Three times as many clients as build slots ask at once for answers that need the
+    same new shape tables: one build serves them all, so none is turned away (503)."""
+    server = flopwise_server()
+    body = {"law": "gemstones-2025", "flops": 3e21, "constraints": {"aspect_ratio": 77.7}}
+    go = threading.Barrier(24)
+    answers: list[httpx.Response] = []
+
+    def ask(i: int) -> None:
+        with httpx.Client(base_url=server.url, timeout=120) as http:
+            go.wait()
+            answers.append(http.post("/v1/allocate", json={**body, "flops": 3e21 + i}))
+
+    clients = [threading.Thread(target=ask, args=(i,)) for i in range(24)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join()
+    assert [a.status_code for a in answers] == [200] * 24, [a.text for a in answers][:3]
+    shapes = {(a.json()["shape"]["width"], a.json()["shape"]["depth"]) for a in answers}
+    assert len(shapes) == 1  # budgets 1 FLOP apart: one shape from one table
