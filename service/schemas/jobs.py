@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import fields as dataclass_fields
-from typing import TYPE_CHECKING, Any, Literal, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, Field, create_model
 
@@ -96,6 +96,16 @@ class FitCreate(Request):
     options: FitOptionsIn = Field(default_factory=lambda: FitOptionsIn.model_validate({}))
 
 
+def _json_type(hint: Any) -> Any:
+    """JSON has arrays, not tuples: a ``tuple[X, ...]`` field is a ``list[X]`` in the body
+    (strict validation would refuse a list as a tuple); ``SweepRequest.from_dict`` makes
+    the tuple again."""
+    args = get_args(hint)
+    if get_origin(hint) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return list[args[0]]  # type: ignore[valid-type]
+    return hint
+
+
 def _calibration_model() -> type[BaseModel]:
     """``CalibrationCreate``, generated from ``fitting.sweep_config.SweepRequest``: the
     same fields, types, defaults and descriptions (one declaration, no copy here). The
@@ -105,7 +115,10 @@ def _calibration_model() -> type[BaseModel]:
     defined: dict[str, Any] = {}
     for f in dataclasses.fields(SweepRequest):
         default = ... if f.default is dataclasses.MISSING else f.default
-        defined[f.name] = (hints[f.name], Field(default, description=docs.get(f.name)))
+        kind = _json_type(hints[f.name])
+        if isinstance(default, tuple):
+            default = list(default)
+        defined[f.name] = (kind, Field(default, description=docs.get(f.name)))
     model: type[BaseModel] = create_model(
         "CalibrationCreate",
         __base__=Request,

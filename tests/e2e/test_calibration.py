@@ -10,6 +10,7 @@ an allocation with the new version. Budget: under 10 minutes on 2 cores.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -114,5 +115,10 @@ def test_a_sweep_option_is_declared_once() -> None:
     assert set(properties) == names and all(p.get("description") for p in properties.values())
     body = CalibrationCreate.model_validate({"dataset": "d", "flops": 1e13, "time_cap_hours": 1})
     assert SweepRequest.from_dict(body.model_dump()) == request
+    # tuple fields arrive as JSON arrays (strict validation, as the route does it)
+    custom = SweepRequest(dataset="d", flops=1e13, time_cap_hours=1, aspects=("standard", "wide"),
+                          slurm_options=("--qos=debug",))  # fmt: skip
+    body = CalibrationCreate.model_validate(json.loads(json.dumps(custom.to_dict())))
+    assert SweepRequest.from_dict(body.model_dump()) == custom
     sweep = main.commands["sweep"]
     assert isinstance(sweep, click.Command) and names <= {p.name for p in sweep.params}
