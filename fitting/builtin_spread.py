@@ -12,6 +12,7 @@ documented default and say so in their answers' ``caveats``.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -57,15 +58,10 @@ def estimate_spread_of(law: Law) -> PredictiveError:
     report = fit(runs, form=form, workers=1, delta=delta)
     if report.law is None or report.law.spread is None:
         raise RuntimeError(f"{law.id}: refit of {name} failed: {report.message}")
-    spread = report.law.spread
-    return PredictiveError(
+    return replace(
+        report.law.spread,
         noise_sd=noise_sd(residuals, len(law_form(law).constants)),
-        growth=spread.growth,
-        log10_params_max=spread.log10_params_max,
-        log10_tokens_max=spread.log10_tokens_max,
         source=f"bundled ({name})",
-        n_refits=spread.n_refits,
-        max_held_out=spread.max_held_out,
     )
 
 

@@ -12,7 +12,7 @@ from flopwise.fitting.checks import optional_positive
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms import law_form
 from flopwise.fitting.laws import Law
-from flopwise.fitting.predictive import loss_band, point_params, spread_caveats
+from flopwise.fitting.predictive import loss_band, point_params, ratio_caveat, spread_caveats
 from flopwise.fitting.uncertainty import DEFAULT_LEVEL, check_level
 
 __all__ = ["Prediction", "interval", "intervals", "predict", "predict_loss"]
@@ -156,5 +156,5 @@ def predict(
         float(tokens or 0.0),
         curve_interval=band,
         level=level,
-        caveats=spread_caveats(law),
+        caveats=spread_caveats(law) + ratio_caveat(law, n, float(tokens or 0.0)),
     )

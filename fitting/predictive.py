@@ -19,7 +19,14 @@ from flopwise.fitting.uncertainty import (
     predictive_band,
 )
 
-__all__ = ["law_spread", "loss_band", "path_loss_bands", "point_params", "spread_caveats"]
+__all__ = [
+    "law_spread",
+    "loss_band",
+    "path_loss_bands",
+    "point_params",
+    "ratio_caveat",
+    "spread_caveats",
+]
 
 
 def law_spread(law: Law) -> PredictiveError:
@@ -45,6 +52,24 @@ def spread_caveats(law: Law) -> tuple[str, ...]:
     if law.domain.params is None and law.domain.tokens is None:
         note += "; its fitted range is unknown, so the interval does not widen with scale"
     return (*law.caveats, note)
+
+
+def ratio_caveat(law: Law, params: float | None, tokens: float) -> tuple[str, ...]:
+    """A caveat when a point's tokens per parameter lie outside those the law was
+    fitted on (the interval widens with the decades outside, :func:`fitting.uncertainty.distance`)."""
+    spread = law.spread
+    if params is None or spread is None or not (params > 0 and tokens > 0):
+        return ()
+    ratio = math.log10(tokens / params)
+    lo, hi = spread.log10_ratio_min, spread.log10_ratio_max
+    if (lo is None or ratio >= lo) and (hi is None or ratio <= hi):
+        return ()
+    fitted = f"{10**lo:.3g} to {10**hi:.3g}" if lo is not None and hi is not None else "others"
+    return (
+        f"{tokens / params:.3g} tokens per parameter is outside the {fitted} the law was "
+        "fitted on: laws of this kind err most far from the ratios they saw, and "
+        "loss_interval widens with the decades outside",
+    )
 
 
 def point_params(

@@ -4,18 +4,18 @@ A law's bootstrap draws give the *curve* band: how uncertain the mean loss curve
 because its constants were estimated from finitely many runs. A new run's measured
 loss also scatters about that curve (seed, data order, evaluation noise), and the
 curve itself errs more the further it is pushed beyond the compute it was fitted on.
-The distance ``d`` of a point from the fitted data is counted in decades of compute:
-the decades of N beyond the largest fitted N plus the decades of D beyond the largest
-fitted D (with C = 6ND, exactly how much more compute the point costs than the data's
-corner when both grow; a larger model at the same compute is still an extrapolation).
-In log loss::
+The distance ``d`` of a point from the fitted data is counted in decades: of N
+beyond the largest fitted N, plus of D beyond the largest fitted D (with C = 6ND,
+exactly how much more compute the point costs than the data's corner when both grow;
+a larger model at the same compute is still an extrapolation), plus of tokens per
+parameter outside the fitted range (:class:`Region`, :func:`distance`). In log loss::
 
     sd_new(d)^2 = sd_curve^2 + noise_sd^2 + (growth * d)^2
 
 ``noise_sd`` is the fit's residual scatter (degrees-of-freedom corrected); ``growth``
 is measured by the fit on itself: refit without the largest models (by compute),
-predict them, and regress the squared errors beyond the noise on the squared distance
-(:func:`growth_rate`). The same idea as a prediction interval in regression
+predict them, and take the maximum-likelihood ``growth`` for their errors under the
+formula above (:func:`growth_rate`). The same idea as a prediction interval in regression
 (parameter variance plus residual variance), with an extrapolation term estimated out
 of sample as in the leave-largest-out checks of Hoffmann et al. 2022 and Besiroglu
 et al. 2024 (docs/laws.md §3).
@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from scipy.special import ndtri
 
 from flopwise.fitting.errors import ArgumentError
@@ -43,6 +44,7 @@ __all__ = [
     "EXTREME_E_FRACTION",
     "GROWTH_FLOOR",
     "PredictiveError",
+    "Region",
     "Screened",
     "check_level",
     "default_spread",
@@ -112,6 +114,20 @@ class PredictiveError:
     """Leave-largest-out refits behind ``growth``."""
     max_held_out: int = 0
     """Most models held out by one refit."""
+    log10_ratio_min: float | None = None
+    """Fewest tokens per parameter (log10 D/N) the law was fitted on; ``None``: unknown."""
+    log10_ratio_max: float | None = None
+    """Most tokens per parameter (log10 D/N) the law was fitted on; ``None``: unknown."""
+
+    @property
+    def region(self) -> Region:
+        """The fitted data's extent, as :func:`distance` reads it."""
+        return Region(
+            self.log10_params_max,
+            self.log10_tokens_max,
+            self.log10_ratio_min,
+            self.log10_ratio_max,
+        )
 
     def __post_init__(self) -> None:
         for name in ("noise_sd", "growth"):
@@ -129,6 +145,8 @@ class PredictiveError:
             "source": self.source,
             "n_refits": self.n_refits,
             "max_held_out": self.max_held_out,
+            "log10_ratio_min": self.log10_ratio_min,
+            "log10_ratio_max": self.log10_ratio_max,
         }
 
     @classmethod
@@ -146,15 +164,45 @@ def default_spread(
     )
 
 
-def distance(log10_nd: np.ndarray, top: np.ndarray | Sequence[float | None]) -> np.ndarray:
-    """Decades of compute beyond the data: decades of N beyond ``top[0]`` plus decades
-    of D beyond ``top[1]`` (``log10_nd``: ``(..., 2)`` log10 N, log10 D; a ``None``
-    bound counts nothing)."""
+@dataclass(frozen=True)
+class Region:
+    """Where a law's data lie, in log10 units: the largest N, the largest D, and the
+    range of tokens per parameter D/N (``None``: unknown, counts nothing)."""
+
+    params_max: float | None
+    tokens_max: float | None
+    ratio_min: float | None = None
+    ratio_max: float | None = None
+
+    @classmethod
+    def of(cls, log10_nd: np.ndarray) -> Region:
+        """The extent of ``(n, 2)`` log10 N, log10 D points."""
+        x = np.asarray(log10_nd, dtype=float)
+        ratio = x[:, 1] - x[:, 0]
+        top = x.max(axis=0)
+        return cls(float(top[0]), float(top[1]), float(ratio.min()), float(ratio.max()))
+
+
+def distance(log10_nd: np.ndarray, region: Region) -> np.ndarray:
+    """Decades of extrapolation of ``(..., 2)`` log10 N, log10 D points beyond
+    ``region``: decades of N beyond its largest N, plus decades of D beyond its largest
+    D, plus decades of tokens per parameter outside its range. A model larger than any
+    fitted, or trained on more tokens, costs more compute than the data's corner (with
+    C = 6ND the first two sum to those decades of compute when both grow); a ratio
+    outside the fitted ones asks the law for a regime it never saw (Chinchilla-form laws
+    err most far from the compute-optimal ratio; Porian et al. 2024's isoFLOP points at
+    0.02 tokens per parameter sit 20-30% above a law fitted at higher ratios)."""
     x = np.asarray(log10_nd, dtype=float)
+    ratio = x[..., 1] - x[..., 0]
     out = np.zeros(x.shape[:-1])
-    for j, bound in enumerate(top):
+    for value, bound, sign in (
+        (x[..., 0], region.params_max, 1.0),
+        (x[..., 1], region.tokens_max, 1.0),
+        (ratio, region.ratio_max, 1.0),
+        (ratio, region.ratio_min, -1.0),
+    ):
         if bound is not None:
-            out = out + np.maximum(x[..., j] - float(bound), 0.0)
+            out = out + np.maximum(sign * (value - float(bound)), 0.0)
     return out
 
 
@@ -183,19 +231,32 @@ def noise_sd(residuals: np.ndarray, n_free: int) -> float:
 
 
 def growth_rate(distance: np.ndarray, error: np.ndarray, noise: float) -> float:
-    """Least-squares slope ``g`` of ``error^2 - noise^2 = g^2 distance^2`` (``g >= 0``;
-    :func:`estimate_spread` adds :data:`GROWTH_FLOOR` in quadrature).
+    """Maximum-likelihood ``g >= 0`` for held-out errors ``error ~ Normal(0, noise^2 +
+    g^2 distance^2)`` (:func:`estimate_spread` adds :data:`GROWTH_FLOOR` in quadrature).
 
-    ``distance``: decades of compute beyond the refit's data (0 inside it);
-    ``error``: log-loss error of the refit's prediction. Points inside the data carry
-    no weight; without any point beyond it the growth is 0.
+    ``distance``: decades of extrapolation beyond the refit's data (0 inside it);
+    ``error``: log-loss error of the refit's prediction. Each held-out point counts
+    once, near the data or far from it; points inside the data carry no information
+    about ``g``; without any point beyond it the growth is 0.
     """
     d2 = np.asarray(distance, dtype=float) ** 2
-    excess = np.asarray(error, dtype=float) ** 2 - noise**2
-    denom = float(np.sum(d2**2))
-    if denom <= 0:
+    e2 = np.asarray(error, dtype=float) ** 2
+    s2 = max(float(noise) ** 2, 1e-12)
+    if not np.any(d2 > 0):
         return 0.0
-    return float(math.sqrt(max(0.0, float(np.sum(d2 * excess)) / denom)))
+
+    def negative_log_likelihood(log_g: float) -> float:
+        var = s2 + math.exp(2.0 * log_g) * d2
+        return float(np.sum(np.log(var) + e2 / var))
+
+    # the likelihood is flat below the noise: search log g from noise/100 to 10
+    grid = np.linspace(math.log(max(math.sqrt(s2), 1e-6) / 100.0), math.log(10.0), 200)
+    values = [negative_log_likelihood(g) for g in grid]
+    best = int(np.argmin(values))
+    lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    found = minimize_scalar(negative_log_likelihood, bounds=(lo, hi), method="bounded")
+    g = math.exp(float(found.x))
+    return 0.0 if best == 0 and g <= math.exp(grid[1]) else g
 
 
 def holdout_counts(n_models: int) -> tuple[int, ...]:
@@ -243,18 +304,22 @@ def estimate_spread(
         predicted = refit(~test)
         if predicted is None:
             continue
-        distances.append(distance(nd[test], nd[~test].max(axis=0)))
+        distances.append(distance(nd[test], Region.of(nd[~test])))
         errors.append(np.asarray(log_loss)[test] - np.asarray(predicted)[test])
-    top = nd.max(axis=0)
-    if not errors:
-        return replace(default_spread(*top.tolist()), noise_sd=noise)
-    return PredictiveError(
+    extent = Region.of(nd)
+    found = replace(
+        default_spread(extent.params_max, extent.tokens_max),
         noise_sd=noise,
-        growth=math.hypot(
-            growth_rate(np.concatenate(distances), np.concatenate(errors), noise), GROWTH_FLOOR
-        ),
-        log10_params_max=float(top[0]),
-        log10_tokens_max=float(top[1]),
+        log10_ratio_min=extent.ratio_min,
+        log10_ratio_max=extent.ratio_max,
+    )
+    if not errors:
+        return found
+    growth = growth_rate(np.concatenate(distances), np.concatenate(errors), noise)
+    return replace(
+        found,
+        growth=math.hypot(growth, GROWTH_FLOOR),
+        source="fit",
         n_refits=len(errors),
         max_held_out=max(counts),
     )
@@ -262,8 +327,7 @@ def estimate_spread(
 
 def extra_sd(spread: PredictiveError, log10_nd: np.ndarray | Sequence[float]) -> np.ndarray:
     """Log-loss sd a new run adds to the curve's: noise plus extrapolation."""
-    top = (spread.log10_params_max, spread.log10_tokens_max)
-    d = distance(np.asarray(log10_nd, dtype=float), top)
+    d = distance(np.asarray(log10_nd, dtype=float), spread.region)
     return np.sqrt(spread.noise_sd**2 + (spread.growth * d) ** 2)
 
 

@@ -19,6 +19,7 @@ from flopwise.fitting.runs import Runs
 from flopwise.fitting.uncertainty import (
     GROWTH_FLOOR,
     PredictiveError,
+    Region,
     check_level,
     distance,
     draw_warning,
@@ -80,13 +81,29 @@ def test_growth_rate_recovers_a_known_slope() -> None:
 
 
 def test_distance_counts_decades_beyond_the_data_in_n_plus_d() -> None:
-    top = (9.0, 11.0)
+    top = Region(9.0, 11.0)
     assert distance(np.array([[8.0, 10.0], [10.0, 11.0], [10.0, 12.5]]), top).tolist() == [
         0.0,
         1.0,
         2.5,
     ]
-    assert distance(np.array([10.0, 12.0]), (None, None)) == 0.0
+    assert distance(np.array([10.0, 12.0]), Region(None, None)) == 0.0
+
+
+def test_distance_counts_tokens_per_parameter_outside_the_fitted_ratios() -> None:
+    region = Region(9.0, 11.0, 1.0, 2.0)  # fitted on 10 to 100 tokens per parameter
+    points = np.array([[8.0, 8.5], [8.0, 10.5], [8.5, 10.0], [10.0, 10.5]])
+    assert distance(points, region).tolist() == pytest.approx([0.5, 0.5, 0.0, 1.5])
+    nd = np.array([[7.0, 8.0], [8.0, 10.0], [9.0, 9.5]])
+    assert Region.of(nd) == Region(9.0, 10.0, 0.5, 2.0)
+
+
+def test_growth_rate_weighs_every_held_out_point() -> None:
+    """Maximum likelihood: large errors near the data raise the growth as much as
+    far-away ones do (a least-squares slope on squared errors would hear only the far)."""
+    d = np.array([0.1] * 10 + [2.0])
+    errors = np.array([0.05, -0.05] * 5 + [0.0])
+    assert growth_rate(d, errors, 0.001) == pytest.approx(0.5 / math.sqrt(11 / 10), rel=0.05)
 
 
 def test_holdouts_keep_three_models_and_largest_out_takes_the_top_models() -> None:
@@ -144,12 +161,14 @@ def test_estimate_spread_from_refits_that_err_by_a_known_amount() -> None:
     log_loss = np.zeros(len(models))
 
     def refit(train: np.ndarray) -> np.ndarray:  # errs 0.1 per decade beyond its data
-        return -0.1 * distance(nd, nd[train].max(axis=0))
+        return -0.1 * distance(nd, Region.of(nd[train]))
 
     spread = estimate_spread(nd, log_loss, models, np.zeros(len(models)), 5, refit)
     assert spread.growth == pytest.approx(math.hypot(0.1, GROWTH_FLOOR))
     assert (spread.n_refits, spread.max_held_out, spread.source) == (3, 4, "fit")
     assert (spread.log10_params_max, spread.log10_tokens_max) == (9.0, 11.0)
+    assert (spread.log10_ratio_min, spread.log10_ratio_max) == (0.0, 4.0)
+    assert PredictiveError.from_dict(spread.to_dict()) == spread
     failed = estimate_spread(nd, log_loss, models, np.zeros(len(models)), 5, lambda _: None)
     assert failed.source == "default" and failed.n_refits == 0
 
@@ -232,3 +251,14 @@ def test_a_fit_on_few_runs_says_they_barely_exceed_its_constants() -> None:
     assert any("fewer than 3 per constant" in w for w in report.warnings)
     assert any("single model" in w for w in report.warnings)  # 4 sizes: one held out
     assert report.law is None or report.law.spread is not None
+
+
+def test_a_ratio_outside_the_fitted_ones_widens_the_interval_and_says_so() -> None:
+    law = builtin("epoch-2024")  # fitted on about 0.46 to 340 tokens per parameter
+    inside = predict(law, params=1e9, tokens=2e10)
+    outside = predict(law, params=1e9, tokens=1e8)  # 0.1 tokens per parameter
+    assert not any("tokens per parameter" in c for c in inside.caveats)
+    assert any("0.1 tokens per parameter is outside" in c for c in outside.caveats)
+    assert inside.loss_interval is not None and outside.loss_interval is not None
+    width = [math.log(p[1] / p[0]) for p in (inside.loss_interval, outside.loss_interval)]
+    assert width[1] > 2 * width[0]
