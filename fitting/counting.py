@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
@@ -34,6 +34,7 @@ __all__ = [
     "ArchFamily",
     "ArchSpec",
     "Counts",
+    "Layout",
     "block_matmul_params",
     "count",
     "param_counts",
@@ -43,6 +44,21 @@ Num = Any  # a float/int or a numpy array of them (vectorised shape search)
 
 Positions = Literal["rotary", "learned", "none"]
 Norm = Literal["rmsnorm", "layernorm"]
+
+
+class Layout(TypedDict):
+    """What the vectorised counters read of a model besides width and depth (numbers,
+    or arrays of them where the shape search evaluates many widths at once):
+    :meth:`ArchSpec.shape_kwargs` of one model, :meth:`ArchFamily.shape_kwargs` of a
+    family's widths."""
+
+    n_heads: Num
+    n_kv_heads: Num
+    head_dim: int
+    ffn_size: Num
+    gated_ffn: bool
+    vocab_size: int
+    seq_len: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +121,18 @@ class ArchSpec:
         object.__setattr__(self, "n_heads", int(n_heads))
         object.__setattr__(self, "n_kv_heads", int(n_kv))
         object.__setattr__(self, "ffn_size", int(ffn))
+
+    def shape_kwargs(self) -> Layout:
+        """The counters' :class:`Layout` of this model."""
+        return {
+            "n_heads": self.n_heads,
+            "n_kv_heads": self.n_kv_heads,
+            "head_dim": self.head_dim,
+            "ffn_size": self.ffn_size,
+            "gated_ffn": self.gated_ffn,
+            "vocab_size": self.vocab_size,
+            "seq_len": self.seq_len,
+        }
 
     @property
     def d_attn(self) -> int:
@@ -218,8 +246,8 @@ class ArchFamily:
             bias=self.bias,
         )
 
-    def shape_kwargs(self, width: Num) -> dict[str, Any]:
-        """Keyword arguments of the vectorised counters for an array of widths."""
+    def shape_kwargs(self, width: Num) -> Layout:
+        """The counters' :class:`Layout` of this family's models at ``width``; vectorised."""
         n_heads = (
             width // self.head_dim if isinstance(width, int) else np.asarray(width) // self.head_dim
         )
@@ -232,6 +260,10 @@ class ArchFamily:
             "vocab_size": self.vocab_size,
             "seq_len": self.seq_len,
         }
+
+    def param_counts(self, width: Num, depth: Num) -> tuple[Num, Num, Num]:
+        """:func:`param_counts` of this family's (width, depth) models; vectorised."""
+        return _param_counts_of(self, width, depth, self.shape_kwargs(width))
 
 
 @dataclass(frozen=True)
@@ -298,30 +330,26 @@ def param_counts(
     return total, non_embedding, with_head
 
 
+def _param_counts_of(
+    arch: ArchSpec | ArchFamily, width: Num, depth: Num, layout: Layout
+) -> tuple[Num, Num, Num]:
+    return param_counts(
+        width,
+        depth,
+        tied_embeddings=arch.tied_embeddings,
+        positions=arch.positions,
+        norm=arch.norm,
+        bias=arch.bias,
+        **layout,
+    )
+
+
 def count(spec: ArchSpec) -> Counts:
     """Exact parameter counts of ``spec`` under every definition."""
-    total, non_emb, with_head = param_counts(**_shape_kwargs(spec))
+    total, non_emb, with_head = _param_counts_of(spec, spec.width, spec.depth, spec.shape_kwargs())
     return Counts(
         total=int(total),
         non_embedding=int(non_emb),
         with_head=int(with_head),
         embedding=int(total - non_emb),
     )
-
-
-def _shape_kwargs(spec: ArchSpec) -> dict[str, Any]:
-    return {
-        "width": spec.width,
-        "depth": spec.depth,
-        "n_heads": spec.n_heads,
-        "n_kv_heads": spec.n_kv_heads,
-        "head_dim": spec.head_dim,
-        "ffn_size": spec.ffn_size,
-        "gated_ffn": spec.gated_ffn,
-        "vocab_size": spec.vocab_size,
-        "seq_len": spec.seq_len,
-        "tied_embeddings": spec.tied_embeddings,
-        "positions": spec.positions,
-        "norm": spec.norm,
-        "bias": spec.bias,
-    }

@@ -8,14 +8,13 @@ arrays (the shape search evaluates thousands of shapes at once).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Unpack
 
-from flopwise.fitting.counting import ArchSpec, Num, count
+from flopwise.fitting.counting import ArchSpec, Layout, Num, count
 
 __all__ = [
     "chinchilla_flops_per_token",
     "deepseek_model_scale",
-    "flop_kwargs",
     "flops_per_token",
     "gemstones_flops_per_token",
     "kaplan_flops_per_token",
@@ -31,18 +30,7 @@ def kaplan_flops_per_token(non_embedding_params: Num, depth: Num, d_attn: Num, s
     return 3.0 * (2.0 * non_embedding_params + 2.0 * depth * seq_len * d_attn)
 
 
-def chinchilla_flops_per_token(
-    width: Num,
-    depth: Num,
-    *,
-    n_heads: Num,
-    n_kv_heads: Num,
-    head_dim: int,
-    ffn_size: Num,
-    gated_ffn: bool,
-    vocab_size: int,
-    seq_len: int,
-) -> Num:
+def chinchilla_flops_per_token(width: Num, depth: Num, **layout: Unpack[Layout]) -> Num:
     """Hoffmann et al. 2022, App. F: training FLOPs per token (3 x forward).
 
     Per sequence: embeddings ``2 s V d``; per layer QKV ``2 s d (q + 2 kv) h``
@@ -50,14 +38,15 @@ def chinchilla_flops_per_token(
     softmax ``3 q s^2``, softmax @ V ``2 s^2 q h``, output ``2 s q h d``; dense
     ``2 s d f`` per matmul; final logits ``2 s d V``; backward = 2 x forward.
     """
-    s = seq_len
+    s, n_heads, head_dim = layout["seq_len"], layout["n_heads"], layout["head_dim"]
+    vocab_size = layout["vocab_size"]
     kq = n_heads * head_dim
-    qkv = 2.0 * s * width * (n_heads + 2 * n_kv_heads) * head_dim
+    qkv = 2.0 * s * width * (n_heads + 2 * layout["n_kv_heads"]) * head_dim
     logits = 2.0 * s * s * kq
     softmax = 3.0 * n_heads * s * s
     attend = 2.0 * s * s * kq
     out = 2.0 * s * kq * width
-    dense = 2.0 * s * width * ffn_size * (3 if gated_ffn else 2)
+    dense = 2.0 * s * width * layout["ffn_size"] * (3 if layout["gated_ffn"] else 2)
     forward = 2.0 * s * vocab_size * width
     forward = forward + depth * (qkv + logits + softmax + attend + out + dense)
     forward = forward + 2.0 * s * width * vocab_size
@@ -73,18 +62,7 @@ def deepseek_model_scale(width: Num, depth: Num, seq_len: int) -> Num:
     return 72.0 * depth * width * width + 12.0 * depth * width * seq_len
 
 
-def gemstones_flops_per_token(
-    width: Num,
-    depth: Num,
-    *,
-    n_heads: Num,
-    n_kv_heads: Num,
-    head_dim: int,
-    ffn_size: Num,
-    gated_ffn: bool,
-    vocab_size: int,
-    seq_len: int,
-) -> Num:
+def gemstones_flops_per_token(width: Num, depth: Num, **layout: Unpack[Layout]) -> Num:
     """McLeish et al. 2025 (Gemstones), App. M ``flops_per_token_gqa``, generalised.
 
     The authors' count, term by term, with their head size, query/kv grouping and
@@ -93,9 +71,9 @@ def gemstones_flops_per_token(
     RMSNorm 7 per element; attention's backward is 2x (projections) and 2.5x
     (scores), everything else 2x. Gemstones 1024 x 28 gives 3.578e9 (§11 row 15).
     """
-    s = float(seq_len)
-    q = n_heads
-    kv_both = 2.0 * n_kv_heads  # K and V heads together, as the authors count them
+    s, q, head_dim = float(layout["seq_len"]), layout["n_heads"], layout["head_dim"]
+    ffn_size = layout["ffn_size"]
+    kv_both = 2.0 * layout["n_kv_heads"]  # K and V heads together, as the authors count them
     attention = 2.0 * s * (q + kv_both) * width * head_dim
     attention = attention + 3.5 * s * (q + kv_both / 2.0) * head_dim
     kq_logits = 1.0 * s * s * head_dim * q
@@ -106,27 +84,14 @@ def gemstones_flops_per_token(
         2.0 * attention + 2.5 * (kq_logits + softmax + softmax_v) + 2.0 * final_linear
     ) * depth
     attention = attention + kq_logits + softmax + softmax_v + final_linear
-    n_mats = 3.0 if gated_ffn else 2.0
+    n_mats = 3.0 if layout["gated_ffn"] else 2.0
     dense = 2.0 * n_mats * s * width * ffn_size + 10.0 * s * ffn_size + 2.0 * width * s
     rmsnorm = 2.0 * 7.0 * width * s
     final_rms = 7.0 * width * s
-    logits = 2.0 * s * width * vocab_size
+    logits = 2.0 * s * width * layout["vocab_size"]
     nonattn_bwd = 2.0 * (depth * (dense + rmsnorm) + final_rms + logits)
     forward = depth * (attention + dense + rmsnorm) + final_rms + logits
     return (forward + attn_bwd + nonattn_bwd) / s
-
-
-def flop_kwargs(spec: ArchSpec) -> dict[str, Any]:
-    """The keyword arguments the detailed FLOP counters take, from a spec."""
-    return {
-        "n_heads": spec.n_heads,
-        "n_kv_heads": spec.n_kv_heads,
-        "head_dim": spec.head_dim,
-        "ffn_size": spec.ffn_size,
-        "gated_ffn": spec.gated_ffn,
-        "vocab_size": spec.vocab_size,
-        "seq_len": spec.seq_len,
-    }
 
 
 def flops_per_token(spec: ArchSpec) -> dict[str, float]:
@@ -137,7 +102,7 @@ def flops_per_token(spec: ArchSpec) -> dict[str, float]:
     ``gemstones``.
     """
     c = count(spec)
-    kw = flop_kwargs(spec)
+    kw = spec.shape_kwargs()
     return {
         "6N": 6.0 * c.total,
         "6N_non_embedding": 6.0 * c.non_embedding,

@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from flopwise.fitting.counting import ArchFamily, param_counts
+from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.flops import deepseek_model_scale, gemstones_flops_per_token
 from flopwise.fitting.laws import CDefinition, Law, NDefinition
@@ -192,15 +192,7 @@ def law_params(n_def: NDefinition, family: ArchFamily, width: Any, depth: Any) -
     """Parameters of (width, depth) shapes under a law's N definition; vectorised."""
     if n_def is NDefinition.MODEL_SCALE:
         return deepseek_model_scale(width, depth, family.seq_len)
-    total, non_emb, with_head = param_counts(
-        width,
-        depth,
-        tied_embeddings=family.tied_embeddings,
-        positions=family.positions,
-        norm=family.norm,
-        bias=family.bias,
-        **family.shape_kwargs(width),
-    )
+    total, non_emb, with_head = family.param_counts(width, depth)
     if n_def is NDefinition.TOTAL:
         return total
     return non_emb if n_def is NDefinition.NON_EMBEDDING else with_head

@@ -36,7 +36,6 @@ from flopwise.fitting.counting import (
     ArchSpec,
     Num,
     block_matmul_params,
-    param_counts,
 )
 from flopwise.fitting.errors import ArgumentError
 
@@ -73,15 +72,7 @@ def matmul_flops_per_token(width: Num, depth: Num, family: ArchFamily) -> Num:
 
 def total_params(width: Num, depth: Num, family: ArchFamily) -> Num:
     """Every parameter (what the all-reduce moves); vectorised."""
-    total, _, _ = param_counts(
-        width,
-        depth,
-        tied_embeddings=family.tied_embeddings,
-        positions=family.positions,
-        norm=family.norm,
-        bias=family.bias,
-        **family.shape_kwargs(width),
-    )
+    total, _, _ = family.param_counts(width, depth)
     return total
 
 

@@ -79,17 +79,23 @@ _EVALS = [
         help="First evaluation at tokens / eval-span.",
     ),
 ]
-_RUNTIME = [
-    click.option(
-        "--service-url",
-        default="",
-        envvar="FLOPWISE_SERVICE_URL",
-        help="Post observations to this flopwise service.",
-    ),
-    click.option("--api-key", default="", envvar="FLOPWISE_API_KEY"),
-    click.option("--out", default="", help="Write observations to OUT/runs.jsonl."),
-    click.option("--progress", default="bar", type=PROGRESS, show_default=True),
-]
+
+
+def _runtime(*, service_url: str, out: str, api_key: str | None = None) -> list[F]:
+    """``--service-url``, ``--api-key``, ``--out`` and ``--progress``, with the command's
+    help for the first three."""
+    return [
+        click.option("--service-url", default="", envvar="FLOPWISE_SERVICE_URL", help=service_url),
+        click.option("--api-key", default="", envvar="FLOPWISE_API_KEY", help=api_key),
+        click.option("--out", default="", help=out),
+        click.option("--progress", default="bar", type=PROGRESS, show_default=True),
+    ]
+
+
+_RUNTIME = _runtime(
+    service_url="Post observations to this flopwise service.",
+    out="Write observations to OUT/runs.jsonl.",
+)
 
 
 class _Count(click.ParamType):
@@ -186,20 +192,11 @@ budget_options = _apply(
 
 sweep_options = _apply(
     [
-        click.option(
-            "--service-url",
-            default="",
-            envvar="FLOPWISE_SERVICE_URL",
-            help="flopwise service to post runs to and refit on.",
+        *_runtime(
+            service_url="flopwise service to post runs to and refit on.",
+            api_key="Bearer key for the service's write endpoints.",
+            out="runs.jsonl and the local fit (no service).",
         ),
-        click.option(
-            "--api-key",
-            default="",
-            envvar="FLOPWISE_API_KEY",
-            help="Bearer key for the service's write endpoints.",
-        ),
-        click.option("--out", default="", help="runs.jsonl and the local fit (no service)."),
-        click.option("--progress", default="bar", type=PROGRESS, show_default=True),
         click.option("--yes", is_flag=True, help="Run without asking."),
         click.option(
             "--resume",
@@ -226,19 +223,10 @@ def _arch(opts: dict[str, Any]) -> ArchSpec:
     from flopwise.trainer.data import TokenData
 
     return ArchSpec(
-        width=opts["width"],
-        depth=opts["depth"],
-        n_heads=opts["n_heads"],
-        n_kv_heads=opts["n_kv_heads"],
-        head_dim=opts["head_dim"],
-        ffn_size=opts["ffn_size"],
+        **given(ArchSpec, opts),  # the options named as ArchSpec's fields
         gated_ffn=not opts["ungated"],
         vocab_size=TokenData.open(opts["data_dir"]).vocab_size,
-        seq_len=opts["seq_len"],
         tied_embeddings=opts["tied"],
-        positions=opts["positions"],
-        norm=opts["norm"],
-        bias=opts["bias"],
     )
 
 

@@ -20,7 +20,7 @@ import time
 import torch
 
 from flopwise.fitting.counting import ArchSpec
-from flopwise.fitting.flops import flop_kwargs, gemstones_flops_per_token
+from flopwise.fitting.flops import gemstones_flops_per_token
 from flopwise.fitting.hardware import GPUS
 
 __all__ = [
@@ -48,7 +48,7 @@ _NAME_HINTS = (
 
 def flops_per_token(spec: ArchSpec) -> float:
     """Training FLOPs per token of ``spec`` by Gemstones' counter (docs/laws.md §8.4)."""
-    return float(gemstones_flops_per_token(spec.width, spec.depth, **flop_kwargs(spec)))
+    return float(gemstones_flops_per_token(spec.width, spec.depth, **spec.shape_kwargs()))
 
 
 def device_gpu_name(device: torch.device) -> str:

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from flopwise.fitting.counting import ArchSpec, count, param_counts
-from flopwise.fitting.flops import flop_kwargs, gemstones_flops_per_token
+from flopwise.fitting.counting import ArchSpec, count
+from flopwise.fitting.flops import gemstones_flops_per_token
 from flopwise.fitting.sweep_config import ASPECTS, SweepRequest
 from flopwise.trainer.families import FAMILIES, Family, family
 
@@ -215,16 +215,7 @@ def _grid(fam: Family) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     widths = np.arange(step, fam.max_width + 1, step, dtype=np.int64)
     grid_w, grid_d = np.meshgrid(widths, np.arange(1, fam.max_depth + 1, dtype=np.int64))
     w, d = grid_w.ravel(), grid_d.ravel()
-    a = fam.arch
-    total, _, _ = param_counts(
-        w,
-        d,
-        tied_embeddings=a.tied_embeddings,
-        positions=a.positions,
-        norm=a.norm,
-        bias=a.bias,
-        **a.shape_kwargs(w),
-    )
+    total, _, _ = fam.arch.param_counts(w, d)
     return w, d, np.asarray(total, dtype=float)
 
 
@@ -329,7 +320,7 @@ def _run(
     from flopwise.trainer.optim import gemstones_lr  # torch only when a plan is really made
 
     tps = fam.tokens_per_step
-    fpt = float(gemstones_flops_per_token(spec.width, spec.depth, **flop_kwargs(spec)))
+    fpt = float(gemstones_flops_per_token(spec.width, spec.depth, **spec.shape_kwargs()))
     min_steps = 4 * fam.warmup_steps
     steps = math.ceil(flops / fpt / tps)
     if steps < min_steps:

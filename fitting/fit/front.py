@@ -9,6 +9,7 @@ import numpy as np
 
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.fit.options import parse_options
+from flopwise.fitting.fit.pipeline import run_pipeline
 from flopwise.fitting.fit.report import FitReport
 from flopwise.fitting.forms import LawForm, law_form
 from flopwise.fitting.laws import Form
@@ -95,9 +96,10 @@ def _dispatch(
         raise ArgumentError("method", f"expected one of {', '.join(METHODS)}, got {method!r}")
     _check_scalars(delta, bootstrap, seed, law_id)
     opts = parse_options(options)
-    return form.fit(
+    form.check_method(method)
+    return run_pipeline(
+        form.solver(method, opts),
         runs,
-        method=method,
         law_id=law_id,
         delta=float(delta),
         bootstrap=bootstrap,

@@ -17,8 +17,7 @@ from flopwise.fitting.laws import Law
 
 if TYPE_CHECKING:
     from flopwise.fitting.fit.options import FitOptions
-    from flopwise.fitting.fit.report import FitReport
-    from flopwise.fitting.runs import Runs
+    from flopwise.fitting.fit.pipeline import Method
     from flopwise.fitting.shape import ShapeConstraints
 
 __all__ = ["PowerLaw", "power_law", "saturating_power_law"]
@@ -49,15 +48,7 @@ class PowerLaw(LawForm):
     methods: ClassVar[tuple[str, ...]] = ("approach1", "approach2")
     loss_draws: ClassVar[bool] = False
 
-    def optimum(
-        self,
-        law: Law,
-        flops: np.ndarray,
-        constraints: ShapeConstraints,
-        unique_tokens: float | None,
-        inference_tokens: float | None,
-    ) -> Optimum:
-        self.refuse_extras(law, unique_tokens, inference_tokens)
+    def frontier(self, law: Law, flops: np.ndarray, constraints: ShapeConstraints) -> Optimum:
         k = law.constants
         n = power_law(flops, k=k["k_N"], a=k["a_N"])
         loss = None
@@ -65,29 +56,8 @@ class PowerLaw(LawForm):
             loss = saturating_power_law(flops, E=k["loss_E"], A=k["loss_A"], gamma=k["loss_gamma"])
         return n, tokens_for(law, flops, n), loss, None
 
-    def fit(
-        self,
-        runs: Runs,
-        *,
-        method: str,
-        law_id: str,
-        delta: float,
-        bootstrap: int,
-        seed: int,
-        options: FitOptions,
-    ) -> FitReport:
+    def solver(self, method: str, options: FitOptions) -> Method:
         from flopwise.fitting.fit.methods.approach1 import Approach1
         from flopwise.fitting.fit.methods.approach2 import Approach2
-        from flopwise.fitting.fit.pipeline import run_pipeline
 
-        self.check_method(method)
-        solver = Approach1() if method == "approach1" else Approach2()
-        return run_pipeline(
-            solver,
-            runs,
-            law_id=law_id,
-            delta=delta,
-            bootstrap=bootstrap,
-            seed=seed,
-            options=options,
-        )
+        return Approach1() if method == "approach1" else Approach2()

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.laws import CDefinition, Law
+from flopwise.fitting.laws import CDefinition, Law, NDefinition
 
 if TYPE_CHECKING:
     from flopwise.fitting.fit.options import FitOptions
-    from flopwise.fitting.fit.report import FitReport
+    from flopwise.fitting.fit.pipeline import Method
     from flopwise.fitting.runs import Runs
     from flopwise.fitting.shape import Shape, ShapeConstraints
 
@@ -138,7 +138,10 @@ def golden_min(
 
 class LawForm:
     """One functional form. Subclasses set the class attributes and override
-    :meth:`loss` and :meth:`optimum` (at least); everything else has a default."""
+    :meth:`loss` and :meth:`frontier` (at least); everything else has a default.
+    A form that honours repeated data or inference demand overrides
+    :meth:`refuse_extras` and :meth:`repeated_optimum` / :meth:`inference_optimum`;
+    one fitted by another method than Approach 3 overrides :meth:`solver`."""
 
     name: ClassVar[str] = ""
     """The form's name, as laws, the API and the CLI spell it."""
@@ -158,6 +161,9 @@ class LawForm:
     """The form models repeated data (it reads unique tokens)."""
     loss_draws: ClassVar[bool] = True
     """Bootstrap draws move the loss frontier (a power law's draws leave it fixed)."""
+    loss_params: ClassVar[NDefinition | None] = None
+    """How :meth:`loss` counts ``params`` derived from a shape (``None``: as the law
+    counts N)."""
 
     # -- laws -------------------------------------------------------------------
     def check(self, law: Law) -> None:
@@ -188,13 +194,19 @@ class LawForm:
         depth: Num,
         unique_tokens: Num,
     ) -> Num:
-        """:meth:`loss` after deriving ``params`` from width and depth when absent."""
+        """:meth:`loss` after deriving ``params`` from width and depth when absent
+        (counted as :attr:`loss_params` says); shape-aware forms need the shape."""
+        if self.shape_aware and (width is None or depth is None):
+            raise ArgumentError(
+                "width", f"law {law.id} ({law.form}) needs the model's width and depth"
+            )
         if params is None:
             if width is None or depth is None:
                 raise ArgumentError("params", f"law {law.id} needs params (or width and depth)")
             from flopwise.fitting.shape import law_params  # shape asks forms: import late
 
-            params = law_params(law.n_definition, law.family, width, depth)
+            counted = law.n_definition if self.loss_params is None else self.loss_params
+            params = law_params(counted, law.family, width, depth)
         return self.loss(
             k, params=params, tokens=tokens, width=width, depth=depth, unique_tokens=unique_tokens
         )
@@ -212,11 +224,32 @@ class LawForm:
         unique_tokens: float | None,
         inference_tokens: float | None,
     ) -> Optimum:
-        """(N*, D*, loss or None, shape or None) at each budget in ``flops``."""
+        """(N*, D*, loss or None, shape or None) at each budget in ``flops``: after
+        :meth:`refuse_extras`, :meth:`repeated_optimum` when ``unique_tokens`` caps the
+        data, :meth:`inference_optimum` when ``inference_tokens`` are to be served, else
+        :meth:`frontier`."""
+        self.refuse_extras(law, unique_tokens, inference_tokens)
+        if unique_tokens is not None:
+            return self.repeated_optimum(law, flops, unique_tokens)
+        if inference_tokens is not None:
+            return self.inference_optimum(law, flops, inference_tokens)
+        return self.frontier(law, flops, constraints)
+
+    def frontier(self, law: Law, flops: np.ndarray, constraints: ShapeConstraints) -> Optimum:
+        """The compute-optimal point at each budget, with no repeated data or inference."""
         raise NotImplementedError
 
+    def repeated_optimum(self, law: Law, flops: np.ndarray, unique_tokens: float) -> Optimum:
+        """The optimum when only ``unique_tokens`` distinct tokens exist."""
+        raise NotImplementedError(f"the {self.name} form lets unique_tokens through")
+
+    def inference_optimum(self, law: Law, flops: np.ndarray, inference_tokens: float) -> Optimum:
+        """The optimum when the budget also pays for serving ``inference_tokens``."""
+        raise NotImplementedError(f"the {self.name} form lets inference_tokens through")
+
     def refuse_extras(self, law: Law, unique_tokens: Any, inference_tokens: Any) -> None:
-        """Raise for the repeated-data / inference options a form cannot honour."""
+        """Raise for the repeated-data / inference options a form cannot honour
+        (default: both)."""
         if unique_tokens is not None:
             raise ArgumentError(
                 "unique_tokens", f"law {law.id} ({law.form}) cannot model repeated data"
@@ -238,17 +271,33 @@ class LawForm:
         unique_tokens: float | None,
         level: float,
     ) -> tuple[Band, Band, Band]:
-        """Loss, N* and D* intervals at an allocation from the law's bootstrap draws
-        (default: a loss interval only, predicted at the chosen point)."""
-        from flopwise.fitting.predict import interval, predict_loss
+        """Loss, N* and D* intervals at an allocation from the law's bootstrap draws:
+        from :meth:`closed_form_draws` where the form has them, else a loss interval
+        only, predicted from ``draws`` at the chosen point."""
+        from flopwise.fitting.predict import interval, intervals, predict_loss
 
-        point: dict[str, Any]
-        if shape is not None and self.shape_aware:
-            point = {"width": shape.width, "depth": shape.depth, "params": shape.params}
-        else:
-            point = {"params": n, "unique_tokens": unique_tokens}
-        losses = predict_loss(law, tokens=d, constants=draws, **point)
-        return interval(losses, level), None, None
+        closed = self.closed_form_draws(law, flops, n, d)
+        if closed is None:
+            point: dict[str, Any]
+            if shape is not None and self.shape_aware:
+                point = {"width": shape.width, "depth": shape.depth, "params": shape.params}
+            else:
+                point = {"params": n, "unique_tokens": unique_tokens}
+            losses = predict_loss(law, tokens=d, constants=draws, **point)
+            return interval(losses, level), None, None
+        loss_band, log_n_band = intervals(np.stack(closed), level)
+        if log_n_band is None:
+            return loss_band, None, None
+        lo, hi = float(np.exp(log_n_band[0])), float(np.exp(log_n_band[1]))
+        return loss_band, (lo, hi), (flops / (6.0 * hi), flops / (6.0 * lo))
+
+    def closed_form_draws(
+        self, law: Law, flops: float, n: float, d: float
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per bootstrap draw, the loss at (``n``, ``d``) and log N* at ``flops``, for
+        forms whose optimum has a closed form in ``C = 6ND`` (D* = C / 6N*); ``None``
+        (the default) when N* has no closed form per draw."""
+        return None
 
     # -- fitting ----------------------------------------------------------------
     def check_method(self, method: str) -> None:
@@ -259,30 +308,12 @@ class LawForm:
             fits = " or ".join(form_names(method=method)) or "no form"
             raise ArgumentError("form", f"{method} fits {fits} laws, not {self.name}")
 
-    def fit(
-        self,
-        runs: Runs,
-        *,
-        method: str,
-        law_id: str,
-        delta: float,
-        bootstrap: int,
-        seed: int,
-        options: FitOptions,
-    ) -> FitReport:
-        """Fit this form by ``method`` (default: Approach 3 on the LSE layout)."""
-        self.check_method(method)
+    def solver(self, method: str, options: FitOptions) -> Method:
+        """What the shared pipeline (:func:`fitting.fit.pipeline.run_pipeline`) runs to
+        fit this form by ``method``, checked by :meth:`check_method` already (default:
+        Approach 3 on the LSE layout)."""
         if self.lse is None:
             raise ArgumentError("form", f"the {self.name} form has no LSE layout to fit")
         from flopwise.fitting.fit.methods.approach3 import Approach3
-        from flopwise.fitting.fit.pipeline import run_pipeline
 
-        return run_pipeline(
-            Approach3(self.name, self.lse, options),
-            runs,
-            law_id=law_id,
-            delta=delta,
-            bootstrap=bootstrap,
-            seed=seed,
-            options=options,
-        )
+        return Approach3(self.name, self.lse, options)

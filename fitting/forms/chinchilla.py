@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.forms.base import Band, LawForm, LseSpec, Num, Optimum, golden_min
+from flopwise.fitting.forms.base import LawForm, LseSpec, Num, Optimum, golden_min
 from flopwise.fitting.forms.registry import register
 from flopwise.fitting.laws import Law
 
 if TYPE_CHECKING:
-    from flopwise.fitting.shape import Shape, ShapeConstraints
+    from flopwise.fitting.shape import ShapeConstraints
 
 __all__ = ["Chinchilla", "chinchilla_g", "chinchilla_loss", "chinchilla_optimal"]
 
@@ -68,7 +68,7 @@ def closed_form(law: Law, flops: np.ndarray) -> Optimum:
     return n, d, chinchilla_loss(n, d, **k), None
 
 
-def inference_optimum(law: Law, flops: np.ndarray, d_inf: float) -> Optimum:
+def inference_aware_optimum(law: Law, flops: np.ndarray, d_inf: float) -> Optimum:
     """Best (N, D) when the budget must also pay 2 N D_inf inference FLOPs
     (Sardana et al. 2024), by golden-section search in log N."""
     k = core(law.constants)
@@ -112,44 +112,25 @@ class Chinchilla(LawForm):
     def loss(self, k: Mapping[str, Any], *, params: Num, tokens: Num, **inputs: Num) -> Num:
         return chinchilla_loss(params, tokens, **core(k))
 
-    def optimum(
-        self,
-        law: Law,
-        flops: np.ndarray,
-        constraints: ShapeConstraints,
-        unique_tokens: float | None,
-        inference_tokens: float | None,
-    ) -> Optimum:
-        if unique_tokens is not None:
-            from flopwise.fitting.forms.data_constrained import repeated_data_optimum
+    def refuse_extras(self, law: Law, unique_tokens: Any, inference_tokens: Any) -> None:
+        if unique_tokens is not None and inference_tokens is not None:
+            raise ArgumentError("inference_tokens", "cannot be combined with unique_tokens")
 
-            if inference_tokens is not None:
-                raise ArgumentError("inference_tokens", "cannot be combined with unique_tokens")
-            return repeated_data_optimum(law, flops, unique_tokens)
-        if inference_tokens is not None:
-            return inference_optimum(law, flops, inference_tokens)
+    def frontier(self, law: Law, flops: np.ndarray, constraints: ShapeConstraints) -> Optimum:
         return closed_form(law, flops)
 
-    def draw_bands(
-        self,
-        law: Law,
-        draws: Mapping[str, np.ndarray],
-        *,
-        flops: float,
-        n: float,
-        d: float,
-        shape: Shape | None,
-        unique_tokens: float | None,
-        level: float,
-    ) -> tuple[Band, Band, Band]:
-        """Loss band at (N, D) and N*, D* bands from Eq. 4 per draw, in logs."""
-        from flopwise.fitting.predict import intervals
+    def repeated_optimum(self, law: Law, flops: np.ndarray, unique_tokens: float) -> Optimum:
+        from flopwise.fitting.forms.data_constrained import repeated_data_optimum
 
+        return repeated_data_optimum(law, flops, unique_tokens)
+
+    def inference_optimum(self, law: Law, flops: np.ndarray, inference_tokens: float) -> Optimum:
+        return inference_aware_optimum(law, flops, inference_tokens)
+
+    def closed_form_draws(
+        self, law: Law, flops: float, n: float, d: float
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Loss at (N, D) and log N* from Eq. 4 per draw, in logs."""
         e, log_a, log_b, alpha, beta, log_g, a = _eq4_draws(law)
-        log_c6 = np.log(flops / 6.0)
         losses = e + np.exp(log_a - alpha * np.log(n)) + np.exp(log_b - beta * np.log(d))
-        loss_band, log_n_band = intervals(np.stack([losses, log_g + a * log_c6]), level)
-        if log_n_band is None:
-            return loss_band, None, None
-        lo, hi = float(np.exp(log_n_band[0])), float(np.exp(log_n_band[1]))
-        return loss_band, (lo, hi), (flops / (6.0 * hi), flops / (6.0 * lo))
+        return losses, log_g + a * np.log(flops / 6.0)

@@ -21,8 +21,7 @@ from flopwise.fitting.laws import Law
 
 if TYPE_CHECKING:
     from flopwise.fitting.fit.options import FitOptions
-    from flopwise.fitting.fit.report import FitReport
-    from flopwise.fitting.runs import Runs
+    from flopwise.fitting.fit.pipeline import Method
     from flopwise.fitting.shape import ShapeConstraints
 
 __all__ = [
@@ -133,41 +132,17 @@ class DataConstrained(LawForm):
         unique = tokens if unique is None else unique
         return data_constrained_loss(params, tokens, unique, **_with_decay(k))
 
-    def optimum(
-        self,
-        law: Law,
-        flops: np.ndarray,
-        constraints: ShapeConstraints,
-        unique_tokens: float | None,
-        inference_tokens: float | None,
-    ) -> Optimum:
+    def refuse_extras(self, law: Law, unique_tokens: Any, inference_tokens: Any) -> None:
         if inference_tokens is not None:
             raise ArgumentError("inference_tokens", "cannot be combined with unique_tokens")
-        if unique_tokens is None:
-            return closed_form(law, flops)
+
+    def frontier(self, law: Law, flops: np.ndarray, constraints: ShapeConstraints) -> Optimum:
+        return closed_form(law, flops)
+
+    def repeated_optimum(self, law: Law, flops: np.ndarray, unique_tokens: float) -> Optimum:
         return repeated_data_optimum(law, flops, unique_tokens)
 
-    def fit(
-        self,
-        runs: Runs,
-        *,
-        method: str,
-        law_id: str,
-        delta: float,
-        bootstrap: int,
-        seed: int,
-        options: FitOptions,
-    ) -> FitReport:
+    def solver(self, method: str, options: FitOptions) -> Method:
         from flopwise.fitting.fit.methods.data_constrained import DataConstrainedMethod
-        from flopwise.fitting.fit.pipeline import run_pipeline
 
-        self.check_method(method)
-        return run_pipeline(
-            DataConstrainedMethod(),
-            runs,
-            law_id=law_id,
-            delta=delta,
-            bootstrap=bootstrap,
-            seed=seed,
-            options=options,
-        )
+        return DataConstrainedMethod()

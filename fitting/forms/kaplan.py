@@ -100,15 +100,7 @@ class Kaplan(LawForm):
             params, tokens, N_c=k["N_c"], D_c=k["D_c"], alpha_N=k["alpha_N"], alpha_D=k["alpha_D"]
         )
 
-    def optimum(
-        self,
-        law: Law,
-        flops: np.ndarray,
-        constraints: ShapeConstraints,
-        unique_tokens: float | None,
-        inference_tokens: float | None,
-    ) -> Optimum:
-        self.refuse_extras(law, unique_tokens, inference_tokens)
+    def frontier(self, law: Law, flops: np.ndarray, constraints: ShapeConstraints) -> Optimum:
         k = law.constants
         c_min = flops * k["c_min_fraction"] / PF_DAY
         n = kaplan_n_opt(c_min, N_e=k["N_e"], p_N=k["p_N"])

@@ -69,16 +69,8 @@ class Overtraining(LawForm):
     def loss(self, k: Mapping[str, Any], *, params: Num, tokens: Num, **inputs: Num) -> Num:
         return overtraining_loss(params, tokens, E=k["E"], A=k["A"], B=k["B"], eta=k["eta"])
 
-    def optimum(
-        self,
-        law: Law,
-        flops: np.ndarray,
-        constraints: ShapeConstraints,
-        unique_tokens: float | None,
-        inference_tokens: float | None,
-    ) -> Optimum:
+    def frontier(self, law: Law, flops: np.ndarray, constraints: ShapeConstraints) -> Optimum:
         """Hoffmann et al. Eq. 4 with alpha = beta = eta: N* = sqrt(A/B) sqrt(C/6)."""
-        self.refuse_extras(law, unique_tokens, inference_tokens)
         k = law.constants
         n, d = chinchilla_optimal(flops, A=k["A"], B=k["B"], alpha=k["eta"], beta=k["eta"])
         return n, d, self.loss(k, params=n, tokens=d), None

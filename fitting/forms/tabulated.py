@@ -40,14 +40,6 @@ class Tabulated(LawForm):
         if len(law.table) < 2:
             raise ArgumentError("table", f"tabulated law {law.id!r} needs at least two rows")
 
-    def optimum(
-        self,
-        law: Law,
-        flops: np.ndarray,
-        constraints: ShapeConstraints,
-        unique_tokens: float | None,
-        inference_tokens: float | None,
-    ) -> Optimum:
-        self.refuse_extras(law, unique_tokens, inference_tokens)
+    def frontier(self, law: Law, flops: np.ndarray, constraints: ShapeConstraints) -> Optimum:
         n = interpolate_log_log(np.asarray(law.table, dtype=float), flops)
         return n, tokens_for(law, flops, n), None, None

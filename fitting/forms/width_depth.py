@@ -21,14 +21,13 @@ from flopwise.fitting.laws import CDefinition, Law, NDefinition
 if TYPE_CHECKING:
     from flopwise.fitting.shape import ShapeConstraints
 
-__all__ = ["WidthDepth", "WidthDepthForm", "width_depth_loss"]
+__all__ = ["WidthDepth", "WidthDepthForm", "width_depth_loss", "width_depth_shape_terms"]
 
 
-def width_depth_loss(
+def width_depth_shape_terms(
     width: Num,
     depth: Num,
     params: Num,
-    tokens: Num,
     *,
     E: Num,
     A_w: Num,
@@ -37,22 +36,35 @@ def width_depth_loss(
     alpha_d: Num,
     A_p: Num,
     alpha_p: Num,
-    B: Num,
-    beta: Num,
 ) -> Num:
-    """McLeish et al. 2025 (Gemstones), arXiv Eq. 2:
-    ``L = E + A_w/w^alpha_w + A_d/d^alpha_d + A_p/p^alpha_p + B/T^beta``.
-
-    Main fit (delta 1e-4, ``hot_100b+``) at 1024 x 28, T = 3.5012e11: 2.7081
-    (docs/laws.md §8.5, §11 row 16).
-    """
+    """McLeish et al. 2025 (Gemstones), arXiv Eq. 2 less its tokens term:
+    ``E + A_w/w^alpha_w + A_d/d^alpha_d + A_p/p^alpha_p``, what a shape costs in loss."""
     return (
         E
         + A_w / np.power(width, alpha_w)
         + A_d / np.power(depth, alpha_d)
         + A_p / np.power(params, alpha_p)
-        + B / np.power(tokens, beta)
     )
+
+
+def width_depth_loss(
+    width: Num,
+    depth: Num,
+    params: Num,
+    tokens: Num,
+    *,
+    B: Num,
+    beta: Num,
+    **shape: Num,
+) -> Num:
+    """McLeish et al. 2025 (Gemstones), arXiv Eq. 2:
+    ``L = E + A_w/w^alpha_w + A_d/d^alpha_d + A_p/p^alpha_p + B/T^beta``
+    (``shape``: the constants of :func:`width_depth_shape_terms`).
+
+    Main fit (delta 1e-4, ``hot_100b+``) at 1024 x 28, T = 3.5012e11: 2.7081
+    (docs/laws.md §8.5, §11 row 16).
+    """
+    return width_depth_shape_terms(width, depth, params, **shape) + B / np.power(tokens, beta)
 
 
 class WidthDepthForm(LawForm):
@@ -60,42 +72,17 @@ class WidthDepthForm(LawForm):
 
     c_definition: ClassVar[CDefinition] = CDefinition.GEMSTONES
     shape_aware: ClassVar[bool] = True
+    loss_params: ClassVar[NDefinition | None] = NDefinition.TOTAL
 
-    def predict(
-        self,
-        law: Law,
-        k: Mapping[str, Any],
-        *,
-        params: Num,
-        tokens: Num,
-        width: Num,
-        depth: Num,
-        unique_tokens: Num,
-    ) -> Num:
-        if width is None or depth is None:
-            raise ArgumentError(
-                "width", f"law {law.id} ({law.form}) needs the model's width and depth"
-            )
-        if params is None:
-            from flopwise.fitting.shape import law_params  # shape asks forms: import late
-
-            params = law_params(NDefinition.TOTAL, law.family, width, depth)
-        return self.loss(k, params=params, tokens=tokens, width=width, depth=depth)
-
-    def optimum(
-        self,
-        law: Law,
-        flops: np.ndarray,
-        constraints: ShapeConstraints,
-        unique_tokens: float | None,
-        inference_tokens: float | None,
-    ) -> Optimum:
-        from flopwise.fitting.shape import law_flops_per_token, law_params, width_depth_hull
-
+    def refuse_extras(self, law: Law, unique_tokens: Any, inference_tokens: Any) -> None:
         if unique_tokens is not None or inference_tokens is not None:
             raise ArgumentError(
                 "law", f"{law.id} ({law.form}) supports neither unique_tokens nor inference_tokens"
             )
+
+    def frontier(self, law: Law, flops: np.ndarray, constraints: ShapeConstraints) -> Optimum:
+        from flopwise.fitting.shape import law_flops_per_token, law_params, width_depth_hull
+
         family = constraints.family(law.family)
         hull = width_depth_hull(law, family, constraints)
         i = hull.best(flops)
@@ -106,7 +93,8 @@ class WidthDepthForm(LawForm):
         return law_params(law.n_definition, family, w, d).astype(float), tokens, loss, (w, d)
 
 
-_WD = ("E", "A_w", "alpha_w", "A_d", "alpha_d", "A_p", "alpha_p", "B", "beta")
+_SHAPE = ("E", "A_w", "alpha_w", "A_d", "alpha_d", "A_p", "alpha_p")
+_WD = (*_SHAPE, "B", "beta")
 
 
 @register
@@ -127,9 +115,4 @@ class WidthDepth(WidthDepthForm):
         return width_depth_loss(inputs["width"], inputs["depth"], params, tokens, **k)
 
     def shape_terms(self, k: Mapping[str, Any], width: Num, depth: Num, params: Num) -> Num:
-        return (
-            k["E"]
-            + k["A_w"] / np.power(width, k["alpha_w"])
-            + k["A_d"] / np.power(depth, k["alpha_d"])
-            + k["A_p"] / np.power(params, k["alpha_p"])
-        )
+        return width_depth_shape_terms(width, depth, params, **{c: k[c] for c in _SHAPE})

@@ -12,32 +12,26 @@ from flopwise.fitting.forms.base import LseSpec, Num
 from flopwise.fitting.forms.registry import register
 from flopwise.fitting.forms.width_depth import WidthDepthForm
 
-__all__ = ["WidthDepthAlt", "width_depth_alt_loss"]
+__all__ = ["WidthDepthAlt", "width_depth_alt_loss", "width_depth_alt_shape_terms"]
+
+
+def width_depth_alt_shape_terms(
+    width: Num, depth: Num, *, E: Num, A_w: Num, alpha_w: Num, A_d: Num, alpha_d: Num
+) -> Num:
+    """Gemstones arXiv Eq. 3 less its tokens term: ``E + A_w/w^alpha_w + A_d/d^alpha_d``."""
+    return E + A_w / np.power(width, alpha_w) + A_d / np.power(depth, alpha_d)
 
 
 def width_depth_alt_loss(
-    width: Num,
-    depth: Num,
-    tokens: Num,
-    *,
-    E: Num,
-    A_w: Num,
-    alpha_w: Num,
-    A_d: Num,
-    alpha_d: Num,
-    B: Num,
-    beta: Num,
+    width: Num, depth: Num, tokens: Num, *, B: Num, beta: Num, **shape: Num
 ) -> Num:
-    """Gemstones arXiv Eq. 3 (three terms): ``L = E + A_w/w^alpha_w + A_d/d^alpha_d + B/T^beta``."""
-    return (
-        E
-        + A_w / np.power(width, alpha_w)
-        + A_d / np.power(depth, alpha_d)
-        + B / np.power(tokens, beta)
-    )
+    """Gemstones arXiv Eq. 3 (three terms): ``L = E + A_w/w^alpha_w + A_d/d^alpha_d + B/T^beta``
+    (``shape``: the constants of :func:`width_depth_alt_shape_terms`)."""
+    return width_depth_alt_shape_terms(width, depth, **shape) + B / np.power(tokens, beta)
 
 
-_WDA = ("E", "A_w", "alpha_w", "A_d", "alpha_d", "B", "beta")
+_SHAPE = ("E", "A_w", "alpha_w", "A_d", "alpha_d")
+_WDA = (*_SHAPE, "B", "beta")
 
 
 @register
@@ -58,8 +52,4 @@ class WidthDepthAlt(WidthDepthForm):
         return width_depth_alt_loss(inputs["width"], inputs["depth"], tokens, **k)
 
     def shape_terms(self, k: Mapping[str, Any], width: Num, depth: Num, params: Num) -> Num:
-        return (
-            k["E"]
-            + k["A_w"] / np.power(width, k["alpha_w"])
-            + k["A_d"] / np.power(depth, k["alpha_d"])
-        )
+        return width_depth_alt_shape_terms(width, depth, **{c: k[c] for c in _SHAPE})

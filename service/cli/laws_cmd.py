@@ -7,7 +7,7 @@ without a server, so the numbers are available before anything is deployed.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -142,15 +142,10 @@ _LEVEL = click.option(
 
 
 def _shape_constraints(opts: dict[str, Any]) -> ShapeConstraints:
+    """The ``ShapeConstraints`` fields the command has options for, from those options."""
     try:
         return ShapeConstraints(
-            min_width=opts["min_width"],
-            max_width=opts["max_width"],
-            min_depth=opts["min_depth"],
-            max_depth=opts["max_depth"],
-            aspect_ratio=opts["aspect_ratio"],
-            head_dim=opts["head_dim"],
-            kv_group=opts["kv_group"],
+            **{f.name: opts[f.name] for f in fields(ShapeConstraints) if f.name in opts}
         )
     except ValueError as exc:
         raise fail(str(exc)) from None

@@ -5,6 +5,7 @@ the built-in throughput models (or one saved as JSON with ``--throughput-file``)
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,22 @@ def _invalid(exc: ValidationError) -> click.UsageError:
     return fail(f"{field.replace('_', '-')}: {err.get('msg', 'invalid')}")
 
 
+def _answer(opts: dict[str, Any], ask: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """The answer ``ask`` builds (from a request model it validates), its errors as the
+    command's; under ``--json`` it is printed and ``None`` returned, for the caller to
+    stop, else the caller prints it as a table."""
+    try:
+        out = ask()
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    except FieldError as exc:
+        raise fail(exc.message) from None
+    if opts["as_json"]:
+        click.echo(json.dumps(out, allow_nan=False))
+        return None
+    return out
+
+
 def _plan_row(name: str, plan: dict[str, Any]) -> str:
     shape = plan["shape"]
     dollars = "" if plan["dollars"] is None else f", ${plan['dollars']:,.0f}"
@@ -60,15 +77,13 @@ def time_allocate(law: Law, constraints: ShapeConstraints, opts: dict[str, Any])
     model = load_model(opts["throughput"], opts.get("throughput_file"))
     keys = ["flops", "gpu_hours", "dollars", "gpu", "n_gpus", "price_per_gpu_hour"]
     keys += ["inference_tokens", "unique_tokens", "deadline_hours", "batch_tokens", "level"]
-    try:
+
+    def ask() -> dict[str, Any]:
         req = AllocateRequest(law=law.ref, **{k: opts[k] for k in keys}, throughput=model.ref)
-        out = answer_time_allocate(law, model, req, constraints)
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    except FieldError as exc:
-        raise fail(exc.message) from None
-    if opts["as_json"]:
-        click.echo(json.dumps(out, allow_nan=False))
+        return answer_time_allocate(law, model, req, constraints)
+
+    out = _answer(opts, ask)
+    if out is None:
         return
     click.echo(f"{'law':>13}  {law.ref}; throughput {model.ref} on {out['n_gpus']} x {model.gpu}")
     click.echo(_plan_row("time-optimal", out["time_optimal"]))
@@ -111,15 +126,13 @@ def overspend_command(**opts: Any) -> None:
     law = _load_law(opts["law_id"], None)
     model = load_model(opts["throughput"], opts["throughput_file"])
     keys = ("width", "depth", "target_loss", "flops", "n_gpus", "batch_tokens")
-    try:
+
+    def ask() -> dict[str, Any]:
         req = OverspendRequest(law=law.ref, throughput=model.ref, **{k: opts[k] for k in keys})
-        out = answer_overspend(law, model, req, ShapeConstraints())
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    except FieldError as exc:
-        raise fail(exc.message) from None
-    if opts["as_json"]:
-        click.echo(json.dumps(out, allow_nan=False))
+        return answer_overspend(law, model, req, ShapeConstraints())
+
+    out = _answer(opts, ask)
+    if out is None:
         return
     for name in ("shape", "flop_optimal", "time_optimal"):
         c = out[name]

@@ -1,4 +1,5 @@
-"""Field types shared by the request schemas.
+"""Field types shared by the request schemas, and response models made from
+``fitting``'s dataclasses.
 
 Every number a request carries has a physically meaningful range, refused with a 422
 naming the field outside it; JSON numbers are strict (``"1e21"`` and ``true`` are not
@@ -7,10 +8,12 @@ numbers, and a count is an integer), floats are finite, positive and normal.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from typing import Annotated, Any
+from collections.abc import Collection, Mapping
+from typing import Annotated, Any, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 __all__ = [
     "BUDGET_FLOPS",
@@ -22,6 +25,7 @@ __all__ = [
     "Request",
     "Tokens",
     "no_nul",
+    "public_model",
 ]
 
 SMALLEST_NORMAL = sys.float_info.min
@@ -89,3 +93,29 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     _no_nul = field_validator("*", mode="after")(no_nul)
+
+
+def public_model(
+    source: type,
+    name: str,
+    *,
+    doc: str | None = None,
+    types: Mapping[str, Any] | None = None,
+    exclude: Collection[str] = (),
+    extra: Mapping[str, tuple[Any, Any]] | None = None,
+) -> type[BaseModel]:
+    """A response model with the fields of ``source``, a ``fitting`` dataclass: names,
+    order and types declared once, there; every field required (an answer always
+    carries it). ``types`` replaces a field's type (a nested response model, a
+    JSON-ready container), ``exclude`` leaves fields out and ``extra`` appends the
+    service's own fields, ``name: (type, default)`` as ``pydantic.create_model`` takes
+    them."""
+    hints, types = get_type_hints(source), types or {}
+    spec: dict[str, Any] = {
+        f.name: (types.get(f.name, hints[f.name]), ...)
+        for f in dataclasses.fields(source)
+        if f.name not in exclude
+    }
+    spec.update(extra or {})
+    model: type[BaseModel] = create_model(name, __doc__=doc, **spec)
+    return model

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, Field
 
 from flopwise.fitting.catalogue import DEFAULT_LAW
+from flopwise.fitting.hardware import Cost
+from flopwise.fitting.hyperparams import Hyperparameters
+from flopwise.fitting.shape import Shape
+from flopwise.fitting.time_optimal import Plan
 from flopwise.fitting.uncertainty import DEFAULT_LEVEL
 from flopwise.service.schemas.common import (
     LAW_REF_PATTERN,
@@ -14,6 +20,7 @@ from flopwise.service.schemas.common import (
     Positive,
     Request,
     Tokens,
+    public_model,
 )
 
 __all__ = [
@@ -95,49 +102,28 @@ class LawPublicRef(BaseModel):
     version: int
 
 
-class ShapePublic(BaseModel):
-    width: int
-    depth: int
-    n_heads: int
-    n_kv_heads: int
-    head_dim: int
-    ffn_size: int
-    params: int
-    params_law: float
-    flops_per_token: float
-    flops_per_token_6n: float
-
-
-class HyperparametersPublic(BaseModel):
-    batch_size_tokens: float
-    learning_rate: float
-    source: str
-
-
-class CostPublic(BaseModel):
-    gpu_hours: float
-    wall_clock_hours: float | None
-    dollars: float | None
+if TYPE_CHECKING:
+    ShapePublic = BaseModel
+    HyperparametersPublic = BaseModel
+    CostPublic = BaseModel
+    PlanPublic = BaseModel
+else:  # the fields of fitting's answers, declared there (``public_model``)
+    ShapePublic = public_model(Shape, "ShapePublic")
+    HyperparametersPublic = public_model(
+        Hyperparameters, "HyperparametersPublic", exclude=("compute",)
+    )
+    CostPublic = public_model(Cost, "CostPublic")
+    PlanPublic = public_model(
+        Plan,
+        "PlanPublic",
+        doc="One way to spend GPU-hours, costed in FLOPs, hours and dollars.",
+        types={"shape": ShapePublic},
+    )
 
 
 class ThroughputRefPublic(BaseModel):
     id: str
     version: int
-
-
-class PlanPublic(BaseModel):
-    """One way to spend GPU-hours, costed in FLOPs, hours and dollars."""
-
-    shape: ShapePublic
-    params: float
-    tokens: float
-    loss: float
-    flops: float
-    gpu_hours: float
-    wall_clock_hours: float
-    dollars: float | None
-    seconds_per_step: float
-    model_flops_per_gpu: float
 
 
 class AllocatePublic(BaseModel):

@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, Field
 
 from flopwise.fitting.catalogue import DEFAULT_LAW
-from flopwise.service.schemas.common import LAW_REF_PATTERN, Positive, Request
+from flopwise.fitting.overspend import Costs
+from flopwise.fitting.throughput import ThroughputModel
+from flopwise.service.schemas.common import LAW_REF_PATTERN, Positive, Request, public_model
 from flopwise.service.schemas.queries import (
     Constraints,
     LawPublicRef,
@@ -28,26 +32,18 @@ ThroughputRef = Field(
 )
 
 
-class ThroughputPublic(BaseModel):
-    """A throughput model: constants, device, fitted range and fit diagnostics."""
-
-    id: str
-    version: int
-    gpu: str
-    peak_flops: float
-    matmul_efficiency: float
-    half_width: float
-    layer_seconds: float
-    step_overhead: float
-    comm_per_param: float
-    batch_tokens: float
-    domain: dict[str, tuple[float, float]]
-    source: str
-    notes: str
-    diagnostics: dict[str, float | int]
-    builtin: bool
-    dataset: str | None = None
-    versions: list[int]
+if TYPE_CHECKING:
+    ThroughputPublic = BaseModel
+    CostsPublic = BaseModel
+else:  # the fields of fitting's dataclasses, declared there (``public_model``)
+    ThroughputPublic = public_model(
+        ThroughputModel,
+        "ThroughputPublic",
+        doc="A throughput model: constants, device, fitted range and fit diagnostics.",
+        types={"domain": dict[str, tuple[float, float]], "diagnostics": dict[str, float | int]},
+        extra={"builtin": (bool, ...), "dataset": (str | None, None), "versions": (list[int], ...)},
+    )
+    CostsPublic = public_model(Costs, "CostsPublic")
 
 
 class ThroughputsPublic(BaseModel):
@@ -67,14 +63,6 @@ class OverspendRequest(Request):
     n_gpus: int = Field(ge=1, le=100_000_000)
     batch_tokens: Positive | None = Field(None, le=1e12)
     constraints: Constraints | None = None
-
-
-class CostsPublic(BaseModel):
-    width: int
-    depth: int
-    tokens: float
-    flops: float
-    gpu_hours: float
 
 
 class OverspendPublic(BaseModel):

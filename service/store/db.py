@@ -13,6 +13,7 @@ start together migrate once.
 from __future__ import annotations
 
 import importlib.resources
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "open_database"]
+__all__ = ["Database", "advisory_lock", "open_database"]
 
 MIGRATION_LOCK = 7_146_811_402
 """PostgreSQL advisory-lock key held while migrating."""
@@ -67,6 +68,14 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def advisory_lock(session: Session, name: str) -> None:
+    """Serialise the transactions that lock ``name``: on PostgreSQL an advisory lock
+    held to the end of ``session``'s transaction (SQLite writers are serial already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(name.encode())
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _migrate(engine: Engine) -> None:

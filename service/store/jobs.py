@@ -27,15 +27,14 @@ from __future__ import annotations
 
 import time
 import uuid
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, text, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from flopwise.service.store.db import Database
+from flopwise.service.store.db import Database, advisory_lock
 from flopwise.service.store.models import QUEUED_ONLY, JobRow
 from flopwise.service.store.runs import dialect_insert
 
@@ -189,9 +188,7 @@ def _dataset_busy(session: Session, row: JobRow, now: float) -> bool:
     dataset = (row.payload or {}).get("dataset") if row.kind == "refit" else None
     if dataset is None:
         return False
-    if session.get_bind().dialect.name == "postgresql":  # serialise claims per dataset
-        key = zlib.crc32(f"refit:{dataset}".encode())
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    advisory_lock(session, f"refit:{dataset}")  # serialise claims per dataset
     running = session.scalars(
         select(JobRow.payload).where(
             JobRow.kind == "refit",
@@ -354,9 +351,7 @@ def list_jobs(
 def count_active(session: Session, kind: str) -> int:
     """Jobs of ``kind`` queued or running, inside ``session``'s transaction (on
     PostgreSQL it takes a lock per kind, so two writers cannot both pass a cap)."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = zlib.crc32(f"active:{kind}".encode())
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    advisory_lock(session, f"active:{kind}")
     query = select(func.count(JobRow.id)).where(
         JobRow.kind == kind, JobRow.status.in_(("queued", "running"))
     )

@@ -12,15 +12,14 @@ the latest version's is not published, whatever order the fits finish in.
 from __future__ import annotations
 
 import time
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flopwise.fitting.laws import Law, from_dict, to_dict
-from flopwise.service.store.db import Database
+from flopwise.service.store.db import Database, advisory_lock
 from flopwise.service.store.models import LawRow
 
 __all__ = ["LawRecord", "get_version", "load_since", "publish", "versions_of"]
@@ -67,9 +66,7 @@ def publish(
     """Write ``law`` as the next version of its id inside ``session``'s transaction;
     returns ``(version, False)``, or ``(latest version, True)`` when the latest version
     was fitted on a newer run snapshot than ``snapshot`` (nothing is written)."""
-    if session.get_bind().dialect.name == "postgresql":  # serialise publishers of one id
-        key = zlib.crc32(law.id.encode())
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    advisory_lock(session, law.id)  # serialise publishers of one id
     latest = session.scalars(
         select(LawRow).where(LawRow.law_id == law.id).order_by(LawRow.version.desc()).limit(1)
     ).first()

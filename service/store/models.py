@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Double, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "JobRow", "LawRow", "RunRow"]
+__all__ = ["Base", "JobRow", "LawRow", "PublishedRow", "RunRow"]
 
 QUEUED_ONLY = text("status = 'queued'")
 
@@ -46,7 +46,20 @@ class RunRow(Base):
     """Unique tokens behind ``tokens`` (repeated data); migration 0002."""
 
 
-class LawRow(Base):
+class PublishedRow:
+    """The columns of one published version of a named object (a law, a throughput
+    model): ``body`` is its ``to_dict`` JSON, ``job_id`` the job that published it (a
+    job publishes at most one version), ``dataset`` the runs it was fitted to."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[int] = mapped_column(Integer)
+    dataset: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Double())
+
+
+class LawRow(PublishedRow, Base):
     """A published (fitted) law version; ``body`` is ``fitting.laws.to_dict``."""
 
     __tablename__ = "laws"
@@ -55,16 +68,10 @@ class LawRow(Base):
         UniqueConstraint("job_id", name="uq_laws_job"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     law_id: Mapped[str] = mapped_column(String(160), index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    dataset: Mapped[str] = mapped_column(String(64))
     form: Mapped[str] = mapped_column(String(32))
     method: Mapped[str] = mapped_column(String(32))
-    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[float] = mapped_column(Double())
 
 
 class JobRow(Base):

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import threading
 import time
-import zlib
 from dataclasses import dataclass, replace
-from typing import Any
 
-from sqlalchemy import JSON, Double, Integer, String, UniqueConstraint, func, select, text
+from sqlalchemy import String, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flopwise.fitting.throughput import ThroughputModel, from_dict, to_dict
 from flopwise.fitting.throughput_catalogue import builtin_throughputs
-from flopwise.service.store.db import Database
-from flopwise.service.store.models import Base
+from flopwise.service.store.db import Database, advisory_lock
+from flopwise.service.store.models import Base, PublishedRow
 
 __all__ = [
     "ThroughputRecord",
@@ -33,7 +31,7 @@ __all__ = [
 ]
 
 
-class ThroughputRow(Base):
+class ThroughputRow(PublishedRow, Base):
     """A published throughput model version; ``body`` is ``fitting.throughput.to_dict``."""
 
     __tablename__ = "throughput_models"
@@ -42,13 +40,7 @@ class ThroughputRow(Base):
         UniqueConstraint("job_id", name="uq_throughput_job"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     model_id: Mapped[str] = mapped_column(String(160), index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    dataset: Mapped[str] = mapped_column(String(64))
-    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[float] = mapped_column(Double())
 
 
 @dataclass(frozen=True)
@@ -68,9 +60,7 @@ def publish_throughput(
     """Store ``model`` as the next version of its id; ``None`` if ``job_id`` published one."""
     try:
         with db.write_session.begin() as session:
-            if db.dialect == "postgresql":  # serialise publishers of one id
-                key = zlib.crc32(model.id.encode())
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            advisory_lock(session, model.id)  # serialise publishers of one id
             latest = session.scalar(
                 select(func.max(ThroughputRow.version)).where(ThroughputRow.model_id == model.id)
             )

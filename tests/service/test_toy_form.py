@@ -47,15 +47,7 @@ class ToyPower(LawForm):
     def loss(self, k: Mapping[str, Any], *, params: Any, tokens: Any, **inputs: Any) -> Any:
         return toy_loss(params, tokens, **{name: k[name] for name in NAMES})
 
-    def optimum(
-        self,
-        law: Any,
-        flops: np.ndarray,
-        constraints: ShapeConstraints,
-        unique_tokens: float | None,
-        inference_tokens: float | None,
-    ) -> Any:
-        self.refuse_extras(law, unique_tokens, inference_tokens)
+    def frontier(self, law: Any, flops: np.ndarray, constraints: ShapeConstraints) -> Any:
         k = law.constants
 
         def loss(log_n: np.ndarray) -> np.ndarray:
