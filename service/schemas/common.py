@@ -103,19 +103,21 @@ def public_model(
     types: Mapping[str, Any] | None = None,
     exclude: Collection[str] = (),
     extra: Mapping[str, tuple[Any, Any]] | None = None,
+    leading: Mapping[str, tuple[Any, Any]] | None = None,
 ) -> type[BaseModel]:
     """A response model with the fields of ``source``, a ``fitting`` dataclass: names,
     order and types declared once, there; every field required (an answer always
     carries it). ``types`` replaces a field's type (a nested response model, a
-    JSON-ready container), ``exclude`` leaves fields out and ``extra`` appends the
-    service's own fields, ``name: (type, default)`` as ``pydantic.create_model`` takes
-    them."""
+    JSON-ready container), ``exclude`` leaves fields out, ``leading`` and ``extra`` put
+    the service's own fields before and after them, ``name: (type, default)`` as
+    ``pydantic.create_model`` takes them."""
     hints, types = get_type_hints(source), types or {}
-    spec: dict[str, Any] = {
-        f.name: (types.get(f.name, hints[f.name]), ...)
+    spec: dict[str, Any] = dict(leading or {})
+    spec.update(
+        (f.name, (types.get(f.name, hints[f.name]), ...))
         for f in dataclasses.fields(source)
         if f.name not in exclude
-    }
+    )
     spec.update(extra or {})
     model: type[BaseModel] = create_model(name, __doc__=doc, **spec)
     return model

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from flopwise.fitting.allocation import Allocation
 from flopwise.fitting.catalogue import DEFAULT_LAW
 from flopwise.fitting.hardware import Cost
 from flopwise.fitting.hyperparams import Hyperparameters
@@ -126,38 +127,29 @@ class ThroughputRefPublic(BaseModel):
     version: int
 
 
-class AllocatePublic(BaseModel):
-    """The compute-optimal answer for one budget."""
-
-    law: LawPublicRef
-    flops: float
-    params: float
-    tokens: float
-    loss: float | None
-    loss_interval: tuple[float, float] | None
-    tokens_per_param: float
-    shape: ShapePublic | None
-    hyperparameters: HyperparametersPublic | None
-    cost: CostPublic | None
-    n_definition: str
-    c_definition: str
-    training_flops: float
-    inference_flops: float
-    params_interval: tuple[float, float] | None
-    tokens_interval: tuple[float, float] | None
-    unique_tokens: float | None
-    epochs: float | None
-    warnings: list[str]
-    curve_interval: tuple[float, float] | None
-    """The mean curve's bootstrap band; ``loss_interval`` is where a new run will fall."""
-    level: float
-    caveats: list[str]
-    throughput: ThroughputRefPublic | None = None
-    time_optimal: PlanPublic | None = None
-    """With a throughput model: the plan the top level answers (lowest loss for the hours)."""
-    flop_optimal: PlanPublic | None = None
-    """With a throughput model: the FLOP-optimal shape trained for the same hours."""
-    n_gpus: int | None = None
+if TYPE_CHECKING:
+    AllocatePublic = BaseModel
+else:  # ``fitting.allocation.Allocation``'s fields, with the service's own after them
+    AllocatePublic = public_model(
+        Allocation,
+        "AllocatePublic",
+        doc="The compute-optimal answer for one budget.",
+        exclude=("law_id", "law_version"),
+        types={
+            "shape": ShapePublic | None,
+            "hyperparameters": HyperparametersPublic | None,
+            "warnings": list[str],
+            "caveats": list[str],
+        },
+        leading={"law": (LawPublicRef, ...)},
+        extra={
+            "cost": (CostPublic | None, ...),
+            "throughput": (ThroughputRefPublic | None, None),
+            "time_optimal": (PlanPublic | None, None),
+            "flop_optimal": (PlanPublic | None, None),
+            "n_gpus": (int | None, None),
+        },
+    )
 
 
 class PredictRequest(Request):
