@@ -22,10 +22,15 @@ import numpy as np
 
 from flopwise.fitting.allocation import allocate, frontier
 from flopwise.fitting.catalogue import builtin
-from flopwise.fitting.forms import chinchilla_optimal
+from flopwise.fitting.forms import chinchilla_optimal, law_form
 from flopwise.fitting.laws import Law, NDefinition
 from flopwise.fitting.predict import predict_loss
-from flopwise.fitting.shape import ShapeConstraints, law_flops_per_token, law_params
+from flopwise.fitting.shape import (
+    ShapeConstraints,
+    law_flops_per_token,
+    law_params,
+    shapes_for_params,
+)
 
 
 def _median_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -68,6 +73,40 @@ def baseline_width_depth(
     losses = predict_loss(law, width=w, depth=d, tokens=flops / f)
     i = int(np.argmin(losses))
     return int(w[i]), int(d[i])
+
+
+def breakdown(law: Law, budgets: np.ndarray) -> dict[str, float]:
+    """Median microseconds of one ``allocate`` and of its two largest parts, each timed
+    on its own over the same budgets: the exact shape search for N* and the bootstrap
+    bands (loss, N*, D* from every draw) at the answer."""
+    constraints = ShapeConstraints()
+    family = constraints.family(law.family)
+    answers = [allocate(law, float(c)) for c in budgets]
+    draws = law.draw_constants()
+    assert draws is not None, f"{law.id} carries no draws"
+    form = law_form(law)
+    it = iter(range(10**7))
+
+    def nth() -> int:
+        return next(it) % len(budgets)
+
+    def whole() -> object:
+        return allocate(law, float(budgets[nth()]))
+
+    def shape() -> object:
+        a = answers[nth()]
+        return shapes_for_params(law.n_definition, family, np.array([a.params]), constraints)
+
+    def bands() -> object:
+        i = nth()
+        a = answers[i]
+        return form.draw_bands(
+            law, draws, flops=float(budgets[i]), n=a.params, d=a.tokens, shape=a.shape,
+            unique_tokens=None, level=0.9,
+        )  # fmt: skip
+
+    return {name: 1e3 * _median_ms(fn, 3000) for name, fn in
+            (("allocate", whole), ("shape search", shape), ("bootstrap bands", bands))}  # fmt: skip
 
 
 def main() -> None:
@@ -114,6 +153,11 @@ def main() -> None:
             f"{loop:>17.0f} {loop / path:>7.0f}"
         )
     print("targets: allocate < 1 ms median; frontier of 1,000 budgets < 50 ms")
+    parts = breakdown(builtin("epoch-2024"), budgets)
+    print(
+        "epoch-2024, one allocate and its parts (median us): "
+        + ", ".join(f"{name} {us:.0f}" for name, us in parts.items())
+    )
 
 
 if __name__ == "__main__":

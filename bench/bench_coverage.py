@@ -21,11 +21,16 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flopwise.fitting.coverage import CASES, Case, coverage, run_case, size_split
 from flopwise.fitting.datasets import load_dataset
 from flopwise.fitting.fit import fit
+from flopwise.fitting.laws import Law
+from flopwise.fitting.predict import predict
+from flopwise.fitting.runs import Runs
 
 LEVELS = (0.8, 0.9, 0.95)
 SINGLE_CALLS = 8
@@ -34,6 +39,7 @@ SINGLE_CALLS = 8
 def coverage_rows(cases: tuple[Case, ...]) -> None:
     print("| dataset | form | fitted / predicted | level | coverage | median half-width |")
     print("|---|---|---|---|---|---|")
+    notes = []
     for case in cases:
         start = time.perf_counter()
         first, law = run_case(case, LEVELS[0])
@@ -46,6 +52,31 @@ def coverage_rows(cases: tuple[Case, ...]) -> None:
                 f"{result.fraction:.1%} | {result.median_half_width:.2%} |"
             )
         print(f"<!-- {case.dataset} {case.train_share}: {time.perf_counter() - start:.1f} s -->")
+        notes.append(f"{case.dataset} {case.train_share:.0%}: {low_ratio_errors(law, test)}")
+    print("\n" + "\n".join(notes))
+
+
+LOW_RATIO = 3.0
+"""Tokens per parameter below which held-out points are summarised apart."""
+
+
+def low_ratio_errors(law: Law, test: Runs) -> str:
+    """How far the measured losses of held-out points under :data:`LOW_RATIO` tokens per
+    parameter sit from the law's prediction (measured / predicted - 1)."""
+    low = np.flatnonzero(test.tokens / test.params < LOW_RATIO)
+    if low.size == 0:
+        return f"no held-out point under {LOW_RATIO:g} tokens per parameter"
+    width = [None if test.width is None else int(test.width[i]) for i in low]
+    depth = [None if test.depth is None else int(test.depth[i]) for i in low]
+    ratio = [
+        float(test.loss[i]) / predict(law, params=float(test.params[i]),
+                                      tokens=float(test.tokens[i]), width=w, depth=d).loss - 1
+        for i, w, d in zip(low, width, depth, strict=True)
+    ]  # fmt: skip
+    return (
+        f"{low.size} held-out points under {LOW_RATIO:g} tokens per parameter, measured / "
+        f"predicted - 1 from {min(ratio):+.0%} to {max(ratio):+.0%}"
+    )
 
 
 def batch_timing() -> None:

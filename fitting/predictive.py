@@ -60,15 +60,13 @@ def ratio_caveat(law: Law, params: float | None, tokens: float) -> tuple[str, ..
     spread = law.spread
     if params is None or spread is None or not (params > 0 and tokens > 0):
         return ()
-    ratio = math.log10(tokens / params)
     lo, hi = spread.log10_ratio_min, spread.log10_ratio_max
-    if (lo is None or ratio >= lo) and (hi is None or ratio <= hi):
+    if lo is None or hi is None or lo <= math.log10(tokens / params) <= hi:
         return ()
-    fitted = f"{10**lo:.3g} to {10**hi:.3g}" if lo is not None and hi is not None else "others"
     return (
-        f"{tokens / params:.3g} tokens per parameter is outside the {fitted} the law was "
-        "fitted on: laws of this kind err most far from the ratios they saw, and "
-        "loss_interval widens with the decades outside",
+        f"{tokens / params:.3g} tokens per parameter is outside the {10**lo:.3g} to "
+        f"{10**hi:.3g} the law was fitted on: laws of this kind err most far from the ratios "
+        "they saw, and loss_interval widens with the decades outside",
     )
 
 

@@ -28,7 +28,9 @@ CODE_DIRS = ("fitting/", "service/", "trainer/", "tests/", "bench/", ".ci/")
 SKIPPED_WALK = {"__pycache__", "build", "dist", "flopwise-data"}
 """Build outputs and run data; hidden folders other than ``.ci`` are skipped too (caches, venvs)."""
 
-OUTSIDE = re.compile(r"\.\./shared|/work/shared")
+SIBLING = "shared"
+"""The workplace's folder beside the checkout, which a user's clone does not have."""
+OUTSIDE = re.compile(rf"\.\./{SIBLING}|/work/{SIBLING}")
 LAWS_MENTION = re.compile(r"([\w./-]*)laws\.md")
 OWN_LAWS = re.compile(r"(?:\.\./)*docs/")
 CITATION = re.compile(r"docs/laws\.md\s+((?:§[\d.]*\d(?:\s+rows?\s+\d+)?(?:\s*(?:,|and|/)\s*)?)+)")
@@ -149,7 +151,7 @@ def test_every_cited_section_exists() -> None:
 def test_reference_describes_every_builtin_law() -> None:
     text = LAWS.read_text(encoding="utf-8")
     assert [law_id for law_id in BUILTIN_LAWS if f"`{law_id}`" not in text] == []
-    assert "../shared" not in text
+    assert f"../{SIBLING}" not in text
 
 
 def test_citation_pattern_reads_lists_and_rows() -> None:
