@@ -355,13 +355,6 @@ class Answers:
         law = _law(self.registry, req.law)
         return law, (endpoint, law.id, law.version, req.model_dump_json(exclude={"law"}))
 
-    def answer(self, endpoint: str, req: Query) -> bytes:
-        """The serialised answer, computed in the calling thread."""
-        req = self._pin(req)
-        law, key = self._key(endpoint, req)
-        cached = self.cache.get(key)
-        return cached if cached is not None else self._compute(endpoint, req, law, key)
-
     def _compute(
         self, endpoint: str, req: Query, law: Law, key: tuple[str, str, int, str]
     ) -> bytes:
@@ -425,25 +418,9 @@ class Answers:
                 raise
             return b""
 
-    def allocate(self, req: AllocateRequest) -> bytes:
-        return self.answer("allocate", req)
-
-    def predict(self, req: PredictRequest) -> bytes:
-        return self.answer("predict", req)
-
-    def predict_many(self, reqs: list[PredictRequest]) -> bytes:
-        """Answers to many points, as one JSON list in the same order (a bad point is
-        a 422 naming its index and field)."""
-        parts = []
-        for i, req in enumerate(reqs):
-            try:
-                parts.append(self.predict(req))
-            except FieldError as exc:
-                raise FieldError((exc.loc[0], i, *exc.loc[1:]), exc.message) from None
-        return b"[" + b",".join(parts) + b"]"
-
     async def predict_many_async(self, reqs: list[PredictRequest]) -> bytes:
-        """:meth:`predict_many` through the bounded path of :meth:`answer_async`."""
+        """Answers to many points through :meth:`answer_async`, as one JSON list in the
+        same order (a bad point is a 422 naming its index and field)."""
         parts = []
         for i, req in enumerate(reqs):
             try:
@@ -451,6 +428,3 @@ class Answers:
             except FieldError as exc:
                 raise FieldError((exc.loc[0], i, *exc.loc[1:]), exc.message) from None
         return b"[" + b",".join(parts) + b"]"
-
-    def frontier(self, req: FrontierRequest) -> bytes:
-        return self.answer("frontier", req)

@@ -64,18 +64,6 @@ class LseSpec:
         )
         return (*exps, *(f"log_{c}" for c in self.coefficients), "log_E")
 
-    @property
-    def intrinsic_ties(self) -> dict[int, int]:
-        """theta index -> the index it equals, for exponents the form itself ties."""
-        first: dict[str, int] = {}
-        ties = {}
-        for j, a in enumerate(self.exponents):
-            if a in first:
-                ties[j] = first[a]
-            else:
-                first[a] = j
-        return ties
-
     def log_inputs(self, runs: Runs) -> np.ndarray:
         """``(n, k)`` logs of the input columns; ``ArgumentError`` if a column is absent."""
         cols = []
