@@ -3,6 +3,7 @@ browser flows are in ``tests/e2e/test_planner_browser.py``)."""
 
 from __future__ import annotations
 
+import gzip
 import re
 import tomllib
 from fnmatch import fnmatch
@@ -70,3 +71,13 @@ def test_the_package_data_ships_every_asset() -> None:
     globs = config["tool"]["setuptools"]["package-data"]["flopwise.service"]
     for name in ASSETS:
         assert any(fnmatch(f"web/{name}", g) for g in globs), name
+
+
+def test_the_page_ships_small() -> None:
+    """README's figure: 12 files, about 70 KB, about 25 KB as a browser fetches them
+    (each gzipped); held under 100 KB and 40 KB."""
+    files = sorted(WEB.iterdir())
+    raw = sum(len(f.read_bytes()) for f in files)
+    sent = sum(len(gzip.compress(f.read_bytes(), mtime=0)) for f in files)
+    print(f"planner: {len(files)} files, {raw} bytes, {sent} gzipped")
+    assert raw < 100_000 and sent < 40_000
