@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,21 +69,28 @@ def intervals(rows: np.ndarray, level: float = 0.95) -> list[tuple[float, float]
     return _interval_of(rows, level) if rows.shape[1] >= 2 else [None] * rows.shape[0]
 
 
+@functools.lru_cache(maxsize=64)
+def _order_statistics(n: int, level: float) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+    """For ``n`` samples at ``level``: the ranks to partition on, the ranks just below and
+    above each end's position, and each end's fraction between them (``np.percentile``'s
+    linear interpolation)."""
+    positions = np.array([(1.0 - level) / 2.0 * (n - 1), (1.0 + level) / 2.0 * (n - 1)])
+    below = positions.astype(np.int64)
+    above = np.minimum(below + 1, n - 1)
+    return sorted({*below.tolist(), *above.tolist()}), below, above, positions - below
+
+
 def _interval_of(values: np.ndarray, level: float) -> Any:
     n = values.shape[-1]
     if n < 2:
         return None
-    positions = ((1.0 - level) / 2.0 * (n - 1), (1.0 + level) / 2.0 * (n - 1))
-    lows = [int(p) for p in positions]
-    kth = sorted({*lows, *(min(k + 1, n - 1) for k in lows)})
+    kth, below, above, frac = _order_statistics(n, level)
     part = np.partition(values, kth, axis=-1)
-    ends = []
-    for p, k in zip(positions, lows, strict=True):
-        below, above = part[..., k], part[..., min(k + 1, n - 1)]
-        ends.append(below + (p - k) * (above - below))
+    low = part[..., below]
+    ends = (low + frac * (part[..., above] - low)).tolist()
     if values.ndim == 1:
-        return float(ends[0]), float(ends[1])
-    return [(float(lo), float(hi)) for lo, hi in zip(ends[0], ends[1], strict=True)]
+        return tuple(ends)
+    return [tuple(row) for row in ends]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from flopwise.service.answers import Answers, Busy
-from flopwise.service.api.deps import Services
+from flopwise.service.api.deps import Services, document_security
 from flopwise.service.api.middleware import (
     AllowMiddleware,
     BodyLimitMiddleware,
@@ -162,6 +162,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     for module in routers:
         app.include_router(module.router)
     app.include_router(planner_page.router)  # GET / and /planner: the planner page
+    document_security(app, settings)
     app.add_exception_handler(FieldError, _field_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Busy, _busy)

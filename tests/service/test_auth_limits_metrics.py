@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from flopwise.service.config import Settings
+from flopwise.service.main import create_app
 from tests.service.conftest import live_app, wait_for_job
 from tests.service.synthetic import synthetic_runs
 
@@ -59,6 +60,41 @@ def test_the_key_opens_writes_and_reads_stay_open(locked: httpx.Client) -> None:
     assert (
         locked.post("/v1/allocate", json={"flops": 1e21}).status_code == 200
     )  # a query, not a write
+
+
+@pytest.mark.parametrize(
+    ("key", "protect_reads", "guarded"),
+    [
+        (None, False, set()),
+        ("k3y", False, {"/v1/runs", "/v1/fits"}),
+        ("k3y", True, {"/v1/runs", "/v1/fits", "/v1/allocate", "/v1/laws"}),
+    ],
+)
+def test_openapi_lists_the_key_where_this_server_asks_for_it(
+    tmp_path: Path, key: str | None, protect_reads: bool, guarded: set[str]
+) -> None:
+    """Clients and fuzzers generated from OpenAPI learn the key from a bearer security
+    scheme on exactly the operations that need it here, not from a header parameter."""
+    settings = Settings(data_dir=tmp_path, api_key=key, protect_reads=protect_reads, workers=0)
+    spec = create_app(settings, start_workers=False).openapi()
+    schemes = spec.get("components", {}).get("securitySchemes", {})
+    assert (schemes != {}) is bool(guarded)
+    if guarded:
+        assert schemes["FLOPWISE_API_KEY"] == {
+            "type": "http",
+            "scheme": "bearer",
+            "description": schemes["FLOPWISE_API_KEY"]["description"],
+        }
+    ops = {
+        ("/v1/allocate", "post"),
+        ("/v1/laws", "get"),
+        ("/v1/runs", "post"),
+        ("/v1/fits", "post"),
+    }
+    for path, method in ops:
+        op = spec["paths"][path][method]
+        assert op.get("security") == ([{"FLOPWISE_API_KEY": []}] if path in guarded else None)
+        assert all(p["name"].lower() != "authorization" for p in op.get("parameters", []))
 
 
 def test_body_size_limit(tmp_path: Path) -> None:
