@@ -237,54 +237,66 @@ def make_shape(law: Law, family: ArchFamily, width: int, depth: int) -> Shape:
 
 
 @dataclass(frozen=True)
-class _ParamTable:
-    """Exact N of every feasible shape, and per depth a quadratic fit in width."""
+class _Envelope:
+    """Every feasible shape, sorted by ``ln p`` (its N), for an exact aspect-policy search.
 
-    widths: np.ndarray
-    depths: np.ndarray
-    params: np.ndarray
-    """(depths, widths) exact counts."""
-    a: np.ndarray
-    b: np.ndarray
-    c: np.ndarray
-    at_aspect: np.ndarray
-    """Continuous N at width = aspect_ratio x depth, per depth (increasing)."""
+    At a target ``x = ln N*`` shape ``s`` costs ``|ln p_s - x| + a_s`` (``a_s`` its
+    aspect term): a V centred at ``ln p_s``. Among the shapes at or below ``x`` the best
+    minimises ``a_s - ln p_s`` (a running minimum from the left), among those above it
+    ``a_s + ln p_s`` (a running minimum from the right); so one binary search for ``x``
+    finds the minimum over every shape, as an exhaustive scan does.
+    """
+
+    log_p: np.ndarray
+    """``ln p`` of every shape, increasing."""
+    width: np.ndarray
+    depth: np.ndarray
+    """Each sorted shape's width and depth."""
+    below: np.ndarray
+    below_cost: np.ndarray
+    """Index (into the sorted shapes) and value of min ``a - ln p`` over ``[0, i]``."""
+    above: np.ndarray
+    above_cost: np.ndarray
+    """Index and value of min ``a + ln p`` over ``[i, end)``."""
 
 
-_PARAM_TABLES: BytesCache[tuple[NDefinition, ArchFamily, ShapeConstraints], _ParamTable]
-_PARAM_TABLES = BytesCache(CACHE_BYTES)
+_ENVELOPES: BytesCache[tuple[NDefinition, ArchFamily, ShapeConstraints], _Envelope]
+_ENVELOPES = BytesCache(CACHE_BYTES)
 
 
-def _param_table(
-    n_def: NDefinition, family: ArchFamily, constraints: ShapeConstraints
-) -> _ParamTable:
-    """The cached :func:`_count_params` table."""
+def _envelope(n_def: NDefinition, family: ArchFamily, constraints: ShapeConstraints) -> _Envelope:
+    """The cached :func:`_build_envelope`."""
     key = (n_def, family, constraints)
-    return _PARAM_TABLES.get(key, lambda: _count_params(n_def, family, constraints))
+    return _ENVELOPES.get(key, lambda: _build_envelope(n_def, family, constraints))
 
 
-def _count_params(
+def _running_min(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index and value of the minimum of ``values[: i + 1]`` for every ``i``."""
+    low = np.minimum.accumulate(values)
+    at = np.where(values == low, np.arange(values.size), 0)
+    return np.maximum.accumulate(at), low
+
+
+def _build_envelope(
     n_def: NDefinition, family: ArchFamily, constraints: ShapeConstraints
-) -> _ParamTable:
-    """Count every feasible shape once; fit ``N(w) ~= a w^2 + b w + c`` per depth by least
-    squares (exact unless the family rounds its MLP size)."""
+) -> _Envelope:
+    """Count every feasible shape's N exactly (:func:`law_params`), sort by it, and keep
+    the running minima of both sides of the cost."""
     widths = constraints.widths(family)
     depths = np.arange(constraints.min_depth, constraints.max_depth + 1, dtype=np.int64)
-    w, d = np.meshgrid(widths, depths)
-    p = law_params(n_def, family, w, d).astype(float)  # (depths, widths)
-    scale = float(widths[-1])
-    basis = np.stack([(widths / scale) ** 2, widths / scale, np.ones(widths.size)], axis=1)
-    coef, *_ = np.linalg.lstsq(basis, p.T, rcond=None)
-    a, b, c = coef[0] / scale**2, coef[1] / scale, coef[2]
-    w_r = constraints.aspect_ratio * depths
-    at_aspect = np.maximum.accumulate(a * w_r**2 + b * w_r + c)
-    for arr in (widths, depths, p, a, b, c, at_aspect):
+    w, d = (g.ravel() for g in np.meshgrid(widths, depths))
+    log_p = np.log(law_params(n_def, family, w, d).astype(float))
+    aspect = ASPECT_WEIGHT * np.abs(np.log(w / d / constraints.aspect_ratio))
+    order = np.argsort(log_p, kind="stable")
+    log_p, aspect, w, d = log_p[order], aspect[order], w[order], d[order]
+    below, below_cost = _running_min(aspect - log_p)
+    above_rev, above_cost_rev = _running_min((aspect + log_p)[::-1])
+    above, above_cost = (log_p.size - 1 - above_rev)[::-1], above_cost_rev[::-1]
+    arrays = (log_p, w.astype(np.int32), d.astype(np.int32), below.astype(np.int32),
+              below_cost, above.astype(np.int32), above_cost)  # fmt: skip
+    for arr in arrays:
         arr.setflags(write=False)
-    return _ParamTable(widths, depths, p, a, b, c, at_aspect)
-
-
-WINDOW = 16
-"""Depths examined on each side of the depth that meets the target aspect ratio."""
+    return _Envelope(*arrays)
 
 
 def shapes_for_params(
@@ -293,37 +305,21 @@ def shapes_for_params(
     targets: np.ndarray,
     constraints: ShapeConstraints,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Widths and depths whose N (by ``n_def``) best meet ``targets`` (aspect policy).
-
-    Only depths near the one whose continuous width meets the target aspect ratio, and
-    the widths either side of the continuous solution there, can win; their exact
-    counts come from the cached table. (``bench/bench_allocate.py`` checks the answer
-    against an exhaustive scan of every shape.)
+    """Widths and depths whose N (by ``n_def``) best meet ``targets`` (aspect policy):
+    the minimum of ``|ln(p / N*)| + 0.05 |ln((w/d) / r)|`` over every feasible shape,
+    found by one binary search per target in the cached :class:`_Envelope`
+    (``tests/fitting/test_shape.py`` checks it against an exhaustive scan).
     """
-    targets = np.atleast_1d(np.asarray(targets, dtype=float))
-    t = _param_table(n_def, family, constraints)
-    n_depths, n_widths = t.params.shape
-    span = min(2 * WINDOW + 1, n_depths)
-    centre = np.searchsorted(t.at_aspect, targets)
-    first = np.clip(centre - WINDOW, 0, n_depths - span)
-    idx = first[:, None] + np.arange(span)[None, :]  # (targets, span) depth indices
-    ai, bi, ci = t.a[idx], t.b[idx], t.c[idx]
-    disc = np.maximum(bi * bi - 4 * ai * (ci - targets[:, None]), 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w_cont = np.where(ai > 0, (-bi + np.sqrt(disc)) / (2 * ai), (targets[:, None] - ci) / bi)
-    step = family.width_step
-    k = np.floor(w_cont / step) - t.widths[0] // step  # index of the width just below
-    cols = np.clip(k[..., None] + np.array([-1, 0, 1, 2]), 0, n_widths - 1).astype(np.int64)
-    rows = np.broadcast_to(idx[..., None], cols.shape)
-    p = t.params[rows, cols].reshape(targets.size, -1)
-    cw = t.widths[cols].reshape(targets.size, -1)
-    cd = t.depths[rows].reshape(targets.size, -1)
-    cost = np.abs(np.log(p / targets[:, None])) + ASPECT_WEIGHT * np.abs(
-        np.log(cw / cd / constraints.aspect_ratio)
-    )
-    best = np.argmin(cost, axis=1)
-    pick = np.arange(targets.size)
-    return cw[pick, best], cd[pick, best]
+    x = np.log(np.atleast_1d(np.asarray(targets, dtype=float)))
+    e = _envelope(n_def, family, constraints)
+    last = e.log_p.size - 1
+    k = np.searchsorted(e.log_p, x, side="right")  # shapes [0, k) lie at or below x
+    left = np.maximum(k - 1, 0)
+    right = np.minimum(k, last)
+    cost_below = np.where(k > 0, e.below_cost[left] + x, np.inf)
+    cost_above = np.where(k <= last, e.above_cost[right] - x, np.inf)
+    pick = np.where(cost_below <= cost_above, e.below[left], e.above[right])
+    return e.width[pick].astype(np.int64), e.depth[pick].astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -386,7 +382,7 @@ def shape_tables_cached(law: Law, constraints: ShapeConstraints) -> bool:
         law.n_definition,
         family,
         constraints,
-    ) in _PARAM_TABLES
+    ) in _ENVELOPES
 
 
 def width_depth_hull(law: Law, family: ArchFamily, constraints: ShapeConstraints) -> WidthDepthHull:
