@@ -19,7 +19,7 @@ import numpy as np
 
 from flopwise.fitting.forms import law_form
 from flopwise.fitting.laws import Law
-from flopwise.fitting.uncertainty import PredictiveError, noise_sd
+from flopwise.fitting.uncertainty import PredictiveError, noise_dof, noise_sd
 
 __all__ = ["CAVEATS", "SOURCES", "SPREADS_FILE", "annotate", "estimate_spread_of"]
 
@@ -61,6 +61,7 @@ def estimate_spread_of(law: Law) -> PredictiveError:
     return replace(
         report.law.spread,
         noise_sd=noise_sd(residuals, len(law_form(law).constants)),
+        noise_dof=noise_dof(len(residuals), len(law_form(law).constants)),
         source=f"bundled ({name})",
     )
 

@@ -15,6 +15,7 @@ from flopwise.fitting.uncertainty import (
     DEFAULT_NOISE_SD,
     PredictiveError,
     default_spread,
+    effective_dof,
     extra_sd,
     predictive_band,
 )
@@ -93,8 +94,9 @@ def loss_band(
     counts N) trained on ``tokens``, with ``level`` coverage."""
     if params is None or not (math.isfinite(loss) and loss > 0 and params > 0 and tokens > 0):
         return None
-    extra = float(extra_sd(law_spread(law), (math.log10(params), math.log10(tokens))))
-    return predictive_band(loss, curve, extra, level)
+    spread, point = law_spread(law), (math.log10(params), math.log10(tokens))
+    extra = float(extra_sd(spread, point))
+    return predictive_band(loss, curve, extra, level, effective_dof(spread, point))
 
 
 def path_loss_bands(

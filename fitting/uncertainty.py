@@ -15,7 +15,12 @@ parameter outside the fitted range (:class:`Region`, :func:`distance`). In log l
 ``noise_sd`` is the fit's residual scatter (degrees-of-freedom corrected); ``growth``
 is measured by the fit on itself: refit without the largest models (by compute),
 predict them, and take the maximum-likelihood ``growth`` for their errors under the
-formula above (:func:`growth_rate`). The same idea as a prediction interval in regression
+formula above (:func:`growth_rate`). Both are estimates, so the interval's quantile is
+Student's t rather than the normal's, with Welch-Satterthwaite degrees of freedom
+(:func:`effective_dof`): ``noise_sd`` rests on n - p residuals, ``growth`` on a handful
+of refits (one degree of freedom each: the models one refit holds out err together,
+sharing that refit's error in the law). Near the data the noise dominates and the
+quantile is the normal's; far beyond it the few refits make it wider. The same idea as a prediction interval in regression
 (parameter variance plus residual variance), with an extrapolation term estimated out
 of sample as in the leave-largest-out checks of Hoffmann et al. 2022 and Besiroglu
 et al. 2024 (docs/laws.md §3).
@@ -32,7 +37,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import ndtri
+from scipy.special import ndtri, stdtrit
 
 from flopwise.fitting.errors import ArgumentError
 
@@ -50,6 +55,7 @@ __all__ = [
     "default_spread",
     "distance",
     "draw_warning",
+    "effective_dof",
     "estimate_spread",
     "extra_sd",
     "growth_rate",
@@ -60,6 +66,7 @@ __all__ = [
     "rows_at_bound",
     "screen_draws",
     "spread_warnings",
+    "t_score",
     "z_score",
 ]
 
@@ -118,6 +125,9 @@ class PredictiveError:
     """Fewest tokens per parameter (log10 D/N) the law was fitted on; ``None``: unknown."""
     log10_ratio_max: float | None = None
     """Most tokens per parameter (log10 D/N) the law was fitted on; ``None``: unknown."""
+    noise_dof: int | None = None
+    """Degrees of freedom behind ``noise_sd`` (observations minus free constants);
+    ``None``: taken as known."""
 
     @property
     def region(self) -> Region:
@@ -147,6 +157,7 @@ class PredictiveError:
             "max_held_out": self.max_held_out,
             "log10_ratio_min": self.log10_ratio_min,
             "log10_ratio_max": self.log10_ratio_max,
+            "noise_dof": self.noise_dof,
         }
 
     @classmethod
@@ -224,11 +235,25 @@ def z_score(level: float) -> float:
     return float(ndtri(0.5 + check_level(level) / 2.0))
 
 
+def t_score(level: float, dof: float) -> float:
+    """Two-sided Student t quantile with ``dof`` degrees of freedom (2.132 at 0.9 with 4);
+    :func:`z_score` when ``dof`` is infinite."""
+    if not dof < math.inf:
+        return z_score(level)
+    if not dof > 0:
+        raise ArgumentError("dof", f"must be positive, got {dof!r}")
+    return float(stdtrit(dof, 0.5 + check_level(level) / 2.0))
+
+
+def noise_dof(n_obs: int, n_free: int) -> int:
+    """Degrees of freedom of :func:`noise_sd`: n - p, at least 1."""
+    return max(n_obs - n_free, 1)
+
+
 def noise_sd(residuals: np.ndarray, n_free: int) -> float:
     """Residual sd of log loss with ``n_free`` fitted constants: sqrt(RSS / (n - p))."""
     r = np.asarray(residuals, dtype=float)
-    dof = max(len(r) - n_free, 1)
-    return float(np.sqrt(np.sum(r**2) / dof))
+    return float(np.sqrt(np.sum(r**2) / noise_dof(len(r), n_free)))
 
 
 def growth_rate(distance: np.ndarray, error: np.ndarray, noise: float) -> float:
@@ -311,6 +336,7 @@ def estimate_spread(
     found = replace(
         default_spread(extent.params_max, extent.tokens_max),
         noise_sd=noise,
+        noise_dof=noise_dof(len(np.asarray(residuals)), n_free),
         log10_ratio_min=extent.ratio_min,
         log10_ratio_max=extent.ratio_max,
     )
@@ -332,15 +358,33 @@ def extra_sd(spread: PredictiveError, log10_nd: np.ndarray | Sequence[float]) ->
     return np.sqrt(spread.noise_sd**2 + (spread.growth * d) ** 2)
 
 
+def effective_dof(spread: PredictiveError, log10_nd: np.ndarray | Sequence[float]) -> float:
+    """Welch-Satterthwaite degrees of freedom of ``noise_sd^2 + (growth d)^2`` at one
+    point: ``noise_sd`` has ``noise_dof``; ``growth`` has one per leave-largest-out refit
+    behind it (``n_refits``: the models one refit holds out share its error in the law,
+    so they are one observation of it, not several), and the documented default is
+    taken as known. Infinite when both are known."""
+    d = float(distance(np.asarray(log10_nd, dtype=float), spread.region))
+    parts = (
+        (spread.noise_sd**2, spread.noise_dof),
+        ((spread.growth * d) ** 2, spread.n_refits if spread.source != "default" else None),
+    )
+    total = sum(v for v, _ in parts)
+    spread_of_total = sum(v * v / dof for v, dof in parts if dof)
+    return total * total / spread_of_total if spread_of_total > 0 else math.inf
+
+
 def predictive_band(
     loss: float,
     curve: tuple[float, float] | None,
     extra: float,
     level: float,
+    dof: float = math.inf,
 ) -> tuple[float, float]:
     """Interval for a new run's loss: each side of the curve band (in log loss, so an
-    asymmetric bootstrap band stays asymmetric) widened in quadrature by ``extra``."""
-    z = z_score(level)
+    asymmetric bootstrap band stays asymmetric) widened in quadrature by ``extra``, an
+    sd with ``dof`` degrees of freedom (:func:`effective_dof`)."""
+    z = t_score(level, dof)
     centre = math.log(loss)
     below = centre - math.log(curve[0]) if curve is not None else 0.0
     above = math.log(curve[1]) - centre if curve is not None else 0.0

@@ -14,23 +14,8 @@ from flopwise.fitting.coverage import CASES, Case, run_case
 LEVEL = 0.9
 LOW, HIGH = 0.80, 0.97
 
-KNOWN_MISS = {
-    "porian-2024": (
-        "Porian et al.'s larger models at under 3 tokens per parameter measure up to 49% "
-        "above the Chinchilla form fitted to the smaller isoFLOP points, beyond what its own "
-        "leave-largest-out refits show: 90% intervals cover 73% (bench/RESULTS.md)"
-    ),
-}
 
-
-def _param(case: Case) -> object:
-    marks = []
-    if case.dataset in KNOWN_MISS:
-        marks.append(pytest.mark.xfail(reason=KNOWN_MISS[case.dataset], strict=True))
-    return pytest.param(case, id=case.dataset, marks=marks)
-
-
-@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.dataset for c in CASES])
 def test_90_percent_intervals_cover_80_to_97_percent_of_larger_models(case: Case) -> None:
     result, law = run_case(case, LEVEL)
     assert law.spread is not None and law.spread.source == "fit"

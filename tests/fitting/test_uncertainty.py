@@ -23,6 +23,7 @@ from flopwise.fitting.uncertainty import (
     check_level,
     distance,
     draw_warning,
+    effective_dof,
     estimate_spread,
     extra_sd,
     growth_rate,
@@ -33,6 +34,7 @@ from flopwise.fitting.uncertainty import (
     rows_at_bound,
     screen_draws,
     spread_warnings,
+    t_score,
     z_score,
 )
 
@@ -123,6 +125,39 @@ def test_predictive_band_widens_the_curve_band_in_quadrature() -> None:
     assert below == pytest.approx(math.hypot(math.log(2.0 / 1.99), z * 0.01))
     assert above == pytest.approx(math.hypot(math.log(2.02 / 2.0), z * 0.01))
     assert predictive_band(2.0, None, 0.0, 0.9) == pytest.approx((2.0, 2.0))
+
+
+def test_t_score_is_students_quantile() -> None:
+    assert t_score(0.9, 4) == pytest.approx(2.1318, abs=1e-4)  # tables: t(0.95; 4)
+    assert t_score(0.95, 3) == pytest.approx(3.1824, abs=1e-4)  # t(0.975; 3)
+    assert t_score(0.9, math.inf) == z_score(0.9)
+    assert t_score(0.9, 1e6) == pytest.approx(z_score(0.9), rel=1e-5)
+    with pytest.raises(ArgumentError, match="dof"):
+        t_score(0.9, 0.0)
+
+
+def test_effective_dof_is_welch_satterthwaite_of_noise_and_growth() -> None:
+    spread = PredictiveError(0.01, 0.05, 9.0, 11.0, n_refits=3, noise_dof=40)
+    # inside the data only the noise counts: its own degrees of freedom
+    assert effective_dof(spread, (8.0, 10.0)) == pytest.approx(40)
+    # two decades beyond: noise 0.01^2, growth (0.05 x 2)^2
+    v_n, v_g = 0.01**2, 0.1**2
+    expected = (v_n + v_g) ** 2 / (v_n**2 / 40 + v_g**2 / 3)
+    assert effective_dof(spread, (10.0, 12.0)) == pytest.approx(expected)
+    assert 3 < expected < 3.1  # far out, the three refits decide
+    # a default spread (assumed, not estimated) and unknown noise dof: the normal quantile
+    assumed = PredictiveError(0.01, 0.05, 9.0, 11.0, source="default")
+    assert effective_dof(assumed, (10.0, 12.0)) == math.inf
+
+
+def test_a_few_refits_widen_the_interval_by_t_over_z() -> None:
+    narrow = predictive_band(2.0, None, 0.05, 0.9)
+    wide = predictive_band(2.0, None, 0.05, 0.9, dof=3.0)
+    ratio = math.log(wide[1] / 2.0) / math.log(narrow[1] / 2.0)
+    assert ratio == pytest.approx(t_score(0.9, 3) / z_score(0.9))
+    old = PredictiveError(0.01, 0.05, 9.0, 11.0).to_dict()
+    del old["noise_dof"]  # stored by an earlier version
+    assert PredictiveError.from_dict(old).noise_dof is None
 
 
 def test_extra_sd_grows_only_beyond_the_fitted_range() -> None:
