@@ -18,8 +18,8 @@ def readme_command() -> list[str]:
     return shlex.split(first.split("&&")[-1])
 
 
-def stages() -> dict[str, list[str]]:
-    """Stage name -> its instructions (continuation lines joined), in file order."""
+def own_stages() -> dict[str, list[str]]:
+    """Stage name -> its own instructions (continuation lines joined), in file order."""
     text = (REPO / "Dockerfile").read_text().replace("\\\n", " ")
     out: dict[str, list[str]] = {}
     current = ""
@@ -34,6 +34,18 @@ def stages() -> dict[str, list[str]]:
     return out
 
 
+def stages() -> dict[str, list[str]]:
+    """Stage name -> what it holds: a stage built ``FROM`` an earlier stage has that
+    stage's instructions (after its own ``FROM``) before its own, so its first line is
+    the ``FROM`` of the image it ultimately starts from."""
+    own = own_stages()
+    out: dict[str, list[str]] = {}
+    for name, lines in own.items():
+        parent = lines[0].split()[1]
+        out[name] = [*out[parent], *lines[1:]] if parent in out else lines
+    return out
+
+
 def instruction(stage: list[str], name: str) -> list[str]:
     return [line[len(name) + 1 :].strip() for line in stage if line.upper().startswith(name + " ")]
 
@@ -44,7 +56,14 @@ def test_readme_starts_with_install_and_serve() -> None:
 
 def test_every_image_runs_the_readme_command() -> None:
     found = stages()
-    assert list(found) == ["trainer-build", "trainer", "service-build", "service"]
+    assert list(found) == [
+        "build",
+        "runtime",
+        "trainer-build",
+        "trainer",
+        "service-build",
+        "service",
+    ]
     for name in ("service", "trainer"):
         cmds = instruction(found[name], "CMD")
         assert cmds, f"stage {name} has no CMD"
@@ -70,6 +89,7 @@ def test_service_stage_is_slim_non_root_with_volume_and_healthcheck() -> None:
     assert instruction(stage, "STOPSIGNAL") == ["SIGTERM"]
     installs = " ".join(instruction(found["service-build"], "RUN"))
     assert "torch" not in installs and "[train" not in installs
+    assert "NVIDIA" not in " ".join(found["service"])
 
 
 def test_images_copy_only_the_environment_from_their_build_stage() -> None:
@@ -81,7 +101,7 @@ def test_images_copy_only_the_environment_from_their_build_stage() -> None:
 
 def test_both_build_from_the_index_or_offline_from_a_wheelhouse() -> None:
     for name in ("service-build", "trainer-build"):
-        stage = stages()[name]
+        stage = own_stages()[name]  # ARG does not carry over from a parent stage
         assert "WHEELS=" in instruction(stage, "ARG")
         run = " ".join(instruction(stage, "RUN"))
         assert '--no-index --find-links "$WHEELS"' in run, name
