@@ -154,7 +154,7 @@ def document_security(app: FastAPI, settings: Settings) -> None:
         bearer = next((schemes[n] for n in enforced if n in schemes), None)
         used = False
         for item in schema.get("paths", {}).values():
-            for op in item.values():
+            for op in (v for v in item.values() if isinstance(v, dict)):
                 if any(enforced.get(name, True) for r in op.pop("security", []) for name in r):
                     op["security"] = [{SCHEME: []}]
                     used = True
