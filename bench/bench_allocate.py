@@ -109,6 +109,23 @@ def breakdown(law: Law, budgets: np.ndarray) -> dict[str, float]:
             (("allocate", whole), ("shape search", shape), ("bootstrap bands", bands))}  # fmt: skip
 
 
+def table_builds(law: Law) -> dict[str, float]:
+    """Milliseconds to build the aspect-policy shape table once (what the first answer
+    under new constraints pays): the default grid, and the largest the bounds allow."""
+    cases = {
+        "default grid": ShapeConstraints(aspect_ratio=127.0),  # a key no answer has used
+        "largest grid": ShapeConstraints(max_width=1 << 18, max_depth=2048, head_dim=512),
+    }
+    out = {}
+    for name, constraints in cases.items():
+        family = constraints.family(law.family)
+        n = constraints.widths(family).size * (constraints.max_depth - constraints.min_depth + 1)
+        start = time.perf_counter()
+        shapes_for_params(law.n_definition, family, np.array([1e9]), constraints)
+        out[f"{name} ({n:,} shapes)"] = (time.perf_counter() - start) * 1e3
+    return out
+
+
 def main() -> None:
     rng = np.random.default_rng(0)
     budgets = 10.0 ** rng.uniform(19, 25, size=64)
@@ -157,6 +174,11 @@ def main() -> None:
     print(
         "epoch-2024, one allocate and its parts (median us): "
         + ", ".join(f"{name} {us:.0f}" for name, us in parts.items())
+    )
+    builds = table_builds(builtin("epoch-2024"))
+    print(
+        "shape table built once per constraints (ms): "
+        + ", ".join(f"{name} {ms:.0f}" for name, ms in builds.items())
     )
 
 

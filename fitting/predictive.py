@@ -15,8 +15,7 @@ from flopwise.fitting.uncertainty import (
     DEFAULT_NOISE_SD,
     PredictiveError,
     default_spread,
-    effective_dof,
-    extra_sd,
+    new_run_error,
     predictive_band,
 )
 
@@ -94,9 +93,8 @@ def loss_band(
     counts N) trained on ``tokens``, with ``level`` coverage."""
     if params is None or not (math.isfinite(loss) and loss > 0 and params > 0 and tokens > 0):
         return None
-    spread, point = law_spread(law), (math.log10(params), math.log10(tokens))
-    extra = float(extra_sd(spread, point))
-    return predictive_band(loss, curve, extra, level, effective_dof(spread, point))
+    extra, dof = new_run_error(law_spread(law), (math.log10(params), math.log10(tokens)))
+    return predictive_band(loss, curve, extra, level, dof)
 
 
 def path_loss_bands(

@@ -20,8 +20,9 @@ Student's t rather than the normal's, with Welch-Satterthwaite degrees of freedo
 (:func:`effective_dof`): ``noise_sd`` rests on n - p residuals, ``growth`` on a handful
 of refits (one degree of freedom each: the models one refit holds out err together,
 sharing that refit's error in the law). Near the data the noise dominates and the
-quantile is the normal's; far beyond it the few refits make it wider. The same idea as a prediction interval in regression
-(parameter variance plus residual variance), with an extrapolation term estimated out
+quantile is the normal's; far beyond it the few refits make it wider. The same idea as
+a prediction interval in regression (parameter variance plus residual variance), with an
+extrapolation term estimated out
 of sample as in the leave-largest-out checks of Hoffmann et al. 2022 and Besiroglu
 et al. 2024 (docs/laws.md §3).
 
@@ -61,6 +62,7 @@ __all__ = [
     "growth_rate",
     "holdout_counts",
     "largest_out",
+    "new_run_error",
     "noise_sd",
     "predictive_band",
     "rows_at_bound",
@@ -364,6 +366,13 @@ def effective_dof(spread: PredictiveError, log10_nd: np.ndarray | Sequence[float
     behind it (``n_refits``: the models one refit holds out share its error in the law,
     so they are one observation of it, not several), and the documented default is
     taken as known. Infinite when both are known."""
+    return new_run_error(spread, log10_nd)[1]
+
+
+def new_run_error(
+    spread: PredictiveError, log10_nd: np.ndarray | Sequence[float]
+) -> tuple[float, float]:
+    """:func:`extra_sd` and :func:`effective_dof` at one point, its distance counted once."""
     d = float(distance(np.asarray(log10_nd, dtype=float), spread.region))
     parts = (
         (spread.noise_sd**2, spread.noise_dof),
@@ -371,7 +380,7 @@ def effective_dof(spread: PredictiveError, log10_nd: np.ndarray | Sequence[float
     )
     total = sum(v for v, _ in parts)
     spread_of_total = sum(v * v / dof for v, dof in parts if dof)
-    return total * total / spread_of_total if spread_of_total > 0 else math.inf
+    return math.sqrt(total), total * total / spread_of_total if spread_of_total > 0 else math.inf
 
 
 def predictive_band(
