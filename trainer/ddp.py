@@ -8,6 +8,7 @@ the run is a single process and nothing distributed is touched.
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 
@@ -84,6 +85,15 @@ def barrier(ctx: DistContext) -> None:
 
 
 def shutdown(ctx: DistContext) -> None:
-    """Leave the process group."""
+    """Leave the process group and stop its threads while Python can still run them.
+
+    DDP's reducer keeps the process group alive from inside reference cycles, so without
+    the collection here the group outlives :func:`dist.destroy_process_group` and its
+    worker threads still release finished work (and the tensors it holds) while the
+    interpreter shuts down: a thread that then needs the GIL aborts the process
+    ("terminate called without an active exception"). Collecting first lets destroying
+    the group join those threads.
+    """
     if ctx.distributed and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
