@@ -17,7 +17,7 @@ is measured by the fit on itself: refit without the largest models (by compute),
 predict them, and take the maximum-likelihood ``growth`` for their errors under the
 formula above (:func:`growth_rate`). Both are estimates, so the interval's quantile is
 Student's t rather than the normal's, with Welch-Satterthwaite degrees of freedom
-(:func:`effective_dof`): ``noise_sd`` rests on n - p residuals, ``growth`` on a handful
+(:func:`new_run_error`): ``noise_sd`` rests on n - p residuals, ``growth`` on a handful
 of refits (one degree of freedom each: the models one refit holds out err together,
 sharing that refit's error in the law). Near the data the noise dominates and the
 quantile is the normal's; far beyond it the few refits make it wider. The same idea as
@@ -56,9 +56,7 @@ __all__ = [
     "default_spread",
     "distance",
     "draw_warning",
-    "effective_dof",
     "estimate_spread",
-    "extra_sd",
     "growth_rate",
     "holdout_counts",
     "largest_out",
@@ -354,25 +352,15 @@ def estimate_spread(
     )
 
 
-def extra_sd(spread: PredictiveError, log10_nd: np.ndarray | Sequence[float]) -> np.ndarray:
-    """Log-loss sd a new run adds to the curve's: noise plus extrapolation."""
-    d = distance(np.asarray(log10_nd, dtype=float), spread.region)
-    return np.sqrt(spread.noise_sd**2 + (spread.growth * d) ** 2)
-
-
-def effective_dof(spread: PredictiveError, log10_nd: np.ndarray | Sequence[float]) -> float:
-    """Welch-Satterthwaite degrees of freedom of ``noise_sd^2 + (growth d)^2`` at one
-    point: ``noise_sd`` has ``noise_dof``; ``growth`` has one per leave-largest-out refit
-    behind it (``n_refits``: the models one refit holds out share its error in the law,
-    so they are one observation of it, not several), and the documented default is
-    taken as known. Infinite when both are known."""
-    return new_run_error(spread, log10_nd)[1]
-
-
 def new_run_error(
     spread: PredictiveError, log10_nd: np.ndarray | Sequence[float]
 ) -> tuple[float, float]:
-    """:func:`extra_sd` and :func:`effective_dof` at one point, its distance counted once."""
+    """Log-loss sd a new run at one point adds to the curve's, ``sqrt(noise_sd^2 +
+    (growth d)^2)``, and its Welch-Satterthwaite degrees of freedom: ``noise_sd`` has
+    ``noise_dof``; ``growth`` has one per leave-largest-out refit behind it
+    (``n_refits``: the models one refit holds out share its error in the law, so they
+    are one observation of it, not several), and the documented default is taken as
+    known. The degrees of freedom are infinite when both are known."""
     d = float(distance(np.asarray(log10_nd, dtype=float), spread.region))
     parts = (
         (spread.noise_sd**2, spread.noise_dof),
@@ -392,7 +380,7 @@ def predictive_band(
 ) -> tuple[float, float]:
     """Interval for a new run's loss: each side of the curve band (in log loss, so an
     asymmetric bootstrap band stays asymmetric) widened in quadrature by ``extra``, an
-    sd with ``dof`` degrees of freedom (:func:`effective_dof`)."""
+    sd with ``dof`` degrees of freedom (:func:`new_run_error`)."""
     z = t_score(level, dof)
     centre = math.log(loss)
     below = centre - math.log(curve[0]) if curve is not None else 0.0

@@ -142,12 +142,14 @@ def document_security(app: FastAPI, settings: Settings) -> None:
     """Make ``app``'s OpenAPI list the bearer scheme on exactly the operations this
     instance guards (none without a key; reads only with ``protect_reads``), so a client
     or a fuzzer generated from it knows which requests need the key. Reads and writes
-    are generated under their own scheme names and folded into :data:`SCHEME` here."""
+    are generated under their own scheme names and folded into :data:`SCHEME` once,
+    when the document is first generated (FastAPI keeps it in ``app.openapi_schema``)."""
     generate = app.openapi
     enforced = {g.scheme_name: g.enforced(settings) for g in (require_reader, require_writer)}
-    enforced[SCHEME] = True  # already folded: the rewrite below is idempotent
 
     def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
         schema = generate()
         components = schema.setdefault("components", {})
         schemes = components.get("securitySchemes", {})

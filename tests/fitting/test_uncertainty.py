@@ -23,12 +23,11 @@ from flopwise.fitting.uncertainty import (
     check_level,
     distance,
     draw_warning,
-    effective_dof,
     estimate_spread,
-    extra_sd,
     growth_rate,
     holdout_counts,
     largest_out,
+    new_run_error,
     noise_sd,
     predictive_band,
     rows_at_bound,
@@ -136,18 +135,18 @@ def test_t_score_is_students_quantile() -> None:
         t_score(0.9, 0.0)
 
 
-def test_effective_dof_is_welch_satterthwaite_of_noise_and_growth() -> None:
+def test_new_run_dof_is_welch_satterthwaite_of_noise_and_growth() -> None:
     spread = PredictiveError(0.01, 0.05, 9.0, 11.0, n_refits=3, noise_dof=40)
     # inside the data only the noise counts: its own degrees of freedom
-    assert effective_dof(spread, (8.0, 10.0)) == pytest.approx(40)
+    assert new_run_error(spread, (8.0, 10.0))[1] == pytest.approx(40)
     # two decades beyond: noise 0.01^2, growth (0.05 x 2)^2
     v_n, v_g = 0.01**2, 0.1**2
     expected = (v_n + v_g) ** 2 / (v_n**2 / 40 + v_g**2 / 3)
-    assert effective_dof(spread, (10.0, 12.0)) == pytest.approx(expected)
+    assert new_run_error(spread, (10.0, 12.0))[1] == pytest.approx(expected)
     assert 3 < expected < 3.1  # far out, the three refits decide
     # a default spread (assumed, not estimated) and unknown noise dof: the normal quantile
     assumed = PredictiveError(0.01, 0.05, 9.0, 11.0, source="default")
-    assert effective_dof(assumed, (10.0, 12.0)) == math.inf
+    assert new_run_error(assumed, (10.0, 12.0))[1] == math.inf
 
 
 def test_a_few_refits_widen_the_interval_by_t_over_z() -> None:
@@ -160,9 +159,9 @@ def test_a_few_refits_widen_the_interval_by_t_over_z() -> None:
     assert PredictiveError.from_dict(old).noise_dof is None
 
 
-def test_extra_sd_grows_only_beyond_the_fitted_range() -> None:
+def test_new_run_sd_grows_only_beyond_the_fitted_range() -> None:
     spread = PredictiveError(0.01, 0.05, 9.0, 11.0)
-    inside, beyond = extra_sd(spread, np.array([[8.0, 10.0], [10.0, 12.0]]))
+    inside, beyond = (new_run_error(spread, point)[0] for point in ((8.0, 10.0), (10.0, 12.0)))
     assert inside == pytest.approx(0.01)
     assert beyond == pytest.approx(math.hypot(0.01, 0.1))
 
