@@ -55,6 +55,12 @@ class LawRegistry:
             self._snapshot = _Snapshot(records, latest, max(r.row_id for r in new))
             return len(new)
 
+    def catch_up(self, law_id: str, version: int) -> None:
+        """Refresh unless ``law_id@version`` is loaded: a client told that a job published
+        it finds it in this process's next answer (the poller may not have run yet)."""
+        if (law_id, version) not in self._snapshot.records:
+            self.refresh()
+
     def resolve(self, ref: str) -> Law:
         """The law under ``ref`` (``id`` = its latest version); ``UnknownLaw`` otherwise."""
         law_id, sep, version_text = ref.partition("@")

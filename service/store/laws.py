@@ -66,7 +66,10 @@ def publish(
     """Write ``law`` as the next version of its id inside ``session``'s transaction;
     returns ``(version, False)``, or ``(latest version, True)`` when the latest version
     was fitted on a newer run snapshot than ``snapshot`` (nothing is written)."""
-    advisory_lock(session, law.id)  # serialise publishers of one id
+    # One lock for every publisher, not one per id: row ids then commit in order, so a
+    # reader that has seen row k has seen every row below it (LawRegistry.refresh reads
+    # rows above the last id it saw; two ids committing out of order would hide one).
+    advisory_lock(session, "publish:laws")
     latest = session.scalars(
         select(LawRow).where(LawRow.law_id == law.id).order_by(LawRow.version.desc()).limit(1)
     ).first()

@@ -60,7 +60,7 @@ def publish_throughput(
     """Store ``model`` as the next version of its id; ``None`` if ``job_id`` published one."""
     try:
         with db.write_session.begin() as session:
-            advisory_lock(session, model.id)  # serialise publishers of one id
+            advisory_lock(session, "publish:throughput")  # ids commit in order (see laws.py)
             latest = session.scalar(
                 select(func.max(ThroughputRow.version)).where(ThroughputRow.model_id == model.id)
             )

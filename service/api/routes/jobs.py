@@ -9,12 +9,19 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
-from flopwise.service.api.deps import DatabaseDep, SettingsDep, require_reader, require_writer
+from flopwise.service.api.deps import (
+    DatabaseDep,
+    RegistryDep,
+    SettingsDep,
+    require_reader,
+    require_writer,
+)
 from flopwise.service.api.responses import AUTH, BODY, CONFLICT, INVALID, NOT_FOUND
 from flopwise.service.errors import FieldError, field_error
 from flopwise.service.jobs.refit import refit_payload
 from flopwise.service.schemas.jobs import FitCreate, JobAccepted, JobPublic, JobsPublic
 from flopwise.service.store import jobs as queue
+from flopwise.service.store.jobs import Job
 from flopwise.service.store.runs import count_runs
 
 router = APIRouter(prefix="/v1", tags=["jobs"], responses={**INVALID, **AUTH})
@@ -66,9 +73,23 @@ def _job_or_404(db: DatabaseDep, job_id: str) -> Any:
     dependencies=[Depends(require_reader)],
     responses=NOT_FOUND,
 )
-def read_job(job_id: JobId, db: DatabaseDep) -> Any:
-    """A job's status, progress, result (``{law_id, version}`` for a published fit) and error."""
-    return _job_or_404(db, job_id)
+def read_job(job_id: JobId, db: DatabaseDep, registry: RegistryDep) -> Any:
+    """A job's status, progress, result (``{law_id, version}`` for a published fit) and error.
+
+    Once this says a fit published a version, this process's answers use it."""
+    job = _job_or_404(db, job_id)
+    _catch_up(registry, [job])
+    return job
+
+
+def _catch_up(registry: RegistryDep, jobs: list[Job]) -> None:
+    """Load the versions that succeeded ``jobs`` published before reporting them (the
+    worker refreshes just after its commit, so a poll could otherwise win the race)."""
+    for job in jobs:
+        result = job.result or {}
+        law_id, version = result.get("law_id"), result.get("version")
+        if job.status == "succeeded" and isinstance(law_id, str) and isinstance(version, int):
+            registry.catch_up(law_id, version)
 
 
 @router.post(
@@ -90,6 +111,7 @@ def cancel_job(job_id: JobId, db: DatabaseDep) -> Any:
 @router.get("/jobs", response_model=JobsPublic, dependencies=[Depends(require_reader)])
 def read_jobs(
     db: DatabaseDep,
+    registry: RegistryDep,
     status_: Annotated[
         Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
         Query(alias="status"),
@@ -99,4 +121,5 @@ def read_jobs(
 ) -> Any:
     """The newest jobs, optionally by status and kind."""
     jobs = queue.list_jobs(db, status=status_, kind=kind, limit=limit)
+    _catch_up(registry, jobs)
     return {"data": jobs, "count": len(jobs)}
