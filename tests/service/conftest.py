@@ -101,6 +101,18 @@ def wait_for_job(http: httpx.Client, job_id: str, timeout: float = 60.0) -> dict
         time.sleep(0.1)
 
 
+def scrape_until_published(http: httpx.Client, timeout: float = 60.0) -> str:
+    """``/metrics`` once it counts the published fit: the worker counts it just after
+    the commit that marks its job succeeded, so a client can see the job first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = http.get("/metrics").text
+        if 'flopwise_fits_total{outcome="published"} 1.0' in text:
+            return text
+        assert time.monotonic() < deadline, "the published fit was never counted"
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def query_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """One live app on SQLite for a whole module of read-only/query tests."""

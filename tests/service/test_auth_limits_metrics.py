@@ -10,7 +10,7 @@ import pytest
 
 from flopwise.service.config import Settings
 from flopwise.service.main import create_app
-from tests.service.conftest import live_app, wait_for_job
+from tests.service.conftest import live_app, scrape_until_published, wait_for_job
 from tests.service.synthetic import synthetic_runs
 
 WRITES = [
@@ -130,7 +130,7 @@ def test_metrics(tmp_path: Path) -> None:
         http.get("/no/such/path/123")
         job = http.post("/v1/runs", json={"runs": synthetic_runs("m")}).json()["refit_jobs"]["m"]
         assert wait_for_job(http, job)["status"] == "succeeded"
-        text = http.get("/metrics").text
+        text = scrape_until_published(http)
     assert sample(text, "flopwise_http_requests_total", route="/v1/allocate", status="200") == 3
     assert sample(text, "flopwise_http_requests_total", route="/v1/allocate", status="422") == 1
     assert sample(text, "flopwise_http_requests_total", route="unmatched", status="404") == 1
