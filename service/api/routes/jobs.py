@@ -19,6 +19,7 @@ from flopwise.service.api.deps import (
 from flopwise.service.api.responses import AUTH, BODY, CONFLICT, INVALID, NOT_FOUND
 from flopwise.service.errors import FieldError, field_error
 from flopwise.service.jobs.refit import refit_payload
+from flopwise.service.registry import LawRegistry
 from flopwise.service.schemas.jobs import FitCreate, JobAccepted, JobPublic, JobsPublic
 from flopwise.service.store import jobs as queue
 from flopwise.service.store.jobs import Job
@@ -82,7 +83,7 @@ def read_job(job_id: JobId, db: DatabaseDep, registry: RegistryDep) -> Any:
     return job
 
 
-def _catch_up(registry: RegistryDep, jobs: list[Job]) -> None:
+def _catch_up(registry: LawRegistry, jobs: list[Job]) -> None:
     """Load the versions that succeeded ``jobs`` published before reporting them (the
     worker refreshes just after its commit, so a poll could otherwise win the race)."""
     for job in jobs:
