@@ -22,9 +22,8 @@ of refits (one degree of freedom each: the models one refit holds out err togeth
 sharing that refit's error in the law). Near the data the noise dominates and the
 quantile is the normal's; far beyond it the few refits make it wider. The same idea as
 a prediction interval in regression (parameter variance plus residual variance), with an
-extrapolation term estimated out
-of sample as in the leave-largest-out checks of Hoffmann et al. 2022 and Besiroglu
-et al. 2024 (docs/laws.md §3).
+extrapolation term estimated out of sample as in the leave-largest-out checks of
+Hoffmann et al. 2022 and Besiroglu et al. 2024 (docs/laws.md §3).
 
 Everything here is a pure function of arrays: numpy and scipy only, no ``Law``.
 """

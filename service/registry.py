@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flopwise.fitting.catalogue import BUILTIN_LAWS
@@ -55,10 +56,12 @@ class LawRegistry:
             self._snapshot = _Snapshot(records, latest, max(r.row_id for r in new))
             return len(new)
 
-    def catch_up(self, law_id: str, version: int) -> None:
-        """Refresh unless ``law_id@version`` is loaded: a client told that a job published
-        it finds it in this process's next answer (the poller may not have run yet)."""
-        if (law_id, version) not in self._snapshot.records:
+    def catch_up(self, versions: Iterable[tuple[str, int]]) -> None:
+        """Refresh once unless every ``(law id, version)`` is loaded: a client told that a
+        job published one finds it in this process's next answer (the poller may not
+        have run yet)."""
+        records = self._snapshot.records
+        if any(key not in records for key in versions):
             self.refresh()
 
     def resolve(self, ref: str) -> Law:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from flopwise.fitting.catalogue import builtin
 from flopwise.service.registry import LawRegistry
@@ -26,10 +27,10 @@ from tests.pg import fresh_postgres_database
 from tests.service.conftest import SettingsFactory, live_app
 
 
-def _publish(session: object, law_id: str, job_id: str | None = None) -> int:
+def _publish(session: Session, law_id: str, job_id: str | None = None) -> int:
     law = builtin("epoch-2024").evolve(id=law_id)
     version, _ = publish(
-        session,  # type: ignore[arg-type]
+        session,
         law,
         dataset=law_id.split("-")[0],
         form="chinchilla",

@@ -86,11 +86,13 @@ def read_job(job_id: JobId, db: DatabaseDep, registry: RegistryDep) -> Any:
 def _catch_up(registry: LawRegistry, jobs: list[Job]) -> None:
     """Load the versions that succeeded ``jobs`` published before reporting them (the
     worker refreshes just after its commit, so a poll could otherwise win the race)."""
+    published = []
     for job in jobs:
         result = job.result or {}
         law_id, version = result.get("law_id"), result.get("version")
         if job.status == "succeeded" and isinstance(law_id, str) and isinstance(version, int):
-            registry.catch_up(law_id, version)
+            published.append((law_id, version))
+    registry.catch_up(published)
 
 
 @router.post(
