@@ -24,7 +24,7 @@ from flopwise.fitting.allocation import allocate, frontier
 from flopwise.fitting.catalogue import builtin
 from flopwise.fitting.forms import chinchilla_optimal, law_form
 from flopwise.fitting.laws import Law, NDefinition
-from flopwise.fitting.predict import predict_loss
+from flopwise.fitting.prediction import predict_loss
 from flopwise.fitting.shape import (
     ShapeConstraints,
     law_flops_per_token,

@@ -29,7 +29,7 @@ from flopwise.fitting.coverage import CASES, Case, coverage, run_case, size_spli
 from flopwise.fitting.datasets import load_dataset
 from flopwise.fitting.fit import fit
 from flopwise.fitting.laws import Law
-from flopwise.fitting.predict import predict
+from flopwise.fitting.prediction import predict
 from flopwise.fitting.runs import Runs
 
 LEVELS = (0.8, 0.9, 0.95)

@@ -24,16 +24,12 @@ import numpy as np
 
 from flopwise.fitting.catalogue import builtin
 from flopwise.fitting.counting import ArchFamily
-from flopwise.fitting.overspend import overspend
 from flopwise.fitting.shape import ShapeConstraints
-from flopwise.fitting.throughput import step_seconds
-from flopwise.fitting.throughput_catalogue import (
-    builtin_throughput,
-    gcd_peak,
-    gemstones_step_times,
-)
-from flopwise.fitting.throughput_fit import leave_one_shape_out
-from flopwise.fitting.time_optimal import allocate_hours, shape_grid, shape_terms
+from flopwise.fitting.throughput.catalogue import builtin_throughput
+from flopwise.fitting.throughput.fit import gcd_peak, gemstones_step_times, leave_one_shape_out
+from flopwise.fitting.throughput.model import step_seconds
+from flopwise.fitting.throughput.overspend import overspend
+from flopwise.fitting.throughput.time_optimal import allocate_hours, shape_grid, shape_terms
 
 LAW = builtin("gemstones-2025")
 MODEL = builtin_throughput("gemstones-mi250x")

@@ -5,27 +5,47 @@ Depends on numpy and scipy only. The public surface::
     from flopwise.fitting import allocate, builtin
     answer = allocate(builtin("epoch-2024"), 5.76e23)   # N* 7.2e10, D* 1.33e12, shape, loss
 
-Modules: ``counting`` (parameters), ``flops`` (FLOPs per token), ``laws`` (the ``Law``
-value), ``forms`` (one module per law form and the registry every other module asks:
-``forms.law_form(law)``; a new form is one module registered with ``forms.register``),
-``predict``, ``allocation`` / ``optimum`` / ``shape`` (answers), ``inference`` (Sardana
-et al.), ``hyperparams`` (DeepSeek), ``hardware`` (GPU peaks, budgets), ``catalogue``
-(built-in laws), ``reconcile`` (Pearce & Song), ``runs`` and ``fit`` (the fitting
-engine), ``datasets`` (bundled published runs), ``errors`` (``ArgumentError``),
-``uncertainty`` / ``predictive`` / ``coverage`` (predictive intervals: where a new run's
-loss will fall, and how well that is calibrated).
+The names below are loaded on first use (PEP 562), so ``import flopwise.fitting``
+costs nothing until one is asked for. The package is built in floors, each importing
+only the floors below it (docs/architecture.md draws them; the import contracts in
+pyproject.toml enforce them): ``errors``/``checks``; ``counting``, ``flops``,
+``hardware``, ``runs``; ``stats``, ``uncertainty``; ``laws``; ``shape``, ``datasets``,
+``bundled``; ``forms`` (one module per law form, and the registry); ``prediction``,
+``hyperparams``, ``inference``; ``allocation``; ``throughput/`` (model, fit, catalogue,
+time-optimal, overspend); ``fit/`` (the fitting engine); ``catalogue`` (built-in laws);
+``coverage``; ``regenerate`` (rewrites the shipped files; never imported at runtime).
 """
 
-from flopwise.fitting.allocation import Allocation, Frontier, allocate, frontier
-from flopwise.fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
-from flopwise.fitting.counting import ArchFamily, ArchSpec, Counts, count
-from flopwise.fitting.flops import flops_per_token
-from flopwise.fitting.hardware import GPUS, budget_to_flops, cost_of
-from flopwise.fitting.inference import inference_optimal_for_loss, quality_loss
-from flopwise.fitting.laws import CDefinition, Domain, Form, Law, NDefinition
-from flopwise.fitting.predict import Prediction, predict
-from flopwise.fitting.runs import Runs
-from flopwise.fitting.shape import Shape, ShapeConstraints
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flopwise.fitting.allocation import Allocation, Frontier, allocate, frontier
+    from flopwise.fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
+    from flopwise.fitting.counting import ArchFamily, ArchSpec, Counts, count
+    from flopwise.fitting.flops import flops_per_token
+    from flopwise.fitting.hardware import GPUS, budget_to_flops, cost_of
+    from flopwise.fitting.inference import inference_optimal_for_loss, quality_loss
+    from flopwise.fitting.laws import CDefinition, Domain, Form, Law, NDefinition
+    from flopwise.fitting.prediction import Prediction, predict
+    from flopwise.fitting.runs import Runs
+    from flopwise.fitting.shape import Shape, ShapeConstraints
+
+_EXPORTS = {
+    "allocation": ("Allocation", "Frontier", "allocate", "frontier"),
+    "catalogue": ("BUILTIN_LAWS", "DEFAULT_LAW", "builtin"),
+    "counting": ("ArchFamily", "ArchSpec", "Counts", "count"),
+    "flops": ("flops_per_token",),
+    "hardware": ("GPUS", "budget_to_flops", "cost_of"),
+    "inference": ("inference_optimal_for_loss", "quality_loss"),
+    "laws": ("CDefinition", "Domain", "Form", "Law", "NDefinition"),
+    "prediction": ("Prediction", "predict"),
+    "runs": ("Runs",),
+    "shape": ("Shape", "ShapeConstraints"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "BUILTIN_LAWS",
@@ -56,3 +76,17 @@ __all__ = [
     "predict",
     "quality_loss",
 ]
+"""The lazily loaded names (``tests/fitting/test_public_api.py`` pins them)."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

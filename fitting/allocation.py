@@ -2,8 +2,8 @@
 
 ``allocate`` answers one budget; ``frontier`` answers many at once (vectorised).
 The budget is spent under the law's own C definition (6ND with the law's N, M x D,
-or the Gemstones counter); the optimum of each law form is in ``fitting.optimum``, the
-shape search in ``fitting.shape``. An answer carries a concrete shape with its exact
+or the Gemstones counter); each law form computes its own optimum (:func:`optimum`
+asks it), the shape search is in ``fitting.shape``. An answer carries a concrete shape with its exact
 counts, DeepSeek's batch size and learning rate, intervals from the law's bootstrap
 draws and warnings (extrapolation, shape misses).
 """
@@ -19,11 +19,10 @@ import numpy as np
 from flopwise.fitting.checks import optional_positive
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.flops import deepseek_model_scale
-from flopwise.fitting.forms import law_form
+from flopwise.fitting.forms import draw_constants, law_form
 from flopwise.fitting.hyperparams import Hyperparameters, deepseek_hyperparameters
 from flopwise.fitting.laws import CDefinition, Law, NDefinition
-from flopwise.fitting.optimum import optimum
-from flopwise.fitting.predictive import loss_band, spread_caveats
+from flopwise.fitting.prediction import loss_band, spread_caveats
 from flopwise.fitting.shape import (
     Shape,
     ShapeConstraints,
@@ -32,9 +31,9 @@ from flopwise.fitting.shape import (
     make_shape,
     shapes_for_params,
 )
-from flopwise.fitting.uncertainty import DEFAULT_LEVEL, check_level
+from flopwise.fitting.stats import DEFAULT_LEVEL, check_level
 
-__all__ = ["MAX_FLOPS", "Allocation", "Frontier", "allocate", "frontier"]
+__all__ = ["MAX_FLOPS", "Allocation", "Frontier", "allocate", "frontier", "optimum"]
 
 MAX_FLOPS = 1e35
 """Budgets above this are refused as absurd (about 1e10 x today's largest runs)."""
@@ -103,6 +102,21 @@ class Frontier:
     depth: np.ndarray
     shape_params: np.ndarray
     shape_flops_per_token: np.ndarray
+
+
+def optimum(
+    law: Law,
+    flops: np.ndarray,
+    constraints: ShapeConstraints,
+    unique_tokens: float | None,
+    inference_tokens: float | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray] | None]:
+    """(N*, D*, loss or None, (width, depth) when the law chooses the shape itself) at
+    each budget: closed forms where they exist (Chinchilla Eq. 4, Kaplan Table 6, power
+    laws), a vectorised golden-section search in log N for data-constrained (Muennighoff
+    et al.) and inference-aware (Sardana et al.) optima, the convex hull over every
+    feasible shape for width-depth laws; each form says which."""
+    return law_form(law).optimum(law, flops, constraints, unique_tokens, inference_tokens)
 
 
 def _check_budget(flops: np.ndarray) -> np.ndarray:
@@ -202,7 +216,7 @@ def _draw_intervals(
     unique: float | None,
     level: float,
 ) -> tuple[tuple[float, float] | None, tuple[float, float] | None, tuple[float, float] | None]:
-    draws = law.draw_constants()
+    draws = draw_constants(law)
     if draws is None:
         return None, None, None
     return law_form(law).draw_bands(

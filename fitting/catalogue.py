@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flopwise.fitting.builtin_draws import load_epoch_draws, shift_draws
-from flopwise.fitting.builtin_spread import annotate
+from flopwise.fitting.bundled import annotate
 from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.forms import checked
 from flopwise.fitting.laws import CDefinition, Domain, Law, NDefinition
 
 __all__ = ["BUILTIN_LAWS", "DEFAULT_LAW", "builtin", "builtin_laws"]
@@ -365,15 +365,7 @@ def builtin_laws() -> tuple[Law, ...]:
             domain=GEMSTONES_DOMAIN,
         ),
     ]
-    return annotate(tuple(_with_epoch_draws(law) for law in laws))
-
-
-def _with_epoch_draws(law: Law) -> Law:
-    """Attach the shipped bootstrap draws to the Epoch laws (see ``fitting.builtin_draws``)."""
-    if law.id not in ("epoch-2024", "epoch-2024-huber"):
-        return law
-    fitted, draws = load_epoch_draws()
-    return law.evolve(draws=shift_draws(draws, fitted, law.constants))
+    return tuple(checked(law) for law in annotate(tuple(laws)))
 
 
 BUILTIN_LAWS: dict[str, Law] = {law.id: law for law in builtin_laws()}

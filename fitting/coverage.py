@@ -17,9 +17,9 @@ import numpy as np
 
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.laws import Law
-from flopwise.fitting.predict import predict
+from flopwise.fitting.prediction import predict
 from flopwise.fitting.runs import Runs
-from flopwise.fitting.uncertainty import check_level
+from flopwise.fitting.stats import check_level
 
 __all__ = ["CASES", "Case", "Coverage", "coverage", "run_case", "size_split"]
 

@@ -1,7 +1,9 @@
 """Accelerator peak throughput and budget conversions (GPU-hours, dollars -> FLOPs).
 
 ``FLOPs = GPU-hours x 3600 x peak FLOP/s x MFU``. Peaks are *dense* BF16 tensor-core
-throughput (no 2:4 sparsity), from each vendor's datasheet.
+throughput (no 2:4 sparsity), from each vendor's datasheet. One entry is one device as
+the framework sees it, except ``mi250x``, the whole MI250X package: PyTorch sees each of
+its two dies as a GPU, ``mi250x-gcd``.
 """
 
 from __future__ import annotations
@@ -66,7 +68,20 @@ GPUS: dict[str, GPU] = {
             180,
             "NVIDIA HGX B200 datasheet: FP16/BF16 4.5 PFLOPS per GPU with sparsity, half dense",
         ),
-        GPU("mi250x", 383e12, 128, "AMD Instinct MI250X datasheet: peak BF16 383 TFLOPS"),
+        GPU(
+            "mi250x",
+            383e12,
+            128,
+            "AMD Instinct MI250X datasheet: peak BF16 383 TFLOPS for the package of two "
+            "graphics compute dies (GCDs)",
+        ),
+        GPU(
+            "mi250x-gcd",
+            191.5e12,
+            64,
+            "AMD Instinct MI250X datasheet: one of the package's two GCDs (half its 383 "
+            "TFLOPS BF16 and 128 GB); PyTorch and Slurm see each GCD as one GPU",
+        ),
         GPU(
             "mi300x",
             1307.4e12,
@@ -95,6 +110,8 @@ _ALIASES = {
     "4090": "rtx4090",
     "mi-300x": "mi300x",
     "mi-250x": "mi250x",
+    "mi250x-package": "mi250x",
+    "mi250xgcd": "mi250x-gcd",
 }
 
 

@@ -3,12 +3,16 @@
 A law never carries hidden state: predicting, allocating and fitting are pure
 functions of a ``Law`` (see ``predict``, ``allocation``, ``fit``). Laws serialise to
 plain JSON (``to_dict`` / ``from_dict``) so the service can store fitted ones.
+
+Here a form is a name. What a form requires of a law (its constants, the width of its
+draws, form-specific checks) is checked a floor above, by the form itself
+(``fitting.forms.checked``), which every path that acts on a law goes through.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
@@ -20,8 +24,6 @@ from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.uncertainty import PredictiveError
 
 __all__ = [
-    "FORM_CONSTANTS",
-    "OPTIONAL_CONSTANTS",
     "CDefinition",
     "Domain",
     "Form",
@@ -53,49 +55,6 @@ class Form(StrEnum):
     """Published (C, N*, D*) rows, interpolated log-log (Chinchilla Table 3)."""
     OVERTRAINING = "overtraining"
     """Gadre et al. 2024: E + A/N^eta + B/D^eta (Chinchilla with tied exponents)."""
-
-
-class _FormTable(Mapping[str, tuple[str, ...]]):
-    """A read-only view of one attribute of every registered form, keyed by name
-    (kept for callers of ``FORM_CONSTANTS`` / ``OPTIONAL_CONSTANTS``)."""
-
-    def __init__(self, attribute: str) -> None:
-        self._attribute = attribute
-
-    def __getitem__(self, form: str) -> tuple[str, ...]:
-        value: tuple[str, ...] = getattr(_law_form(form), self._attribute)
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        from flopwise.fitting.forms import form_names
-
-        return iter(form_names())
-
-    def __len__(self) -> int:
-        from flopwise.fitting.forms import form_names
-
-        return len(form_names())
-
-
-def _law_form(form: Any) -> Any:
-    """The registered form (``fitting.forms`` imports this module: import it late)."""
-    from flopwise.fitting.forms import law_form
-
-    return law_form(form)
-
-
-def _form_value(form: Any) -> str:
-    """A built-in form as its ``Form`` member, a registered one as its name."""
-    name = str(form)
-    _law_form(name)  # raises ArgumentError("form") for an unknown form
-    return Form(name) if name in Form._value2member_map_ else name
-
-
-FORM_CONSTANTS: Mapping[str, tuple[str, ...]] = _FormTable("constants")
-"""Required constants of each form, in the order bootstrap draws are stored."""
-
-OPTIONAL_CONSTANTS: Mapping[str, tuple[str, ...]] = _FormTable("optional")
-"""Constants a law of each form may carry besides the required ones."""
 
 
 class NDefinition(StrEnum):
@@ -136,7 +95,7 @@ class Law:
     """A scaling law: its form, constants and what they mean.
 
     ``constants`` holds unrounded values where the source gives them; a rounded
-    variant is a separate law. ``draws`` (n_draws x len(FORM_CONSTANTS[form])) are
+    variant is a separate law. ``draws`` (n_draws x the form's required constants) are
     bootstrap draws of the constants, for intervals.
     """
 
@@ -161,6 +120,8 @@ class Law:
     table: tuple[tuple[float, float, float], ...] = ()
     """Tabulated form only: (C, N*, D*) rows, C increasing."""
     draws: np.ndarray | None = None
+    """Bootstrap draws of the required constants, one row per draw, columns in the
+    form's order (``fitting.forms.draw_constants`` names them)."""
     diagnostics: Mapping[str, Any] = field(default_factory=dict)
     spread: PredictiveError | None = None
     """Run-to-run noise and extrapolation growth behind predictive intervals
@@ -169,31 +130,19 @@ class Law:
     """Known limits of the law, shown with every answer it gives."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "form", _form_value(self.form))
+        name = str(self.form)
+        if not name:
+            raise ArgumentError("form", f"law {self.id!r} names no form")
+        object.__setattr__(self, "form", Form(name) if name in Form._value2member_map_ else name)
         object.__setattr__(self, "n_definition", NDefinition(self.n_definition))
         object.__setattr__(self, "c_definition", CDefinition(self.c_definition))
-        form = _law_form(self.form)
-        required = form.constants
-        missing = [k for k in required if k not in self.constants]
-        if missing:
-            raise ArgumentError(
-                "constants", f"law {self.id!r} ({self.form}) lacks {', '.join(missing)}"
-            )
-        unknown = sorted(set(self.constants) - set(required) - set(form.optional))
-        if unknown:
-            raise ArgumentError(
-                "constants", f"law {self.id!r} ({self.form}) has unknown {', '.join(unknown)}"
-            )
         for k, v in self.constants.items():
-            if not math.isfinite(v):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
                 raise ArgumentError("constants", f"{k} of law {self.id!r} is not finite ({v})")
-        form.check(self)
         if self.draws is not None:
             draws = np.asarray(self.draws, dtype=float)
-            if draws.ndim != 2 or draws.shape[1] != len(required):
-                raise ArgumentError(
-                    "draws", f"expected (n, {len(required)}) for {self.form}, got {draws.shape}"
-                )
+            if draws.ndim != 2:
+                raise ArgumentError("draws", f"expected a 2-D array, got shape {draws.shape}")
             draws.setflags(write=False)
             object.__setattr__(self, "draws", draws)
         object.__setattr__(self, "constants", dict(self.constants))
@@ -202,13 +151,6 @@ class Law:
     def ref(self) -> str:
         """``id@version``."""
         return f"{self.id}@{self.version}"
-
-    def draw_constants(self) -> dict[str, np.ndarray] | None:
-        """Bootstrap draws as one array per constant name, or ``None``."""
-        if self.draws is None:
-            return None
-        names = _law_form(self.form).constants
-        return {name: self.draws[:, i] for i, name in enumerate(names)}
 
     def evolve(self, **changes: Any) -> Law:
         """A copy with some fields changed (laws are immutable)."""

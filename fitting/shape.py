@@ -36,6 +36,7 @@ __all__ = [
     "MAX_SHAPES",
     "Shape",
     "ShapeConstraints",
+    "ShapeTerms",
     "WidthDepthHull",
     "hull_of_points",
     "law_flops_per_token",
@@ -344,15 +345,9 @@ class WidthDepthHull:
         return np.searchsorted(-self.neg_slopes, -k, side="left")
 
 
-def _law_form(law: Law) -> Any:
-    """The law's form (``fitting.forms`` imports this module: import it late)."""
-    from flopwise.fitting.forms import law_form
-
-    return law_form(law)
-
-
-def _shape_terms(law: Law, width: np.ndarray, depth: np.ndarray, params: np.ndarray) -> np.ndarray:
-    return np.asarray(_law_form(law).shape_terms(law.constants, width, depth, params))
+ShapeTerms = Callable[[np.ndarray, np.ndarray, np.ndarray], Any]
+"""``terms(width, depth, params)``: the loss terms of a width-depth law that depend on
+the shape alone (the form supplies them: this module knows no form)."""
 
 
 def _lower_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -385,22 +380,27 @@ def shape_tables_cached(law: Law, constraints: ShapeConstraints) -> bool:
     ) in _ENVELOPES
 
 
-def width_depth_hull(law: Law, family: ArchFamily, constraints: ShapeConstraints) -> WidthDepthHull:
-    """The hull of a width-depth law, cached per law, family and constraints."""
-    return _HULLS.get((law, family, constraints), lambda: _build_hull(law, family, constraints))
+def width_depth_hull(
+    law: Law, family: ArchFamily, constraints: ShapeConstraints, terms: ShapeTerms
+) -> WidthDepthHull:
+    """The hull of a width-depth law whose shape terms are ``terms``, cached per law,
+    family and constraints."""
+    return _HULLS.get(
+        (law, family, constraints), lambda: _build_hull(law, family, constraints, terms)
+    )
 
 
-def _build_hull(law: Law, family: ArchFamily, constraints: ShapeConstraints) -> WidthDepthHull:
+def _build_hull(
+    law: Law, family: ArchFamily, constraints: ShapeConstraints, terms: ShapeTerms
+) -> WidthDepthHull:
     """Build the hull of a width-depth law over every feasible shape."""
-    if not _law_form(law).shape_aware:
-        raise ArgumentError("law", f"{law.id} has no width/depth terms")
     widths = constraints.widths(family)
     depths = np.arange(constraints.min_depth, constraints.max_depth + 1, dtype=np.int64)
     w, d = (g.ravel() for g in np.meshgrid(widths, depths))
     params = law_params(NDefinition.TOTAL, family, w, d).astype(float)
     f = np.asarray(law_flops_per_token(law, family, w, d), dtype=float)
     beta = law.constants["beta"]
-    s = _shape_terms(law, w.astype(float), d.astype(float), params)
+    s = np.asarray(terms(w.astype(float), d.astype(float), params), dtype=float)
     return hull_of_points(w, d, np.power(f, beta), s, beta=beta, B=law.constants["B"])
 
 

@@ -22,8 +22,7 @@ from pydantic import BaseModel
 from flopwise.fitting.allocation import Frontier, allocate, frontier
 from flopwise.fitting.hardware import budget_to_flops, cost_of
 from flopwise.fitting.laws import Law
-from flopwise.fitting.predict import predict
-from flopwise.fitting.predictive import path_loss_bands, spread_caveats
+from flopwise.fitting.prediction import path_loss_bands, predict, spread_caveats
 from flopwise.fitting.shape import ShapeConstraints, shape_tables_cached
 from flopwise.service.errors import FieldError, field_error
 from flopwise.service.registry import LawRegistry, UnknownLaw

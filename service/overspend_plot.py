@@ -13,8 +13,8 @@ import numpy as np
 
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.laws import Law
-from flopwise.fitting.overspend import overspend_map
-from flopwise.fitting.throughput import ThroughputModel
+from flopwise.fitting.throughput.model import ThroughputModel
+from flopwise.fitting.throughput.overspend import overspend_map
 from flopwise.service.errors import FieldError
 from flopwise.service.plot import _LOCK
 

@@ -16,11 +16,11 @@ from flopwise.fitting.flops import deepseek_model_scale
 from flopwise.fitting.hardware import gpu
 from flopwise.fitting.hyperparams import deepseek_hyperparameters
 from flopwise.fitting.laws import Law
-from flopwise.fitting.overspend import overspend
-from flopwise.fitting.predictive import loss_band, spread_caveats
+from flopwise.fitting.prediction import loss_band, spread_caveats
 from flopwise.fitting.shape import ShapeConstraints
-from flopwise.fitting.throughput import ThroughputModel
-from flopwise.fitting.time_optimal import TimeAllocation, allocate_hours
+from flopwise.fitting.throughput.model import ThroughputModel
+from flopwise.fitting.throughput.overspend import overspend
+from flopwise.fitting.throughput.time_optimal import TimeAllocation, allocate_hours
 from flopwise.service.errors import FieldError
 from flopwise.service.schemas.queries import AllocateRequest
 from flopwise.service.schemas.throughput import OverspendRequest

@@ -42,7 +42,7 @@ _NAME_HINTS = (
     ("l40s", "l40s"),
     ("4090", "rtx4090"),
     ("mi300x", "mi300x"),
-    ("mi250x", "mi250x"),
+    ("mi250x", "mi250x-gcd"),  # PyTorch sees each of the package's two dies
 )
 
 

@@ -21,8 +21,8 @@ from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.events import DoneEvent, EvalEvent, PlanEvent, RunDoneEvent
 from flopwise.fitting.hardware import budget_to_flops
 from flopwise.fitting.sweep_config import SweepRequest
-from flopwise.fitting.throughput import spec_step_seconds
-from flopwise.fitting.throughput_catalogue import default_for_gpu
+from flopwise.fitting.throughput.catalogue import default_for_gpu
+from flopwise.fitting.throughput.model import spec_step_seconds
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
 from flopwise.trainer.client import ServiceClient
 from flopwise.trainer.config import Job, TrainConfig

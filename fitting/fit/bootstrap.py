@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Progress", "interval_table", "map_chunks", "resample_counts"]
+__all__ = ["Progress", "map_chunks", "resample_counts"]
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: called in the calling process after each finished chunk."""
@@ -70,18 +70,3 @@ def map_chunks(
             results[futures[future]] = future.result()
             tick()
     return results
-
-
-def interval_table(
-    names: Sequence[str], draws: np.ndarray, level: float = 0.95
-) -> dict[str, list[float] | None]:
-    """Central percentile interval of each column of ``draws`` (``None`` if < 2 finite)."""
-    tail = 50.0 * (1.0 - level)
-    out: dict[str, list[float] | None] = {}
-    for j, name in enumerate(names):
-        col = draws[:, j]
-        col = col[np.isfinite(col)]
-        out[name] = (
-            None if col.size < 2 else [float(v) for v in np.percentile(col, [tail, 100 - tail])]
-        )
-    return out

@@ -11,7 +11,7 @@ import numpy as np
 from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.fit.options import FitOptions
 from flopwise.fitting.flops import gemstones_flops_per_token
-from flopwise.fitting.forms import law_form
+from flopwise.fitting.forms import checked, law_form
 from flopwise.fitting.laws import CDefinition, Domain, Law, NDefinition
 from flopwise.fitting.runs import Runs
 
@@ -83,20 +83,22 @@ def build_law(
     """A fitted law carrying its definitions, domain, draws and diagnostics."""
     n_def = options.n_definition if options.n_definition is not None else NDefinition.TOTAL
     title = options.title or f"{form} law fitted by {method}"
-    return Law(
-        id=law_id,
-        form=form,
-        constants=dict(constants),
-        title=title,
-        n_definition=n_def,
-        c_definition=c_definition,
-        family=family_for(options),
-        tokenizer=options.tokenizer,
-        dataset=options.dataset,
-        citation=options.citation,
-        source=f"fitted by flopwise ({method}) on {len(runs)} observations",
-        domain=domain_of(runs, flops),
-        notes=options.notes,
-        draws=draws,
-        diagnostics=dict(diagnostics or {}),
+    return checked(
+        Law(
+            id=law_id,
+            form=form,
+            constants=dict(constants),
+            title=title,
+            n_definition=n_def,
+            c_definition=c_definition,
+            family=family_for(options),
+            tokenizer=options.tokenizer,
+            dataset=options.dataset,
+            citation=options.citation,
+            source=f"fitted by flopwise ({method}) on {len(runs)} observations",
+            domain=domain_of(runs, flops),
+            notes=options.notes,
+            draws=draws,
+            diagnostics=dict(diagnostics or {}),
+        )
     )

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.fit.methods import METHODS, method_for
 from flopwise.fitting.fit.options import parse_options
 from flopwise.fitting.fit.pipeline import run_pipeline
 from flopwise.fitting.fit.report import FitReport
@@ -16,9 +17,6 @@ from flopwise.fitting.laws import Form
 from flopwise.fitting.runs import Runs
 
 __all__ = ["METHODS", "fit"]
-
-METHODS = ("approach1", "approach2", "approach3")
-"""Hoffmann et al. 2022 §3.1 (envelope), §3.2 (isoFLOP profiles), §3.3 (parametric)."""
 
 
 def _check_scalars(delta: Any, bootstrap: Any, seed: Any, law_id: Any) -> None:
@@ -96,9 +94,8 @@ def _dispatch(
         raise ArgumentError("method", f"expected one of {', '.join(METHODS)}, got {method!r}")
     _check_scalars(delta, bootstrap, seed, law_id)
     opts = parse_options(options)
-    form.check_method(method)
     return run_pipeline(
-        form.solver(method, opts),
+        method_for(form, method, opts),
         runs,
         law_id=law_id,
         delta=float(delta),

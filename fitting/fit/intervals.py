@@ -9,6 +9,7 @@ import numpy as np
 from flopwise.fitting.allocation import frontier
 from flopwise.fitting.forms import law_form
 from flopwise.fitting.laws import Law
+from flopwise.fitting.stats import interval
 
 __all__ = ["default_budgets", "frontier_intervals"]
 
@@ -21,12 +22,9 @@ def default_budgets(law: Law) -> tuple[float, ...]:
     return (float(lo), float(hi), float(10.0 * hi))
 
 
-def _percentiles(x: np.ndarray, level: float) -> list[float] | None:
-    x = x[np.isfinite(x)]
-    if x.size < 2:
-        return None
-    tail = 50.0 * (1.0 - level)
-    return [float(v) for v in np.percentile(x, [tail, 100.0 - tail])]
+def _interval(x: np.ndarray, level: float) -> list[float] | None:
+    band = interval(x, level)
+    return None if band is None else list(band)
 
 
 def frontier_intervals(
@@ -65,8 +63,8 @@ def frontier_intervals(
             "loss": None if point.loss is None else float(point.loss[j]),
         }
         if n_draws:
-            row["params_interval"] = _percentiles(samples[0, :, j], level)
-            row["tokens_interval"] = _percentiles(samples[1, :, j], level)
-            row["loss_interval"] = _percentiles(samples[2, :, j], level)
+            row["params_interval"] = _interval(samples[0, :, j], level)
+            row["tokens_interval"] = _interval(samples[1, :, j], level)
+            row["loss_interval"] = _interval(samples[2, :, j], level)
         out.append(row)
     return out

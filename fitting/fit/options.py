@@ -13,7 +13,7 @@ import numpy as np
 from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.laws import CDefinition, NDefinition
-from flopwise.fitting.uncertainty import DEFAULT_LEVEL, check_level
+from flopwise.fitting.stats import DEFAULT_LEVEL, check_level
 
 __all__ = ["FitOptions", "parse_options"]
 

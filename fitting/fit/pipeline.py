@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.fit.bootstrap import interval_table
 from flopwise.fitting.fit.common import build_law, c_definition_for, family_for, run_flops
 from flopwise.fitting.fit.diagnostics import (
     NO_OPTIMUM,
@@ -32,18 +31,19 @@ from flopwise.fitting.fit.diagnostics import (
 from flopwise.fitting.fit.intervals import default_budgets, frontier_intervals
 from flopwise.fitting.fit.options import FitOptions
 from flopwise.fitting.fit.report import FitReport
-from flopwise.fitting.fit.validate import check_runs
-from flopwise.fitting.forms import law_form
-from flopwise.fitting.laws import Law
-from flopwise.fitting.predict import predict_loss
-from flopwise.fitting.runs import Runs
-from flopwise.fitting.uncertainty import (
-    PredictiveError,
+from flopwise.fitting.fit.spread import (
     draw_warning,
     estimate_spread,
     screen_draws,
     spread_warnings,
 )
+from flopwise.fitting.fit.validate import check_runs
+from flopwise.fitting.forms import law_form
+from flopwise.fitting.laws import Law
+from flopwise.fitting.prediction import predict_loss
+from flopwise.fitting.runs import Runs
+from flopwise.fitting.stats import interval_table
+from flopwise.fitting.uncertainty import PredictiveError
 
 __all__ = ["Method", "Solution", "at_bound", "predictive_error", "run_pipeline"]
 

@@ -3,23 +3,36 @@
 Each module owns everything about its form (constant names, the formula as one pure
 function per equation, its LSE layout for Approach 3, its compute-optimal point, shape
 terms, how its bootstrap draws give intervals) as a :class:`LawForm` subclass
-registered under the form's name. ``law_form(law)`` returns that object; predicting,
-allocating, fitting and serving call it and never branch on the form themselves.
+registered under the form's name. ``law_form(law)`` returns that object, checking the
+law against it the first time (``checked``); predicting, allocating, fitting and
+serving call it and never branch on the form themselves. The equations shared by
+several forms have modules of their own (``hoffmann``: Chinchilla's Eq. 2 and 4;
+``muennighoff``: repeated data).
 
 Built-in forms: ``chinchilla``, ``kaplan``, ``width-depth``, ``width-depth-alt``,
 ``data-constrained``, ``power-law``, ``tabulated``, ``overtraining``. The formula
 functions are re-exported here (``forms.chinchilla_loss`` ...).
 """
 
-from flopwise.fitting.forms.base import LawForm, LseSpec, golden_min, tokens_for
-from flopwise.fitting.forms.registry import form_names, law_form, register, unregister
+from flopwise.fitting.forms.base import LawForm, LseSpec, tokens_for
+from flopwise.fitting.forms.hoffmann import chinchilla_g, chinchilla_loss, chinchilla_optimal
+from flopwise.fitting.forms.muennighoff import (
+    data_constrained_loss,
+    effective_data,
+    effective_params,
+    unique_params,
+)
+from flopwise.fitting.forms.registry import (
+    checked,
+    draw_constants,
+    form_names,
+    law_form,
+    register,
+    unregister,
+)
 
 # Built-in forms register themselves on import, in this order.
-from flopwise.fitting.forms.chinchilla import (  # isort: skip
-    chinchilla_g,
-    chinchilla_loss,
-    chinchilla_optimal,
-)
+from flopwise.fitting.forms.chinchilla import Chinchilla  # isort: skip
 from flopwise.fitting.forms.kaplan import (  # isort: skip
     PF_DAY,
     kaplan_batch_critical,
@@ -30,12 +43,7 @@ from flopwise.fitting.forms.kaplan import (  # isort: skip
 )
 from flopwise.fitting.forms.width_depth import width_depth_loss  # isort: skip
 from flopwise.fitting.forms.width_depth_alt import width_depth_alt_loss  # isort: skip
-from flopwise.fitting.forms.data_constrained import (  # isort: skip
-    data_constrained_loss,
-    effective_data,
-    effective_params,
-    unique_params,
-)
+from flopwise.fitting.forms.data_constrained import DataConstrained  # isort: skip
 from flopwise.fitting.forms.allocation_rule import power_law, saturating_power_law  # isort: skip
 from flopwise.fitting.forms.tabulated import interpolate_log_log  # isort: skip
 from flopwise.fitting.forms.overtraining import (  # isort: skip
@@ -45,16 +53,19 @@ from flopwise.fitting.forms.overtraining import (  # isort: skip
 
 __all__ = [
     "PF_DAY",
+    "Chinchilla",
+    "DataConstrained",
     "LawForm",
     "LseSpec",
+    "checked",
     "chinchilla_g",
     "chinchilla_loss",
     "chinchilla_optimal",
     "data_constrained_loss",
+    "draw_constants",
     "effective_data",
     "effective_params",
     "form_names",
-    "golden_min",
     "interpolate_log_log",
     "kaplan_batch_critical",
     "kaplan_loss_cmin",

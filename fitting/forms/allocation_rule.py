@@ -7,18 +7,14 @@ budget at N*. Fitted by Approach 1 (envelope) or Approach 2 (isoFLOP profiles).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from flopwise.fitting.forms.base import LawForm, Num, Optimum, tokens_for
 from flopwise.fitting.forms.registry import register
 from flopwise.fitting.laws import Law
-
-if TYPE_CHECKING:
-    from flopwise.fitting.fit.options import FitOptions
-    from flopwise.fitting.fit.pipeline import Method
-    from flopwise.fitting.shape import ShapeConstraints
+from flopwise.fitting.shape import ShapeConstraints
 
 __all__ = ["PowerLaw", "power_law", "saturating_power_law"]
 
@@ -55,9 +51,3 @@ class PowerLaw(LawForm):
         if "loss_E" in k:
             loss = saturating_power_law(flops, E=k["loss_E"], A=k["loss_A"], gamma=k["loss_gamma"])
         return n, tokens_for(law, flops, n), loss, None
-
-    def solver(self, method: str, options: FitOptions) -> Method:
-        from flopwise.fitting.fit.methods.approach1 import Approach1
-        from flopwise.fitting.fit.methods.approach2 import Approach2
-
-        return Approach1() if method == "approach1" else Approach2()

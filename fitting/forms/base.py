@@ -2,33 +2,31 @@
 
 A form module defines a handful of members (its constant names, how it predicts loss,
 its compute-optimal point, optionally an LSE layout for Approach 3 and shape terms)
-and inherits the rest: input checks, prediction from width/depth, bootstrap bands,
-fitting through the shared pipeline. Nothing outside ``fitting/forms/`` branches on
-which form a law has; it asks the form (:func:`fitting.forms.law_form`).
+and inherits the rest: checks of a law against the form, prediction from width/depth,
+bootstrap bands. A form describes itself and never imports the fit engine or the
+prediction layer above it: which method fits which form is the fit engine's table
+(``fitting.fit.methods``). Nothing outside ``fitting/forms/`` branches on which form a
+law has; it asks the form (:func:`fitting.forms.law_form`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.laws import CDefinition, Law, NDefinition
+from flopwise.fitting.runs import Runs
+from flopwise.fitting.shape import Shape, ShapeConstraints, law_params
+from flopwise.fitting.stats import Band, interval, intervals
 
-if TYPE_CHECKING:
-    from flopwise.fitting.fit.options import FitOptions
-    from flopwise.fitting.fit.pipeline import Method
-    from flopwise.fitting.runs import Runs
-    from flopwise.fitting.shape import Shape, ShapeConstraints
-
-__all__ = ["Band", "LawForm", "LseSpec", "Optimum", "golden_min", "tokens_for"]
+__all__ = ["Band", "LawForm", "LseSpec", "Optimum", "tokens_for"]
 
 Num = Any  # float or numpy array
-Band = tuple[float, float] | None
 Optimum = tuple[np.ndarray, np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray] | None]
 """(N*, D*, loss or None, (width, depth) when the form chooses the shape itself)."""
 
@@ -105,31 +103,13 @@ def tokens_for(law: Law, flops: np.ndarray, n: np.ndarray) -> np.ndarray:
     return flops / (6.0 * n)
 
 
-def golden_min(
-    f: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray, iters: int = 90
-) -> np.ndarray:
-    """Vectorised golden-section search for the minimiser of unimodal ``f`` on [lo, hi]."""
-    r = (math.sqrt(5.0) - 1.0) / 2.0
-    a, b = lo.astype(float).copy(), hi.astype(float).copy()
-    c, d = b - r * (b - a), a + r * (b - a)
-    fc, fd = f(c), f(d)
-    for _ in range(iters):
-        left = fc < fd
-        b = np.where(left, d, b)
-        a = np.where(left, a, c)
-        c_new = b - r * (b - a)
-        d_new = a + r * (b - a)
-        c, d = np.where(left, c_new, d), np.where(left, c, d_new)
-        fc, fd = np.where(left, f(c), fd), np.where(left, fc, f(d))
-    return (a + b) / 2.0
-
-
 class LawForm:
     """One functional form. Subclasses set the class attributes and override
     :meth:`loss` and :meth:`frontier` (at least); everything else has a default.
     A form that honours repeated data or inference demand overrides
     :meth:`refuse_extras` and :meth:`repeated_optimum` / :meth:`inference_optimum`;
-    one fitted by another method than Approach 3 overrides :meth:`solver`."""
+    one fitted by another method than Approach 3 lists it in :attr:`methods` (the fit
+    engine's table says how each method fits a form)."""
 
     name: ClassVar[str] = ""
     """The form's name, as laws, the API and the CLI spell it."""
@@ -154,8 +134,35 @@ class LawForm:
     counts N)."""
 
     # -- laws -------------------------------------------------------------------
+    def validate(self, law: Law) -> None:
+        """Raise :class:`ArgumentError` unless ``law`` fits this form: its required
+        constants present, none unknown, draws one column per required constant, and
+        :meth:`check`."""
+        missing = [k for k in self.constants if k not in law.constants]
+        if missing:
+            raise ArgumentError(
+                "constants", f"law {law.id!r} ({law.form}) lacks {', '.join(missing)}"
+            )
+        unknown = sorted(set(law.constants) - set(self.constants) - set(self.optional))
+        if unknown:
+            raise ArgumentError(
+                "constants", f"law {law.id!r} ({law.form}) has unknown {', '.join(unknown)}"
+            )
+        if law.draws is not None and law.draws.shape[1] != len(self.constants):
+            raise ArgumentError(
+                "draws",
+                f"expected (n, {len(self.constants)}) for {law.form}, got {law.draws.shape}",
+            )
+        self.check(law)
+
     def check(self, law: Law) -> None:
         """Form-specific checks on a law beyond its constants (default: none)."""
+
+    def draw_constants(self, law: Law) -> dict[str, np.ndarray] | None:
+        """The law's bootstrap draws as one array per constant name, or ``None``."""
+        if law.draws is None:
+            return None
+        return {name: law.draws[:, i] for i, name in enumerate(self.constants)}
 
     def chinchilla_constants(self, law: Law) -> dict[str, float] | None:
         """E, A, B, alpha, beta when the law has a Chinchilla core, else ``None``."""
@@ -191,8 +198,6 @@ class LawForm:
         if params is None:
             if width is None or depth is None:
                 raise ArgumentError("params", f"law {law.id} needs params (or width and depth)")
-            from flopwise.fitting.shape import law_params  # shape asks forms: import late
-
             counted = law.n_definition if self.loss_params is None else self.loss_params
             params = law_params(counted, law.family, width, depth)
         return self.loss(
@@ -262,16 +267,21 @@ class LawForm:
         """Loss, N* and D* intervals at an allocation from the law's bootstrap draws:
         from :meth:`closed_form_draws` where the form has them, else a loss interval
         only, predicted from ``draws`` at the chosen point."""
-        from flopwise.fitting.predict import interval, intervals, predict_loss
-
         closed = self.closed_form_draws(law, flops, n, d)
         if closed is None:
-            point: dict[str, Any]
+            width = depth = None
+            params: Any = n
             if shape is not None and self.shape_aware:
-                point = {"width": shape.width, "depth": shape.depth, "params": shape.params}
-            else:
-                point = {"params": n, "unique_tokens": unique_tokens}
-            losses = predict_loss(law, tokens=d, constants=draws, **point)
+                width, depth, params = shape.width, shape.depth, shape.params
+            losses = self.predict(
+                law,
+                draws,
+                params=params,
+                tokens=d,
+                width=width,
+                depth=depth,
+                unique_tokens=None if self.shape_aware else unique_tokens,
+            )
             return interval(losses, level), None, None
         loss_band, log_n_band = intervals(np.stack(closed), level)
         if log_n_band is None:
@@ -286,22 +296,3 @@ class LawForm:
         forms whose optimum has a closed form in ``C = 6ND`` (D* = C / 6N*); ``None``
         (the default) when N* has no closed form per draw."""
         return None
-
-    # -- fitting ----------------------------------------------------------------
-    def check_method(self, method: str) -> None:
-        """Raise ``ArgumentError('form')`` when ``method`` does not fit this form."""
-        if method not in self.methods:
-            from flopwise.fitting.forms.registry import form_names
-
-            fits = " or ".join(form_names(method=method)) or "no form"
-            raise ArgumentError("form", f"{method} fits {fits} laws, not {self.name}")
-
-    def solver(self, method: str, options: FitOptions) -> Method:
-        """What the shared pipeline (:func:`fitting.fit.pipeline.run_pipeline`) runs to
-        fit this form by ``method``, checked by :meth:`check_method` already (default:
-        Approach 3 on the LSE layout)."""
-        if self.lse is None:
-            raise ArgumentError("form", f"the {self.name} form has no LSE layout to fit")
-        from flopwise.fitting.fit.methods.approach3 import Approach3
-
-        return Approach3(self.name, self.lse, options)

@@ -7,16 +7,14 @@ the critical batch size, Eq. 6.7), with C in PF-days.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from flopwise.fitting.forms.base import LawForm, Num, Optimum
 from flopwise.fitting.forms.registry import register
 from flopwise.fitting.laws import Law
-
-if TYPE_CHECKING:
-    from flopwise.fitting.shape import ShapeConstraints
+from flopwise.fitting.shape import ShapeConstraints
 
 __all__ = [
     "PF_DAY",

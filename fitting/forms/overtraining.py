@@ -13,17 +13,15 @@ fitted constants are not reproduced here, so no built-in law uses this form yet.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from flopwise.fitting.forms.base import LawForm, LseSpec, Num, Optimum
-from flopwise.fitting.forms.chinchilla import chinchilla_loss, chinchilla_optimal
+from flopwise.fitting.forms.hoffmann import chinchilla_loss, chinchilla_optimal
 from flopwise.fitting.forms.registry import register
 from flopwise.fitting.laws import Law
-
-if TYPE_CHECKING:
-    from flopwise.fitting.shape import ShapeConstraints
+from flopwise.fitting.shape import ShapeConstraints
 
 __all__ = ["Overtraining", "overtraining_loss", "overtraining_loss_cm"]
 

@@ -3,18 +3,29 @@
 Built-in forms register when :mod:`fitting.forms` is imported; a new form is one
 module with a :class:`~fitting.forms.base.LawForm` subclass passed to
 :func:`register` (as a decorator or a call).
+
+A :class:`~fitting.laws.Law` names its form; the registry checks a law against that
+form (:func:`checked`) the first time anything asks for the law's form, so a law that
+does not fit its form is refused before it answers anything.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Any, TypeVar
+
+import numpy as np
 
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms.base import LawForm
+from flopwise.fitting.laws import Law
 
-__all__ = ["form_names", "law_form", "register", "unregister"]
+__all__ = ["checked", "draw_constants", "form_names", "law_form", "register", "unregister"]
 
 _FORMS: dict[str, LawForm] = {}
+_CHECKED: weakref.WeakSet[Law] = weakref.WeakSet()
+_LOCK = threading.Lock()
 T = TypeVar("T", bound=type[LawForm])
 
 
@@ -39,15 +50,39 @@ def unregister(name: str) -> None:
     _FORMS.pop(str(name), None)
 
 
-def law_form(form: Any) -> LawForm:
-    """The registered form named ``form`` (a name, a ``Form`` member, or a ``Law``)."""
-    name = str(getattr(form, "form", form))
+def _named(name: str) -> LawForm:
     try:
         return _FORMS[name]
     except KeyError:
         raise ArgumentError(
             "form", f"expected one of {', '.join(form_names())}, got {name!r}"
         ) from None
+
+
+def law_form(form: Any) -> LawForm:
+    """The registered form named ``form`` (a name, a ``Form`` member, or a ``Law``; a
+    law is :func:`checked` against its form the first time it is asked about)."""
+    if isinstance(form, Law):
+        return _named(str(checked(form).form))
+    return _named(str(form))
+
+
+def checked(law: Law) -> Law:
+    """``law`` itself once its form is registered and the law fits it (required
+    constants, no unknown ones, draws one column per constant, the form's own checks);
+    else :class:`ArgumentError`. Checked once per law object."""
+    with _LOCK:
+        if law in _CHECKED:
+            return law
+    _named(str(law.form)).validate(law)
+    with _LOCK:
+        _CHECKED.add(law)
+    return law
+
+
+def draw_constants(law: Law) -> dict[str, np.ndarray] | None:
+    """``law``'s bootstrap draws as one array per constant name, or ``None``."""
+    return law_form(law).draw_constants(law)
 
 
 def form_names(*, method: str | None = None) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -10,9 +10,7 @@ from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms.base import LawForm, Optimum, tokens_for
 from flopwise.fitting.forms.registry import register
 from flopwise.fitting.laws import Law
-
-if TYPE_CHECKING:
-    from flopwise.fitting.shape import ShapeConstraints
+from flopwise.fitting.shape import ShapeConstraints
 
 __all__ = ["Tabulated", "interpolate_log_log"]
 

@@ -9,7 +9,7 @@ shape terms) (``fitting.shape.width_depth_hull``). C counts Gemstones' FLOPs (Ap
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -17,9 +17,12 @@ from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms.base import LawForm, LseSpec, Num, Optimum
 from flopwise.fitting.forms.registry import register
 from flopwise.fitting.laws import CDefinition, Law, NDefinition
-
-if TYPE_CHECKING:
-    from flopwise.fitting.shape import ShapeConstraints
+from flopwise.fitting.shape import (
+    ShapeConstraints,
+    law_flops_per_token,
+    law_params,
+    width_depth_hull,
+)
 
 __all__ = ["WidthDepth", "WidthDepthForm", "width_depth_loss", "width_depth_shape_terms"]
 
@@ -81,10 +84,10 @@ class WidthDepthForm(LawForm):
             )
 
     def frontier(self, law: Law, flops: np.ndarray, constraints: ShapeConstraints) -> Optimum:
-        from flopwise.fitting.shape import law_flops_per_token, law_params, width_depth_hull
-
         family = constraints.family(law.family)
-        hull = width_depth_hull(law, family, constraints)
+        hull = width_depth_hull(
+            law, family, constraints, lambda w, d, p: self.shape_terms(law.constants, w, d, p)
+        )
         i = hull.best(flops)
         w, d = hull.width[i], hull.depth[i]
         f = np.asarray(law_flops_per_token(law, family, w, d), dtype=float)

@@ -18,9 +18,9 @@ from flopwise.fitting.allocation import allocate
 from flopwise.fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
 from flopwise.fitting.hardware import budget_to_flops, cost_of
 from flopwise.fitting.laws import Law, from_dict
-from flopwise.fitting.predict import predict
+from flopwise.fitting.prediction import predict
 from flopwise.fitting.shape import ShapeConstraints
-from flopwise.fitting.uncertainty import DEFAULT_LEVEL, check_level
+from flopwise.fitting.stats import DEFAULT_LEVEL, check_level
 from flopwise.service.cli.app import fail, main
 from flopwise.service.cli.predict_batch import COLUMN_OPTIONS, predict_rows
 from flopwise.service.schemas.queries import AllocatePublic, PredictPublic

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from flopwise.fitting.laws import Law
 from flopwise.fitting.shape import ShapeConstraints
-from flopwise.fitting.throughput import ThroughputModel, from_dict, to_dict
-from flopwise.fitting.throughput_catalogue import builtin_throughput, builtin_throughputs
+from flopwise.fitting.throughput.catalogue import builtin_throughput, builtin_throughputs
+from flopwise.fitting.throughput.model import ThroughputModel, from_dict, to_dict
 from flopwise.service.cli.app import fail, main
 from flopwise.service.errors import FieldError
 from flopwise.service.schemas.queries import AllocateRequest

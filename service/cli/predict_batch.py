@@ -10,7 +10,7 @@ from typing import Any
 
 from flopwise.fitting.datasets import read_table
 from flopwise.fitting.laws import Law
-from flopwise.fitting.predict import predict
+from flopwise.fitting.prediction import predict
 from flopwise.service.cli.app import fail
 
 __all__ = ["COLUMN_OPTIONS", "predict_rows"]

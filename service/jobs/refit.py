@@ -18,7 +18,7 @@ from flopwise.fitting.catalogue import BUILTIN_LAWS
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms import form_names, law_form
 from flopwise.fitting.laws import Law
-from flopwise.fitting.predict import predict_loss
+from flopwise.fitting.prediction import predict_loss
 from flopwise.fitting.runs import Runs
 from flopwise.service.jobs.base import JobContext, JobError, Outcome, Publication
 from flopwise.service.jobs.throughput_refit import refit_throughput

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.hardware import gpu
-from flopwise.fitting.throughput import ThroughputModel
-from flopwise.fitting.throughput_fit import StepTimes, fit_throughput
+from flopwise.fitting.throughput.fit import StepTimes, fit_throughput
+from flopwise.fitting.throughput.model import ThroughputModel
 from flopwise.service.store.db import Database
 from flopwise.service.store.models import RunRow
 from flopwise.service.store.throughput import latest_throughput, publish_throughput

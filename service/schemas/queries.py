@@ -11,8 +11,8 @@ from flopwise.fitting.catalogue import DEFAULT_LAW
 from flopwise.fitting.hardware import Cost
 from flopwise.fitting.hyperparams import Hyperparameters
 from flopwise.fitting.shape import Shape
-from flopwise.fitting.time_optimal import Plan
-from flopwise.fitting.uncertainty import DEFAULT_LEVEL
+from flopwise.fitting.stats import DEFAULT_LEVEL
+from flopwise.fitting.throughput.time_optimal import Plan
 from flopwise.service.schemas.common import (
     LAW_REF_PATTERN,
     Flops,

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from flopwise.fitting.catalogue import DEFAULT_LAW
-from flopwise.fitting.overspend import Costs
-from flopwise.fitting.throughput import ThroughputModel
+from flopwise.fitting.throughput.model import ThroughputModel
+from flopwise.fitting.throughput.overspend import Costs
 from flopwise.service.schemas.common import LAW_REF_PATTERN, Positive, Request, public_model
 from flopwise.service.schemas.queries import (
     Constraints,

@@ -16,8 +16,8 @@ from sqlalchemy import String, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flopwise.fitting.throughput import ThroughputModel, from_dict, to_dict
-from flopwise.fitting.throughput_catalogue import builtin_throughputs
+from flopwise.fitting.throughput.catalogue import builtin_throughputs
+from flopwise.fitting.throughput.model import ThroughputModel, from_dict, to_dict
 from flopwise.service.store.db import Database, advisory_lock
 from flopwise.service.store.models import Base, PublishedRow
 

@@ -13,8 +13,7 @@ from flopwise.fitting.counting import count
 from flopwise.fitting.flops import flops_per_token
 from flopwise.fitting.forms import law_form
 from flopwise.fitting.hardware import GPUS, budget_to_flops, cost_of
-from flopwise.fitting.laws import FORM_CONSTANTS
-from flopwise.fitting.predict import predict_loss
+from flopwise.fitting.prediction import predict_loss
 from flopwise.fitting.shape import ShapeConstraints, law_flops_per_token, law_params
 
 
@@ -186,7 +185,7 @@ def test_unsupported_combinations_are_clear() -> None:
 def test_intervals_from_bootstrap_draws() -> None:
     law = builtin("chinchilla-2022")
     rng = np.random.default_rng(0)
-    names = FORM_CONSTANTS[law.form]
+    names = law_form(law).constants
     centre = np.array([law.constants[n] for n in names])
     draws = centre * (1 + 0.01 * rng.standard_normal((400, len(names))))
     with_draws = law.evolve(draws=draws)

@@ -8,13 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flopwise.fitting.allocation import allocate
-from flopwise.fitting.builtin_draws import epoch_draws, load_epoch_draws
+from flopwise.fitting.bundled import load_epoch_draws
 from flopwise.fitting.catalogue import builtin
-from flopwise.fitting.predict import interval
+from flopwise.fitting.regenerate import epoch_draws
+from flopwise.fitting.stats import interval
 
 
 def test_stored_draws_regenerate() -> None:
-    # The shipped file is what `python -m fitting.builtin_draws` computes (seed 0):
+    # The shipped file is what `python -m flopwise.fitting.regenerate draws` computes (seed 0):
     # the first draws come from the same resamples, equal to solver tolerance.
     fitted, stored = load_epoch_draws()
     again_fitted, again = epoch_draws(n_draws=40, seed=0, workers=1)

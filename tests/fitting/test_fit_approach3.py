@@ -9,7 +9,8 @@ from flopwise.fitting.datasets import load_dataset
 from flopwise.fitting.fit import fit
 from flopwise.fitting.fit.multistart import fit_lse
 from flopwise.fitting.fit.parametric import LSE_SPECS, chinchilla_grid
-from flopwise.fitting.laws import FORM_CONSTANTS, CDefinition, Form, NDefinition
+from flopwise.fitting.forms import law_form
+from flopwise.fitting.laws import CDefinition, Form, NDefinition
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def test_epoch_plain_huber_fit(epoch_report) -> None:
 def test_epoch_law_carries_its_meaning(epoch_report) -> None:
     law = epoch_report.law
     assert law.id == "epoch-refit" and law.version == 1 and law.form is Form.CHINCHILLA
-    assert tuple(law.constants) == FORM_CONSTANTS[Form.CHINCHILLA]
+    assert tuple(law.constants) == law_form(Form.CHINCHILLA).constants
     assert law.n_definition is NDefinition.TOTAL and law.c_definition is CDefinition.SIX_ND
     runs = load_dataset("epoch-chinchilla").runs
     assert law.domain.params == (runs.params.min(), runs.params.max())

@@ -8,8 +8,9 @@ import pytest
 from flopwise.fitting.datasets import load_dataset
 from flopwise.fitting.fit import fit
 from flopwise.fitting.fit.bootstrap import resample_counts
-from flopwise.fitting.laws import FORM_CONSTANTS, Form, from_dict, to_dict
-from flopwise.fitting.predict import predict
+from flopwise.fitting.forms import law_form
+from flopwise.fitting.laws import Form, from_dict, to_dict
+from flopwise.fitting.prediction import predict
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def test_alpha_interval_matches_epoch(boot) -> None:
 
 def test_every_parameter_has_an_interval(boot) -> None:
     intervals = boot.diagnostics["bootstrap"]["intervals"]
-    assert set(intervals) == set(FORM_CONSTANTS[Form.CHINCHILLA])
+    assert set(intervals) == set(law_form(Form.CHINCHILLA).constants)
     for name, (lo, hi) in intervals.items():
         assert lo < boot.law.constants[name] < hi, name
     # E: Epoch's 95% CI (1.769, 1.871)

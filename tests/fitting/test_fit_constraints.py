@@ -8,7 +8,7 @@ import pytest
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.fit import fit
 from flopwise.fitting.forms import overtraining_loss
-from flopwise.fitting.predict import predict_loss
+from flopwise.fitting.prediction import predict_loss
 from flopwise.fitting.runs import Runs
 
 TRUTH = {"E": 1.85, "A": 380.0, "B": 900.0, "eta": 0.31}

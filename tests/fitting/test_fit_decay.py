@@ -9,7 +9,7 @@ from scipy.optimize import approx_fprime
 from flopwise.fitting import forms
 from flopwise.fitting.fit import fit
 from flopwise.fitting.fit.decay import DecayData, decay_objective, decay_predict
-from flopwise.fitting.predict import predict_loss
+from flopwise.fitting.prediction import predict_loss
 from flopwise.fitting.runs import Runs
 
 # Muennighoff et al. 2023, App. A (docs/laws.md §7.2): C4 base law and decay constants.

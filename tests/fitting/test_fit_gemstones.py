@@ -74,7 +74,7 @@ def test_width_depth_main_fit() -> None:
     assert law.c_definition is CDefinition.GEMSTONES
     assert report.diagnostics["n_grid"] == 4_050_000
     # the fitted law predicts the 1024 x 28 model at 350B tokens (actual 2.7034, §8.5)
-    from flopwise.fitting.predict import predict_loss
+    from flopwise.fitting.prediction import predict_loss
 
     loss = predict_loss(law, width=1024, depth=28, params=543_482_880, tokens=3.5012e11)
     assert loss == pytest.approx(2.7034, rel=5e-3)

@@ -9,8 +9,9 @@ import pytest
 
 from flopwise.fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.laws import FORM_CONSTANTS, Form, Law, from_dict, to_dict
-from flopwise.fitting.predict import predict
+from flopwise.fitting.forms import checked, law_form
+from flopwise.fitting.laws import Form, Law, from_dict, to_dict
+from flopwise.fitting.prediction import predict
 
 REQUIRED_IDS = {
     "kaplan-2020",
@@ -44,7 +45,7 @@ def test_json_round_trip(law_id: str) -> None:
 
 def test_round_trip_keeps_draws() -> None:
     law = builtin("epoch-2024")
-    draws = np.tile([law.constants[k] for k in FORM_CONSTANTS[Form.CHINCHILLA]], (5, 1))
+    draws = np.tile([law.constants[k] for k in law_form(Form.CHINCHILLA).constants], (5, 1))
     again = from_dict(json.loads(json.dumps(to_dict(law.evolve(draws=draws, version=3)))))
     assert again.version == 3 and again.ref == "epoch-2024@3"
     assert again.draws is not None and np.array_equal(again.draws, draws)
@@ -73,13 +74,23 @@ def test_round_trip_keeps_draws() -> None:
     ],
 )
 def test_bad_laws_are_refused(kwargs: dict, message: str) -> None:
+    # a Law checks what it can alone (finite constants); its form checks the rest,
+    # before the law answers anything
     with pytest.raises(ValueError, match=message):
-        Law(id="x", **kwargs)
+        law = Law(id="x", **kwargs)
+        checked(law)
+    if message != "not finite":
+        law = Law(id="x", **kwargs)
+        with pytest.raises(ValueError, match=message):
+            predict(law, params=1e9, tokens=1e10)
 
 
 def test_draws_must_match_the_form() -> None:
+    law = builtin("epoch-2024").evolve(draws=np.ones((4, 3)))
     with pytest.raises(ValueError, match="draws"):
-        builtin("epoch-2024").evolve(draws=np.ones((4, 3)))
+        checked(law)
+    with pytest.raises(ValueError, match="draws"):
+        law_form(law)
 
 
 def test_predict_errors_name_what_is_missing() -> None:

@@ -11,7 +11,7 @@ from flopwise.fitting.allocation import allocate
 from flopwise.fitting.catalogue import builtin
 from flopwise.fitting.hyperparams import deepseek_batch_size, deepseek_learning_rate
 from flopwise.fitting.inference import inference_optimal_for_loss, quality_loss
-from flopwise.fitting.predict import predict
+from flopwise.fitting.prediction import predict
 from flopwise.fitting.reconcile import local_exponent_analytic, local_exponent_search
 
 GOPHER = 5.76e23

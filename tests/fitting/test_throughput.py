@@ -9,23 +9,26 @@ import pytest
 
 from flopwise.fitting.counting import ArchFamily, ArchSpec, count
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.throughput import (
+from flopwise.fitting.regenerate import derived_model, fit_gemstones_model
+from flopwise.fitting.throughput.catalogue import (
+    BUILTIN_DIR,
+    builtin_throughput,
+    builtin_throughputs,
+)
+from flopwise.fitting.throughput.fit import (
+    StepTimes,
+    fit_throughput,
+    gcd_peak,
+    gemstones_step_times,
+    leave_one_shape_out,
+)
+from flopwise.fitting.throughput.model import (
     from_dict,
     matmul_flops_per_token,
     ring_factor,
     step_seconds,
     to_dict,
 )
-from flopwise.fitting.throughput_catalogue import (
-    BUILTIN_DIR,
-    builtin_throughput,
-    builtin_throughputs,
-    derived_model,
-    fit_gemstones_model,
-    gcd_peak,
-    gemstones_step_times,
-)
-from flopwise.fitting.throughput_fit import StepTimes, fit_throughput, leave_one_shape_out
 
 FAMILY = ArchFamily()
 

@@ -7,10 +7,10 @@ import pytest
 
 from flopwise.fitting.catalogue import builtin
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.overspend import overspend, overspend_map, tokens_to_reach
 from flopwise.fitting.shape import ShapeConstraints
-from flopwise.fitting.throughput_catalogue import builtin_throughput
-from flopwise.fitting.time_optimal import allocate_hours, shape_grid
+from flopwise.fitting.throughput.catalogue import builtin_throughput
+from flopwise.fitting.throughput.overspend import overspend, overspend_map, tokens_to_reach
+from flopwise.fitting.throughput.time_optimal import allocate_hours, shape_grid
 
 GEMSTONES = builtin("gemstones-2025")
 MI250X = builtin_throughput("gemstones-mi250x")

@@ -12,29 +12,29 @@ import pytest
 from flopwise.fitting.catalogue import builtin
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.fit import fit
-from flopwise.fitting.forms import chinchilla_loss
-from flopwise.fitting.laws import from_dict, to_dict
-from flopwise.fitting.predict import predict
-from flopwise.fitting.runs import Runs
-from flopwise.fitting.uncertainty import (
+from flopwise.fitting.fit.spread import (
     GROWTH_FLOOR,
-    PredictiveError,
-    Region,
-    check_level,
-    distance,
     draw_warning,
     estimate_spread,
     growth_rate,
     holdout_counts,
     largest_out,
-    new_run_error,
     noise_sd,
-    predictive_band,
     rows_at_bound,
     screen_draws,
     spread_warnings,
-    t_score,
-    z_score,
+)
+from flopwise.fitting.forms import chinchilla_loss
+from flopwise.fitting.laws import from_dict, to_dict
+from flopwise.fitting.prediction import predict
+from flopwise.fitting.runs import Runs
+from flopwise.fitting.stats import check_level, t_score, z_score
+from flopwise.fitting.uncertainty import (
+    PredictiveError,
+    Region,
+    distance,
+    new_run_error,
+    predictive_band,
 )
 
 TRUTH = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
@@ -274,7 +274,7 @@ def test_builtin_laws_carry_bundled_spreads_and_caveats() -> None:
 
 
 def test_bundled_epoch_spread_is_reproducible() -> None:
-    from flopwise.fitting.builtin_spread import estimate_spread_of
+    from flopwise.fitting.regenerate import estimate_spread_of
 
     assert estimate_spread_of(builtin("epoch-2024")) == builtin("epoch-2024").spread
 

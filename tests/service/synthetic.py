@@ -8,7 +8,7 @@ import numpy as np
 
 from flopwise.fitting.catalogue import builtin
 from flopwise.fitting.forms import chinchilla_loss
-from flopwise.fitting.predict import predict_loss
+from flopwise.fitting.prediction import predict_loss
 
 TRUTH = {"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": 0.34, "beta": 0.28}
 SIZES = (3e7, 6e7, 1.2e8, 2.5e8, 5e8)

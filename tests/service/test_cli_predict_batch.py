@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flopwise.fitting.catalogue import builtin
-from flopwise.fitting.predict import predict
+from flopwise.fitting.prediction import predict
 from tests.service.test_cli_allocate import flopwise
 
 

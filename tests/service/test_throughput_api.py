@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from flopwise.fitting.throughput_catalogue import builtin_throughput, gemstones_step_times
+from flopwise.fitting.throughput.catalogue import builtin_throughput
+from flopwise.fitting.throughput.fit import gemstones_step_times
 from flopwise.service.store.db import open_database
 from flopwise.service.store.throughput import publish_throughput
 from tests.service.conftest import SettingsFactory, live_app, wait_for_job

@@ -17,12 +17,12 @@ from flopwise.fitting.forms import (
     LawForm,
     LseSpec,
     chinchilla_optimal,
-    golden_min,
     register,
     unregister,
 )
 from flopwise.fitting.runs import Runs
 from flopwise.fitting.shape import ShapeConstraints
+from flopwise.fitting.stats import golden_min
 from flopwise.service.config import Settings
 from tests.service.conftest import live_app, wait_for_job
 

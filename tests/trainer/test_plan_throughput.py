@@ -7,8 +7,8 @@ from functools import partial
 
 import pytest
 
-from flopwise.fitting.throughput import spec_step_seconds
-from flopwise.fitting.throughput_catalogue import builtin_throughput, default_for_gpu
+from flopwise.fitting.throughput.catalogue import builtin_throughput, default_for_gpu
+from flopwise.fitting.throughput.model import spec_step_seconds
 from flopwise.trainer.plan import STARTUP_SECONDS, PlanConfig, make_plan
 from flopwise.trainer.progress import TqdmReporter
 

@@ -18,7 +18,7 @@ from flopwise.fitting.fit.options import FitOptions
 from flopwise.fitting.fit.parametric import LseSpec, default_bounds, grid_rows, grid_size
 from flopwise.fitting.fit.pipeline import Context, Method, Solution
 from flopwise.fitting.fit.report import ParametricResult
-from flopwise.fitting.uncertainty import rows_at_bound
+from flopwise.fitting.fit.spread import rows_at_bound
 
 __all__ = ["Approach3"]
 

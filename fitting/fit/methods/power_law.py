@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from flopwise.fitting.fit.bootstrap import interval_table
 from flopwise.fitting.fit.optima import (
     ALLOCATION_NAMES,
     Optima,
@@ -19,6 +18,7 @@ from flopwise.fitting.fit.optima import (
 )
 from flopwise.fitting.fit.options import FitOptions
 from flopwise.fitting.fit.pipeline import Context, Method, Solution
+from flopwise.fitting.stats import interval_table
 
 __all__ = ["PowerLawMethod"]
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
 
-from flopwise.fitting.throughput import ThroughputModel, to_dict
-from flopwise.fitting.throughput_catalogue import builtin_throughputs
+from flopwise.fitting.throughput.catalogue import builtin_throughputs
+from flopwise.fitting.throughput.model import ThroughputModel, to_dict
 from flopwise.service.api.deps import AnswersDep, require_reader
 from flopwise.service.api.responses import AUTH, NOT_FOUND
 from flopwise.service.schemas.throughput import ThroughputPublic, ThroughputsPublic

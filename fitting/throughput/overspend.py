@@ -22,8 +22,8 @@ from flopwise.fitting.checks import positive
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.laws import Law
 from flopwise.fitting.shape import ShapeConstraints
-from flopwise.fitting.throughput import ThroughputModel
-from flopwise.fitting.time_optimal import (
+from flopwise.fitting.throughput.model import ThroughputModel
+from flopwise.fitting.throughput.time_optimal import (
     ShapeGrid,
     check_batch,
     check_n_gpus,

@@ -2,7 +2,7 @@
 GPU-hours, not FLOPs.
 
 A GPU-hour budget ``H`` on ``g`` GPUs is ``W = 3600 H / g`` seconds of wall clock. A
-shape whose step of ``b`` tokens takes ``t(w, d)`` seconds (``fitting.throughput``)
+shape whose step of ``b`` tokens takes ``t(w, d)`` seconds (``fitting.throughput.model``)
 trains ``T = W b / t`` tokens in it, so under a law of the form
 ``L = S(w, d) + B T^-beta`` (Chinchilla's Eq. 2 with ``S = E + A / N^alpha``, or the
 Gemstones width-depth laws) its loss is ``S + B W^-beta (t / b)^beta``. That is the
@@ -35,13 +35,12 @@ from flopwise.fitting.shape import (
     Shape,
     ShapeConstraints,
     WidthDepthHull,
-    _shape_terms,
     hull_of_points,
     law_flops_per_token,
     law_params,
     make_shape,
 )
-from flopwise.fitting.throughput import ThroughputModel, step_seconds
+from flopwise.fitting.throughput.model import ThroughputModel, step_seconds
 
 __all__ = [
     "Plan",
@@ -112,7 +111,7 @@ def shape_terms(law: Law, family: ArchFamily, width: Any, depth: Any) -> Any:
         n = np.asarray(law_params(law.n_definition, family, width, depth), dtype=float)
         return core["E"] + core["A"] / np.power(n, core["alpha"])
     total = np.asarray(law_params(NDefinition.TOTAL, family, width, depth), dtype=float)
-    return _shape_terms(law, w, d, total)
+    return law_form(law).shape_terms(law.constants, w, d, total)
 
 
 @lru_cache(maxsize=8)  # about 5 MB each at the default constraints

@@ -8,6 +8,7 @@ shape and predicts it (the accuracy test of issue 11 on the 22 Gemstones models)
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -17,8 +18,10 @@ from scipy.optimize import least_squares
 
 from flopwise.fitting.checks import positive
 from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.datasets import DATA_DIR
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.throughput import (
+from flopwise.fitting.hardware import gpu
+from flopwise.fitting.throughput.model import (
     CONSTANTS,
     ThroughputDomain,
     ThroughputModel,
@@ -26,9 +29,12 @@ from flopwise.fitting.throughput import (
 )
 
 __all__ = [
+    "GEMSTONES_BATCH_TOKENS",
     "StepTimes",
     "ThroughputFit",
     "fit_throughput",
+    "gcd_peak",
+    "gemstones_step_times",
     "leave_one_shape_out",
     "predict_times",
 ]
@@ -213,3 +219,36 @@ def leave_one_shape_out(
         pred = predict_times(fit.model, family, rest)
         errors[i] = float(np.max(np.abs(pred / rest.seconds_per_step - 1.0)))
     return shapes[:, 0], shapes[:, 1], errors
+
+
+GEMSTONES_BATCH_TOKENS = 2048.0 * 2048.0
+GCDS_PER_NODE = 8
+"""Frontier: 4 MI250X per node, 2 GCDs each."""
+
+
+def gemstones_step_times() -> StepTimes:
+    """One step time per Gemstones model (22 shapes), on ``num_nodes x 8`` GCDs."""
+    path = DATA_DIR / "gemstones_wandb_df_for_fitting_hot.jsonl"
+    shapes: dict[tuple[int, int], tuple[int, float]] = {}
+    with open(path) as fh:
+        for line in fh:
+            if line.strip():
+                r = json.loads(line)
+                shapes[(int(r["width"]), int(r["depth"]))] = (
+                    int(r["num_nodes"]) * GCDS_PER_NODE,
+                    float(r["seconds_per_step"]),
+                )
+    keys = sorted(shapes)
+    return StepTimes(
+        width=np.array([k[0] for k in keys]),
+        depth=np.array([k[1] for k in keys]),
+        n_gpus=np.array([shapes[k][0] for k in keys]),
+        batch_tokens=np.full(len(keys), GEMSTONES_BATCH_TOKENS),
+        seconds_per_step=np.array([shapes[k][1] for k in keys]),
+        gpu="mi250x-gcd",
+    )
+
+
+def gcd_peak() -> float:
+    """Dense BF16 peak of one MI250X GCD (``fitting.hardware``): 191.5 TFLOPS."""
+    return gpu("mi250x-gcd").peak_bf16_flops
