@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-PACKAGES = ("flopwise.fitting", "flopwise.service", "flopwise.trainer")
+PACKAGES = ("flopwise.fitting", "flopwise.protocol", "flopwise.service", "flopwise.trainer")
 
 
 def _modules() -> list[str]:

@@ -23,7 +23,7 @@ DOCS = REPO / "docs"
 LAWS = DOCS / "laws.md"
 THIS = Path(__file__).resolve().relative_to(REPO).as_posix()
 
-CODE_DIRS = ("fitting/", "service/", "trainer/", "tests/", "bench/", ".ci/")
+CODE_DIRS = ("fitting/", "protocol/", "service/", "trainer/", "tests/", "bench/", ".ci/")
 """Where code, tests and tooling live: every ``laws.md`` they mention is ``docs/laws.md``."""
 SKIPPED_WALK = {"__pycache__", "build", "dist", "flopwise-data"}
 """Build outputs and run data; hidden folders other than ``.ci`` are skipped too (caches, venvs)."""
