@@ -1,289 +1,68 @@
-"""Queries answered from laws in memory: allocation, prediction, frontier.
+"""Queries answered from laws in memory, off the event loop when they are slow.
 
-Request schemas have checked types and ranges; what only the core can judge (an
-unknown GPU, a budget beyond what a law can answer) comes back as a ``ValueError``
-and leaves here as a :class:`~service.errors.FieldError` naming the field.
+:class:`Answers` resolves a request's law (and throughput model) in this process's
+registries, asks :mod:`service.queries` (the answer path the CLI shares) and caches the
+serialised answer per law version. A reference that resolves to nothing is a 422
+naming ``law`` (or ``throughput``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict
 from typing import Any
 
-import numpy as np
-from pydantic import BaseModel
+from cachetools import LRUCache
 
-from flopwise.fitting.allocation import Frontier, allocate, frontier
-from flopwise.fitting.hardware import budget_to_flops, cost_of
 from flopwise.fitting.laws import Law
-from flopwise.fitting.prediction import path_loss_bands, predict, spread_caveats
 from flopwise.fitting.shape import ShapeConstraints, shape_tables_cached
-from flopwise.service.errors import FieldError, field_error
+from flopwise.fitting.throughput.model import ThroughputModel
+from flopwise.service import queries
+from flopwise.service.errors import FieldError
 from flopwise.service.registry import LawRegistry, UnknownLaw
-from flopwise.service.schemas.common import BUDGET_FLOPS
-from flopwise.service.schemas.queries import (
-    AllocatePublic,
-    AllocateRequest,
-    Constraints,
-    FrontierPublic,
-    FrontierRequest,
-    PredictPublic,
-    PredictRequest,
-)
-from flopwise.service.store.throughput import ThroughputRegistry
-from flopwise.service.time_answers import (
-    answer_time_allocate,
-    constant_mfu_warning,
-    resolve_model,
-)
+from flopwise.service.schemas.queries import AllocateRequest, FrontierRequest, PredictRequest
+from flopwise.service.store.throughput import ThroughputRegistry, UnknownThroughput
 
-__all__ = [
-    "AnswerCache",
-    "Answers",
-    "Busy",
-    "answer_allocate",
-    "answer_frontier",
-    "answer_predict",
-]
-
-CONSTRAINT_FIELDS = tuple(Constraints.model_fields)
-NESTED = {f: ("constraints", f) for f in CONSTRAINT_FIELDS}
-"""``fitting`` argument names that are fields of the request's ``constraints``."""
-CLIENT_ERRORS = (ValueError, ArithmeticError)
-"""What the core raises for input it cannot answer (overflow included)."""
+__all__ = ["AnswerCache", "Answers", "Busy", "resolve_law", "resolve_model"]
 
 
-def _law(registry: LawRegistry, ref: str) -> Law:
+def resolve_law(registry: LawRegistry, ref: str, loc: tuple[str, ...] = ("body",)) -> Law:
+    """The law under ``ref``; a 422 on ``<loc>.law`` otherwise."""
     try:
         return registry.resolve(ref)
     except UnknownLaw as exc:
-        raise FieldError(("body", "law"), str(exc)) from None
+        raise FieldError((*loc, "law"), str(exc)) from None
 
 
-def _constraints(body: Constraints | None) -> ShapeConstraints:
-    if body is None:
-        return ShapeConstraints()
+def resolve_model(
+    registry: ThroughputRegistry, ref: str, loc: tuple[str, ...] = ("body",)
+) -> ThroughputModel:
+    """The throughput model under ``ref``; a 422 on ``<loc>.throughput`` otherwise."""
     try:
-        return ShapeConstraints(**body.model_dump())
-    except ValueError as exc:
-        raise field_error(exc, (), nested=NESTED, prefix=("body", "constraints")) from None
-
-
-def _budget(req: AllocateRequest) -> tuple[float, str]:
-    given = [k for k in ("flops", "gpu_hours", "dollars") if getattr(req, k) is not None]
-    if len(given) != 1:
-        loc = ("body", given[1]) if len(given) > 1 else ("body", "flops")
-        raise FieldError(
-            loc,
-            f"budget: give exactly one of flops, gpu_hours or dollars (got {', '.join(given) or 'none'})",
-        )
-    kind = given[0]
-    if kind == "flops" and req.gpu is None and req.price_per_gpu_hour is not None:
-        raise FieldError(("body", "price_per_gpu_hour"), "price_per_gpu_hour: needs gpu")
-    try:
-        flops = budget_to_flops(
-            flops=req.flops,
-            gpu_hours=req.gpu_hours,
-            dollars=req.dollars,
-            gpu_name=req.gpu,
-            mfu=req.mfu,
-            price_per_gpu_hour=req.price_per_gpu_hour,
-        )
-    except CLIENT_ERRORS as exc:
-        raise field_error(exc, AllocateRequest.model_fields, aliases={"budget": kind}) from None
-    low, high = BUDGET_FLOPS
-    if not low <= flops <= high:
-        raise FieldError(
-            ("body", kind), f"{kind}: the budget is {flops:.3g} FLOPs, outside [{low:g}, {high:g}]"
-        )
-    return flops, kind
-
-
-def _finite(value: Any, where: str) -> None:
-    """Refuse answers that are not finite numbers (JSON cannot carry them)."""
-    arr = np.asarray([v for v in _numbers(value)], dtype=float)
-    if arr.size and not np.all(np.isfinite(arr)):
-        raise FieldError(("body", where), f"{where}: the law gives no finite answer for this input")
-
-
-def _numbers(value: Any) -> list[float]:
-    if isinstance(value, dict):
-        return [x for v in value.values() for x in _numbers(v)]
-    if isinstance(value, list | tuple):
-        return [x for v in value for x in _numbers(v)]
-    if isinstance(value, float | int) and not isinstance(value, bool):
-        return [float(value)]
-    return []
-
-
-def answer_allocate(registry: LawRegistry, req: AllocateRequest) -> dict[str, Any]:
-    """The allocation for one budget, as the API answers it."""
-    law = _law(registry, req.law)
-    flops, kind = _budget(req)
-    constraints = _constraints(req.constraints)
-    fields = AllocateRequest.model_fields
-    try:
-        result = allocate(
-            law,
-            flops,
-            constraints=constraints,
-            unique_tokens=req.unique_tokens,
-            inference_tokens=req.inference_tokens,
-            level=req.level,
-        )
-        cost = None
-        if req.gpu is not None:
-            cost = asdict(
-                cost_of(
-                    flops,
-                    req.gpu,
-                    mfu=req.mfu,
-                    n_gpus=req.n_gpus,
-                    price_per_gpu_hour=req.price_per_gpu_hour,
-                )
-            )
-    except CLIENT_ERRORS as exc:
-        aliases = {"flops": kind, "budget": kind}
-        raise field_error(exc, fields, aliases=aliases, nested=NESTED) from None
-    out = result.to_dict()  # finite: allocate refuses budgets it cannot answer finitely
-    out["cost"] = cost
-    if kind != "flops" and req.gpu is not None:
-        out["warnings"].append(constant_mfu_warning(req.mfu, req.gpu))
-    return out
-
-
-def answer_predict(registry: LawRegistry, req: PredictRequest) -> dict[str, Any]:
-    """Predicted loss at one point."""
-    law = _law(registry, req.law)
-    try:
-        result = predict(
-            law,
-            params=req.params,
-            tokens=req.tokens,
-            width=req.width,
-            depth=req.depth,
-            unique_tokens=req.unique_tokens,
-            level=req.level,
-        )
-    except CLIENT_ERRORS as exc:
-        raise field_error(exc, PredictRequest.model_fields) from None
-    out = result.to_dict()
-    _finite(out, "tokens")
-    return out
-
-
-def _budgets(req: FrontierRequest) -> np.ndarray:
-    if req.flops is not None:
-        if req.flops_min is not None or req.flops_max is not None:
-            raise FieldError(
-                ("body", "flops"), "flops: give a list of budgets or flops_min/flops_max, not both"
-            )
-        return np.asarray(req.flops, dtype=float)
-    if req.flops_min is None or req.flops_max is None:
-        raise FieldError(
-            ("body", "flops_min"), "flops_min, flops_max: both are needed without a flops list"
-        )
-    if req.flops_min > req.flops_max:
-        raise FieldError(("body", "flops_min"), "flops_min: must not exceed flops_max")
-    return np.logspace(math.log10(req.flops_min), math.log10(req.flops_max), req.points)
-
-
-def answer_frontier(registry: LawRegistry, req: FrontierRequest) -> dict[str, Any]:
-    """The optimal path over many budgets."""
-    law = _law(registry, req.law)
-    budgets = _budgets(req)
-    constraints = _constraints(req.constraints)
-    try:
-        path = frontier(
-            law,
-            budgets,
-            constraints=constraints,
-            unique_tokens=req.unique_tokens,
-            inference_tokens=req.inference_tokens,
-        )
-    except CLIENT_ERRORS as exc:
-        raise field_error(exc, FrontierRequest.model_fields, nested=NESTED) from None
-    loss = [None] * len(path.flops) if path.loss is None else path.loss.tolist()
-    bands = [None] * len(path.flops) if path.loss is None else _path_bands(law, path, req)
-    points = [
-        {
-            "flops": float(c),
-            "params": float(n),
-            "tokens": float(d),
-            "loss": None if v is None else float(v),
-            "loss_interval": band,
-            "width": int(w),
-            "depth": int(dep),
-            "shape_params": float(p),
-            "flops_per_token": float(f),
-        }
-        for c, n, d, v, band, w, dep, p, f in zip(
-            path.flops,
-            path.params,
-            path.tokens,
-            loss,
-            bands,
-            path.width,
-            path.depth,
-            path.shape_params,
-            path.shape_flops_per_token,
-            strict=True,
-        )
-    ]
-    _finite(points, "flops")
-    return {
-        "law": {"id": law.id, "version": law.version},
-        "points": points,
-        "count": len(points),
-        "level": req.level,
-        "caveats": list(spread_caveats(law) if path.loss is not None else law.caveats),
-    }
-
-
-def _path_bands(law: Law, path: Frontier, req: FrontierRequest) -> list[Any]:
-    assert path.loss is not None
-    return path_loss_bands(
-        law,
-        path.loss,
-        path.params,
-        path.tokens,
-        width=path.width,
-        depth=path.depth,
-        unique_tokens=req.unique_tokens,
-        level=req.level,
-    )
+        return registry.resolve(ref)
+    except UnknownThroughput as exc:
+        raise FieldError((*loc, "throughput"), str(exc)) from None
 
 
 class AnswerCache:
     """Serialised answers by (endpoint, law id, law version, request): an answer is a pure
     function of these, so a new law version never meets a stale entry. LRU, bounded in
-    entries and in bytes."""
+    the bytes it holds (a cachetools ``LRUCache`` sized by ``len``, under a lock)."""
 
-    def __init__(self, size: int = 4096, max_bytes: int = 32 * 1024 * 1024) -> None:
-        self._items: OrderedDict[tuple[str, str, int, str], bytes] = OrderedDict()
-        self._size, self._max_bytes, self._bytes = size, max_bytes, 0
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self._items: LRUCache[tuple[str, str, int, str], bytes] = LRUCache(max_bytes, len)
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, str, int, str]) -> bytes | None:
         with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
+            return self._items.get(key)
 
     def put(self, key: tuple[str, str, int, str], value: bytes) -> None:
+        if len(value) > self._items.maxsize:
+            return  # larger than the whole cache: answer it, keep nothing
         with self._lock:
-            old = self._items.pop(key, None)
-            self._bytes += len(value) - (len(old) if old is not None else 0)
             self._items[key] = value
-            while self._items and (len(self._items) > self._size or self._bytes > self._max_bytes):
-                self._bytes -= len(self._items.popitem(last=False)[1])
 
 
 class Busy(Exception):
@@ -291,11 +70,6 @@ class Busy(Exception):
 
 
 Query = AllocateRequest | PredictRequest | FrontierRequest
-ENDPOINTS: dict[str, tuple[Callable[[LawRegistry, Any], dict[str, Any]], type[BaseModel]]] = {
-    "allocate": (answer_allocate, AllocatePublic),
-    "predict": (answer_predict, PredictPublic),
-    "frontier": (answer_frontier, FrontierPublic),
-}
 
 
 class Answers:
@@ -351,22 +125,24 @@ class Answers:
         return req.model_copy(update={"throughput": model.ref})
 
     def _key(self, endpoint: str, req: Query) -> tuple[Law, tuple[str, str, int, str]]:
-        law = _law(self.registry, req.law)
+        law = resolve_law(self.registry, req.law)
         return law, (endpoint, law.id, law.version, req.model_dump_json(exclude={"law"}))
 
     def _compute(
         self, endpoint: str, req: Query, law: Law, key: tuple[str, str, int, str]
     ) -> bytes:
-        compute, public = ENDPOINTS[endpoint]
-        pinned = req.model_copy(update={"law": law.ref})  # the version the key names
-        if self._timed(pinned):
-            assert isinstance(pinned, AllocateRequest) and self.throughput is not None
-            assert pinned.throughput is not None
-            model = resolve_model(self.throughput, pinned.throughput)
-            answer = answer_time_allocate(law, model, pinned, _constraints(pinned.constraints))
+        answer: dict[str, Any]
+        if isinstance(req, AllocateRequest):
+            model = None
+            if self._timed(req):
+                assert self.throughput is not None and req.throughput is not None
+                model = resolve_model(self.throughput, req.throughput)
+            answer = queries.allocate(law, req, model)
+        elif isinstance(req, PredictRequest):
+            answer = queries.predict(law, req)
         else:
-            answer = compute(self.registry, pinned)
-        body = public.model_validate(answer).model_dump_json().encode()
+            answer = queries.frontier(law, req)
+        body = queries.to_json(endpoint, answer)
         self.cache.put(key, body)
         return body
 
@@ -377,7 +153,7 @@ class Answers:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        shape_limits = _constraints(getattr(req, "constraints", None))
+        shape_limits = queries.shape_constraints(getattr(req, "constraints", None))
         if endpoint == "predict" or shape_tables_cached(law, shape_limits):
             return self._compute(endpoint, req, law, key)
         tables = (law.ref, shape_limits)

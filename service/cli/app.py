@@ -1,43 +1,105 @@
-"""The ``flopwise`` command group; commands live in sibling modules and register here.
+"""The ``flopwise`` command group. Commands live in sibling modules and load only when
+invoked: ``flopwise --help`` lists them from :data:`COMMANDS` without importing any, so
+it starts without numpy, scipy or the web stack.
 
 Errors a user can cause (a bad option, a bad value, an unknown law) print exactly one
-line on stderr, ``flopwise <command>: error: <what is wrong>``, and exit with status 2.
+line on stderr, ``flopwise <command>: error: <what is wrong>``, and exit with status 2
+(``flopwise.protocol.cli.run_cli``, which the trainer's command line shares).
 """
 
 from __future__ import annotations
 
-import sys
+import importlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 import click
+from pydantic import ValidationError
+
+from flopwise.protocol.cli import one_line, run_cli
+from flopwise.service.errors import FieldError
+
+__all__ = ["COMMANDS", "answering", "fail", "main", "run"]
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "laws": ("laws_cmd", "laws_command", "List the built-in scaling laws."),
+    "allocate": (
+        "answer_cmd",
+        "allocate_command",
+        "Compute-optimal params, tokens, shape and loss for a budget.",
+    ),
+    "predict": ("answer_cmd", "predict_command", "Predicted loss of a model trained on tokens."),
+    "frontier": ("answer_cmd", "frontier_command", "The compute-optimal path over budgets."),
+    "overspend": (
+        "answer_cmd",
+        "overspend_command",
+        "Extra FLOPs and GPU-hours a shape needs to reach a loss.",
+    ),
+    "throughput": ("laws_cmd", "throughput_command", "List the built-in throughput models."),
+    "fit": ("fit_cmd", "fit_command", "Fit a scaling law to runs in a CSV or JSONL file."),
+    "serve": ("serve_cmd", "serve_command", "Serve the HTTP API (and an in-process worker)."),
+    "worker": ("serve_cmd", "worker_command", "Run job workers against the database."),
+    "train": ("train_cmd", "train_command", "Train one calibration model (needs [train])."),
+    "sweep": ("train_cmd", "sweep_command", "Plan and run a calibration sweep (needs [train])."),
+}
+"""Command name -> (module in ``flopwise.service.cli``, attribute, one-line help)."""
 
-@click.group(context_settings=CONTEXT)
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[cmd_name]
+        command: click.Command = getattr(
+            importlib.import_module(f"flopwise.service.cli.{module}"), attribute
+        )
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, _, short) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(package_name="flopwise")
 def main() -> None:
     """flopwise: given this compute, what should I train?"""
 
 
 def fail(message: str) -> click.UsageError:
-    """A usage error carrying one line (commands ``raise fail(str(exc))`` on ValueError)."""
-    return click.UsageError(" ".join(str(message).split()))
+    """A usage error carrying one line (commands ``raise fail(...)``)."""
+    return click.UsageError(one_line(message))
 
 
-def run(argv: list[str] | None = None) -> int:
-    """Console entry point: click without its multi-line usage dumps on errors."""
-    args = sys.argv[1:] if argv is None else argv
+def _flag(loc: Sequence[str | int]) -> str:
+    names = [str(p) for p in loc if not isinstance(p, int) and p not in ("body", "query")]
+    return f"--{names[-1].replace('_', '-')}" if names else "input"
+
+
+@contextmanager
+def answering() -> Iterator[None]:
+    """Turn what the answer path refuses (a request that does not validate, a
+    ``FieldError``) into the command's one-line usage error naming the option."""
     try:
-        result = main.main(args=args, prog_name="flopwise", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.ClickException as exc:
-        ctx = getattr(exc, "ctx", None)
-        command = ctx.command_path if ctx is not None else "flopwise"
-        message = " ".join(exc.format_message().split())
-        click.echo(f"{command}: error: {message}", err=True)
-        return 2
-    except click.Abort:
-        click.echo("flopwise: aborted", err=True)
-        return 1
-    return int(result) if isinstance(result, int) else 0
+        yield
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        raise fail(f"{_flag(first['loc'])}: {first['msg']}") from None
+    except FieldError as exc:
+        flag = _flag(exc.loc)
+        name = flag[2:].replace("-", "_")
+        message = exc.message.removeprefix(f"{name}: ")
+        raise fail(f"{flag}: {message}" if flag != "input" else message) from None
+
+
+def run(argv: list[str] | None = None) -> Any:
+    """Console entry point (``flopwise``): the shared error runner."""
+    return run_cli(main, argv, prog="flopwise")

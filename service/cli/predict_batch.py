@@ -1,5 +1,6 @@
 """``flopwise predict --runs FILE``: predict every row of a CSV or JSONL file in one
-process (one start-up instead of one per point)."""
+process (one start-up instead of one per point), each row through the API's request
+model and answer path."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import click
+from pydantic import ValidationError
+
 from flopwise.fitting.datasets import read_table
 from flopwise.fitting.laws import Law
-from flopwise.fitting.prediction import predict
-from flopwise.service.cli.app import fail
+from flopwise.service import queries
+from flopwise.service.cli.app import answering, fail
+from flopwise.service.schemas.queries import PredictRequest
 
 __all__ = ["COLUMN_OPTIONS", "predict_rows"]
 
@@ -47,7 +52,7 @@ def _point(row: Mapping[str, Any], columns: Mapping[str, str], i: int) -> dict[s
 
 
 def predict_rows(
-    law: Law, path: Path, columns: Mapping[str, str | None], level: float
+    law: Law, path: Path, columns: Mapping[str, str | None], base: PredictRequest
 ) -> list[dict[str, Any]]:
     """One answer per row, in file order; a bad row fails naming the flag and row.
     With a loss column, each answer carries the measured loss and whether it fell
@@ -64,12 +69,15 @@ def predict_rows(
         if explicit and field not in present:
             raise fail(f"--{field.replace('_', '-')}-col: {path} has no column {column!r}")
     out = []
+    shared = base.model_dump(exclude={"tokens", "params", "width", "depth", "unique_tokens"})
     for i, row in enumerate(rows):
         point = _point(row, present, i)
         measured = point.pop("loss", None)
         try:
-            answer = predict(law, level=level, **point).to_dict()
-        except ValueError as exc:
+            with answering():
+                req = PredictRequest.model_validate({**shared, **point})
+                answer = queries.predict(law, req)
+        except (click.UsageError, ValidationError) as exc:
             raise fail(f"--runs: row {i}: {exc}") from None
         if measured is not None:
             band = answer["loss_interval"]

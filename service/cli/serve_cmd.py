@@ -15,10 +15,20 @@ from typing import Any
 
 import click
 
-from flopwise.service.cli.app import fail, main
+from flopwise.service.cli.app import fail
 from flopwise.service.config import Settings
 
 __all__ = ["open_writes_warning", "serve_command", "worker_command"]
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+LOG_LEVEL = click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default="info",
+    show_default=True,
+    help="Least severe log messages shown.",
+)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -85,10 +95,14 @@ def open_writes_warning(settings: Settings) -> str | None:
     )
 
 
-@main.command("serve")
+@click.command("serve")
 @click.option("--host", default=None, help="Interface to bind [FLOPWISE_HOST, 127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port [FLOPWISE_PORT, 8000].")
-@click.option("--workers", type=int, default=None, help="In-process refit workers [1].")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="Port [FLOPWISE_PORT, 8000]."
+)
+@click.option(
+    "--workers", type=click.IntRange(min=0), default=None, help="In-process refit workers [1]."
+)
 @click.option(
     "--allow-calibrations",
     is_flag=True,
@@ -96,7 +110,7 @@ def open_writes_warning(settings: Settings) -> str | None:
     help="Let POST /v1/calibrations run sweeps without an API key (a trusted machine only) "
     "[FLOPWISE_ALLOW_CALIBRATIONS].",
 )
-@click.option("--log-level", default="info", show_default=True)
+@LOG_LEVEL
 def serve_command(
     host: str | None,
     port: int | None,
@@ -135,7 +149,7 @@ def serve_command(
     uvicorn.Server(config).run(sockets=[listener])
 
 
-@main.command("worker")
+@click.command("worker")
 @click.option("--workers", "refits", type=int, default=1, show_default=True, help="Refit workers.")
 @click.option("--threads", "refits", type=int, hidden=True, help="Old name of --workers.")
 @click.option(
@@ -151,7 +165,7 @@ def serve_command(
     default=None,
     help="Serve this process's Prometheus metrics on 127.0.0.1:PORT/metrics (off by default).",
 )
-@click.option("--log-level", default="info", show_default=True)
+@LOG_LEVEL
 def worker_command(
     refits: int, calibrations: int, metrics_port: int | None, log_level: str
 ) -> None:

@@ -58,14 +58,23 @@ class Constraints(Request):
     (widths in range / (head_dim x kv_group), times depths in range)."""
 
     min_width: int = Field(1, ge=1, le=1 << 18)
+    """Smallest model width (hidden size, in channels) allowed, 1 to 262,144."""
     max_width: int = Field(65536, ge=1, le=1 << 18)
+    """Largest model width (hidden size, in channels) allowed, 1 to 262,144."""
     min_depth: int = Field(1, ge=1, le=2048)
+    """Fewest transformer blocks allowed, 1 to 2,048."""
     max_depth: int = Field(512, ge=1, le=2048)
+    """Most transformer blocks allowed, 1 to 2,048."""
     aspect_ratio: float = Field(128.0, ge=1, le=10_000, allow_inf_nan=False)
+    """Target width / depth for laws without width/depth terms (dimensionless), 1 to 10,000."""
     head_dim: int | None = Field(None, ge=1, le=4096)
+    """Attention head size in channels (the law's architecture family by default)."""
     kv_group: int | None = Field(None, ge=1, le=1024)
+    """Query heads per key/value head (the law's family by default)."""
     vocab_size: int | None = Field(None, ge=1, le=10_000_000)
+    """Vocabulary size in tokens (the law's family by default)."""
     seq_len: int | None = Field(None, ge=1, le=100_000_000)
+    """Training context length in tokens (the law's family by default)."""
 
 
 class AllocateRequest(Request):
@@ -78,24 +87,38 @@ class AllocateRequest(Request):
     must lie in 1e6..1e32; ``inference_tokens`` only for laws that price inference."""
 
     law: LawRef = DEFAULT_LAW
+    """Law id, or id@version (ASCII digits): GET /v1/laws lists them."""
     flops: Flops | None = None
+    """Training budget in FLOPs as the law counts C, 1e6 to 1e32."""
     gpu_hours: float | None = Field(None, ge=1e-6, le=1e10, allow_inf_nan=False)
+    """Training budget in GPU-hours on ``gpu``, 1e-6 to 1e10."""
     dollars: float | None = Field(None, ge=1e-6, le=1e13, allow_inf_nan=False)
+    """Training budget in US dollars at ``price_per_gpu_hour`` on ``gpu``, 1e-6 to 1e13."""
     gpu: str | None = Field(None, min_length=1, max_length=64)
+    """GPU name for GPU-hour and dollar budgets (h100, a100, mi250x-gcd, ...)."""
     mfu: float = Field(0.4, ge=0.001, le=1, allow_inf_nan=False)
+    """Model FLOPs utilisation turning GPU-hours into FLOPs (fraction of peak), 0.001 to 1."""
     n_gpus: int | None = Field(None, ge=1, le=100_000_000)
+    """GPUs training in parallel, for the wall-clock time (and time-optimal plans)."""
     price_per_gpu_hour: float | None = Field(None, ge=1e-6, le=1e4, allow_inf_nan=False)
+    """Price of one GPU-hour in US dollars, for dollar budgets and costs."""
     inference_tokens: Tokens | None = None
+    """Tokens the model will serve; the budget then pays 2 N per served token too
+    (Sardana et al. 2024), 1 to 1e18."""
     unique_tokens: Tokens | None = None
+    """Distinct training tokens available; repeating them is discounted (Muennighoff et
+    al. 2023), 1 to 1e18."""
     constraints: Constraints | None = None
+    """Limits on the shape (the CLI takes each as a flag of its own)."""
     level: float = LevelField
     throughput: str | None = Field(None, min_length=1, max_length=200, pattern=LAW_REF_PATTERN)
-    """Throughput model (``GET /v1/throughput``): a GPU-hour budget gets time-optimal and
-    FLOP-optimal plans; without one, hours become FLOPs at a constant ``mfu``."""
+    """Throughput model id or id@version (``GET /v1/throughput``): a GPU-hour budget gets
+    time-optimal and FLOP-optimal plans; without one, hours become FLOPs at ``mfu``."""
     deadline_hours: Positive | None = Field(None, le=1e6)
-    """Wall-clock deadline; sets ``n_gpus = ceil(gpu_hours / deadline_hours)``."""
+    """Wall-clock deadline in hours; sets ``n_gpus = ceil(gpu_hours / deadline_hours)``."""
     batch_tokens: Positive | None = Field(None, le=1e12)
-    """Global batch per step for the time-optimal plans (the model's own by default)."""
+    """Global batch per step in tokens for the time-optimal plans (the model's own by
+    default)."""
 
 
 class LawPublicRef(BaseModel):
@@ -160,11 +183,17 @@ class PredictRequest(Request):
     data-constrained laws."""
 
     law: LawRef = DEFAULT_LAW
+    """Law id, or id@version (ASCII digits): GET /v1/laws lists them."""
     tokens: Tokens
+    """Training tokens, 1 to 1e18."""
     params: Params | None = None
+    """Parameters as the law counts N (its ``n_definition``), 1 to 1e16."""
     width: int | None = Field(None, ge=1, le=1 << 18)
+    """Model width (hidden size, in channels); with ``depth``, instead of ``params``."""
     depth: int | None = Field(None, ge=1, le=2048)
+    """Transformer blocks; with ``width``, instead of ``params``."""
     unique_tokens: Tokens | None = None
+    """Distinct tokens among the training tokens (data-constrained laws), 1 to 1e18."""
     level: float = LevelField
 
 
@@ -189,13 +218,21 @@ class FrontierRequest(Request):
     shape rules as ``/v1/allocate``'s ``constraints``."""
 
     law: LawRef = DEFAULT_LAW
+    """Law id, or id@version (ASCII digits): GET /v1/laws lists them."""
     flops: list[Flops] | None = Field(None, min_length=1, max_length=1000)
+    """Budgets in FLOPs, 1e6 to 1e32 each, up to 1,000 (the CLI repeats the flag)."""
     flops_min: Flops | None = None
+    """Smallest budget in FLOPs, with ``flops_max`` and ``points``."""
     flops_max: Flops | None = None
+    """Largest budget in FLOPs, with ``flops_min`` and ``points``."""
     points: int = Field(32, ge=2, le=1000)
+    """Budgets log-spaced from ``flops_min`` to ``flops_max``, 2 to 1,000."""
     unique_tokens: Tokens | None = None
+    """Distinct training tokens available (Muennighoff et al. 2023), 1 to 1e18."""
     inference_tokens: Tokens | None = None
+    """Tokens the model will serve (Sardana et al. 2024), 1 to 1e18."""
     constraints: Constraints | None = None
+    """Limits on the shape (the CLI takes each as a flag of its own)."""
     level: float = LevelField
 
 

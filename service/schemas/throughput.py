@@ -55,14 +55,23 @@ class OverspendRequest(Request):
     """A shape and a target loss (or a FLOP budget whose best loss is the target)."""
 
     law: str = Field(DEFAULT_LAW, min_length=1, max_length=200, pattern=LAW_REF_PATTERN)
+    """Law id, or id@version (ASCII digits): a Chinchilla-core or width-depth law."""
     throughput: str = ThroughputRef
+    """Throughput model id, or id@version (``GET /v1/throughput``)."""
     width: int = Field(ge=1, le=1 << 20)
+    """The shape's width (hidden size, in channels)."""
     depth: int = Field(ge=1, le=4096)
+    """The shape's transformer blocks."""
     target_loss: Positive | None = None
+    """Loss to reach (nats per token), or give ``flops``."""
     flops: Positive | None = Field(None, le=1e35)
+    """A budget in FLOPs whose best loss is the target, instead of ``target_loss``."""
     n_gpus: int = Field(ge=1, le=100_000_000)
+    """GPUs training in parallel."""
     batch_tokens: Positive | None = Field(None, le=1e12)
+    """Global batch per step in tokens (the throughput model's own by default)."""
     constraints: Constraints | None = None
+    """Limits on the shapes the optima are taken over."""
 
 
 class OverspendPublic(BaseModel):

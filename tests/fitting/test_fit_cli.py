@@ -59,6 +59,27 @@ def test_csv_file_with_column_mapping_plot_and_saved_law(
     assert law.id == "my-chinchilla" and 0.3 < law.constants["alpha"] < 0.4
 
 
+def test_a_saved_law_is_named_after_its_data_and_form(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # no --law-id: the law was once "fitted", and its answers read "the range fitted was
+    # fitted on"; now it is named as the service names a refit, <data>-<form>
+    runs, saved = tmp_path / "my-runs.csv", tmp_path / "law.json"
+    runs.write_text((DATA_DIR / "epoch_svg_extracted_data.csv").read_text())
+    code, out, _ = _run(
+        capsys, str(runs), "--params-col", "Model Size", "--tokens-col", "",
+        "--flops-col", "Training FLOP", "--no-extrapolation", "--save-law", str(saved),
+    )  # fmt: skip
+    assert code == 0, out
+    law = from_dict(json.loads(saved.read_text()))
+    assert law.id == "my-runs-chinchilla"
+    code = run(["allocate", "--flops", "1e26", "--law-file", str(saved)])
+    out, _ = capsys.readouterr()
+    assert code == 0 and "range my-runs-chinchilla was fitted on" in out
+    code = run(["fit", "--dataset", "porian-2024", "--method", "approach2", "--json"])
+    assert code == 0 and json.loads(capsys.readouterr()[0])["law"]["id"] == "porian-2024-approach2"
+
+
 def test_isoflop_method_from_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(
         capsys,

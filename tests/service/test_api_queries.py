@@ -210,16 +210,19 @@ def test_openapi_documents_every_endpoint(query_client: httpx.Client) -> None:
     } <= paths
 
 
-def test_answer_cache_is_bounded_in_entries_and_bytes() -> None:
+def test_answer_cache_is_bounded_in_bytes() -> None:
     from flopwise.service.answers import AnswerCache
 
-    cache = AnswerCache(size=3, max_bytes=100)
-    for i in range(5):
+    cache = AnswerCache(max_bytes=100)
+    for i in range(12):
         cache.put(("allocate", "law", 1, str(i)), b"x" * 10)
-    assert cache.get(("allocate", "law", 1, "0")) is None
-    assert cache.get(("allocate", "law", 1, "4")) == b"x" * 10
+    assert cache.get(("allocate", "law", 1, "0")) is None  # least recently used went first
+    assert cache.get(("allocate", "law", 1, "11")) == b"x" * 10
     cache.put(("allocate", "law", 1, "big"), b"y" * 95)
-    assert cache.get(("allocate", "law", 1, "4")) is None  # evicted to fit the byte budget
+    assert cache.get(("allocate", "law", 1, "11")) is None  # evicted to fit the byte budget
+    assert cache.get(("allocate", "law", 1, "big")) == b"y" * 95
+    cache.put(("allocate", "law", 1, "huge"), b"z" * 101)  # larger than the cache: not kept
+    assert cache.get(("allocate", "law", 1, "huge")) is None
     assert cache.get(("allocate", "law", 1, "big")) == b"y" * 95
 
 

@@ -63,8 +63,8 @@ def test_allocate_table_output() -> None:
         (["--gpu-hours", "10", "--gpu", "tpu9"], "unknown GPU"),
         (["--flops", "1e20", "--gpu-hours", "3", "--gpu", "h100"], "exactly one"),
         (["--flops", "1e20", "--max-width", "100"], "no width"),
-        (["--flops", "1e20", "--min-depth", "9", "--max-depth", "3"], "min_depth"),
-        (["--dollars", "1e6", "--gpu", "h100"], "price_per_gpu_hour"),
+        (["--flops", "1e20", "--min-depth", "9", "--max-depth", "3"], "--min-depth: 9 exceeds"),
+        (["--dollars", "1e6", "--gpu", "h100"], "--price-per-gpu-hour"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:

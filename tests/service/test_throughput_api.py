@@ -48,7 +48,7 @@ def test_throughput_catalogue(query_client: httpx.Client) -> None:
     ids = {m["id"] for m in listed["data"]}
     assert ids == {"gemstones-mi250x", "h100-default", "a100-default"}
     one = query_client.get("/v1/throughput/gemstones-mi250x@1").json()
-    assert one["builtin"] and one["gpu"] == "mi250x"
+    assert one["builtin"] and one["gpu"] == "mi250x-gcd"  # one of the package's two dies
     assert one["domain"]["width"] == [256.0, 3072.0]
     assert one["diagnostics"]["n_shapes"] == 22
     assert query_client.get("/v1/throughput/tpu-v9").status_code == 404
@@ -165,7 +165,8 @@ def test_cli_time_optimal_and_overspend() -> None:
     assert out["time_optimal"]["shape"]["width"] > out["flop_optimal"]["shape"]["width"]
     result = flopwise(
         "overspend", "--width", "256", "--depth", "80", "--target-loss", "3.2",
-        "--n-gpus", "128", "--json",
+        "--n-gpus", "128", "--law", "gemstones-2025", "--throughput", "gemstones-mi250x",
+        "--json",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["gpu_hours_overspend"] > 2
@@ -173,7 +174,10 @@ def test_cli_time_optimal_and_overspend() -> None:
         (["allocate", "--gpu-hours", "10", "--throughput", "gemstones-mi250x"], "n_gpus"),
         (["allocate", "--gpu-hours", "10", "--throughput", "tpu", "--n-gpus", "8"], "unknown"),
         (["overspend", "--width", "256", "--depth", "80", "--target-loss", "2.5",
-          "--n-gpus", "8"], "never reaches"),
+          "--n-gpus", "8", "--law", "gemstones-2025", "--throughput", "gemstones-mi250x"],
+         "never reaches"),
+        (["overspend", "--width", "256", "--depth", "80", "--target-loss", "2.5",
+          "--n-gpus", "8"], "--throughput"),
     ):  # fmt: skip
         bad = flopwise(*args)
         assert bad.returncode == 2

@@ -12,16 +12,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from flopwise.fitting.laws import Law
-from flopwise.service.answers import _constraints
+from flopwise.service import queries
+from flopwise.service.answers import resolve_law, resolve_model
 from flopwise.service.api.deps import AnswersDep, require_reader
 from flopwise.service.api.responses import AUTH, BODY, INVALID
 from flopwise.service.api.routes.throughput import registry_of
-from flopwise.service.errors import FieldError
 from flopwise.service.overspend_plot import render_overspend
-from flopwise.service.registry import UnknownLaw
 from flopwise.service.schemas.throughput import OverspendPublic, OverspendRequest
-from flopwise.service.time_answers import answer_overspend, resolve_model
 
 router = APIRouter(
     prefix="/v1",
@@ -31,20 +28,12 @@ router = APIRouter(
 )
 
 
-def _law(answers: Any, ref: str, loc: tuple[str, ...]) -> Law:
-    try:
-        law: Law = answers.registry.resolve(ref)
-    except UnknownLaw as exc:
-        raise FieldError((*loc, "law"), str(exc)) from None
-    return law
-
-
 @router.post("/overspend", response_model=OverspendPublic)
 def post_overspend(body: OverspendRequest, answers: AnswersDep) -> dict[str, Any]:
     """FLOPs and GPU-hours a shape needs to reach a loss, against the optimal shapes."""
-    law = _law(answers, body.law, ("body",))
+    law = resolve_law(answers.registry, body.law)
     model = resolve_model(registry_of(answers), body.throughput)
-    return answer_overspend(law, model, body, _constraints(body.constraints))
+    return queries.overspend(law, model, body)
 
 
 @router.get(
@@ -62,11 +51,8 @@ def overspend_plot(
     max_depth: Annotated[int, Query(ge=2, le=256)] = 96,
 ) -> Response:
     """FLOP and GPU-hour overspend over widths and depths at one target loss (PNG)."""
-    the_law = _law(answers, law, ("query",))
-    try:
-        model = resolve_model(registry_of(answers), throughput)
-    except FieldError as exc:
-        raise FieldError(("query", "throughput"), exc.message) from None
+    the_law = resolve_law(answers.registry, law, ("query",))
+    model = resolve_model(registry_of(answers), throughput, ("query",))
     png = render_overspend(
         the_law,
         model,

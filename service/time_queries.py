@@ -1,7 +1,8 @@
-"""Time-optimal answers: ``/v1/allocate`` with a throughput model, and ``/v1/overspend``.
+"""Time-optimal answers: ``/v1/allocate`` with a throughput model, and ``/v1/overspend``
+(through :mod:`service.queries`, the one answer path of the API and the CLI).
 
 A GPU-hour (or dollar) budget with a named throughput model is answered by
-``fitting.time_optimal``: the top level is the time-optimal plan, ``time_optimal`` and
+``fitting.throughput.time_optimal``: the top level is the time-optimal plan, ``time_optimal`` and
 ``flop_optimal`` carry both plans for the same hours. ``ArgumentError`` from the core
 leaves as a :class:`~service.errors.FieldError` on the field it names.
 """
@@ -24,17 +25,8 @@ from flopwise.fitting.throughput.time_optimal import TimeAllocation, allocate_ho
 from flopwise.service.errors import FieldError
 from flopwise.service.schemas.queries import AllocateRequest
 from flopwise.service.schemas.throughput import OverspendRequest
-from flopwise.service.store.throughput import ThroughputRegistry, UnknownThroughput
 
-__all__ = ["answer_overspend", "answer_time_allocate", "constant_mfu_warning", "resolve_model"]
-
-
-def resolve_model(registry: ThroughputRegistry, ref: str) -> ThroughputModel:
-    """The throughput model under ``ref``; a 422 on ``throughput`` otherwise."""
-    try:
-        return registry.resolve(ref)
-    except UnknownThroughput as exc:
-        raise FieldError(("body", "throughput"), str(exc)) from None
+__all__ = ["allocate_hours_answer", "constant_mfu_warning", "overspend_answer"]
 
 
 def _argument(exc: ValueError, fields: set[str]) -> FieldError:
@@ -77,7 +69,7 @@ def _hours(req: AllocateRequest, model: ThroughputModel) -> float:
     )
 
 
-def answer_time_allocate(
+def allocate_hours_answer(
     law: Law, model: ThroughputModel, req: AllocateRequest, constraints: ShapeConstraints
 ) -> dict[str, Any]:
     """The time-optimal allocation, laid out like every ``/v1/allocate`` answer."""
@@ -136,7 +128,7 @@ def _layout(law: Law, result: TimeAllocation, seq_len: int, level: float) -> dic
     }
 
 
-def answer_overspend(
+def overspend_answer(
     law: Law, model: ThroughputModel, req: OverspendRequest, constraints: ShapeConstraints
 ) -> dict[str, Any]:
     """A shape's extra FLOPs and GPU-hours to reach a loss (Gemstones Fig. 7)."""

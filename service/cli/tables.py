@@ -1,0 +1,125 @@
+"""The answers as text tables (``--json`` prints the API's JSON instead)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+__all__ = ["allocation", "band_text", "frontier", "overspend", "time_allocation"]
+
+
+def _rows(rows: list[tuple[str, str]], warnings: list[str]) -> None:
+    for key, value in rows:
+        click.echo(f"{key:>13}  {value}")
+    for warning in warnings:
+        click.echo(f"{'warning':>13}  {warning}")
+
+
+def band_text(answer: dict[str, Any]) -> str:
+    """`` (90%: lo to hi)`` for an answer with a ``loss_interval``."""
+    band = answer["loss_interval"]
+    return "" if not band else f"  ({answer['level']:.0%}: {band[0]:.4f} to {band[1]:.4f})"
+
+
+def _cost(cost: dict[str, Any]) -> str:
+    parts = [f"{cost['gpu_hours']:.4g} GPU-hours"]
+    if cost["wall_clock_hours"] is not None:
+        parts.append(f"{cost['wall_clock_hours']:.4g} h wall clock")
+    if cost["dollars"] is not None:
+        parts.append(f"${cost['dollars']:,.0f}")
+    return ", ".join(parts)
+
+
+def allocation(result: dict[str, Any]) -> None:
+    """An allocation for one budget."""
+    shape = result["shape"]
+    loss = "n/a" if result["loss"] is None else f"{result['loss']:.4f}"
+    band = result.get("loss_interval")
+    if band:
+        loss += f"  ({result['level']:.0%} for a new run: {band[0]:.4f} to {band[1]:.4f})"
+    hp = result["hyperparameters"]
+    rows = [
+        ("law", f"{result['law']['id']}@{result['law']['version']}"),
+        ("budget", f"{result['flops']:.4g} FLOPs ({result['c_definition']})"),
+        ("params N*", f"{result['params']:.4g} ({result['n_definition']})"),
+        ("tokens D*", f"{result['tokens']:.4g}  ({result['tokens_per_param']:.1f} per param)"),
+        ("loss", loss),
+        (
+            "shape",
+            f"width {shape['width']} x depth {shape['depth']}, {shape['n_heads']} heads / "
+            f"{shape['n_kv_heads']} kv (head {shape['head_dim']}), ffn {shape['ffn_size']}",
+        ),
+        (
+            "shape counts",
+            f"{shape['params']:,} params, {shape['flops_per_token']:.4g} FLOPs/token "
+            f"({shape['flops_per_token'] / shape['flops_per_token_6n']:.3f} x 6N)",
+        ),
+        (
+            "batch / LR",
+            f"{hp['batch_size_tokens']:.3g} tokens, {hp['learning_rate']:.3g} (DeepSeek Eq. 1)",
+        ),
+    ]
+    if result.get("cost"):
+        rows.append(("cost", _cost(result["cost"])))
+    _rows(rows, [*result["warnings"], *result["caveats"]])
+
+
+def _plan_row(plan: dict[str, Any]) -> str:
+    shape = plan["shape"]
+    dollars = "" if plan["dollars"] is None else f", ${plan['dollars']:,.0f}"
+    return (
+        f"{shape['width']} x {shape['depth']} ({plan['params']:.4g} params), "
+        f"{plan['tokens']:.4g} tokens, loss {plan['loss']:.4f}, {plan['flops']:.4g} FLOPs, "
+        f"{plan['gpu_hours']:.4g} GPU-h, {plan['wall_clock_hours']:.4g} h wall{dollars}, "
+        f"{plan['model_flops_per_gpu'] / 1e12:.1f} TFLOP/s per GPU"
+    )
+
+
+def time_allocation(result: dict[str, Any], gpu: str) -> None:
+    """Time-optimal and FLOP-optimal plans for the same GPU-hours."""
+    law, model = result["law"], result["throughput"]
+    rows = [
+        (
+            "law",
+            f"{law['id']}@{law['version']}; throughput {model['id']}@{model['version']} "
+            f"on {result['n_gpus']} x {gpu}",
+        ),
+        ("time-optimal", _plan_row(result["time_optimal"])),
+        ("FLOP-optimal", _plan_row(result["flop_optimal"])),
+    ]
+    _rows(rows, [*result["warnings"], *result["caveats"]])
+
+
+def frontier(result: dict[str, Any]) -> None:
+    """The optimal path, one budget a line."""
+    click.echo(f"{'law':>13}  {result['law']['id']}@{result['law']['version']}")
+    for p in result["points"]:
+        loss = "n/a" if p["loss"] is None else f"{p['loss']:.4f}"
+        click.echo(
+            f"{p['flops']:>13.4g}  N* {p['params']:.4g}, D* {p['tokens']:.4g}, loss {loss}, "
+            f"shape {p['width']} x {p['depth']}"
+        )
+    _rows([], result["caveats"])
+
+
+def overspend(result: dict[str, Any]) -> None:
+    """A shape's costs against both optima."""
+    rows = []
+    for name in ("shape", "flop_optimal", "time_optimal"):
+        c = result[name]
+        rows.append(
+            (
+                name,
+                f"{c['width']} x {c['depth']}: {c['tokens']:.4g} tokens, "
+                f"{c['flops']:.4g} FLOPs, {c['gpu_hours']:.4g} GPU-hours",
+            )
+        )
+    rows.append(
+        (
+            "overspend",
+            f"x{result['flops_overspend']:.2f} FLOPs, x{result['gpu_hours_overspend']:.2f} "
+            f"GPU-hours to reach loss {result['target_loss']:.4f}",
+        )
+    )
+    _rows(rows, result["warnings"])
