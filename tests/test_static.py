@@ -27,3 +27,13 @@ def test_ruff_format() -> None:
 def test_mypy() -> None:
     result = _run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_licence_is_an_spdx_expression() -> None:
+    # setuptools deprecated the {text = ...} table (a BuildBackendWarning on every build);
+    # an SPDX string needs setuptools 77 or later in the build environment
+    import tomllib
+
+    data = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert data["project"]["license"] == "MIT"
+    assert data["build-system"]["requires"] == ["setuptools>=77"]
