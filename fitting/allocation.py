@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from flopwise.fitting.caveats import SHAPE_COST_TOLERANCE, answer_caveats, shape_cost_caveat
 from flopwise.fitting.checks import optional_positive
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.flops import deepseek_model_scale
 from flopwise.fitting.forms import draw_constants, law_form
 from flopwise.fitting.hyperparams import Hyperparameters, deepseek_hyperparameters
 from flopwise.fitting.laws import CDefinition, Law, NDefinition
-from flopwise.fitting.prediction import loss_band, spread_caveats
+from flopwise.fitting.prediction import loss_band
 from flopwise.fitting.shape import (
     Shape,
     ShapeConstraints,
@@ -33,7 +34,16 @@ from flopwise.fitting.shape import (
 )
 from flopwise.fitting.stats import DEFAULT_LEVEL, check_level
 
-__all__ = ["MAX_FLOPS", "Allocation", "Frontier", "allocate", "frontier", "optimum"]
+__all__ = [
+    "MAX_FLOPS",
+    "Allocation",
+    "Frontier",
+    "allocate",
+    "frontier",
+    "frontier_caveats",
+    "optimum",
+    "refuse_too_small",
+]
 
 MAX_FLOPS = 1e35
 """Budgets above this are refused as absurd (about 1e10 x today's largest runs)."""
@@ -50,7 +60,9 @@ class Allocation:
     flops: float
     """The budget in FLOPs, as the law counts C (training plus inference when given)."""
     params: float
-    """N* as the law counts N."""
+    """N* as the law counts N, a parameter count; for a law whose N is not one
+    (DeepSeek's M, FLOPs per token) the chosen shape's total parameters, N* itself in
+    :attr:`model_scale`."""
     tokens: float
     """D*, training tokens."""
     loss: float | None
@@ -71,6 +83,9 @@ class Allocation:
     """The mean curve's bootstrap band; ``loss_interval`` is where a new run will fall."""
     level: float = DEFAULT_LEVEL
     caveats: tuple[str, ...] = ()
+    model_scale: float | None = None
+    """N* of a law that counts N as DeepSeek's model scale M (non-embedding FLOPs per
+    token); ``None`` for laws whose N is a parameter count."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types, laid out as the CLI and the HTTP API answer (``law`` is
@@ -166,32 +181,11 @@ def frontier(
 
 
 def _warnings(
-    law: Law,
-    flops: float,
-    n: float,
-    d: float,
-    shape: Shape | None,
-    constraints: ShapeConstraints,
-    wd_law: bool,
+    law: Law, shape: Shape | None, constraints: ShapeConstraints, wd_law: bool
 ) -> list[str]:
+    """Notes on the answer itself (the reasons to doubt its numbers are its caveats,
+    ``fitting.caveats``)."""
     out: list[str] = []
-    dom = law.domain
-    for name, value, rng in (
-        ("budget", flops, dom.flops),
-        ("params", n, dom.params),
-        ("tokens", d, dom.tokens),
-    ):
-        if rng is not None and not (rng[0] <= value <= rng[1]):
-            out.append(
-                f"{name} {value:.3g} lies outside the range {law.id} was fitted on "
-                f"({rng[0]:.3g} to {rng[1]:.3g}): this is an extrapolation"
-            )
-    if shape is not None and not wd_law:
-        miss = shape.params_law / n - 1.0
-        if abs(miss) > 0.05:
-            out.append(
-                f"the nearest feasible shape has {shape.params_law:.3g} params, {miss:+.0%} off N*"
-            )
     if shape is not None and wd_law:
         edges = []
         if shape.depth in (constraints.min_depth, constraints.max_depth):
@@ -204,6 +198,61 @@ def _warnings(
     out.extend(law_form(law).allocation_notes(law))
     if not law.verified:
         out.append(f"{law.id} is not verified against its source")
+    return out
+
+
+def _smallest(law: Law, constraints: ShapeConstraints, width: Any, depth: Any) -> Any:
+    """Whether each (width, depth) is the smallest feasible shape."""
+    narrowest = int(constraints.widths(constraints.family(law.family))[0])
+    return (np.asarray(depth) == constraints.min_depth) & (np.asarray(width) == narrowest)
+
+
+def refuse_too_small(
+    law: Law,
+    budgets: np.ndarray,
+    costs: np.ndarray,
+    width: np.ndarray,
+    depth: np.ndarray,
+    constraints: ShapeConstraints,
+    *,
+    name: str = "flops",
+) -> None:
+    """``ArgumentError(name)`` when even the smallest feasible shape, trained on the
+    answer's tokens (costing ``costs``), overspends a budget by more than
+    :data:`~fitting.caveats.SHAPE_COST_TOLERANCE`: no shape can spend it."""
+    over = _smallest(law, constraints, width, depth) & (
+        np.asarray(costs) > np.asarray(budgets) * (1.0 + SHAPE_COST_TOLERANCE)
+    )
+    if np.any(over):
+        i = int(np.argmax(over))
+        raise ArgumentError(
+            name,
+            f"{float(np.asarray(budgets)[i]):.3g} FLOPs is too small for any feasible shape: "
+            f"the smallest, {int(np.asarray(width)[i])} x {int(np.asarray(depth)[i])}, trained "
+            f"on the tokens {law.id} gives costs {float(np.asarray(costs)[i]):.3g} FLOPs "
+            "(raise the budget, or allow smaller shapes: head_dim, vocab_size, min_width)",
+        )
+
+
+def frontier_caveats(law: Law, path: Frontier) -> tuple[str, ...]:
+    """:func:`~fitting.caveats.answer_caveats` of a whole path, and one caveat when some
+    points' shapes cost more than the tolerance off their budgets."""
+    costs = path.shape_flops_per_token * path.tokens
+    off = np.abs(costs / path.flops - 1.0) > SHAPE_COST_TOLERANCE
+    out = answer_caveats(
+        law,
+        params=path.params,
+        tokens=path.tokens,
+        flops=path.flops,
+        intervals=path.loss is not None,
+    )
+    if np.any(off):
+        worst = int(np.argmax(np.abs(costs / path.flops - 1.0)))
+        out += (
+            f"at {int(off.sum())} of {len(off)} budgets the nearest feasible shape costs more "
+            f"than {SHAPE_COST_TOLERANCE:.0%} off the budget (worst {costs[worst] / path.flops[worst]:.3g}x "
+            f"at {path.flops[worst]:.3g} FLOPs): those points' losses are not the optimum's",
+        )
     return out
 
 
@@ -272,7 +321,13 @@ def allocate(
     curve, n_band, d_band = _draw_intervals(law, c, n, d, shape, unique_tokens, level)
     inference_flops = 2.0 * n * inference_tokens if inference_tokens else 0.0
     epochs = d / unique_tokens if unique_tokens else None
-    warnings = _warnings(law, c, n, d, shape, constraints, wd_law)
+    m_star = n if law.n_definition is NDefinition.MODEL_SCALE else None  # N is M, not params
+    training = c - 2.0 * n * (inference_tokens or 0.0)
+    refuse_too_small(
+        law, np.array([training]), np.array([shape.flops_per_token * d]),
+        np.array([shape.width]), np.array([shape.depth]), constraints,
+    )  # fmt: skip
+    warnings = _warnings(law, shape, constraints, wd_law)
     if loss is None:
         warnings.append(f"{law.id} ({law.form}) gives no loss prediction")
     if epochs is not None and epochs > 1:
@@ -285,21 +340,25 @@ def allocate(
         law_id=law.id,
         law_version=law.version,
         flops=c,
-        params=n,
+        params=n if m_star is None else float(shape.params),
         tokens=d,
         loss=loss,
         loss_interval=None if loss is None else loss_band(law, loss, curve, n, d, level),
         curve_interval=curve,
         level=level,
-        caveats=spread_caveats(law) if loss is not None else tuple(law.caveats),
-        tokens_per_param=d / n,
+        caveats=(
+            *answer_caveats(law, params=n, tokens=d, flops=c, intervals=loss is not None),
+            *shape_cost_caveat(shape.flops_per_token * d, c - inference_flops),
+        ),
+        tokens_per_param=d / (n if m_star is None else shape.params),
         shape=shape,
         hyperparameters=hyper,
         n_definition=str(law.n_definition),
         c_definition=str(law.c_definition),
         training_flops=c - inference_flops,
         inference_flops=inference_flops,
-        params_interval=n_band,
+        params_interval=n_band if m_star is None else None,
+        model_scale=m_star,
         tokens_interval=d_band,
         unique_tokens=unique_tokens,
         epochs=epochs,

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from flopwise.fitting.caveats import answer_caveats
 from flopwise.fitting.checks import optional_positive
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms import draw_constants, law_form
@@ -23,8 +24,6 @@ from flopwise.fitting.laws import Law
 from flopwise.fitting.shape import law_params
 from flopwise.fitting.stats import DEFAULT_LEVEL, Band, check_level, interval, intervals
 from flopwise.fitting.uncertainty import (
-    DEFAULT_GROWTH,
-    DEFAULT_NOISE_SD,
     PredictiveError,
     default_spread,
     new_run_error,
@@ -39,8 +38,6 @@ __all__ = [
     "point_params",
     "predict",
     "predict_loss",
-    "ratio_caveat",
-    "spread_caveats",
 ]
 
 
@@ -147,7 +144,7 @@ def predict(
         float(tokens or 0.0),
         curve_interval=band,
         level=level,
-        caveats=spread_caveats(law) + ratio_caveat(law, n, float(tokens or 0.0)),
+        caveats=answer_caveats(law, params=n, tokens=tokens),
     )
 
 
@@ -162,36 +159,6 @@ def law_spread(law: Law) -> PredictiveError:
     return default_spread(
         None if dom.params is None else math.log10(dom.params[1]),
         None if dom.tokens is None else math.log10(dom.tokens[1]),
-    )
-
-
-def spread_caveats(law: Law) -> tuple[str, ...]:
-    """The law's caveats, plus one when its intervals rest on the default spread."""
-    if law.spread is not None:
-        return tuple(law.caveats)
-    note = (
-        f"{law.id} carries no estimate of run-to-run noise or extrapolation error: "
-        f"loss_interval assumes the default ({DEFAULT_NOISE_SD} in log loss, growing "
-        f"{DEFAULT_GROWTH} per decade of compute beyond its fitted range)"
-    )
-    if law.domain.params is None and law.domain.tokens is None:
-        note += "; its fitted range is unknown, so the interval does not widen with scale"
-    return (*law.caveats, note)
-
-
-def ratio_caveat(law: Law, params: float | None, tokens: float) -> tuple[str, ...]:
-    """A caveat when a point's tokens per parameter lie outside those the law was
-    fitted on (the interval widens with the decades outside, :func:`fitting.uncertainty.distance`)."""
-    spread = law.spread
-    if params is None or spread is None or not (params > 0 and tokens > 0):
-        return ()
-    lo, hi = spread.log10_ratio_min, spread.log10_ratio_max
-    if lo is None or hi is None or lo <= math.log10(tokens / params) <= hi:
-        return ()
-    return (
-        f"{tokens / params:.3g} tokens per parameter is outside the {10**lo:.3g} to "
-        f"{10**hi:.3g} the law was fitted on: laws of this kind err most far from the ratios "
-        "they saw, and loss_interval widens with the decades outside",
     )
 
 

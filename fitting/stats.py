@@ -58,8 +58,8 @@ def interval(samples: Any, level: float = 0.95) -> Band:
 
     The same values as ``np.percentile(samples, [50 (1 - level), 50 (1 + level)])``:
 
-    >>> interval(np.arange(101.0), 0.9)
-    (5.0, 95.0)
+    >>> interval(np.arange(101.0), 0.5)
+    (25.0, 75.0)
     """
     return intervals(np.atleast_2d(np.asarray(samples, dtype=float)), level)[0]
 

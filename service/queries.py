@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from flopwise.fitting.allocation import Frontier
+from flopwise.fitting.allocation import Frontier, frontier_caveats, refuse_too_small
 from flopwise.fitting.allocation import allocate as fitting_allocate
 from flopwise.fitting.allocation import frontier as fitting_frontier
 from flopwise.fitting.hardware import budget_to_flops, cost_of
-from flopwise.fitting.laws import Law
-from flopwise.fitting.prediction import path_loss_bands, spread_caveats
+from flopwise.fitting.laws import Law, NDefinition
+from flopwise.fitting.prediction import path_loss_bands
 from flopwise.fitting.prediction import predict as fitting_predict
 from flopwise.fitting.shape import ShapeConstraints
 from flopwise.fitting.throughput.model import ThroughputModel
@@ -206,10 +206,22 @@ def frontier(law: Law, req: FrontierRequest) -> dict[str, Any]:
             unique_tokens=req.unique_tokens,
             inference_tokens=req.inference_tokens,
         )
+        training = path.flops - 2.0 * path.params * (req.inference_tokens or 0.0)
+        refuse_too_small(
+            law,
+            training,
+            path.shape_flops_per_token * path.tokens,
+            path.width,
+            path.depth,
+            constraints,
+            name="flops" if req.flops is not None else "flops_min",
+        )
     except CLIENT_ERRORS as exc:
         raise field_error(exc, FrontierRequest.model_fields, nested=NESTED) from None
     loss = [None] * len(path.flops) if path.loss is None else path.loss.tolist()
     bands = [None] * len(path.flops) if path.loss is None else _path_bands(law, path, req)
+    scale = law.n_definition is NDefinition.MODEL_SCALE  # N is M, not parameters
+    params = path.shape_params if scale else path.params
     points = [
         {
             "flops": float(c),
@@ -221,10 +233,11 @@ def frontier(law: Law, req: FrontierRequest) -> dict[str, Any]:
             "depth": int(dep),
             "shape_params": float(p),
             "flops_per_token": float(f),
+            "model_scale": float(m) if scale else None,
         }
-        for c, n, d, v, band, w, dep, p, f in zip(
+        for c, n, d, v, band, w, dep, p, f, m in zip(
             path.flops,
-            path.params,
+            params,
             path.tokens,
             loss,
             bands,
@@ -232,6 +245,7 @@ def frontier(law: Law, req: FrontierRequest) -> dict[str, Any]:
             path.depth,
             path.shape_params,
             path.shape_flops_per_token,
+            path.params,
             strict=True,
         )
     ]
@@ -241,7 +255,7 @@ def frontier(law: Law, req: FrontierRequest) -> dict[str, Any]:
         "points": points,
         "count": len(points),
         "level": req.level,
-        "caveats": list(spread_caveats(law) if path.loss is not None else law.caveats),
+        "caveats": list(frontier_caveats(law, path)),
     }
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from flopwise.fitting.caveats import answer_caveats
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.flops import deepseek_model_scale
 from flopwise.fitting.hardware import gpu
 from flopwise.fitting.hyperparams import deepseek_hyperparameters
 from flopwise.fitting.laws import Law
-from flopwise.fitting.prediction import loss_band, spread_caveats
+from flopwise.fitting.prediction import loss_band, point_params
 from flopwise.fitting.shape import ShapeConstraints
 from flopwise.fitting.throughput.model import ThroughputModel
 from flopwise.fitting.throughput.overspend import overspend
@@ -103,7 +104,9 @@ def _layout(law: Law, result: TimeAllocation, seq_len: int, level: float) -> dic
         "loss_interval": None if band is None else list(band),
         "curve_interval": None,
         "level": level,
-        "caveats": list(spread_caveats(law)),
+        "caveats": list(
+            answer_caveats(law, params=fast.params, tokens=fast.tokens, flops=fast.flops)
+        ),
         "tokens_per_param": fast.tokens / fast.params,
         "shape": dict(vars(fast.shape)),
         "hyperparameters": asdict(deepseek_hyperparameters(scale, fast.tokens)),
@@ -120,6 +123,7 @@ def _layout(law: Law, result: TimeAllocation, seq_len: int, level: float) -> dic
         "tokens_interval": None,
         "unique_tokens": None,
         "epochs": None,
+        "model_scale": None,
         "warnings": list(result.warnings),
         "throughput": {"id": result.throughput_id, "version": result.throughput_version},
         "time_optimal": fast.to_dict(),
@@ -146,4 +150,10 @@ def overspend_answer(
         )
     except ValueError as exc:
         raise _argument(exc, set(OverspendRequest.model_fields)) from None
-    return result.to_dict()
+    out = result.to_dict()
+    shape = out["shape"]
+    params = point_params(law, None, shape["width"], shape["depth"])
+    out["caveats"] = list(
+        answer_caveats(law, params=params, tokens=shape["tokens"], flops=shape["flops"])
+    )
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -9,11 +10,13 @@ import click
 __all__ = ["allocation", "band_text", "frontier", "overspend", "time_allocation"]
 
 
-def _rows(rows: list[tuple[str, str]], warnings: list[str]) -> None:
+def _rows(rows: list[tuple[str, str]], warnings: list[str], caveats: Sequence[str] = ()) -> None:
     for key, value in rows:
-        click.echo(f"{key:>13}  {value}")
+        click.echo(f"{key:>14}  {value}")
     for warning in warnings:
-        click.echo(f"{'warning':>13}  {warning}")
+        click.echo(f"{'warning':>14}  {warning}")
+    for caveat in caveats:
+        click.echo(f"{'caveat':>14}  {caveat}")
 
 
 def band_text(answer: dict[str, Any]) -> str:
@@ -39,10 +42,17 @@ def allocation(result: dict[str, Any]) -> None:
     if band:
         loss += f"  ({result['level']:.0%} for a new run: {band[0]:.4f} to {band[1]:.4f})"
     hp = result["hyperparameters"]
+    if result.get("model_scale") is not None:  # the law's N is DeepSeek's M, not params
+        n_rows = [
+            ("model scale M*", f"{result['model_scale']:.4g} non-embedding FLOPs per token"),
+            ("params", f"{result['params']:.4g} (the shape's, total)"),
+        ]
+    else:
+        n_rows = [("params N*", f"{result['params']:.4g} ({result['n_definition']})")]
     rows = [
         ("law", f"{result['law']['id']}@{result['law']['version']}"),
         ("budget", f"{result['flops']:.4g} FLOPs ({result['c_definition']})"),
-        ("params N*", f"{result['params']:.4g} ({result['n_definition']})"),
+        *n_rows,
         ("tokens D*", f"{result['tokens']:.4g}  ({result['tokens_per_param']:.1f} per param)"),
         ("loss", loss),
         (
@@ -62,7 +72,7 @@ def allocation(result: dict[str, Any]) -> None:
     ]
     if result.get("cost"):
         rows.append(("cost", _cost(result["cost"])))
-    _rows(rows, [*result["warnings"], *result["caveats"]])
+    _rows(rows, result["warnings"], result["caveats"])
 
 
 def _plan_row(plan: dict[str, Any]) -> str:
@@ -88,19 +98,22 @@ def time_allocation(result: dict[str, Any], gpu: str) -> None:
         ("time-optimal", _plan_row(result["time_optimal"])),
         ("FLOP-optimal", _plan_row(result["flop_optimal"])),
     ]
-    _rows(rows, [*result["warnings"], *result["caveats"]])
+    _rows(rows, result["warnings"], result["caveats"])
 
 
 def frontier(result: dict[str, Any]) -> None:
     """The optimal path, one budget a line."""
-    click.echo(f"{'law':>13}  {result['law']['id']}@{result['law']['version']}")
+    click.echo(f"{'law':>14}  {result['law']['id']}@{result['law']['version']}")
     for p in result["points"]:
         loss = "n/a" if p["loss"] is None else f"{p['loss']:.4f}"
+        n = f"N* {p['params']:.4g}"
+        if p.get("model_scale") is not None:
+            n = f"M* {p['model_scale']:.4g} FLOPs/token ({p['params']:.4g} params)"
         click.echo(
-            f"{p['flops']:>13.4g}  N* {p['params']:.4g}, D* {p['tokens']:.4g}, loss {loss}, "
+            f"{p['flops']:>14.4g}  {n}, D* {p['tokens']:.4g}, loss {loss}, "
             f"shape {p['width']} x {p['depth']}"
         )
-    _rows([], result["caveats"])
+    _rows([], [], result["caveats"])
 
 
 def overspend(result: dict[str, Any]) -> None:
@@ -122,4 +135,4 @@ def overspend(result: dict[str, Any]) -> None:
             f"GPU-hours to reach loss {result['target_loss']:.4f}",
         )
     )
-    _rows(rows, result["warnings"])
+    _rows(rows, result["warnings"], result.get("caveats", []))

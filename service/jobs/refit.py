@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from flopwise.fitting.allocation import allocate
+from flopwise.fitting.allocation import frontier
 from flopwise.fitting.catalogue import BUILTIN_LAWS
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms import form_names, law_form
@@ -99,9 +99,9 @@ def check_law(law: Law, runs: Runs) -> list[str]:
     budget = (
         math.sqrt(flops[0] * flops[1]) if flops else float(np.median(6 * runs.params * runs.tokens))
     )
-    try:
-        answer = allocate(law, budget)
-        if not (math.isfinite(answer.params) and math.isfinite(answer.tokens)):
+    try:  # the law's optimum, whether or not its family has a shape that small
+        path = frontier(law, np.array([budget]))
+        if not (np.all(np.isfinite(path.params)) and np.all(np.isfinite(path.tokens))):
             problems.append(f"allocation at {budget:.3g} FLOPs is not finite")
     except (ValueError, ArithmeticError) as exc:
         problems.append(f"allocation at {budget:.3g} FLOPs fails: {exc}")

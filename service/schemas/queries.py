@@ -239,6 +239,7 @@ class FrontierRequest(Request):
 class FrontierPoint(BaseModel):
     flops: float
     params: float
+    """N* as a parameter count (for a law counting DeepSeek's M: the shape's parameters)."""
     tokens: float
     loss: float | None
     loss_interval: tuple[float, float] | None = None
@@ -246,6 +247,8 @@ class FrontierPoint(BaseModel):
     depth: int
     shape_params: float
     flops_per_token: float
+    model_scale: float | None = None
+    """N* of a law counting DeepSeek's M (non-embedding FLOPs per token), else null."""
 
 
 class FrontierPublic(BaseModel):

@@ -88,3 +88,6 @@ class OverspendPublic(BaseModel):
     flops_overspend: float
     gpu_hours_overspend: float
     warnings: list[str]
+    caveats: list[str] = []
+    """Reasons to doubt the numbers (``fitting.caveats``): the law's limits, the shape's
+    size and tokens outside the ranges the law was fitted on."""

@@ -17,8 +17,24 @@ function rows(ids, answers, catalogue) {
       el("span", { title: meta.citation || "" }, id), count(a.params), count(a.tokens), sci(a.tokens_per_param),
       a.loss_interval ? `${loss} (${interval(a.loss_interval, (v) => v.toFixed(3))})` : loss,
       a.shape ? `${a.shape.width} × ${a.shape.depth}` : "—",
-      a.warnings.length ? el("span", { class: "warn-count", title: a.warnings.join("\n") }, `${a.warnings.length} ⚠`) : ""] };
+      notes(a)] };
   });
+}
+
+// Warnings and caveats of one answer: a count, each one in the tooltip.
+function notes(a) {
+  const all = [...(a.warnings || []), ...(a.caveats || [])].filter((w) => typeof w === "string");
+  return all.length ? el("span", { class: "warn-count", title: all.join("\n") }, `${all.length} ⚠`) : "";
+}
+
+// Laws fitted on different data (corpus, tokenizer) predict losses on different scales.
+function comparability(ids, catalogue) {
+  const data = new Set(ids.map((id) => (catalogue.find((l) => l.id === id) || {}).dataset || "unknown data"));
+  if (data.size < 2) return null;
+  return el("p", { class: "warnings", id: "compare-note" },
+    `Losses are not comparable across these laws: they were fitted on different data (${[...data].join("; ")}), `
+    + "so each predicts loss on its own evaluation set and tokenizer. Compare N*, D* and tokens per parameter; "
+    + "compare losses only between laws fitted on the same data.");
 }
 
 // N* and D* of every law on one log axis: the gap between the two marks is tokens/param.
@@ -44,7 +60,8 @@ async function submit(ev) {
   document.getElementById("compare-chart").replaceChildren(spreadChart(ids, answers));
   document.getElementById("compare-table").replaceChildren(
     el("p", { class: "muted" }, `${sci(Number(flops))} FLOPs, each law spending it under its own C definition.`),
-    table(["Law", "N*", "D*", "Tokens / param", "Loss", "Shape", "Warnings"], rows(ids, answers, catalogue), { id: "compare-results" }));
+    comparability(ids, catalogue),
+    table(["Law", "N*", "D*", "Tokens / param", "Loss", "Shape", "Warnings and caveats"], rows(ids, answers, catalogue), { id: "compare-results" }));
 }
 
 export async function initCompare() {

@@ -128,8 +128,9 @@ def _wait_healthy(server: ServerProcess, timeout: float) -> None:
     )
 
 
-@pytest.fixture
-def flopwise_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+def _servers(tmp_path: Path) -> tuple[Callable[..., ServerProcess], list[_Process]]:
+    """A function that starts ``flopwise serve`` processes under ``tmp_path``, and the
+    list of those it started."""
     started: list[_Process] = []
     data_dir = tmp_path / "flopwise-data"
 
@@ -165,6 +166,23 @@ def flopwise_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
         _wait_healthy(server, ready_timeout)
         return server
 
+    return start, started
+
+
+@pytest.fixture
+def flopwise_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    start, started = _servers(tmp_path)
+    yield start
+    for process in reversed(started):
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def flopwise_server_module(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., ServerProcess]]:
+    """:func:`flopwise_server` shared by the tests of one module."""
+    start, started = _servers(tmp_path_factory.mktemp("serve"))
     yield start
     for process in reversed(started):
         process.stop()

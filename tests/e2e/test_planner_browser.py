@@ -155,6 +155,8 @@ def test_plan_compare_frontier(browser: Browser, artifacts: Path) -> None:
     rows.nth(len(builtin) - 1).wait_for()
     assert rows.count() == len(builtin)
     assert [rows.nth(i).get_attribute("data-law") for i in range(rows.count())] == builtin
+    # the built-in laws were fitted on different corpora: their losses are not comparable
+    assert "not comparable" in page.locator("#compare-note").inner_text()
     page.screenshot(path=artifacts / "compare.png", full_page=True)
 
     # frontier: charts with data

@@ -33,7 +33,7 @@ def test_allocate_flops_reproduces_the_core(query_client: httpx.Client) -> None:
     assert shape["width"] == shape["n_heads"] * shape["head_dim"]
     assert set(out["hyperparameters"]) >= {"batch_size_tokens", "learning_rate"}
     assert out["cost"] is None  # no GPU named: cost unknown
-    assert any("outside the range" in w for w in out["warnings"])
+    assert any("outside the range" in w for w in out["caveats"])
 
 
 def test_allocate_gpu_hours_costs_what_it_was_given(query_client: httpx.Client) -> None:
