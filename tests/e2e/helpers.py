@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
+
+T = TypeVar("T")
 
 
 def wait_job(
@@ -22,6 +25,19 @@ def wait_job(
             return job
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} is {job['status']} after {timeout} s: {job}")
+        time.sleep(0.05)
+
+
+def wait_until(what: str, check: Callable[[], T], *, timeout: float = 60.0) -> T:
+    """Poll ``check()`` until it returns something truthy and return that; fail after
+    ``timeout`` seconds naming ``what`` was awaited (a deadline, not a sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.05)
 
 

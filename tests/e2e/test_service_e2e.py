@@ -14,9 +14,16 @@ from flopwise.fitting.laws import from_dict
 from tests.e2e.conftest import ServerProcess, WorkerProcess
 from tests.e2e.data import gemstones_hot
 from tests.e2e.helpers import all_runs, wait_job
+from tests.pins import GEMSTONES_REPO, MCLEISH, published
 from tests.service.conftest import scrape_until_published
 
 pytestmark = pytest.mark.slow
+
+HOT_ROWS, HOT_PARAMS = published(
+    (220, [48377600.0, 2007837696.0]),
+    f"{MCLEISH}: {GEMSTONES_REPO} wandb_dfs/wandb_df_for_fitting_hot.jsonl, its rows and the "
+    "smallest and largest params_active_precise (the 22 models, both embeddings counted)",
+)
 
 
 def test_ingest_gemstones_refit_and_allocate(
@@ -24,7 +31,7 @@ def test_ingest_gemstones_refit_and_allocate(
 ) -> None:
     server = flopwise_server(env=e2e_store)
     runs = gemstones_hot("gemstones-hot")
-    assert len(runs) == 220
+    assert len(runs) == HOT_ROWS
     jobs = set()
     with httpx.Client(base_url=server.url, timeout=60) as http:
         for start in range(0, len(runs), 50):  # several batches, one debounced refit
@@ -35,7 +42,7 @@ def test_ingest_gemstones_refit_and_allocate(
         job = wait_job(server.url, jobs.pop())
         assert job["status"] == "succeeded", job
         assert job["result"] == {"law_id": "gemstones-hot-chinchilla", "version": 1}
-        assert len(all_runs(server.url, "gemstones-hot")) == 220
+        assert len(all_runs(server.url, "gemstones-hot")) == HOT_ROWS
 
         r = http.post(
             "/v1/allocate",
@@ -45,8 +52,8 @@ def test_ingest_gemstones_refit_and_allocate(
         answer = r.json()
         assert answer["law"] == {"id": "gemstones-hot-chinchilla", "version": 1}
         law = http.get("/v1/laws/gemstones-hot-chinchilla@1").json()
-        assert law["fit"]["report"]["n_runs"] == 220
-        assert law["domain"]["params"] == [48377600.0, 2007837696.0]  # the data's range
+        assert law["fit"]["report"]["n_runs"] == HOT_ROWS
+        assert law["domain"]["params"] == HOT_PARAMS  # the data's range
         # the server's answer is the core's answer for the stored law
         stored = from_dict({k: law[k] for k in ("id", "version", "form", "constants")})
         expected = allocate(stored, answer["flops"])

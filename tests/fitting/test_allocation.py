@@ -15,11 +15,19 @@ from flopwise.fitting.forms import law_form
 from flopwise.fitting.hardware import GPUS, budget_to_flops, cost_of
 from flopwise.fitting.prediction import predict_loss
 from flopwise.fitting.shape import ShapeConstraints, law_flops_per_token, law_params
+from tests.pins import published
+
+H100_PEAK = published(
+    989.4e12,
+    "NVIDIA H100 SXM5, dense BF16: 989.4 TFLOP/s (NVIDIA's Hopper architecture whitepaper; the "
+    "datasheet prints 1,979 with sparsity)",
+    derived="528 tensor cores x 1,024 FLOPs per clock x 1.83 GHz",
+)
 
 
 def test_gpu_hours_and_dollars_to_flops() -> None:
     flops = budget_to_flops(gpu_hours=1e5, gpu_name="h100", mfu=0.4)
-    assert flops == pytest.approx(1e5 * 3600 * 989.4e12 * 0.4)
+    assert flops == pytest.approx(1e5 * 3600 * H100_PEAK * 0.4)
     assert budget_to_flops(
         dollars=2e5, price_per_gpu_hour=2.0, gpu_name="H100", mfu=0.4
     ) == pytest.approx(flops)

@@ -11,25 +11,46 @@ import pytest
 from flopwise.fitting.catalogue import PORIAN_FAMILY
 from flopwise.fitting.counting import ArchFamily, ArchSpec, block_matmul_params, count
 from flopwise.fitting.flops import deepseek_model_scale, flops_per_token, kaplan_flops_per_token
+from tests.pins import BROWN, DEEPSEEK, GEMSTONES_REPO, MCLEISH, PORIAN, RADFORD, published
 from tests.shared_data import BUNDLED, gemstones_wandb_files
+
+GEMSTONES_COUNTER = (
+    f"{MCLEISH}, App. M (arXiv App. G): the authors' FLOP counter, V 50,304, s 2,048 "
+    "(docs/laws.md §8.4)"
+)
+COUNTER_DERIVED = "the counter's formula of docs/laws.md §8.4, evaluated independently of flopwise"
+PARAMS_1024X28 = published(
+    543_482_880,
+    f"{MCLEISH}: params_active_precise of 1024 x 28 in {GEMSTONES_REPO} wandb_dfs/ "
+    "(docs/laws.md §8.4)",
+)
 
 
 def test_gemstones_1024x28_params_and_flops() -> None:
-    # docs/laws.md §8.4 and §11 row 15: exact.
+    # docs/laws.md §11 row 15: exact.
+    per_token, ratio = published(
+        (3.578e9, 1.097), GEMSTONES_COUNTER, derived=f"{COUNTER_DERIVED}; ratio to 6N"
+    )
     spec = ArchSpec.gemstones(1024, 28)
-    assert count(spec).total == 543_482_880
-    assert flops_per_token(spec)["gemstones"] == pytest.approx(3.578e9, rel=5e-4)
-    assert flops_per_token(spec)["gemstones"] / (6 * 543_482_880) == pytest.approx(1.097, abs=5e-4)
+    assert count(spec).total == PARAMS_1024X28
+    assert flops_per_token(spec)["gemstones"] == pytest.approx(per_token, rel=5e-4)
+    assert flops_per_token(spec)["gemstones"] / (6 * PARAMS_1024X28) == pytest.approx(
+        ratio, abs=5e-4
+    )
 
 
 @pytest.mark.parametrize(
     ("width", "depth", "expected", "ratio"),
-    [
-        (256, 80, 9.967e8, 1.591),
-        (3072, 12, 1.1925e10, 0.990),
-        (768, 3, 4.414e8, 0.709),
-        (2048, 27, 1.2019e10, 1.052),
-    ],
+    published(
+        [
+            (256, 80, 9.967e8, 1.591),
+            (3072, 12, 1.1925e10, 0.990),
+            (768, 3, 4.414e8, 0.709),
+            (2048, 27, 1.2019e10, 1.052),
+        ],
+        GEMSTONES_COUNTER,
+        derived=f"{COUNTER_DERIVED}; ratio to 6N with the authors' parameter counter",
+    ),
 )
 def test_gemstones_flops_per_token_table(
     width: int, depth: int, expected: float, ratio: float
@@ -55,17 +76,23 @@ def test_every_gemstones_params_active_precise() -> None:
     assert checked > 10_000
 
 
+DEEPSEEK_TABLE3 = f"{DEEPSEEK}, Table 3 (vocabulary 102,400, sequence 4,096; docs/laws.md §5.2)"
+
+
 @pytest.mark.parametrize(
     ("depth", "width", "n1", "n2", "m", "r1", "r2"),
-    [
-        (8, 512, 25.2e6, 77.6e6, 352e6, 0.43, 1.32),
-        (12, 768, 84.9e6, 164e6, 963e6, 0.53, 1.02),
-        (24, 1024, 302e6, 407e6, 3.02e9, 0.60, 0.81),
-        (24, 2048, 1.21e9, 1.42e9, 9.66e9, 0.75, 0.88),
-        (32, 4096, 6.44e9, 6.86e9, 45.1e9, 0.85, 0.91),
-        (40, 5120, 12.6e9, 13.1e9, 85.6e9, 0.88, 0.92),
-        (80, 8192, 64.4e9, 65.3e9, 419e9, 0.92, 0.94),
-    ],
+    published(
+        [
+            (8, 512, 25.2e6, 77.6e6, 352e6, 0.43, 1.32),
+            (12, 768, 84.9e6, 164e6, 963e6, 0.53, 1.02),
+            (24, 1024, 302e6, 407e6, 3.02e9, 0.60, 0.81),
+            (24, 2048, 1.21e9, 1.42e9, 9.66e9, 0.75, 0.88),
+            (32, 4096, 6.44e9, 6.86e9, 45.1e9, 0.85, 0.91),
+            (40, 5120, 12.6e9, 13.1e9, 85.6e9, 0.88, 0.92),
+            (80, 8192, 64.4e9, 65.3e9, 419e9, 0.92, 0.94),
+        ],
+        DEEPSEEK_TABLE3,
+    ),
 )
 def test_deepseek_table3(
     depth: int, width: int, n1: float, n2: float, m: float, r1: float, r2: float
@@ -82,40 +109,54 @@ def test_deepseek_table3(
 
 
 def test_deepseek_model_scale_exact() -> None:
-    # §11 row 8: 24 layers x 2048 at 4096 -> M = 9.66e9, and the 7B of §5.4.
+    # docs/laws.md §11 row 8: 24 layers x 2048 at 4096, and the 7B of §5.4.
+    m_24x2048 = published(9.66e9, DEEPSEEK_TABLE3)
+    m_7b = published(
+        4.228e10,
+        f"{DEEPSEEK}, Eq. 2 for the 7B of Table 2 (30 layers, d 4096)",
+        derived="72·30·4096² + 12·30·4096·4096",
+    )
     assert deepseek_model_scale(2048, 24, 4096) == 72 * 24 * 2048**2 + 12 * 24 * 2048 * 4096
-    assert deepseek_model_scale(2048, 24, 4096) == pytest.approx(9.66e9, rel=1e-3)
-    assert deepseek_model_scale(4096, 30, 4096) == pytest.approx(4.228e10, rel=1e-3)
+    assert deepseek_model_scale(2048, 24, 4096) == pytest.approx(m_24x2048, rel=1e-3)
+    assert deepseek_model_scale(4096, 30, 4096) == pytest.approx(m_7b, rel=1e-3)
 
 
 @pytest.mark.parametrize(
     ("width", "depth", "total"),
-    [
-        (768, 12, 124_439_808),
-        (1024, 24, 354_823_168),
-        (1280, 36, 774_030_080),
-        (1600, 48, 1_557_611_200),
-    ],
+    published(
+        [
+            (768, 12, 124_439_808),
+            (1024, 24, 354_823_168),
+            (1280, 36, 774_030_080),
+            (1600, 48, 1_557_611_200),
+        ],
+        f"{RADFORD}: the four released checkpoints (the paper's Table 2 rounds them to 117M, "
+        "345M, 762M and 1542M)",
+        derived="the checkpoints' tensor shapes summed: vocabulary 50,257, context 1,024, tied "
+        "embeddings, learned positions, LayerNorm and biases",
+    ),
 )
 def test_gpt2_parameter_counts(width: int, depth: int, total: int) -> None:
-    # The published GPT-2 checkpoints (tied embeddings, learned positions, LayerNorm, biases).
     assert count(ArchSpec.gpt(width, depth)).total == total
 
 
 @pytest.mark.parametrize(
     ("width", "depth", "nominal"),
-    [
-        (768, 12, 125e6),
-        (1024, 24, 350e6),
-        (1536, 24, 760e6),
-        (2048, 24, 1.3e9),
-        (2560, 32, 2.7e9),
-        (4096, 32, 6.7e9),
-        (12288, 96, 175e9),
-    ],
+    published(
+        [
+            (768, 12, 125e6),
+            (1024, 24, 350e6),
+            (1536, 24, 760e6),
+            (2048, 24, 1.3e9),
+            (2560, 32, 2.7e9),
+            (4096, 32, 6.7e9),
+            (12288, 96, 175e9),
+        ],
+        f"{BROWN}, Table 2.1 (context 2,048)",
+    ),
 )
 def test_gpt3_table_2_1_sizes(width: int, depth: int, nominal: float) -> None:
-    # GPT-3 Table 2.1 rows (context 2048); the paper rounds, so 3%.
+    # The paper rounds, so 3%.
     spec = ArchSpec.gpt(width, depth, seq_len=2048)
     assert count(spec).total == pytest.approx(nominal, rel=0.03)
     # Kaplan Eq. 2.1: N ~ 12 n_layer d_model^2 non-embedding.
@@ -190,7 +231,12 @@ def test_porian_counts_reproduce_their_data() -> None:
 
 def test_family_spec_and_counts_agree() -> None:
     spec = PORIAN_FAMILY.spec(1024, 16)
-    assert spec.ffn_size == 2816  # 256 * ceil(8 * 1024 / 3 / 256)
+    ffn = published(
+        2816,
+        f"{PORIAN}: d_ff = 256·ceil((8w/3)/256) in their data.py (docs/laws.md §4)",
+        derived="256 x ceil(8 x 1024 / 3 / 256)",
+    )
+    assert spec.ffn_size == ffn
     assert spec.n_heads == 16 and spec.n_kv_heads == 16
     assert ArchFamily().spec(1024, 28) == ArchSpec.gemstones(1024, 28)
 

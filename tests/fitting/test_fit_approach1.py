@@ -11,6 +11,24 @@ from flopwise.fitting.datasets import load_dataset
 from flopwise.fitting.fit import fit
 from flopwise.fitting.fit.envelope import binned_minimum, lower_hull
 from flopwise.fitting.laws import CDefinition, Form
+from tests.pins import GEMSTONES_REPO, MCLEISH, published, regression_pin
+
+HULL_FIT = published(
+    {
+        "log_k_N": -2.8451076960767026,
+        "a_N": 0.499380216082636,
+        "log_k_D": 1.8963208273327723,
+        "a_D": 0.4809888232129201,
+    },
+    f"{MCLEISH}: {GEMSTONES_REPO} parameters/approach_1_linear_regression_params.json and "
+    "..._tokens.json (intercept, coef; docs/laws.md §8.3)",
+)
+HULL_POINTS = regression_pin(
+    21,
+    how="fit(load_dataset('gemstones-hot-477').runs, method='approach1', "
+    "c_definition='gemstones').diagnostics['n_optima']",
+    why="the hull the published regression goes through: another count is another envelope",
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +40,14 @@ def hull_report():
 
 
 def test_gemstones_hot_477_hull_regression(hull_report) -> None:
-    # parameters/approach_1_linear_regression_{params,tokens}.json (docs/laws.md §8.3):
     # N_opt = e^-2.845108 C^0.499380, D_opt = e^1.896321 C^0.480989, Gemstones FLOPs.
     assert hull_report.success, hull_report.message
     k = hull_report.law.constants
-    assert math.log(k["k_N"]) == pytest.approx(-2.8451076960767026, abs=1e-9)
-    assert k["a_N"] == pytest.approx(0.499380216082636, abs=1e-10)
-    assert math.log(k["k_D"]) == pytest.approx(1.8963208273327723, abs=1e-9)
-    assert k["a_D"] == pytest.approx(0.4809888232129201, abs=1e-10)
-    assert hull_report.diagnostics["n_optima"] == 21
+    assert math.log(k["k_N"]) == pytest.approx(HULL_FIT["log_k_N"], abs=1e-9)
+    assert k["a_N"] == pytest.approx(HULL_FIT["a_N"], abs=1e-10)
+    assert math.log(k["k_D"]) == pytest.approx(HULL_FIT["log_k_D"], abs=1e-9)
+    assert k["a_D"] == pytest.approx(HULL_FIT["a_D"], abs=1e-10)
+    assert hull_report.diagnostics["n_optima"] == HULL_POINTS
     law = hull_report.law
     assert law.form is Form.POWER_LAW and law.c_definition is CDefinition.GEMSTONES
 
@@ -38,7 +55,7 @@ def test_gemstones_hot_477_hull_regression(hull_report) -> None:
 def test_hull_bootstrap_and_diagnostics(hull_report) -> None:
     d = hull_report.diagnostics
     lo, hi = d["bootstrap"]["intervals"]["a_N"]
-    assert lo < 0.49938 < hi and hi - lo < 0.15
+    assert lo < HULL_FIT["a_N"] < hi and hi - lo < 0.15
     assert hull_report.law.draws is not None and hull_report.law.draws.shape[1] == 2
     ext = d["extrapolation"]
     assert ext["held_out_points"] >= 1
@@ -78,5 +95,5 @@ def test_binned_envelope_option() -> None:
         extrapolation=False,
     )
     assert report.success
-    # the binned minimum follows the same frontier, more noisily (docs/laws.md §8.3: 0.499)
-    assert report.law.constants["a_N"] == pytest.approx(0.4994, abs=0.06)
+    # the binned minimum follows the same frontier, more noisily
+    assert report.law.constants["a_N"] == pytest.approx(HULL_FIT["a_N"], abs=0.06)

@@ -15,8 +15,22 @@ from flopwise.fitting.datasets import load_dataset
 from flopwise.fitting.fit import fit
 from flopwise.fitting.fit.isoflop import group_budgets, locate_minimum
 from flopwise.fitting.laws import NDefinition
+from tests.pins import PORIAN, PORIAN_REPO, published
 
-TARGETS = {"porian-2024": (0.4969, 0.02), "porian-2024-kaplan": (0.8353, 0.03)}
+A_N = published(
+    {"porian-2024": 0.4969, "porian-2024-kaplan": 0.8353},
+    f"{PORIAN}: the weighted fits stored in {PORIAN_REPO} data/summary_df*.pickle.xz, "
+    "RefinedWeb (docs/laws.md §4.1)",
+)
+TARGETS = {
+    "porian-2024": (A_N["porian-2024"], 0.02),
+    "porian-2024-kaplan": (A_N["porian-2024-kaplan"], 0.03),
+}
+BUDGETS = published(
+    12,
+    f"{PORIAN}: isoFLOP budgets 1e17 x 2^k for k = -3 to 8 (docs/laws.md §4)",
+    derived="one minimum per budget",
+)
 
 
 def _a(name: str, **options) -> float:
@@ -49,7 +63,7 @@ def test_weighted_regression_stays_within_tolerance() -> None:
 
 
 def test_robust_profile_ignores_a_diverged_run() -> None:
-    assert _a("porian-2024", profile="robust") == pytest.approx(0.4969, abs=0.02)
+    assert _a("porian-2024", profile="robust") == pytest.approx(A_N["porian-2024"], abs=0.02)
     x = np.log(np.geomspace(1e7, 1e9, 9))
     loss = np.exp(0.05 * (x - np.log(1e8)) ** 2 + 1.0)
     loss[6] *= 1.3  # one run two steps above the floor diverged
@@ -71,7 +85,7 @@ def test_report_law_and_intervals() -> None:
     assert law.n_definition is NDefinition.WITH_HEAD
     # D* = C / 6N* on these points, so the exponents add to one
     assert law.constants["a_N"] + law.constants["a_D"] == pytest.approx(1.0, abs=1e-6)
-    assert report.diagnostics["n_optima"] == 12
+    assert report.diagnostics["n_optima"] == BUDGETS
     lo, hi = report.diagnostics["bootstrap"]["intervals"]["a_N"]
     assert lo < law.constants["a_N"] < hi
     assert law.draws is not None and law.draws.shape == (
@@ -95,7 +109,7 @@ def test_edge_minimum_is_skipped_with_a_warning() -> None:
     drop = np.isin(np.arange(len(runs)), largest) & (runs.params < best)
     report = fit(runs.subset(~drop), form="power-law", method="approach2", extrapolation=False)
     assert any("has its lowest loss at an edge" in w for w in report.warnings)
-    assert report.diagnostics["n_optima"] == 11
+    assert report.diagnostics["n_optima"] == BUDGETS - 1
 
 
 def test_binned_budgets_group_nearby_flops() -> None:
@@ -104,7 +118,7 @@ def test_binned_budgets_group_nearby_flops() -> None:
     assert [len(g) for g in groups] == [2, 2, 1]
     runs = load_dataset("porian-2024").runs
     report = fit(runs, form="power-law", method="approach2", grouping="binned", extrapolation=False)
-    assert report.law.constants["a_N"] == pytest.approx(0.4969, abs=0.03)
+    assert report.law.constants["a_N"] == pytest.approx(A_N["porian-2024"], abs=0.03)
 
 
 def test_locate_minimum_of_an_exact_parabola() -> None:

@@ -11,6 +11,13 @@ from flopwise.fitting.fit.bootstrap import resample_counts
 from flopwise.fitting.forms import law_form
 from flopwise.fitting.laws import Form, from_dict, to_dict
 from flopwise.fitting.prediction import predict
+from tests.pins import BESIROGLU, published
+
+EPOCH_ALPHA, EPOCH_ALPHA_95, EPOCH_E_95 = published(
+    (0.3478, (0.317, 0.373), (1.769, 1.871)),
+    f"{BESIROGLU}: α's estimate and the 95% bootstrap intervals of α and E from 4,000 "
+    "resamples (docs/laws.md §3.1)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +35,10 @@ def boot():
 
 
 def test_alpha_interval_matches_epoch(boot) -> None:
-    # Besiroglu et al. 2024 (docs/laws.md §3.1): alpha 0.3478, 95% CI (0.317, 0.373).
     lo, hi = boot.diagnostics["bootstrap"]["intervals"]["alpha"]
-    assert lo < 0.3478 < hi
-    assert (0.373 - 0.317) / 1.5 <= hi - lo <= (0.373 - 0.317) * 1.5
+    assert lo < EPOCH_ALPHA < hi
+    width = EPOCH_ALPHA_95[1] - EPOCH_ALPHA_95[0]
+    assert width / 1.5 <= hi - lo <= width * 1.5
 
 
 def test_every_parameter_has_an_interval(boot) -> None:
@@ -39,9 +46,9 @@ def test_every_parameter_has_an_interval(boot) -> None:
     assert set(intervals) == set(law_form(Form.CHINCHILLA).constants)
     for name, (lo, hi) in intervals.items():
         assert lo < boot.law.constants[name] < hi, name
-    # E: Epoch's 95% CI (1.769, 1.871)
     lo, hi = intervals["E"]
-    assert lo == pytest.approx(1.769, abs=0.03) and hi == pytest.approx(1.871, abs=0.03)
+    assert lo == pytest.approx(EPOCH_E_95[0], abs=0.03)
+    assert hi == pytest.approx(EPOCH_E_95[1], abs=0.03)
 
 
 def test_draws_are_stored_with_the_law(boot) -> None:

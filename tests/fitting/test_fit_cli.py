@@ -10,6 +10,15 @@ import pytest
 from flopwise.fitting.datasets import DATA_DIR
 from flopwise.fitting.laws import from_dict
 from flopwise.service.cli import run
+from tests.pins import BESIROGLU, EPOCH_REPO, PORIAN, PORIAN_REPO, published
+
+EPOCH_HUBER = published(
+    {"objective": 1.01827e-3, "alpha": 0.3473, "beta": 0.3672, "E": 1.8172, "A": 477.8, "B": 2144},
+    f"{BESIROGLU}: the {EPOCH_REPO} notebook's summed-Huber fit (docs/laws.md §3.1, §11 row 4)",
+)
+PORIAN_A_N = published(
+    0.497, f"{PORIAN}: the RefinedWeb weighted fit, 0.4969, in {PORIAN_REPO} (docs/laws.md §4.1)"
+)
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -23,13 +32,11 @@ def test_json_constants_under_usual_names(capsys: pytest.CaptureFixture[str]) ->
     assert code == 0
     data = json.loads(out)
     assert data["success"] is True
-    assert data["objective"] == pytest.approx(1.01827e-3, rel=1e-5)
-    assert data["alpha"] == pytest.approx(0.3473, rel=1e-3)
-    assert data["beta"] == pytest.approx(0.3672, rel=1e-3)
-    assert data["E"] == pytest.approx(1.8172, rel=1e-3)
-    assert data["A"] == pytest.approx(477.8, rel=5e-3) and data["B"] == pytest.approx(
-        2144, rel=5e-3
-    )
+    assert data["objective"] == pytest.approx(EPOCH_HUBER["objective"], rel=1e-5)
+    for name in ("alpha", "beta", "E"):
+        assert data[name] == pytest.approx(EPOCH_HUBER[name], rel=1e-3), name
+    for name in ("A", "B"):
+        assert data[name] == pytest.approx(EPOCH_HUBER[name], rel=5e-3), name
 
 
 def test_csv_file_with_column_mapping_plot_and_saved_law(
@@ -95,7 +102,7 @@ def test_isoflop_method_from_the_cli(capsys: pytest.CaptureFixture[str]) -> None
     )
     assert code == 0
     data = json.loads(out)
-    assert data["form"] == "power-law" and data["a_N"] == pytest.approx(0.497, abs=0.02)
+    assert data["form"] == "power-law" and data["a_N"] == pytest.approx(PORIAN_A_N, abs=0.02)
     assert data["intervals"]["a_N"][0] < data["a_N"] < data["intervals"]["a_N"][1]
 
 

@@ -11,16 +11,27 @@ from flopwise.fitting.fit import fit
 from flopwise.fitting.fit.decay import DecayData, decay_objective, decay_predict
 from flopwise.fitting.prediction import predict_loss
 from flopwise.fitting.runs import Runs
+from tests.pins import MUENNIGHOFF, published
 
-# Muennighoff et al. 2023, App. A (docs/laws.md §7.2): C4 base law and decay constants.
-BASE = {
-    "E": float(np.exp(0.6254804)),
-    "A": float(np.exp(6.255414)),
-    "B": float(np.exp(7.3049974)),
-    "alpha": 0.3526596,
-    "beta": 0.3526596,
-}
-R_N, R_D = 5.309743, 15.387756
+# The generating law of the synthetic runs, and what the fit must recover.
+BASE = published(
+    {
+        "E": float(np.exp(0.6254804)),
+        "A": float(np.exp(6.255414)),
+        "B": float(np.exp(7.3049974)),
+        "alpha": 0.3526596,
+        "beta": 0.3526596,
+    },
+    f"{MUENNIGHOFF}, App. A: the C4 base law, α = β tied (docs/laws.md §7.2)",
+)
+R_N, R_D = published(
+    (5.309743, 15.387756), f"{MUENNIGHOFF}, App. A: the decay constants (docs/laws.md §7.2)"
+)
+C4_LOSS = published(
+    2.1891,
+    f"{MUENNIGHOFF}, App. A constants (docs/laws.md §7.3)",
+    derived="Eq. 5 to 7 at N = 5.1e9, D = 4e11, U_D = 1e11",
+)
 
 
 def _runs(seed: int = 3) -> tuple[Runs, np.ndarray]:
@@ -54,10 +65,10 @@ def test_recovers_decay_constants() -> None:
     assert k["R_D"] == pytest.approx(R_D, rel=0.1)
     lo, hi = report.diagnostics["bootstrap"]["intervals"]["R_D"]
     assert lo < k["R_D"] < hi
-    # the fitted law predicts through the shared formula (docs/laws.md §7.3 worked number)
+    # the fitted law predicts through the shared formula
     law = report.law.evolve(constants={**BASE, "R_N": R_N, "R_D": R_D}, draws=None)
     assert predict_loss(law, params=5.1e9, tokens=4e11, unique_tokens=1e11) == pytest.approx(
-        2.1891, abs=1e-4
+        C4_LOSS, abs=1e-4
     )
 
 

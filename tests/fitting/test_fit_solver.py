@@ -12,6 +12,19 @@ from flopwise.fitting.fit.lse import LogData, log_predict, objective, objective_
 from flopwise.fitting.fit.parametric import LSE_SPECS, chinchilla_grid, grid_rows, grid_size
 from flopwise.fitting.fit.solver import CONVERGED, lbfgs_batch
 from flopwise.fitting.laws import Form
+from tests.pins import HOFFMANN, MCLEISH, published
+
+STARTS = published(
+    {2: 4500, 4: 4_050_000},
+    f"{HOFFMANN}, App. D.2 (two inputs) and {MCLEISH}'s depth_width.py (four inputs): the start "
+    "grids (docs/laws.md §2.2, §8.3)",
+    derived="5^k exponents x 6^k log-coefficients x 5 log-E values for k inputs",
+)
+GRID_CORNERS = published(
+    ([0, 0, 0, 0, 0, 0, 0, 0, -1], [2, 2, 2, 2, 25, 25, 25, 25, 1]),
+    f"{MCLEISH}, depth_width.py: exponents 0 to 2, log-coefficients 0 to 25, log E -1 to 1 "
+    "(docs/laws.md §8.3)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +122,9 @@ def test_bounds_hold_and_per_start_weights(epoch: LogData) -> None:
 
 
 def test_grid_rows_decode_the_full_grid() -> None:
-    assert grid_size(4) == 4_050_000 and grid_size(2) == 4500
-    rows = grid_rows(4, np.array([0, 1, 4_049_999]))
-    np.testing.assert_array_equal(rows[0], [0, 0, 0, 0, 0, 0, 0, 0, -1])
-    np.testing.assert_array_equal(rows[1], [0, 0, 0, 0, 0, 0, 0, 0, -0.5])
-    np.testing.assert_array_equal(rows[2], [2, 2, 2, 2, 25, 25, 25, 25, 1])
+    assert grid_size(4) == STARTS[4] and grid_size(2) == STARTS[2]
+    rows = grid_rows(4, np.array([0, 1, STARTS[4] - 1]))
+    first, last = GRID_CORNERS
+    np.testing.assert_array_equal(rows[0], first)
+    np.testing.assert_array_equal(rows[1], [*first[:-1], -0.5])  # log E steps by 0.5
+    np.testing.assert_array_equal(rows[2], last)

@@ -36,9 +36,23 @@ from flopwise.fitting.uncertainty import (
     new_run_error,
     predictive_band,
 )
+from tests.pins import HOFFMANN, published, regression_pin
 
-TRUTH = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
-"""Hoffmann et al. 2022 Eq. 10 (rounded): both terms matter over the sizes fitted."""
+TRUTH = published(
+    {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28},
+    f"{HOFFMANN}, Eq. 10 as printed (docs/laws.md §2.2)",
+)
+"""The law the synthetic runs are drawn from: both terms matter over the sizes fitted."""
+NORMAL_QUANTILES = published(
+    {0.9: 1.6449, 0.95: 1.9600},
+    "the standard normal quantiles z(0.95) and z(0.975) of any statistical table",
+    derived="scipy.stats.norm.ppf: 1.644854, 1.959964",
+)
+T_QUANTILES = published(
+    {(0.9, 4): 2.1318, (0.95, 3): 3.1824},
+    "Student's t quantiles t(0.95; 4) and t(0.975; 3) of any statistical table",
+    derived="scipy.stats.t.ppf: 2.131847, 3.182446",
+)
 SIZES, TOKENS = np.geomspace(3e7, 1e9, 8), np.geomspace(1e9, 3e10, 6)
 FRESH_SIZES, FRESH_TOKENS = np.geomspace(1.5e9, 6e9, 4), np.geomspace(3e10, 1.2e11, 4)
 NOISE = 0.005
@@ -65,8 +79,8 @@ def test_level_outside_the_open_unit_interval_names_level(bad: object) -> None:
 
 
 def test_z_scores_are_the_normal_quantiles() -> None:
-    assert z_score(0.9) == pytest.approx(1.6449, abs=1e-4)
-    assert z_score(0.95) == pytest.approx(1.9600, abs=1e-4)
+    for level, z in NORMAL_QUANTILES.items():
+        assert z_score(level) == pytest.approx(z, abs=1e-4), level
 
 
 def test_noise_sd_is_dof_corrected() -> None:
@@ -127,8 +141,8 @@ def test_predictive_band_widens_the_curve_band_in_quadrature() -> None:
 
 
 def test_t_score_is_students_quantile() -> None:
-    assert t_score(0.9, 4) == pytest.approx(2.1318, abs=1e-4)  # tables: t(0.95; 4)
-    assert t_score(0.95, 3) == pytest.approx(3.1824, abs=1e-4)  # t(0.975; 3)
+    for (level, dof), t in T_QUANTILES.items():
+        assert t_score(level, dof) == pytest.approx(t, abs=1e-4), (level, dof)
     assert t_score(0.9, math.inf) == z_score(0.9)
     assert t_score(0.9, 1e6) == pytest.approx(z_score(0.9), rel=1e-5)
     with pytest.raises(ArgumentError, match="dof"):
@@ -276,7 +290,13 @@ def test_builtin_laws_carry_bundled_spreads_and_caveats() -> None:
 def test_bundled_epoch_spread_is_reproducible() -> None:
     from flopwise.fitting.regenerate import estimate_spread_of
 
-    assert estimate_spread_of(builtin("epoch-2024")) == builtin("epoch-2024").spread
+    stored = regression_pin(
+        builtin("epoch-2024").spread,
+        how="python -m flopwise.fitting.regenerate spreads (fitting/builtin/spreads.json)",
+        why="every epoch-2024 loss interval is sized by it: a change of the estimation must "
+        "show here and be regenerated on purpose",
+    )
+    assert estimate_spread_of(builtin("epoch-2024")) == stored
 
 
 def test_a_fit_on_few_runs_says_they_barely_exceed_its_constants() -> None:
