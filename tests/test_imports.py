@@ -35,7 +35,9 @@ def test_import_contracts_are_kept() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "BROKEN" not in done.stdout and re.search(r"Contracts: [4-9] kept, 0 broken\.", done.stdout)
+    assert "BROKEN" not in done.stdout and re.search(
+        r"Contracts: [4-9] kept, 0 broken\.", done.stdout
+    )
 
 
 def _strongly_connected(nodes: set[str], edges: dict[str, set[str]]) -> Iterator[list[str]]:
