@@ -26,7 +26,25 @@ async function one(law, request, meta) {
   // a frontier that carries its own loss intervals is used as it is
   const own = frontier.points.filter((p) => Array.isArray(p.loss_interval));
   if (own.length) out.loss = own.map((p) => ({ x: p.flops, lo: p.loss_interval[0], hi: p.loss_interval[1] }));
-  return { law, meta, points: frontier.points, bands: out };
+  return { law, meta, points: frontier.points, bands: out, level: frontier.level };
+}
+
+// What the bands are, law by law: loss bands where a law predicts loss, N*/D* bands only
+// for laws that carry bootstrap draws.
+function caption(results) {
+  const pct = (v) => `${Math.round((v ?? 0.9) * 100)}%`;
+  const level = pct(results[0] && results[0].level);
+  const drawn = results.filter((r) => r.meta && r.meta.has_draws).map((r) => r.law);
+  const undrawn = results.filter((r) => !(r.meta && r.meta.has_draws)).map((r) => r.law);
+  const withLoss = results.filter((r) => r.bands.loss.length).map((r) => r.law);
+  const parts = [
+    "Solid: inside the range each law was fitted on (its budgets, N and D); dashed: extrapolation.",
+    withLoss.length ? `Loss bands (${withLoss.join(", ")}): where a new run's loss will fall, ${level}.` : "",
+    drawn.length ? `N* and D* bands (${drawn.join(", ")}): the ${level} bootstrap interval of the law's draws.` : "",
+    undrawn.length ? `No N* or D* band for ${undrawn.join(", ")}: those laws carry no bootstrap draws.` : "",
+    "Hover or focus a chart and use ← → for values.",
+  ];
+  return el("p", { class: "muted small", id: "frontier-caption" }, parts.filter(Boolean).join(" "));
 }
 
 // Whether a frontier point lies inside the range its law was fitted on.
@@ -64,8 +82,8 @@ async function submit(ev) {
   if (fieldError) { showErrors(f, fieldError.error, banner); return; }
   banner.textContent = failed.map((r) => r.error.message).join(" · ");
   const box = document.getElementById("frontier-charts");
-  box.replaceChildren(...charts(results.filter((r) => r.ok).map((r) => r.ok)),
-    el("p", { class: "muted small" }, "Solid: inside the range each law was fitted on (its budgets, N and D); dashed: extrapolation. Bands: the bootstrap interval (95%) where the law carries draws. Hover or focus a chart and use ← → for values."));
+  const shown = results.filter((r) => r.ok).map((r) => r.ok);
+  box.replaceChildren(...charts(shown), caption(shown));
 }
 
 export async function initFrontier() {

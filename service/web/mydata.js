@@ -111,9 +111,25 @@ async function isoFlops(law, groups) {
     series: series.flatMap((s) => s.ok || []) });
 }
 
+// A version's fit warnings: the fit report and the law's diagnostics carry the same
+// list, so each warning is listed once.
 function warningsOf(detail) {
   const report = (detail.fit && detail.fit.report) || {};
-  return [...(report.warnings || []), ...((detail.diagnostics || {}).warnings || [])].filter((w) => typeof w === "string");
+  const all = [...(report.warnings || []), ...((detail.diagnostics || {}).warnings || [])];
+  return [...new Set(all.filter((w) => typeof w === "string"))];
+}
+
+// Why a dataset has no fitted law yet: no runs, a refit running, or one that failed.
+function noLaw(runs, jobs) {
+  const refits = jobs.filter((j) => j.kind === "refit");
+  const active = refits.find((j) => j.status === "queued" || j.status === "running");
+  const failed = refits.find((j) => j.status === "failed");
+  const text = !runs.length
+    ? "This dataset has no runs yet: post runs (POST /v1/runs, or `flopwise runs upload`) or start a calibration sweep."
+    : active ? `No fitted law for this dataset yet: its refit is ${active.status} (jobs below).`
+    : failed ? `No fitted law for this dataset: its last refit failed (${failed.error || "see jobs below"}).`
+    : "No fitted law for this dataset yet: start a refit.";
+  return el("p", { class: "hint", id: "mydata-nolaw" }, text);
 }
 
 function diagnostics(detail) {
@@ -174,26 +190,26 @@ async function open(dataset) {
   params.set("dataset", dataset); saveUrl();
   const out = $("mydata-body");
   out.setAttribute("aria-busy", "true");
-  const [runs, all] = await Promise.all([allRuns(dataset), laws(true)]);
+  const [runs, all, jobs] = await Promise.all([allRuns(dataset), laws(true), datasetJobs(dataset)]);
   const fitted = all.filter((l) => !l.builtin && l.dataset === dataset);
   const sections = await Promise.all(fitted.map((l) => lawSection(l, runs)));
   out.replaceChildren(
     el("h2", {}, dataset, el("span", { class: "muted" }, ` · ${runs.length} evaluations in ${groupRuns(runs).length} runs`)),
-    ...(fitted.length ? sections : [el("p", { class: "hint", id: "mydata-nolaw" }, "No fitted law for this dataset yet: its refit may still be running (jobs below).")]),
+    ...(fitted.length ? sections : [noLaw(runs, jobs)]),
     el("section", { class: "card wide" }, el("h3", {}, "Jobs"), el("div", { id: "mydata-jobs-box" })));
   out.removeAttribute("aria-busy");
   out.dataset.dataset = dataset;
-  const jobs = await datasetJobs(dataset);
   await refreshJobs(dataset, jobs.filter((j) => j.status === "succeeded").length);
 }
 
-async function start(formEl, banner, path, extra) {
+async function start(formEl, banner, status, path, extra) {
   clearErrors(formEl, banner);
+  status.textContent = "";
   const dataset = $("mydata-dataset").value.trim();
   try {
     const job = await api(path, { dataset, ...body(formEl), ...extra });
     if (dataset) await open(dataset);
-    banner.textContent = `Queued job ${job.job_id.slice(0, 8)}.`;
+    status.textContent = `Queued job ${job.job_id.slice(0, 8)}.`;
   } catch (error) {
     if (error.status === 401) error.fields = { "": `${error.message} — enter the API key above.` };
     if (error.fields.dataset) error.fields = { "": `dataset: ${error.fields.dataset}` };
@@ -209,8 +225,8 @@ export async function initMydata() {
   $("mydata-open").addEventListener("click", () => open($("mydata-dataset").value.trim()));
   $("mydata-reload").addEventListener("click", () => current && open(current));
   $("mydata-dataset").addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); $("mydata-open").click(); } });
-  $("refit-form").addEventListener("submit", (ev) => { ev.preventDefault(); start(ev.target, $("refit-error"), "/v1/fits", {}); });
-  $("calib-form").addEventListener("submit", (ev) => { ev.preventDefault(); start(ev.target, $("calib-error"), "/v1/calibrations", {}); });
+  $("refit-form").addEventListener("submit", (ev) => { ev.preventDefault(); start(ev.target, $("refit-error"), $("refit-status"), "/v1/fits", {}); });
+  $("calib-form").addEventListener("submit", (ev) => { ev.preventDefault(); start(ev.target, $("calib-error"), $("calib-status"), "/v1/calibrations", {}); });
   const names = await fillDatasets();
   const chosen = params.get("dataset") || names[0];
   if (chosen) { $("mydata-dataset").value = chosen; await open(chosen); }

@@ -169,6 +169,11 @@ def test_plan_compare_frontier(browser: Browser, artifacts: Path) -> None:
     )
     page.locator("#frontier-charts svg.chart").first.hover()
     assert "Budget C" in page.locator("#tooltip").inner_text()
+    # the caption says which bands exist: no bootstrap band is claimed for a law without draws
+    caption = page.locator("#frontier-caption").inner_text()
+    assert "95%" not in caption and "90%" in caption
+    assert "No N* or D* band for" in caption and "kaplan-2020" in caption.split("No N* or D*")[1]
+    assert "epoch-2024" in caption.split("bootstrap interval")[0]
     page.screenshot(path=artifacts / "frontier.png", full_page=True)
 
     assert browser.outside() == []
@@ -200,6 +205,8 @@ def test_my_data_shows_the_refitted_law(browser: Browser, artifacts: Path) -> No
     law.wait_for()
     assert "browser-data-chinchilla@1" in law.inner_text()
     assert law.locator("svg.chart path.line").count() > 0
+    warnings = law.locator("ul.warnings li").all_inner_texts()
+    assert warnings and len(warnings) == len(set(warnings))  # each warning once
     assert page.locator("#mydata-jobs tr[data-status=succeeded]").count() == 1
     page.screenshot(path=artifacts / "mydata.png", full_page=True)
 
@@ -210,10 +217,17 @@ def test_my_data_shows_the_refitted_law(browser: Browser, artifacts: Path) -> No
     page.get_by_label("API key").press("Tab")
     page.get_by_label("Bootstrap draws").fill("4")
     page.get_by_role("button", name="Start refit").click()
-    page.locator("#refit-error").get_by_text("Queued job").wait_for()
+    page.locator("#refit-status").get_by_text("Queued job").wait_for()
+    assert page.locator("#refit-error").inner_text() == ""  # a queued job is not an error
     jobs = page.locator("#mydata-jobs tbody tr")
     jobs.nth(1).wait_for()
     assert jobs.count() == 2
+
+    # a dataset with no runs says so, instead of waiting for a refit that will not come
+    page = browser.open("?view=mydata&dataset=nothing-here")
+    note = page.locator("#mydata-nolaw")
+    note.wait_for()
+    assert "no runs yet" in note.inner_text() and "refit" not in note.inner_text().split(":")[0]
 
     assert browser.outside() == []
     assert browser.errors == []
