@@ -76,14 +76,19 @@ async def _reply(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def _allowed(scope: Scope) -> list[str]:
-    """Every method some route serves at this path (Starlette names only the first's)."""
+    """Every method some route serves at this path, asked of each route by matching the
+    request with each method in turn: a route fully matches only a method it serves,
+    whatever kind of route it is (FastAPI's included routers carry no ``methods``)."""
     methods: set[str] = set()
-    for route in getattr(scope.get("app"), "routes", ()):
-        match, _ = route.matches({**scope, "method": "GET"})
-        route_methods = getattr(route, "methods", None)
-        if match is not Match.NONE and route_methods:
-            methods.update(route_methods)
+    routes = getattr(scope.get("app"), "routes", ())
+    for method in METHODS:
+        probe = {**scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in routes):
+            methods.add(method)
     return sorted(methods | {"OPTIONS"}) if methods else []
 
 
