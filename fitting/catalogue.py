@@ -8,6 +8,7 @@ range of the data the authors fitted on.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from flopwise.fitting.bundled import annotate
@@ -72,6 +73,15 @@ GEMSTONES_CITE = (
     "McLeish et al. 2025, Gemstones: A Model Suite for Multi-Faceted Scaling Laws, arXiv:2502.06857"
 )
 PORIAN_CITE = "Porian et al. 2024, Resolving Discrepancies in Compute-Optimal Scaling of Language Models, arXiv:2406.19146"
+KRAJEWSKI_CITE = (
+    "Krajewski, Ludziejewski et al. 2024, Scaling Laws for Fine-Grained Mixture of Experts, "
+    "arXiv:2402.07871"
+)
+KRAJEWSKI_FAMILY = replace(GPT2_FAMILY, tied_embeddings=False, bias=False)
+"""Krajewski et al. §6.1: 4 d^2 attention and an ungated 4 d MLP per block."""
+KRAJEWSKI_DOMAIN = Domain(flops=(2.9e17, 6.7e19), params=(1.29e8, 3.7e9), tokens=(1.6e10, 1.3e11))
+"""§5: 129M to 3.7B total non-embedding parameters at expansion 64, 16B to 130B tokens;
+C = 6 N_active D with N_active = 12/516 of N (3M to 86M active)."""
 CHINCHILLA_DOMAIN = Domain(flops=(1.4e18, 1.3e22), params=(5.7e7, 1.62e10), tokens=(2.4e8, 3.2e11))
 GEMSTONES_DOMAIN = Domain(flops=(3.4e18, 4.5e21), params=(4.8e7, 2.01e9), tokens=(1.0e10, 3.5e11))
 PORIAN_DOMAIN = Domain(flops=(1.25e16, 2.56e19))
@@ -364,8 +374,51 @@ def builtin_laws() -> tuple[Law, ...]:
             source="parameters/approach_1_linear_regression_params.json and _tokens.json (hot_477)",
             domain=GEMSTONES_DOMAIN,
         ),
+        *_krajewski(),
     ]
     return tuple(checked(law) for law in annotate(tuple(laws)))
+
+
+def _krajewski() -> tuple[Law, ...]:
+    """Krajewski et al. 2024 Table 1 (page 7): the MoE law (Eq. 9) and its dense
+    counterpart (Eq. 1) fitted on the same runs (C4, expansion rate 64)."""
+    meta: dict[str, Any] = {
+        "n_definition": NDefinition.NON_EMBEDDING,
+        "family": KRAJEWSKI_FAMILY,
+        "tokenizer": "not stated in the sections read",
+        "dataset": "C4",
+        "citation": KRAJEWSKI_CITE,
+        "domain": KRAJEWSKI_DOMAIN,
+    }
+    moe = Law(
+        id="krajewski-2024",
+        title="Fine-grained MoE (granularity law, expansion 64)",
+        form="fine-grained-moe",
+        constants={
+            "c": 0.47,
+            "a": 18.1,
+            "alpha": 0.115,
+            "b": 30.8,
+            "beta": 0.147,
+            "g": 2.1,
+            "gamma": 0.58,
+            "granularity": 16.0,
+            "active_ratio": 12.0 / 516.0,
+            "expansion_rate": 64.0,
+        },
+        source="Table 1 (MoE row); reference design G = 16 (the fitted 1..16's top) and "
+        "N_active/N = 12/516 (§6.1 at E = 64); C = 6 N_active D",
+        **meta,
+    )
+    dense = Law(
+        id="krajewski-2024-dense",
+        title="Dense transformer fitted alongside the fine-grained MoE law",
+        form="chinchilla",
+        constants={"E": 0.47, "A": 16.3, "alpha": 0.126, "B": 26.7, "beta": 0.127},
+        source="Table 1 (Dense row), Eq. 1",
+        **meta,
+    )
+    return moe, dense
 
 
 BUILTIN_LAWS: dict[str, Law] = {law.id: law for law in builtin_laws()}

@@ -20,8 +20,11 @@ from flopwise.fitting.errors import ArgumentError
 __all__ = ["Runs"]
 
 _FLOAT_COLUMNS = ("params", "tokens", "loss")
-_OPTIONAL_FLOAT = ("flops", "seconds_per_step")
+_OPTIONAL_FLOAT = ("flops", "seconds_per_step", "active_params", "granularity")
+_FRACTIONS = ("sparsity",)
+"""Optional columns in [0, 1)."""
 _OPTIONAL_INT = ("width", "depth")
+_MOE_COLUMNS = ("active_params", "granularity", "sparsity")
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,6 +40,13 @@ class Runs:
     depth: np.ndarray | None = None
     flops: np.ndarray | None = None
     seconds_per_step: np.ndarray | None = None
+    active_params: np.ndarray | None = None
+    """Mixture-of-experts runs: parameters one token passes through (``params`` is
+    then the total the law counts)."""
+    granularity: np.ndarray | None = None
+    """Mixture-of-experts runs: d_ff / d_expert (Krajewski et al. 2024)."""
+    sparsity: np.ndarray | None = None
+    """Mixture-of-experts runs: 1 - top_k / experts (Abnar et al. 2025)."""
 
     def __post_init__(self) -> None:
         n = len(self.loss)
@@ -49,6 +59,7 @@ class Runs:
             "depth",
             "flops",
             "seconds_per_step",
+            *_MOE_COLUMNS,
         ):
             col = getattr(self, name)
             if col is not None and len(col) != n:
@@ -60,11 +71,11 @@ class Runs:
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]]) -> Runs:
         """Build from dicts with keys params, tokens, loss and optionally run, width,
-        depth, flops, seconds_per_step. Values are checked: a non-numeric, non-finite
+        depth, flops, seconds_per_step, active_params, granularity, sparsity. Values are checked: a non-numeric, non-finite
         or non-positive value raises ``ValueError`` naming the row and field."""
         rows = list(records)
         cols: dict[str, list[Any]] = {
-            k: [] for k in (*_FLOAT_COLUMNS, *_OPTIONAL_FLOAT, *_OPTIONAL_INT, "run")
+            k: [] for k in (*_FLOAT_COLUMNS, *_OPTIONAL_FLOAT, *_FRACTIONS, *_OPTIONAL_INT, "run")
         }
         for i, row in enumerate(rows):
             for key in _FLOAT_COLUMNS:
@@ -72,6 +83,9 @@ class Runs:
             for key in _OPTIONAL_FLOAT:
                 value = row.get(key)
                 cols[key].append(None if value is None else _positive(value, f"row {i}: {key}"))
+            for key in _FRACTIONS:
+                value = row.get(key)
+                cols[key].append(None if value is None else _fraction(value, f"row {i}: {key}"))
             for key in _OPTIONAL_INT:
                 value = row.get(key)
                 if value is not None:
@@ -96,6 +110,7 @@ class Runs:
             depth=optional("depth", np.int64),
             flops=optional("flops", float),
             seconds_per_step=optional("seconds_per_step", float),
+            **{k: optional(k, float) for k in _MOE_COLUMNS},
         )
 
     def subset(self, index: np.ndarray) -> Runs:
@@ -113,6 +128,7 @@ class Runs:
             depth=take(self.depth),
             flops=take(self.flops),
             seconds_per_step=take(self.seconds_per_step),
+            **{k: take(getattr(self, k)) for k in _MOE_COLUMNS},
         )
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -129,12 +145,18 @@ class Runs:
                 col = getattr(self, key)
                 if col is not None:
                     rec[key] = int(col[i])
-            for key in ("flops", "seconds_per_step"):
+            for key in ("flops", "seconds_per_step", *_MOE_COLUMNS):
                 col = getattr(self, key)
                 if col is not None:
                     rec[key] = float(col[i])
             out.append(rec)
         return out
+
+
+def _fraction(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise ValueError(f"{where} must be a number in [0, 1), got {value!r}")
+    return float(value)
 
 
 def _positive(value: Any, where: str) -> float:

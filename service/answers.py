@@ -124,6 +124,10 @@ class Answers:
         model = resolve_model(self.throughput, req.throughput)
         return req.model_copy(update={"throughput": model.ref})
 
+    def _resolve(self, ref: str) -> Law:
+        """A law this process serves (an MoE plan's law besides the request's own)."""
+        return resolve_law(self.registry, ref)
+
     def _key(self, endpoint: str, req: Query) -> tuple[Law, tuple[str, str, int, str]]:
         law = resolve_law(self.registry, req.law)
         return law, (endpoint, law.id, law.version, req.model_dump_json(exclude={"law"}))
@@ -137,7 +141,7 @@ class Answers:
             if self._timed(req):
                 assert self.throughput is not None and req.throughput is not None
                 model = resolve_model(self.throughput, req.throughput)
-            answer = queries.allocate(law, req, model)
+            answer = queries.allocate(law, req, model, self._resolve)
         elif isinstance(req, PredictRequest):
             answer = queries.predict(law, req)
         else:

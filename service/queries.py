@@ -28,8 +28,10 @@ from flopwise.fitting.prediction import path_loss_bands
 from flopwise.fitting.prediction import predict as fitting_predict
 from flopwise.fitting.shape import ShapeConstraints
 from flopwise.fitting.throughput.model import ThroughputModel
+from flopwise.service import moe_queries
 from flopwise.service.errors import FieldError, field_error
 from flopwise.service.schemas.common import BUDGET_FLOPS
+from flopwise.service.schemas.moe import CountPublic
 from flopwise.service.schemas.queries import (
     AllocatePublic,
     AllocateRequest,
@@ -120,14 +122,35 @@ def _numbers(value: Any) -> list[float]:
 
 
 def allocate(
-    law: Law, req: AllocateRequest, throughput: ThroughputModel | None = None
+    law: Law,
+    req: AllocateRequest,
+    throughput: ThroughputModel | None = None,
+    resolve: moe_queries.Resolve | None = None,
 ) -> dict[str, Any]:
     """The allocation for one budget: time-optimal when ``throughput`` is given
-    (:func:`~service.time_queries.allocate_hours_answer`), else FLOP-optimal."""
+    (:func:`~service.time_queries.allocate_hours_answer`), else FLOP-optimal; with
+    ``experts`` the MoE plan beside it, with ``vocab`` Tao et al.'s vocabulary
+    (``service.moe_queries``; ``resolve`` finds the MoE law, the catalogue by default)."""
     constraints = shape_constraints(req.constraints)
     if throughput is not None:
         return allocate_hours_answer(law, throughput, req, constraints)
     flops, kind = _budget(req)
+    if moe_queries.routing(req) is not None:
+        law = moe_queries.dense_law(law, req, resolve)
+    out = _allocate_flops(law, req, flops, kind, constraints)
+    if req.vocab == "optimal":
+        constraints = moe_queries.optimal_vocab(out, law, flops, constraints)
+        vocabulary = out["vocabulary"]
+        out = _allocate_flops(law, req, flops, kind, constraints)
+        out["vocabulary"] = vocabulary
+    moe_queries.add_moe(out, req, flops, constraints, resolve)
+    return out
+
+
+def _allocate_flops(
+    law: Law, req: AllocateRequest, flops: float, kind: str, constraints: ShapeConstraints
+) -> dict[str, Any]:
+    """The FLOP-optimal dense plan and its cost."""
     fields = AllocateRequest.model_fields
     try:
         result = fitting_allocate(
@@ -279,6 +302,7 @@ def overspend(law: Law, throughput: ThroughputModel, req: OverspendRequest) -> d
 
 
 PUBLIC: dict[str, type[BaseModel]] = {
+    "count": CountPublic,
     "allocate": AllocatePublic,
     "predict": PredictPublic,
     "frontier": FrontierPublic,

@@ -10,7 +10,9 @@ several forms have modules of their own (``hoffmann``: Chinchilla's Eq. 2 and 4;
 ``muennighoff``: repeated data).
 
 Built-in forms: ``chinchilla``, ``kaplan``, ``width-depth``, ``width-depth-alt``,
-``data-constrained``, ``power-law``, ``tabulated``, ``overtraining``. The formula
+``data-constrained``, ``power-law``, ``tabulated``, ``overtraining``, and the
+mixture-of-experts forms ``fine-grained-moe`` and ``moe-sparsity`` (``mixture``: what
+they share; ``numeric``: how Approach 3 fits a form without an LSE layout). The formula
 functions are re-exported here (``forms.chinchilla_loss`` ...).
 """
 
@@ -50,6 +52,8 @@ from flopwise.fitting.forms.overtraining import (  # isort: skip
     overtraining_loss,
     overtraining_loss_cm,
 )
+from flopwise.fitting.forms.fine_grained_moe import fine_grained_moe_loss  # isort: skip
+from flopwise.fitting.forms.moe_sparsity import moe_sparsity_loss  # isort: skip
 
 __all__ = [
     "PF_DAY",
@@ -65,6 +69,7 @@ __all__ = [
     "draw_constants",
     "effective_data",
     "effective_params",
+    "fine_grained_moe_loss",
     "form_names",
     "interpolate_log_log",
     "kaplan_batch_critical",
@@ -73,6 +78,7 @@ __all__ = [
     "kaplan_loss_nd",
     "kaplan_n_opt",
     "law_form",
+    "moe_sparsity_loss",
     "overtraining_loss",
     "overtraining_loss_cm",
     "power_law",

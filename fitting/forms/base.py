@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.forms.numeric import NumericSpec
 from flopwise.fitting.laws import CDefinition, Law, NDefinition
 from flopwise.fitting.runs import Runs
 from flopwise.fitting.shape import Shape, ShapeConstraints, law_params
@@ -119,6 +120,8 @@ class LawForm:
     """Constants a law may carry besides the required ones."""
     lse: ClassVar[LseSpec | None] = None
     """The LSE layout Approach 3 fits, or ``None`` when it fits the form otherwise."""
+    numeric: ClassVar[NumericSpec | None] = None
+    """What Approach 3 fits when the form has no LSE layout (``fitting.forms.numeric``)."""
     methods: ClassVar[tuple[str, ...]] = ("approach3",)
     """Fitting methods that produce this form."""
     c_definition: ClassVar[CDefinition] = CDefinition.SIX_ND

@@ -15,16 +15,23 @@ from typing import Any
 
 import click
 
-from flopwise.service import queries
+from flopwise.service import moe_queries, queries
 from flopwise.service.cli import tables
 from flopwise.service.cli.app import answering, fail
 from flopwise.service.cli.options import model_options, request_from
 from flopwise.service.cli.predict_batch import COLUMN_OPTIONS, predict_rows
 from flopwise.service.cli.resolve import load_law, load_model
+from flopwise.service.schemas.moe import CountRequest
 from flopwise.service.schemas.queries import AllocateRequest, FrontierRequest, PredictRequest
 from flopwise.service.schemas.throughput import OverspendRequest
 
-__all__ = ["allocate_command", "frontier_command", "overspend_command", "predict_command"]
+__all__ = [
+    "allocate_command",
+    "count_command",
+    "frontier_command",
+    "overspend_command",
+    "predict_command",
+]
 
 FILE = click.Path(path_type=Path, dir_okay=False)
 LAW_FILE = click.option(
@@ -64,7 +71,7 @@ def allocate_command(
         if req.throughput is not None or throughput_file is not None:
             model = load_model(req.throughput or "", throughput_file)
             req = req.model_copy(update={"throughput": model.ref})
-        answer = queries.allocate(law, req, model)
+        answer = queries.allocate(law, req, model, load_law)
     if _emit("allocate", answer, as_json):
         return
     if model is not None:
@@ -162,3 +169,16 @@ def overspend_command(
         answer = queries.overspend(law, model, req.model_copy(update={"throughput": model.ref}))
     if not _emit("overspend", answer, as_json):
         tables.overspend(answer)
+
+
+@click.command("count")
+@model_options(CountRequest)
+@AS_JSON
+def count_command(as_json: bool, **opts: Any) -> None:
+    """Exact total and active parameters, FLOPs per token and training memory of one model:
+    dense, or a mixture of experts with --experts and --top-k (plus --shared-experts,
+    --expert-ffn, --dense-layers); --gpu adds the fewest GPUs that hold it."""
+    with answering():
+        answer = moe_queries.count(request_from(CountRequest, opts))
+    if not _emit("count", answer, as_json):
+        tables.counts(answer)

@@ -32,6 +32,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Compute-optimal params, tokens, shape and loss for a budget.",
     ),
     "predict": ("answer_cmd", "predict_command", "Predicted loss of a model trained on tokens."),
+    "count": (
+        "answer_cmd",
+        "count_command",
+        "Exact total and active parameters, FLOPs and memory of a (MoE) model.",
+    ),
     "frontier": ("answer_cmd", "frontier_command", "The compute-optimal path over budgets."),
     "overspend": (
         "answer_cmd",

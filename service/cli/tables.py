@@ -72,7 +72,64 @@ def allocation(result: dict[str, Any]) -> None:
     ]
     if result.get("cost"):
         rows.append(("cost", _cost(result["cost"])))
-    _rows(rows, result["warnings"], result["caveats"])
+    rows += _moe_rows(result)
+    moe_warnings = (result.get("moe") or {}).get("warnings", [])
+    vocab_warnings = (result.get("vocabulary") or {}).get("warnings", [])
+    _rows(rows, [*result["warnings"], *moe_warnings, *vocab_warnings], result["caveats"])
+
+
+def _gpus(result: dict[str, Any]) -> str:
+    gpus = result.get("min_gpus")
+    return "" if gpus is None else f", at least {gpus} GPUs to hold it"
+
+
+def _moe_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """The memory, vocabulary and MoE plan an allocation may carry."""
+    rows = []
+    if result.get("memory_bytes") is not None:
+        rows.append(("memory", f"{result['memory_bytes'] / 1e9:.4g} GB{_gpus(result)}"))
+    vocab = result.get("vocabulary")
+    if vocab:
+        rows.append(
+            (
+                "vocabulary",
+                f"{vocab['parametric']:,} (Tao et al. 2024 approaches 1/2/3: "
+                f"{vocab['isoflops']:,} / {vocab['derivative']:,} / {vocab['parametric']:,})",
+            )
+        )
+    moe = result.get("moe")
+    if moe:
+        shape = moe["shape"]
+        rows += [
+            ("MoE law", f"{moe['law']['id']}@{moe['law']['version']}"),
+            (
+                "MoE params",
+                f"{moe['total_params']:.4g} total, {moe['active_params']:.4g} active",
+            ),
+            ("MoE tokens", f"{moe['tokens']:.4g}  (loss {moe['loss']:.4f})"),
+            (
+                "MoE shape",
+                f"width {shape['width']} x depth {shape['depth']}, {shape['experts']} experts "
+                f"(top-{shape['top_k']}, {shape['shared_experts']} shared) of ffn "
+                f"{shape['expert_ffn_size']}, {shape['dense_layers']} dense layers",
+            ),
+            ("MoE memory", f"{moe['memory_bytes'] / 1e9:.4g} GB{_gpus(moe)}"),
+        ]
+    return rows
+
+
+def counts(result: dict[str, Any]) -> None:
+    """Exact counts of one model."""
+    rows = [
+        ("total params", f"{result['total_params']:,}"),
+        ("active params", f"{result['active_params']:,}"),
+        ("FLOPs / token", f"{result['flops_per_token']:.4g} (6 x active)"),
+        ("memory", f"{result['memory_bytes'] / 1e9:.4g} GB ({result['precision']}){_gpus(result)}"),
+    ]
+    if result.get("granularity") is not None:
+        rows.append(("granularity", f"{result['granularity']:g}"))
+        rows.append(("sparsity", f"{result['sparsity']:g}"))
+    _rows(rows, [])
 
 
 def _plan_row(plan: dict[str, Any]) -> str:

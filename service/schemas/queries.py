@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,7 @@ from flopwise.service.schemas.common import (
     Tokens,
     public_model,
 )
+from flopwise.service.schemas.moe import MoEPlanPublic, Precision, VocabularyPublic
 
 __all__ = [
     "AllocatePublic",
@@ -119,6 +120,26 @@ class AllocateRequest(Request):
     batch_tokens: Positive | None = Field(None, le=1e12)
     """Global batch per step in tokens for the time-optimal plans (the model's own by
     default)."""
+    experts: int | None = Field(None, ge=1, le=1 << 16)
+    """Routed experts per MoE block: the answer adds the compute-optimal MoE plan
+    (``moe``) beside the dense one."""
+    top_k: int | None = Field(None, ge=1, le=1 << 16)
+    """Routed experts each token passes through (default 1 with ``experts``)."""
+    shared_experts: int = Field(0, ge=0, le=1024)
+    """Experts every token passes through (DeepSeekMoE), 0 to 1,024."""
+    granularity: float = Field(1.0, ge=1, le=1024, allow_inf_nan=False)
+    """Dense MLP size over one expert's (Krajewski et al. 2024's G), 1 to 1,024."""
+    dense_layers: int = Field(0, ge=0, le=2048)
+    """Dense blocks before the first MoE block, 0 to 2,048."""
+    moe_law: str = Field("krajewski-2024", min_length=1, max_length=200, pattern=LAW_REF_PATTERN)
+    """Mixture-of-experts law for the MoE plan; the dense plan then uses ``law`` if given,
+    else the MoE law's own dense fit (``<moe_law>-dense``) where one exists."""
+    precision: Precision = "mixed-adam"
+    """How memory counts a parameter, for the fewest GPUs on ``gpu`` (ZeRO §3.1: 16 bytes
+    under mixed precision with Adam)."""
+    vocab: Literal["optimal"] | None = None
+    """``optimal``: size the shape's vocabulary by Tao et al. 2024 (fitted on 33M to
+    2.87B non-vocabulary parameters)."""
 
 
 class LawPublicRef(BaseModel):
@@ -171,6 +192,10 @@ else:  # ``fitting.allocation.Allocation``'s fields, with the service's own afte
             "time_optimal": (PlanPublic | None, None),
             "flop_optimal": (PlanPublic | None, None),
             "n_gpus": (int | None, None),
+            "moe": (MoEPlanPublic | None, None),
+            "memory_bytes": (float | None, None),
+            "min_gpus": (int | None, None),
+            "vocabulary": (VocabularyPublic | None, None),
         },
     )
 

@@ -90,8 +90,38 @@ function extraPlans(a) {
   });
 }
 
+// The MoE plan beside the dense one (POST /v1/allocate with experts), and the vocabulary.
+function gpus(n) {
+  return typeof n === "number" ? `at least ${int(n)} GPUs to hold it` : "give a GPU to count them";
+}
+
+function moeCards(a) {
+  const cards = [];
+  if (a.moe) {
+    const m = a.moe, s = m.shape;
+    cards.push(section("Dense plan", ["Law", `${a.law.id}@${a.law.version}`], ["Parameters", count(a.params)],
+      ["Tokens", count(a.tokens)], ["Loss", a.loss === null ? "—" : a.loss.toFixed(3)],
+      ["Memory", typeof a.memory_bytes === "number" ? `${sci(a.memory_bytes)} bytes` : null], ["GPUs", gpus(a.min_gpus)]));
+    const card = section("Mixture-of-experts plan", ["Law", `${m.law.id}@${m.law.version}`],
+      ["Total parameters", count(m.total_params)], ["Active parameters", count(m.active_params)],
+      ["Tokens", count(m.tokens)], ["Loss", m.loss.toFixed(3)],
+      ["Shape", `${s.width} wide × ${s.depth} deep, ${s.experts} experts (top-${s.top_k}, ${s.shared_experts} shared) of ${s.expert_ffn_size}`],
+      ["Memory", `${sci(m.memory_bytes)} bytes (${m.precision})`], ["GPUs", gpus(m.min_gpus)]);
+    card.id = "moe-card";
+    card.dataset.total = m.total_params;
+    card.dataset.active = m.active_params;
+    cards.push(card);
+  }
+  if (a.vocabulary) {
+    const v = a.vocabulary;
+    cards.push(section("Vocabulary (Tao et al. 2024)", ["Approach 1 (isoFLOPs)", int(v.isoflops)],
+      ["Approach 2 (derivative)", int(v.derivative)], ["Approach 3 (parametric, used)", int(v.parametric)]));
+  }
+  return cards;
+}
+
 function render(a) {
-  const warnings = [...(a.warnings || []), ...(a.caveats || [])].filter((w) => typeof w === "string");
+  const warnings = [...(a.warnings || []), ...(a.moe ? a.moe.warnings : []), ...(a.caveats || [])].filter((w) => typeof w === "string");
   return el("div", { class: "answer-card", "data-law": a.law.id },
     el("div", { class: "headline" },
       stat("N* (parameters)", count(a.params), sci(a.params, 5), { id: "answer-params", "data-value": a.params }),
@@ -101,6 +131,7 @@ function render(a) {
     el("p", { class: "muted small" }, `N counts ${a.n_definition}; C counts ${a.c_definition}.`),
     warnings.length ? el("div", { class: "warnings", id: "answer-warnings" }, el("strong", {}, "Read before trusting this plan"),
       el("ul", {}, warnings.map((w) => el("li", {}, w)))) : null,
+    a.moe || a.vocabulary ? el("div", { class: "cards", id: "moe-compare" }, ...moeCards(a)) : null,
     el("div", { class: "cards" }, shapeCard(a.shape), lossCard(a), hyperCard(a.hyperparameters), costCard(a), ...extraPlans(a)));
 }
 

@@ -231,3 +231,31 @@ def test_my_data_shows_the_refitted_law(browser: Browser, artifacts: Path) -> No
 
     assert browser.outside() == []
     assert browser.errors == []
+
+
+def test_moe_plan_beside_the_dense_one(browser: Browser, artifacts: Path) -> None:
+    page = browser.open()
+    page.get_by_label("Training FLOPs").first.fill("1e20")
+    page.get_by_label("Scaling law").select_option("krajewski-2024-dense")
+    page.locator("#plan-moe summary").click()
+    page.get_by_label("Routed experts").fill("64")
+    page.get_by_label("Top-k").fill("1")
+    page.get_by_label("Vocabulary").select_option("optimal")
+    page.get_by_label("Training FLOPs").first.press("Enter")
+    card = page.locator("#moe-card")
+    card.wait_for()
+    body = {
+        "flops": 1e20,
+        "law": "krajewski-2024-dense",
+        "experts": 64,
+        "top_k": 1,
+        "vocab": "optimal",
+    }
+    api = _post(browser.server, "/v1/allocate", body).json()
+    assert float(card.get_attribute("data-total") or "nan") == api["moe"]["total_params"]
+    assert float(card.get_attribute("data-active") or "nan") == api["moe"]["active_params"]
+    compare = page.locator("#moe-compare")
+    assert "Dense plan" in compare.inner_text() and "Approach 3" in compare.inner_text()
+    assert "experts=64" in page.url
+    page.screenshot(path=artifacts / "plan-moe.png", full_page=True)
+    assert not browser.errors and not browser.outside()

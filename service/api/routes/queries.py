@@ -1,4 +1,5 @@
-"""``POST /v1/allocate``, ``/v1/predict``, ``/v1/frontier``: answers from laws in memory.
+"""``POST /v1/allocate``, ``/v1/predict``, ``/v1/frontier``: answers from laws in memory;
+``POST /v1/count``: exact counts of one model (no law).
 
 These are ``async``: an answer from built shape tables is a few hundred microseconds
 of numpy with no I/O, cheaper on the event loop than handed to a thread; one that must
@@ -15,8 +16,10 @@ from fastapi import APIRouter, Body, Depends, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, TypeAdapter, ValidationError
 
+from flopwise.service import moe_queries, queries
 from flopwise.service.api.deps import AnswersDep, require_reader
 from flopwise.service.api.responses import AUTH, BODY, BUSY, INVALID
+from flopwise.service.schemas.moe import CountPublic, CountRequest
 from flopwise.service.schemas.queries import (
     MAX_PREDICT_BATCH,
     AllocatePublic,
@@ -79,3 +82,11 @@ async def predict(body: Annotated[Any, Body()], answers: AnswersDep) -> Response
 async def frontier(body: FrontierRequest, answers: AnswersDep) -> Response:
     """The compute-optimal path over a range of budgets."""
     return Response(await answers.answer_async("frontier", body), media_type="application/json")
+
+
+@router.post("/count", response_model=CountPublic)
+def count(body: CountRequest) -> Response:
+    """Exact total and active parameters, FLOPs per token, memory and fewest GPUs of one
+    dense or mixture-of-experts decoder."""
+    answer = moe_queries.count(body)
+    return Response(queries.to_json("count", answer), media_type="application/json")
