@@ -117,10 +117,14 @@ def inference_optimal_for_loss(
         x = math.exp(log_x)
         return c1 * x**-beta + c2 * x ** (-beta - 1) - gap
 
-    hi = math.log(d0) + 1.0
-    while foc(hi) > 0:
-        hi += 2.0
-    x = math.exp(brentq(foc, math.log(d0), hi, xtol=1e-14, rtol=1e-14))
+    lo = math.log(d0)
+    if foc(lo) <= 0:  # the inference term is below rounding at D_0: the optimum is D_0
+        x = d0
+    else:
+        hi = lo + 1.0
+        while foc(hi) > 0:
+            hi += 2.0
+        x = math.exp(brentq(foc, lo, hi, xtol=1e-14, rtol=1e-14))
     n = (A / (gap - B * x**-beta)) ** (1 / alpha)
     return InferenceOptimum(
         target_loss=target_loss,

@@ -52,7 +52,9 @@ def test_allocation_spends_the_budget_under_the_laws_own_c(law_id: str, log_c: f
     result = allocate_feasible(law_id, flops)
     assert result.shape is not None
     if law.c_definition is CDefinition.SIX_ND:
-        spent = 6.0 * result.params * result.tokens
+        # an MoE law's N is its total parameters, and C counts the active ones
+        active = law.constants.get("active_ratio", 1.0)
+        spent = 6.0 * active * result.params * result.tokens
     elif law.c_definition is CDefinition.MD:
         spent = n_star(result) * result.tokens
     else:  # the Gemstones counter needs the concrete shape
