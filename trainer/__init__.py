@@ -9,7 +9,7 @@ The pieces, each in its own module:
                    GPU, DDP under torchrun, checkpoints, one observation per evaluation;
 * ``corpus``, ``tokenizer``, ``data``   a byte-level corpus from local text, nanoGPT files;
 * ``plan``, ``sweep``, ``executor``     calibration sweeps from a budget and a time cap
-                   (the request: ``fitting.sweep_config.SweepRequest``);
+                   (the request: ``protocol.sweep.SweepRequest``);
 * ``slurm``        the Slurm executor beside the local one (``executor.Executor``);
 * ``client``, ``sinks``, ``refit``      the service over HTTP, JSONL, and the refit;
 * ``cli``          ``python -m trainer train | sweep | plan | corpus``.

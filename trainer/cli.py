@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from pydantic import ValidationError
 
 from flopwise.fitting.errors import ArgumentError
+from flopwise.protocol.cli import validation_message
 from flopwise.trainer.cli_options import budget_options, sweep_options, train_options
 from flopwise.trainer.client import ServiceClient, ServiceError
 from flopwise.trainer.executor import ExecutorError
@@ -51,6 +53,9 @@ def run(argv: list[str] | None = None) -> int:
     except ArgumentError as exc:
         flag = f"--{exc.name.replace('_', '-')}"
         click.echo(f"{command}: error: {flag}: {' '.join(exc.message.split())}", err=True)
+        return 2
+    except ValidationError as exc:
+        click.echo(f"{command}: error: {validation_message(exc)}", err=True)
         return 2
     except ValueError as exc:
         click.echo(f"{command}: error: {' '.join(str(exc).split())}", err=True)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+import itertools
 import json
+import textwrap
 from collections.abc import Callable
 from dataclasses import MISSING, fields
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import click
 import numpy as np
+from pydantic import BaseModel
 
 from flopwise.fitting.counting import ArchSpec
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.sweep_config import SweepRequest, field_docs
+from flopwise.protocol.sweep import SweepRequest
 from flopwise.trainer.config import Job, TrainConfig
 from flopwise.trainer.model import ModelConfig
 
@@ -31,7 +37,34 @@ PROGRESS = click.Choice(["bar", "jsonl", "none"])
 
 
 def _defaults(cls: type) -> dict[str, Any]:
-    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+    if issubclass(cls, BaseModel):
+        return {n: f.default for n, f in cls.model_fields.items() if not f.is_required()}
+    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}  # type: ignore[arg-type]
+
+
+def _names(cls: type) -> list[str]:
+    return list(cls.model_fields) if issubclass(cls, BaseModel) else [f.name for f in fields(cls)]  # type: ignore[arg-type]
+
+
+@cache
+def field_docs(cls: type) -> dict[str, str]:
+    """Each field's description, or attribute docstring (interim, until the CLI is
+    generated from pydantic models)."""
+    if issubclass(cls, BaseModel):
+        return {n: f.description or "" for n, f in cls.model_fields.items()}
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    body = tree.body[0].body if isinstance(tree.body[0], ast.ClassDef) else []
+    docs: dict[str, str] = {}
+    for node, after in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(after.value.value.split())
+    return docs
 
 
 def _apply(options: list[F]) -> Callable[[F], F]:
@@ -138,16 +171,16 @@ def dataclass_options(
     stay ``None`` so the dataclass's defaults apply and its ``__post_init__`` checks."""
     hints, docs, defaults = get_type_hints(cls), field_docs(cls), _defaults(cls)
     options = []
-    for f in fields(cls):
-        if f.name in skip or f.name.startswith("_"):
+    for name in _names(cls):
+        if name in skip or name.startswith("_"):
             continue
-        kind, flag, multiple = _click_type(hints[f.name])
-        shown = defaults.get(f.name, None if f.name in derived else "required")
+        kind, flag, multiple = _click_type(hints[name])
+        shown = defaults.get(name, None if name in derived else "required")
         if isinstance(shown, tuple):
             shown = ",".join(shown)
         suffix = "" if shown in (None, "", False) else f" [default: {shown}]"
-        help_text = docs.get(f.name, "") + (" [required]" if shown == "required" else suffix)
-        decls = [f"--{f.name.replace('_', '-')}", *(aliases or {}).get(f.name, ()), f.name]
+        help_text = docs.get(name, "") + (" [required]" if shown == "required" else suffix)
+        decls = [f"--{name.replace('_', '-')}", *(aliases or {}).get(name, ()), name]
         extra: dict[str, Any] = {"is_flag": True} if flag else {"type": kind}
         options.append(
             click.option(*decls, default=None, multiple=multiple, help=help_text, **extra)
@@ -157,7 +190,7 @@ def dataclass_options(
 
 def given(cls: type, opts: dict[str, Any]) -> dict[str, Any]:
     """The options of ``cls``'s fields that were given on the command line."""
-    return {f.name: opts[f.name] for f in fields(cls) if opts.get(f.name) not in (None, ())}
+    return {n: opts[n] for n in _names(cls) if opts.get(n) not in (None, ())}
 
 
 _TRAIN_ONLY = frozenset({"eval_tokens", "tags"})
@@ -263,7 +296,7 @@ def request_from_options(opts: dict[str, Any]) -> SweepRequest:
         if name in _COMMA_LISTS:
             value = [part.strip() for v in value for part in v.split(",") if part.strip()]
         values[name] = list(value) if isinstance(value, tuple) else value
-    return SweepRequest.from_dict(values)
+    return SweepRequest.model_validate(values)
 
 
 def sweep_config_from_options(opts: dict[str, Any]) -> Any:

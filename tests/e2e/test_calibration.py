@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from flopwise.fitting.counting import ArchFamily, count
-from flopwise.fitting.sweep_config import SweepRequest
+from flopwise.protocol.sweep import SweepRequest
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.helpers import all_runs, wait_job
 from tests.shared_data import REPO
@@ -110,15 +110,15 @@ def test_a_sweep_option_is_declared_once() -> None:
     from flopwise.trainer.cli import main
 
     request = SweepRequest(dataset="d", flops=1e13, time_cap_hours=1)
-    names = set(request.to_dict())
+    names = set(request.model_dump())
     properties = CalibrationCreate.model_json_schema()["properties"]
     assert set(properties) == names and all(p.get("description") for p in properties.values())
     body = CalibrationCreate.model_validate({"dataset": "d", "flops": 1e13, "time_cap_hours": 1})
-    assert SweepRequest.from_dict(body.model_dump()) == request
+    assert SweepRequest.model_validate(body.model_dump()) == request
     # tuple fields arrive as JSON arrays (strict validation, as the route does it)
     custom = SweepRequest(dataset="d", flops=1e13, time_cap_hours=1, aspects=("standard", "wide"),
                           slurm_options=("--qos=debug",))  # fmt: skip
-    body = CalibrationCreate.model_validate(json.loads(json.dumps(custom.to_dict())))
-    assert SweepRequest.from_dict(body.model_dump()) == custom
+    body = CalibrationCreate.model_validate(json.loads(json.dumps(custom.model_dump(mode="json"))))
+    assert SweepRequest.model_validate(body.model_dump()) == custom
     sweep = main.commands["sweep"]
     assert isinstance(sweep, click.Command) and names <= {p.name for p in sweep.params}
