@@ -25,13 +25,12 @@ from flopwise.protocol.events import DoneEvent, EvalEvent, PlanEvent, RunDoneEve
 from flopwise.protocol.sweep import SweepRequest
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
 from flopwise.trainer.client import ServiceClient
-from flopwise.trainer.config import Job, TrainConfig
+from flopwise.trainer.config import Job, ModelConfig, TrainConfig
 from flopwise.trainer.corpus import CorpusConfig, build_corpus, stdlib_root
 from flopwise.trainer.data import TokenData
 from flopwise.trainer.devices import LocalDevices, estimated_flops, local_devices
 from flopwise.trainer.executor import Executor, JobSpec, LocalExecutor, Outcome
 from flopwise.trainer.families import family
-from flopwise.trainer.model import ModelConfig
 from flopwise.trainer.plan import Plan, PlanConfig, PlannedRun, StepTime, make_plan
 from flopwise.trainer.progress import Reporter
 from flopwise.trainer.refit import FitOutcome, fit_locally, fit_via_service

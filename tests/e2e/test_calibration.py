@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import click
 import httpx
 import pytest
 
@@ -105,9 +104,9 @@ def test_a_failed_sweep_fails_its_job_with_the_trainers_message(
 
 def test_a_sweep_option_is_declared_once() -> None:
     """The service's body, the trainer's options and the JSON one hands the other are
-    ``SweepRequest``'s fields, with its defaults and docstrings."""
+    ``SweepRequest``'s fields, with its defaults and descriptions."""
     from flopwise.service.schemas.jobs import CalibrationCreate
-    from flopwise.trainer.cli import main
+    from flopwise.trainer.commands import SweepCommand
 
     request = SweepRequest(dataset="d", flops=1e13, time_cap_hours=1)
     names = set(request.model_dump())
@@ -120,5 +119,4 @@ def test_a_sweep_option_is_declared_once() -> None:
                           slurm_options=("--qos=debug",))  # fmt: skip
     body = CalibrationCreate.model_validate(json.loads(json.dumps(custom.model_dump(mode="json"))))
     assert SweepRequest.model_validate(body.model_dump()) == custom
-    sweep = main.commands["sweep"]
-    assert isinstance(sweep, click.Command) and names <= {p.name for p in sweep.params}
+    assert names <= set(SweepCommand.model_fields)  # the trainer's options
