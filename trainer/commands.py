@@ -18,16 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import click
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from flopwise.fitting.counting import ArchSpec
 from flopwise.fitting.errors import ArgumentError
 from flopwise.protocol.sweep import SweepRequest
-from flopwise.trainer.config import TrainConfig
+from flopwise.trainer.config import Job, ModelConfig, TrainConfig
 from flopwise.trainer.progress import make_reporter
 
 if TYPE_CHECKING:
-    from flopwise.fitting.counting import ArchSpec
-    from flopwise.trainer.config import Job
     from flopwise.trainer.sweep import SweepConfig, SweepResult
 
 __all__ = ["Command", "CorpusCommand", "PlanCommand", "SweepCommand", "TrainCommand"]
@@ -128,8 +128,6 @@ class Shape(BaseModel):
 
     def arch(self, vocab_size: int) -> ArchSpec:
         """The ``ArchSpec`` these options describe."""
-        from flopwise.fitting.counting import ArchSpec
-
         shape = self.model_dump(include=set(Shape.model_fields) - {"ungated", "tied"})
         return ArchSpec(
             **shape, gated_ffn=not self.ungated, tied_embeddings=self.tied, vocab_size=vocab_size
@@ -151,8 +149,7 @@ class TrainCommand(Reporting, Shape, TrainConfig, Command):
 
     def to_job(self) -> Job:
         """The job these options (or the ``--job`` file) describe."""
-        from flopwise.trainer.config import Job, ModelConfig
-        from flopwise.trainer.data import TokenData
+        from flopwise.trainer.data import TokenData  # torch
 
         if self.job:
             return Job.from_dict(json.loads(Path(self.job).read_text()))
@@ -195,8 +192,6 @@ class TrainCommand(Reporting, Shape, TrainConfig, Command):
 
 
 def _eval_tokens(tokens: int, evals: int, span: float) -> tuple[int, ...]:
-    import numpy as np
-
     if evals == 1:
         return (tokens,)
     return tuple(sorted({int(t) for t in np.geomspace(tokens / span, tokens, evals)}))

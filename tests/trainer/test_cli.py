@@ -74,11 +74,12 @@ def test_corpus_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 def test_train_options_are_the_config_fields() -> None:
     """``train``'s options are generated from ``TrainConfig`` (no second declaration)."""
-    from flopwise.trainer.commands import TrainCommand
+    from flopwise.trainer.commands import CorpusCommand, PlanCommand, TrainCommand
     from flopwise.trainer.config import TrainConfig
 
     assert set(TrainConfig.model_fields) <= set(TrainCommand.model_fields)
-    assert all(f.description for f in TrainCommand.model_fields.values())
+    for command in (TrainCommand, SweepCommand, PlanCommand, CorpusCommand):
+        assert all(f.description for f in command.model_fields.values()), command
 
 
 def _imported(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
