@@ -18,8 +18,9 @@ time-optimal, overspend); ``fit/`` (the fitting engine); ``catalogue`` (built-in
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from flopwise.fitting.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from flopwise.fitting.allocation import Allocation, Frontier, allocate, frontier
@@ -45,7 +46,6 @@ _EXPORTS = {
     "runs": ("Runs",),
     "shape": ("Shape", "ShapeConstraints"),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "BUILTIN_LAWS",
@@ -79,14 +79,4 @@ __all__ = [
 """The lazily loaded names (``tests/fitting/test_public_api.py`` pins them)."""
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -9,21 +9,41 @@ The pieces, each in its own module:
                    GPU, DDP under torchrun, checkpoints, one observation per evaluation;
 * ``corpus``, ``tokenizer``, ``data``   a byte-level corpus from local text, nanoGPT files;
 * ``plan``, ``sweep``, ``executor``     calibration sweeps from a budget and a time cap
-                   (the request: ``fitting.sweep_config.SweepRequest``);
+                   (the request: ``protocol.sweep.SweepRequest``);
 * ``slurm``        the Slurm executor beside the local one (``executor.Executor``);
 * ``client``, ``sinks``, ``refit``      the service over HTTP, JSONL, and the refit;
-* ``cli``          ``python -m trainer train | sweep | plan | corpus``.
+* ``commands``, ``cli``   ``python -m flopwise.trainer train | sweep | plan | corpus``,
+                   generated from pydantic models by pydantic-settings.
 
-The trainer imports ``fitting`` and never ``service``: it talks to the service over HTTP.
+The names below are loaded on first use (PEP 562): ``import flopwise.trainer.plan`` or
+``python -m flopwise.trainer --help`` does not load torch. The trainer imports
+``fitting`` and ``protocol`` and never ``service``: it talks to the service over HTTP.
 """
 
-from flopwise.trainer.config import Job, TrainConfig
-from flopwise.trainer.corpus import CorpusConfig, build_corpus
-from flopwise.trainer.model import ModelConfig, Transformer
-from flopwise.trainer.plan import Plan, PlanConfig, make_plan
-from flopwise.trainer.sweep import SweepConfig, execute, prepare
-from flopwise.trainer.tokenizer import ByteTokenizer
-from flopwise.trainer.train import RunResult, train
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flopwise.fitting.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from flopwise.trainer.config import Job, ModelConfig, TrainConfig
+    from flopwise.trainer.corpus import CorpusConfig, build_corpus
+    from flopwise.trainer.model import Transformer
+    from flopwise.trainer.plan import Plan, PlanConfig, make_plan
+    from flopwise.trainer.sweep import SweepConfig, execute, prepare
+    from flopwise.trainer.tokenizer import ByteTokenizer
+    from flopwise.trainer.train import RunResult, train
+
+_EXPORTS = {
+    "config": ("Job", "ModelConfig", "TrainConfig"),
+    "corpus": ("CorpusConfig", "build_corpus"),
+    "model": ("Transformer",),
+    "plan": ("Plan", "PlanConfig", "make_plan"),
+    "sweep": ("SweepConfig", "execute", "prepare"),
+    "tokenizer": ("ByteTokenizer",),
+    "train": ("RunResult", "train"),
+}
 
 __all__ = [
     "ByteTokenizer",
@@ -42,3 +62,6 @@ __all__ = [
     "prepare",
     "train",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

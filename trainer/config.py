@@ -1,26 +1,30 @@
 """Typed configuration of one training job: the model (``ModelConfig``) and its training.
 
-Every field carries a docstring; ``__post_init__`` refuses a bad value with a
-``ValueError`` naming the field. A :class:`Job` round-trips through JSON, which is how
-a sweep hands a planned run to its trainer process.
+``TrainConfig`` is a pydantic model: every field has a description (with its unit) and
+its bounds, a bad value is a ``ValidationError`` (a ``ValueError``) naming the field,
+and the ``train`` command's options are generated from it. A :class:`Job` round-trips
+through JSON, which is how a sweep hands a planned run to its trainer process. Nothing
+here imports torch.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from flopwise.fitting.counting import ArchSpec
-from flopwise.trainer.model import ModelConfig
 
-__all__ = ["RUNTIME_FIELDS", "Device", "Job", "Precision", "TrainConfig"]
+__all__ = ["RUNTIME_FIELDS", "Device", "Job", "ModelConfig", "Precision", "TrainConfig"]
 
 Device = Literal["auto", "cpu", "cuda"]
 Precision = Literal["auto", "float32", "bfloat16"]
 CooldownShape = Literal["linear", "1-sqrt"]
+Activation = Literal["gelu", "silu"]
 
 RUNTIME_FIELDS = frozenset(
     {"data_dir", "run_dir", "device", "compile", "threads", "log_every", "checkpoint_every"}
@@ -28,116 +32,168 @@ RUNTIME_FIELDS = frozenset(
 """Fields that may change between a run and its resumption (where and how it runs,
 not what it computes)."""
 
-
-def _positive_int(name: str, value: Any, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _finite(name: str, value: Any, low: float, high: float = math.inf) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not low <= value <= high:
-        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
+_Text = Annotated[str, Field(pattern=r"\S", max_length=4096)]
+"""A non-blank string."""
+_Tokens = Annotated[
+    tuple[Annotated[int, Field(ge=1)], ...], AfterValidator(lambda t: tuple(sorted(set(t))))
+]
+"""Token counts, sorted and unique."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class TrainConfig:
+class TrainConfig(BaseModel):
     """How one model is trained, evaluated and checkpointed."""
 
-    data_dir: str
-    """Corpus directory with train.bin, val.bin and meta.json (nanoGPT convention)."""
-    run_dir: str
-    """Where checkpoints, observations and the done marker of this run live."""
-    tokens: int
-    """Training tokens (rounded up to whole optimizer steps)."""
-    run_id: str = ""
-    """Name of the run in its observations; empty means the run directory's name."""
-    dataset: str = "default"
-    """Dataset the observations are filed under (one law is fitted per dataset)."""
-    batch_size: int = 16
-    """Sequences per optimizer step, over all processes (the global batch)."""
-    micro_batch_size: int = 0
-    """Sequences per forward pass in one process; 0 means the whole per-process share."""
-    lr_base: float = 0.5
-    """Gemstones' shape-aware rule: peak LR = lr_base / (width x sqrt(depth)) (docs/laws.md §8.2).
-    Gemstones' 5 is for 4M-token batches; 0.5 (the tiny family's) suits small batches."""
-    lr: float = 0.0
-    """Explicit peak learning rate; 0 means the lr_base rule."""
-    warmup_tokens: int = 0
-    """Linear warmup from 0 to the peak LR over this many tokens."""
-    cooldown_fraction: float = 0.0
-    """Share of the run, at its end, over which the LR decays to 0 (WSD); 0: constant LR."""
-    cooldown_shape: CooldownShape = "linear"
-    """Decay shape: linear, or 1-sqrt (Hägele et al. 2024, docs/laws.md §10.1)."""
-    weight_decay: float = 0.1
-    """AdamW decoupled weight decay on matrices and embeddings (never on norms or biases)."""
-    beta1: float = 0.9
-    """AdamW first-moment decay."""
-    beta2: float = 0.95
-    """AdamW second-moment decay."""
-    grad_clip: float = 1.0
-    """Clip the global gradient norm to this; 0 disables clipping."""
-    eval_tokens: tuple[int, ...] = ()
-    """Token counts at which the val loss is measured (one observation each); the end
-    of the run is always one."""
-    eval_sequences: int = 64
-    """Sequences in the fixed held-out validation set."""
-    checkpoint_every: int = 0
-    """Also checkpoint every this many steps; 0 means only at evaluation points."""
-    seed: int = 0
-    """Seeds the initialisation and the batch order; recorded with every observation."""
-    device: Device = "auto"
-    """cuda when available (auto), or forced cpu / cuda."""
-    precision: Precision = "auto"
-    """bfloat16 autocast on GPU and float32 on CPU (auto), or forced."""
-    compile: bool = False
-    """Wrap the model in torch.compile."""
-    threads: int = 0
-    """torch intra-op threads on CPU; 0 leaves torch's default."""
-    log_every: int = 10
-    """Steps between progress updates (each costs a host-device sync)."""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    """Extra labels carried by every observation (sweep id, aspect, ...)."""
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    def __post_init__(self) -> None:
-        for name in ("data_dir", "run_dir", "dataset"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
-                raise ValueError(f"{name} must be a non-empty string")
-        _positive_int("tokens", self.tokens)
-        _positive_int("batch_size", self.batch_size)
-        _positive_int("micro_batch_size", self.micro_batch_size, 0)
-        _finite("lr_base", self.lr_base, 1e-12)
-        _finite("lr", self.lr, 0.0, 10.0)
-        _positive_int("warmup_tokens", self.warmup_tokens, 0)
-        _finite("cooldown_fraction", self.cooldown_fraction, 0.0, 1.0)
-        if self.cooldown_shape not in ("linear", "1-sqrt"):
-            raise ValueError(
-                f"cooldown_shape must be linear or 1-sqrt, got {self.cooldown_shape!r}"
-            )
-        _finite("weight_decay", self.weight_decay, 0.0)
-        _finite("beta1", self.beta1, 0.0, 0.999999)
-        _finite("beta2", self.beta2, 0.0, 0.999999)
-        _finite("grad_clip", self.grad_clip, 0.0)
-        for t in self.eval_tokens:
-            _positive_int("eval_tokens", t)
-        object.__setattr__(self, "eval_tokens", tuple(sorted(set(self.eval_tokens))))
-        _positive_int("eval_sequences", self.eval_sequences)
-        _positive_int("checkpoint_every", self.checkpoint_every, 0)
-        _positive_int("seed", self.seed, 0)
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
-        if self.precision not in ("auto", "float32", "bfloat16"):
-            raise ValueError(f"precision must be auto, float32 or bfloat16, got {self.precision!r}")
-        _positive_int("threads", self.threads, 0)
-        _positive_int("log_every", self.log_every)
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.tags.items()):
-            raise ValueError("tags must map strings to strings")
-        object.__setattr__(self, "tags", dict(self.tags))
+    data_dir: _Text = Field(
+        description="Corpus directory with train.bin, val.bin and meta.json (nanoGPT convention)."
+    )
+    run_dir: _Text = Field(
+        description="Where checkpoints, observations and the done marker of this run live."
+    )
+    tokens: int = Field(ge=1, description="Training tokens (rounded up to whole optimizer steps).")
+    run_id: str = Field(
+        default="", description="Name of the run in its observations; empty: the run directory's."
+    )
+    dataset: _Text = Field(
+        default="default",
+        description="Dataset the observations are filed under (one law is fitted per dataset).",
+    )
+    batch_size: int = Field(
+        default=16,
+        ge=1,
+        description="Sequences per optimizer step, over all processes (the global batch).",
+    )
+    micro_batch_size: int = Field(
+        default=0,
+        ge=0,
+        description="Sequences per forward pass in one process; 0: the whole per-process share.",
+    )
+    lr_base: float = Field(
+        default=0.5,
+        ge=1e-12,
+        allow_inf_nan=False,
+        description="Gemstones' shape-aware rule: peak LR = lr_base / (width x sqrt(depth)) "
+        "(docs/laws.md §8.2); Gemstones' 5 is for 4M-token batches, 0.5 (the tiny family's) "
+        "suits small ones.",
+    )
+    lr: float = Field(
+        default=0.0,
+        ge=0,
+        le=10,
+        allow_inf_nan=False,
+        description="Explicit peak learning rate; 0: the lr_base rule.",
+    )
+    warmup_tokens: int = Field(
+        default=0, ge=0, description="Linear warmup from 0 to the peak LR over this many tokens."
+    )
+    cooldown_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of the run (fraction), at its end, over which the LR decays to 0 "
+        "(WSD); 0: constant LR.",
+    )
+    cooldown_shape: CooldownShape = Field(
+        default="linear",
+        description="Decay shape: linear, or 1-sqrt (Hägele et al. 2024, docs/laws.md §10.1).",
+    )
+    weight_decay: float = Field(
+        default=0.1,
+        ge=0,
+        allow_inf_nan=False,
+        description="AdamW decoupled weight decay on matrices and embeddings (never on norms "
+        "or biases).",
+    )
+    beta1: float = Field(default=0.9, ge=0, le=0.999999, description="AdamW first-moment decay.")
+    beta2: float = Field(default=0.95, ge=0, le=0.999999, description="AdamW second-moment decay.")
+    grad_clip: float = Field(
+        default=1.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Clip the global gradient norm to this; 0 disables clipping.",
+    )
+    eval_tokens: _Tokens = Field(
+        default=(),
+        description="Token counts at which the val loss is measured (one observation each); "
+        "the end of the run is always one.",
+    )
+    eval_sequences: int = Field(
+        default=64, ge=1, description="Sequences in the fixed held-out validation set."
+    )
+    checkpoint_every: int = Field(
+        default=0,
+        ge=0,
+        description="Also checkpoint every this many steps; 0: only at evaluation points.",
+    )
+    seed: int = Field(
+        default=0,
+        ge=0,
+        description="Seeds the initialisation and the batch order; recorded with every "
+        "observation.",
+    )
+    device: Device = Field(
+        default="auto", description="cuda when available (auto), or forced cpu / cuda."
+    )
+    precision: Precision = Field(
+        default="auto",
+        description="bfloat16 autocast on GPU and float32 on CPU (auto), or forced.",
+    )
+    compile: bool = Field(default=False, description="Wrap the model in torch.compile.")
+    threads: int = Field(
+        default=0, ge=0, description="torch intra-op threads on CPU; 0 leaves torch's default."
+    )
+    log_every: int = Field(
+        default=10,
+        ge=1,
+        description="Steps between progress updates (each costs a host-device sync).",
+    )
+    tags: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra labels carried by every observation (sweep id, aspect, ...).",
+    )
 
     @property
     def name(self) -> str:
         """The run id observations carry."""
         return self.run_id or Path(self.run_dir).name
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelConfig:
+    """What the model needs besides the shape the parameter counter sees."""
+
+    arch: ArchSpec
+    """Width, depth, heads, MLP, vocabulary, context and variations (``fitting.counting``)."""
+    activation: Activation = "gelu"
+    """MLP non-linearity: GELU (tanh) gives GEGLU when gated, as Gemstones; SiLU gives SwiGLU."""
+    norm_eps: float = 1e-5
+    """Epsilon inside RMSNorm / LayerNorm."""
+    rope_theta: float = 10000.0
+    """Base of the rotary frequencies (Su et al. 2021)."""
+    init_std: float = 0.0
+    """σ of the input-side weights; 0 means Gemstones' 1/√width."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.arch, ArchSpec):
+            raise ValueError(f"arch must be a fitting.counting.ArchSpec, got {type(self.arch)}")
+        if self.activation not in ("gelu", "silu"):
+            raise ValueError(f"activation must be gelu or silu, got {self.activation!r}")
+        if self.arch.positions == "rotary" and self.arch.head_dim % 2:
+            raise ValueError(
+                f"head_dim must be even for rotary positions, got {self.arch.head_dim}"
+            )
+        for name in ("norm_eps", "rope_theta"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if not (math.isfinite(self.init_std) and self.init_std >= 0):
+            raise ValueError(f"init_std must be >= 0, got {self.init_std!r}")
+
+    @property
+    def std(self) -> float:
+        """σ of embeddings and input-side projections."""
+        return self.init_std or 1.0 / math.sqrt(self.arch.width)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,10 +207,9 @@ class Job:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``from_dict`` inverts it)."""
-        out = asdict(self)
-        out["model"]["arch"].pop("_derived", None)
-        out["train"]["eval_tokens"] = list(self.train.eval_tokens)
-        return out
+        model = asdict(self.model)
+        model["arch"].pop("_derived", None)
+        return {"model": model, "train": self.train.model_dump(mode="json")}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Job:
@@ -163,11 +218,10 @@ class Job:
             model = dict(data["model"])
             arch = ArchSpec(**_known(ArchSpec, model.pop("arch"), "model.arch"))
             model_config = ModelConfig(arch=arch, **_known(ModelConfig, model, "model"))
-            train = _known(TrainConfig, data["train"], "train")
+            train = TrainConfig.model_validate(data["train"])
         except KeyError as exc:
             raise ValueError(f"job: missing {exc.args[0]!r}") from None
-        train["eval_tokens"] = tuple(train.get("eval_tokens", ()))
-        return cls(model=model_config, train=TrainConfig(**train))
+        return cls(model=model_config, train=train)
 
     def identity(self) -> dict[str, Any]:
         """What a checkpoint must match to be resumed: the job minus runtime settings."""

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import torch
 
 from flopwise.fitting.counting import ArchSpec
+from flopwise.trainer.config import ModelConfig
 from flopwise.trainer.ddp import resolve_device
 from flopwise.trainer.metrics import device_gpu_name, flops_per_token, peak_flops
-from flopwise.trainer.model import ModelConfig, Transformer
+from flopwise.trainer.model import Transformer
 
 __all__ = ["ASSUMED_GPU_MFU", "LocalDevices", "local_devices", "probe_cpu_flops"]
 

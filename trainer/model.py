@@ -17,55 +17,14 @@ with l the 0-based layer index. Norm gains start at one and biases at zero.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from flopwise.fitting.counting import ArchSpec
+from flopwise.trainer.config import ModelConfig
 
 __all__ = ["Block", "ModelConfig", "Transformer"]
-
-Activation = Literal["gelu", "silu"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ModelConfig:
-    """What the model needs besides the shape the parameter counter sees."""
-
-    arch: ArchSpec
-    """Width, depth, heads, MLP, vocabulary, context and variations (``fitting.counting``)."""
-    activation: Activation = "gelu"
-    """MLP non-linearity: GELU (tanh) gives GEGLU when gated, as Gemstones; SiLU gives SwiGLU."""
-    norm_eps: float = 1e-5
-    """Epsilon inside RMSNorm / LayerNorm."""
-    rope_theta: float = 10000.0
-    """Base of the rotary frequencies (Su et al. 2021)."""
-    init_std: float = 0.0
-    """σ of the input-side weights; 0 means Gemstones' 1/√width."""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.arch, ArchSpec):
-            raise ValueError(f"arch must be a fitting.counting.ArchSpec, got {type(self.arch)}")
-        if self.activation not in ("gelu", "silu"):
-            raise ValueError(f"activation must be gelu or silu, got {self.activation!r}")
-        if self.arch.positions == "rotary" and self.arch.head_dim % 2:
-            raise ValueError(
-                f"head_dim must be even for rotary positions, got {self.arch.head_dim}"
-            )
-        for name in ("norm_eps", "rope_theta"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if not (math.isfinite(self.init_std) and self.init_std >= 0):
-            raise ValueError(f"init_std must be >= 0, got {self.init_std!r}")
-
-    @property
-    def std(self) -> float:
-        """σ of embeddings and input-side projections."""
-        return self.init_std or 1.0 / math.sqrt(self.arch.width)
 
 
 def _norm(config: ModelConfig) -> nn.Module:

@@ -9,36 +9,36 @@ travel in ``tags`` as strings.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
-from flopwise.fitting.events import RUN_RECORD_FIELDS, RunRecord
+from pydantic import Field, model_validator
+
+from flopwise.protocol.events import RUN_RECORD_FIELDS, RunRecord
 
 __all__ = ["SERVICE_FIELDS", "Observation"]
 
 SERVICE_FIELDS = RUN_RECORD_FIELDS
-"""Keys of one run record in ``POST /v1/runs`` (``fitting.events.RunRecord``)."""
+"""Keys of one run record in ``POST /v1/runs`` (``protocol.events.RunRecord``)."""
 
 
-@dataclass(frozen=True, kw_only=True)
 class Observation(RunRecord):
     """Validation loss of a model after ``tokens`` training tokens, with its cost: the
-    service's :class:`~flopwise.fitting.events.RunRecord` plus what has no column there."""
+    service's :class:`~flopwise.protocol.events.RunRecord` plus what has no column there."""
 
-    tokens_per_second: float
-    """Measured training throughput over all devices."""
-    mfu: float | None
-    """Model FLOPs utilisation (None on CPU)."""
-    step: int
-    """Optimizer steps so far."""
-    lr: float
-    """Learning rate at this step."""
+    tokens_per_second: float = Field(
+        description="Measured training throughput over all devices, tokens/s."
+    )
+    mfu: float | None = Field(description="Model FLOPs utilisation, fraction (None on CPU).")
+    step: int = Field(description="Optimizer steps so far.")
+    lr: float = Field(description="Learning rate at this step.")
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _measured(self) -> Observation:
         for name in ("loss", "flops", "seconds_per_step", "tokens_per_second"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be finite and non-negative, got {value!r}")
+        return self
 
     @property
     def key(self) -> tuple[str, str, int]:

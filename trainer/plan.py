@@ -23,14 +23,14 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from flopwise.fitting.counting import ArchSpec, count
 from flopwise.fitting.flops import gemstones_flops_per_token
-from flopwise.fitting.sweep_config import ASPECTS, SweepRequest
+from flopwise.protocol.sweep import ASPECTS, SweepRequest
 from flopwise.trainer.families import FAMILIES, Family, family
 
 __all__ = ["ASPECTS", "Plan", "PlanConfig", "PlannedRun", "StepTime", "make_plan"]
@@ -44,7 +44,7 @@ EVAL_SEQUENCES = 64
 estimate: an evaluation costs a forward pass, a third of a training step's FLOPs."""
 
 
-_REQUEST = {f.name: f.default for f in fields(SweepRequest) if f.default is not MISSING}
+_REQUEST = {name: f.default for name, f in SweepRequest.model_fields.items() if not f.is_required()}
 """The request's defaults are the planner's (declared once, in ``SweepRequest``)."""
 
 

@@ -10,25 +10,20 @@ as ``law.json`` beside ``runs.jsonl``, its version one more than the file held b
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from flopwise.fitting.counting import ArchFamily
-from flopwise.fitting.events import FitEvent
+from flopwise.protocol.events import FitEvent
 from flopwise.trainer.checkpoint import write_json_atomic
 from flopwise.trainer.client import ServiceClient, ServiceError
 
 __all__ = ["FitOutcome", "fit_locally", "fit_via_service"]
 
 
-@dataclass(frozen=True, kw_only=True)
 class FitOutcome(FitEvent):
     """What the refit produced: the ``fit`` progress event itself."""
-
-    def event(self) -> dict[str, Any]:
-        """The ``fit`` progress event."""
-        return self.to_dict()
 
 
 def fit_via_service(

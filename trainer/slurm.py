@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flopwise.fitting.events import EvalEvent
-from flopwise.fitting.sweep_config import SweepRequest
+from flopwise.protocol.events import EvalEvent
+from flopwise.protocol.sweep import SweepRequest
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
 from flopwise.trainer.executor import (
     ExecutorError,

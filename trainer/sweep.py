@@ -18,20 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.events import DoneEvent, EvalEvent, PlanEvent, RunDoneEvent
 from flopwise.fitting.hardware import budget_to_flops
-from flopwise.fitting.sweep_config import SweepRequest
 from flopwise.fitting.throughput.catalogue import default_for_gpu
 from flopwise.fitting.throughput.model import spec_step_seconds
+from flopwise.protocol.events import DoneEvent, EvalEvent, PlanEvent, RunDoneEvent
+from flopwise.protocol.sweep import SweepRequest
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
 from flopwise.trainer.client import ServiceClient
-from flopwise.trainer.config import Job, TrainConfig
+from flopwise.trainer.config import Job, ModelConfig, TrainConfig
 from flopwise.trainer.corpus import CorpusConfig, build_corpus, stdlib_root
 from flopwise.trainer.data import TokenData
 from flopwise.trainer.devices import LocalDevices, estimated_flops, local_devices
 from flopwise.trainer.executor import Executor, JobSpec, LocalExecutor, Outcome
 from flopwise.trainer.families import family
-from flopwise.trainer.model import ModelConfig
 from flopwise.trainer.plan import Plan, PlanConfig, PlannedRun, StepTime, make_plan
 from flopwise.trainer.progress import Reporter
 from flopwise.trainer.refit import FitOutcome, fit_locally, fit_via_service
@@ -59,7 +58,7 @@ def default_work_dir() -> Path:
 
 @dataclass(frozen=True, kw_only=True)
 class SweepConfig:
-    """A sweep request (``fitting.sweep_config.SweepRequest``, the one declaration of
+    """A sweep request (``protocol.sweep.SweepRequest``, the one declaration of
     every sweep option) and where this invocation keeps its files and sends its runs."""
 
     request: SweepRequest
@@ -353,7 +352,7 @@ def execute(prepared: Prepared, config: SweepConfig, report: Reporter) -> SweepR
     ]
     fit = _refit(ingest, plan) if records else None
     if fit is not None:
-        report(fit.event())
+        report(fit.to_dict())
     done = DoneEvent(sweep_id=plan.sweep_id, finished=ingest.done, failed=outcome.failed,
                      skipped=outcome.skipped, observations=len(records))  # fmt: skip
     report(done.to_dict())

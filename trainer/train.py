@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from flopwise.fitting.counting import count
-from flopwise.fitting.events import (
+from flopwise.protocol.events import (
     EvalEvent,
     MessageEvent,
     ProgressEvent,

@@ -2,7 +2,8 @@
 
 The service side of flopwise never imports torch; these commands hand their
 arguments to ``python -m flopwise.trainer`` (installed with the ``[train]`` extra) and exit
-with its status.
+with its status. The trainer is told the program's name (``--prog flopwise``), so its
+help and errors name ``flopwise sweep``, the command the user typed.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def _exec_trainer(command: str, args: list[str]) -> None:
         raise fail(
             f"{command}: the trainer needs PyTorch; install it with pip install 'flopwise[train]'"
         )
-    argv = [sys.executable, "-m", "flopwise.trainer", command, *args]
+    prog = click.get_current_context().find_root().info_name or "flopwise"
+    argv = [sys.executable, "-m", "flopwise.trainer", "--prog", prog, command, *args]
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)

@@ -1,7 +1,7 @@
 """Calibration jobs: run the trainer's sweep as a separate process and follow it.
 
 The service never imports torch or the trainer: it writes the request
-(``fitting.sweep_config.SweepRequest``) as JSON and starts
+(``protocol.sweep.SweepRequest``) as JSON and starts
 ``python -m flopwise.trainer sweep --config sweep.json --progress jsonl --yes`` (on this
 host's devices, or submitting to Slurm with ``executor: slurm``), and reads one JSON object per
 line from its stdout (``plan``, ``eval``, ``run_done``, ``fit``, ``done``; anything
@@ -29,7 +29,7 @@ import tempfile
 import threading
 from typing import IO, Any
 
-from flopwise.fitting.events import (
+from flopwise.protocol.events import (
     DoneEvent,
     EvalEvent,
     Event,

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import fields as dataclass_fields
-from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, create_model, field_validator
 
 from flopwise.fitting.counting import ArchFamily
-from flopwise.fitting.sweep_config import SweepRequest, field_docs
-from flopwise.service.schemas.common import Name, Positive, Request
+from flopwise.protocol.sweep import SweepRequest
+from flopwise.service.schemas.common import Name, Positive, Request, no_nul
 
 __all__ = [
     "CalibrationCreate",
@@ -96,39 +95,13 @@ class FitCreate(Request):
     options: FitOptionsIn = Field(default_factory=lambda: FitOptionsIn.model_validate({}))
 
 
-def _json_type(hint: Any) -> Any:
-    """JSON has arrays, not tuples: a ``tuple[X, ...]`` field is a ``list[X]`` in the body
-    (strict validation would refuse a list as a tuple); ``SweepRequest.from_dict`` makes
-    the tuple again."""
-    args = get_args(hint)
-    if get_origin(hint) is tuple and len(args) == 2 and args[1] is Ellipsis:
-        return list[args[0]]  # type: ignore[valid-type]
-    return hint
+class CalibrationCreate(SweepRequest):
+    """Launch a calibration sweep: a budget as ``flops`` or ``gpu_hours`` (+ ``gpu``).
 
+    ``protocol.sweep.SweepRequest`` itself (its fields, defaults, descriptions and checks,
+    declared once there), with the service's refusal of NUL characters."""
 
-def _calibration_model() -> type[BaseModel]:
-    """``CalibrationCreate``, generated from ``fitting.sweep_config.SweepRequest``: the
-    same fields, types, defaults and descriptions (one declaration, no copy here). The
-    dataclass's own checks run in the route (``SweepRequest.from_dict``), whose
-    ``ArgumentError`` names the field of the 422."""
-    hints, docs = get_type_hints(SweepRequest), field_docs(SweepRequest)
-    defined: dict[str, Any] = {}
-    for f in dataclasses.fields(SweepRequest):
-        default = ... if f.default is dataclasses.MISSING else f.default
-        kind = _json_type(hints[f.name])
-        if isinstance(default, tuple):
-            default = list(default)
-        defined[f.name] = (kind, Field(default, description=docs.get(f.name)))
-    model: type[BaseModel] = create_model(
-        "CalibrationCreate",
-        __base__=Request,
-        __doc__="Launch a calibration sweep: a budget as ``flops`` or ``gpu_hours`` (+ ``gpu``).",
-        **defined,
-    )
-    return model
-
-
-CalibrationCreate = _calibration_model()
+    _no_nul = field_validator("*", mode="after")(no_nul)
 
 
 class JobAccepted(BaseModel):

@@ -15,12 +15,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import click
 import httpx
 import pytest
 
 from flopwise.fitting.counting import ArchFamily, count
-from flopwise.fitting.sweep_config import SweepRequest
+from flopwise.protocol.sweep import SweepRequest
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.helpers import all_runs, wait_job
 from tests.shared_data import REPO
@@ -105,20 +104,19 @@ def test_a_failed_sweep_fails_its_job_with_the_trainers_message(
 
 def test_a_sweep_option_is_declared_once() -> None:
     """The service's body, the trainer's options and the JSON one hands the other are
-    ``SweepRequest``'s fields, with its defaults and docstrings."""
+    ``SweepRequest``'s fields, with its defaults and descriptions."""
     from flopwise.service.schemas.jobs import CalibrationCreate
-    from flopwise.trainer.cli import main
+    from flopwise.trainer.commands import SweepCommand
 
     request = SweepRequest(dataset="d", flops=1e13, time_cap_hours=1)
-    names = set(request.to_dict())
+    names = set(request.model_dump())
     properties = CalibrationCreate.model_json_schema()["properties"]
     assert set(properties) == names and all(p.get("description") for p in properties.values())
     body = CalibrationCreate.model_validate({"dataset": "d", "flops": 1e13, "time_cap_hours": 1})
-    assert SweepRequest.from_dict(body.model_dump()) == request
+    assert SweepRequest.model_validate(body.model_dump()) == request
     # tuple fields arrive as JSON arrays (strict validation, as the route does it)
     custom = SweepRequest(dataset="d", flops=1e13, time_cap_hours=1, aspects=("standard", "wide"),
                           slurm_options=("--qos=debug",))  # fmt: skip
-    body = CalibrationCreate.model_validate(json.loads(json.dumps(custom.to_dict())))
-    assert SweepRequest.from_dict(body.model_dump()) == custom
-    sweep = main.commands["sweep"]
-    assert isinstance(sweep, click.Command) and names <= {p.name for p in sweep.params}
+    body = CalibrationCreate.model_validate(json.loads(json.dumps(custom.model_dump(mode="json"))))
+    assert SweepRequest.model_validate(body.model_dump()) == custom
+    assert names <= set(SweepCommand.model_fields)  # the trainer's options

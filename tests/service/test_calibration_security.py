@@ -34,7 +34,7 @@ with open(out + ".tmp", "w") as f:
     json.dump({"argv": sys.argv, "key": os.environ.get("FLOPWISE_API_KEY"),
                "pids": [os.getpid(), child.pid]}, f)
 os.replace(out + ".tmp", out)
-from flopwise.fitting.events import EvalEvent, PlanEvent, RunDoneEvent
+from flopwise.protocol.events import EvalEvent, PlanEvent, RunDoneEvent
 plan = PlanEvent(
     sweep_id="s", dataset="calib", total_runs=4, finished_runs=0, resumed=False,
     family="gpt", budget_flops=1e17, limited_by="flops", est_wall_seconds=1.0,
@@ -105,6 +105,25 @@ def test_operator_caps_bound_hours_corpus_and_concurrent_sweeps(
         cancelled = http.post(f"/v1/jobs/{first.json()['job_id']}/cancel", headers=AUTH)
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
         assert http.post("/v1/calibrations", json=BODY, headers=AUTH).status_code == 202
+
+
+def test_the_body_is_the_sweep_request_json_arrays_and_descriptions_included(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    settings = make_settings(api_key=KEY, trainer_command=fake_trainer(tmp_path)[0])
+    with live_app(settings, start_workers=False) as url, httpx.Client(base_url=url) as http:
+        schemas = http.get("/openapi.json").json()["components"]["schemas"]
+        properties = schemas["CalibrationCreate"]["properties"]
+        assert "aspects" in properties and all(p.get("description") for p in properties.values())
+        body = {**BODY, "aspects": ["standard", "wide"], "slurm_options": ["--qos=debug"]}
+        r = http.post("/v1/calibrations", json=body, headers=AUTH)
+        assert r.status_code == 202, r.text
+        payload = http.get(f"/v1/jobs/{r.json()['job_id']}").json()["payload"]
+        assert payload["aspects"] == ["standard", "wide"] and payload["corpus_bytes"] == 16_000_000
+        for field, value in (("sizes", True), ("flops", "1e17"), ("corpus", "a\x00b"),
+                             ("aspects", ["wide", "wide"]), ("sizez", 3)):  # fmt: skip
+            bad = http.post("/v1/calibrations", json={**BODY, field: value}, headers=AUTH)
+            assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", field]
 
 
 def test_cancel_stops_the_trainer_group_and_keeps_its_progress(

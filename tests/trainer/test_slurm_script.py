@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flopwise.fitting.sweep_config import SweepRequest
+from flopwise.protocol.sweep import SweepRequest
 from flopwise.trainer.executor import JobSpec
 from flopwise.trainer.slurm import job_script
 

@@ -8,14 +8,11 @@ can be cancelled (``POST /v1/jobs/{id}/cancel``).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
-from pydantic import BaseModel
 
-from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.sweep_config import SweepRequest
+from flopwise.protocol.sweep import SweepRequest
 from flopwise.service.api.deps import DatabaseDep, SettingsDep, require_writer
 from flopwise.service.api.responses import AUTH, BODY, CONFLICT, FORBIDDEN, INVALID
 from flopwise.service.config import Settings
@@ -27,20 +24,13 @@ from flopwise.service.store import jobs as queue
 router = APIRouter(prefix="/v1", tags=["jobs"])
 
 
-def _request(body: BaseModel, settings: Settings) -> SweepRequest:
-    """The sweep request, checked by its dataclass (the 422 names its field). A request
-    that leaves ``corpus_bytes`` unset gets the default, capped at the operator's limit."""
-    fields = body.model_dump()
-    if fields.get("corpus_bytes") is None or "corpus_bytes" not in body.model_fields_set:
-        default = next(
-            f.default for f in dataclasses.fields(SweepRequest) if f.name == "corpus_bytes"
-        )
-        assert isinstance(default, int)
-        fields["corpus_bytes"] = min(default, settings.max_corpus_bytes)
-    try:
-        return SweepRequest.from_dict(fields)
-    except ArgumentError as exc:
-        raise FieldError(("body", exc.name), str(exc)) from None
+def _request(body: SweepRequest, settings: Settings) -> SweepRequest:
+    """The sweep request (checked at the edge: a 422 names its field). A request that
+    leaves ``corpus_bytes`` unset gets the default, capped at the operator's limit."""
+    if "corpus_bytes" in body.model_fields_set:
+        return body
+    default = SweepRequest.model_fields["corpus_bytes"].default
+    return body.model_copy(update={"corpus_bytes": min(default, settings.max_corpus_bytes)})
 
 
 def _caps(body: SweepRequest, settings: Settings) -> None:
@@ -50,7 +40,7 @@ def _caps(body: SweepRequest, settings: Settings) -> None:
             f"time_cap_hours: at most {settings.max_calibration_hours:g} here "
             "(FLOPWISE_MAX_CALIBRATION_HOURS)",
         )
-    if body.corpus_bytes is not None and body.corpus_bytes > settings.max_corpus_bytes:
+    if body.corpus_bytes > settings.max_corpus_bytes:
         raise FieldError(
             ("body", "corpus_bytes"),
             f"corpus_bytes: at most {settings.max_corpus_bytes} here (FLOPWISE_MAX_CORPUS_BYTES)",
@@ -75,7 +65,7 @@ def require_calibrations(settings: SettingsDep) -> None:
     responses={**AUTH, **FORBIDDEN, **CONFLICT, **INVALID, **BODY},
 )
 def create_calibration(
-    body: CalibrationCreate,  # type: ignore[valid-type]
+    body: CalibrationCreate,
     db: DatabaseDep,
     settings: SettingsDep,
 ) -> Any:
@@ -93,7 +83,7 @@ def create_calibration(
     missing = calibration_available(settings, sweep.executor)
     if missing is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=missing)
-    payload = sweep.to_dict()
+    payload = sweep.model_dump(mode="json")
     with db.write_session() as session, session.begin():
         active = queue.count_active(session, "calibration")
         if active >= settings.max_concurrent_calibrations:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flopwise.fitting.events import (
+from flopwise.protocol.events import (
     DoneEvent,
     EvalEvent,
     FitEvent,
@@ -37,3 +37,11 @@ def test_unknown_or_incomplete_lines_are_skipped() -> None:
     assert parse_event({"event": "telemetry", "x": 1}) is None
     assert parse_event({"event": "run_done"}) is None
     assert parse_event(["eval"]) is None
+
+
+def test_a_newer_writer_s_extra_keys_are_ignored() -> None:
+    event = parse_event({"event": "message", "text": "hi", "colour": "red"})
+    assert event == MessageEvent(text="hi") and event.to_dict() == {
+        "event": "message",
+        "text": "hi",
+    }
