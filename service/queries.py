@@ -23,13 +23,16 @@ from flopwise.fitting.allocation import Frontier
 from flopwise.fitting.allocation import allocate as fitting_allocate
 from flopwise.fitting.allocation import frontier as fitting_frontier
 from flopwise.fitting.hardware import budget_to_flops, cost_of
+from flopwise.fitting.hyperlaws import HyperLaw, builtin_hyper
 from flopwise.fitting.laws import Law
 from flopwise.fitting.prediction import path_loss_bands, spread_caveats
 from flopwise.fitting.prediction import predict as fitting_predict
 from flopwise.fitting.shape import ShapeConstraints
 from flopwise.fitting.throughput.model import ThroughputModel
 from flopwise.service.errors import FieldError, field_error
+from flopwise.service.hyper_queries import hyperparams_answer
 from flopwise.service.schemas.common import BUDGET_FLOPS
+from flopwise.service.schemas.hyper import HyperparamsPublic, HyperparamsRequest
 from flopwise.service.schemas.queries import (
     AllocatePublic,
     AllocateRequest,
@@ -50,6 +53,7 @@ __all__ = [
     "PUBLIC",
     "allocate",
     "frontier",
+    "hyperparams",
     "overspend",
     "predict",
     "shape_constraints",
@@ -137,6 +141,7 @@ def allocate(
             unique_tokens=req.unique_tokens,
             inference_tokens=req.inference_tokens,
             level=req.level,
+            hyperparameters=builtin_hyper(req.hyperparameters),
         )
         cost = None
         if req.gpu is not None:
@@ -264,11 +269,18 @@ def overspend(law: Law, throughput: ThroughputModel, req: OverspendRequest) -> d
     return overspend_answer(law, throughput, req, shape_constraints(req.constraints))
 
 
+def hyperparams(law: HyperLaw, req: HyperparamsRequest) -> dict[str, Any]:
+    """A learning rate and batch from ``law`` (the request's built-in one, or a fitted
+    one the CLI read from a file), with every built-in law's beside it."""
+    return hyperparams_answer(law, req)
+
+
 PUBLIC: dict[str, type[BaseModel]] = {
     "allocate": AllocatePublic,
     "predict": PredictPublic,
     "frontier": FrontierPublic,
     "overspend": OverspendPublic,
+    "hyperparams": HyperparamsPublic,
 }
 """Each answer's response model."""
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.flops import deepseek_model_scale
 from flopwise.fitting.hardware import gpu
-from flopwise.fitting.hyperparams import deepseek_hyperparameters
+from flopwise.fitting.hyperlaws import HyperLaw, builtin_hyper, shape_hyperparameters
 from flopwise.fitting.laws import Law
 from flopwise.fitting.prediction import loss_band, spread_caveats
 from flopwise.fitting.shape import ShapeConstraints
@@ -87,13 +87,16 @@ def allocate_hours_answer(
         )
     except ValueError as exc:
         raise _argument(exc, set(AllocateRequest.model_fields)) from None
-    return _layout(law, result, constraints.family(law.family).seq_len, req.level)
+    family = constraints.family(law.family)
+    return _layout(law, result, family, builtin_hyper(req.hyperparameters), req.level)
 
 
-def _layout(law: Law, result: TimeAllocation, seq_len: int, level: float) -> dict[str, Any]:
+def _layout(
+    law: Law, result: TimeAllocation, family: ArchFamily, hyper: HyperLaw, level: float
+) -> dict[str, Any]:
     fast = result.time_optimal
     band = loss_band(law, fast.loss, None, fast.params, fast.tokens, level)
-    scale = float(deepseek_model_scale(fast.shape.width, fast.shape.depth, seq_len))
+    w, d = fast.shape.width, fast.shape.depth
     return {
         "law": {"id": law.id, "version": law.version},
         "flops": fast.flops,
@@ -106,7 +109,7 @@ def _layout(law: Law, result: TimeAllocation, seq_len: int, level: float) -> dic
         "caveats": list(spread_caveats(law)),
         "tokens_per_param": fast.tokens / fast.params,
         "shape": dict(vars(fast.shape)),
-        "hyperparameters": asdict(deepseek_hyperparameters(scale, fast.tokens)),
+        "hyperparameters": asdict(shape_hyperparameters(hyper, family, w, d, fast.tokens)),
         "cost": {
             "gpu_hours": fast.gpu_hours,
             "wall_clock_hours": fast.wall_clock_hours,

@@ -39,6 +39,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Extra FLOPs and GPU-hours a shape needs to reach a loss.",
     ),
     "throughput": ("laws_cmd", "throughput_command", "List the built-in throughput models."),
+    "hyperparams": (
+        "hyper_cmd",
+        "hyperparams_command",
+        "Learning rate and batch size for N parameters on D tokens.",
+    ),
     "fit": ("fit_cmd", "fit_command", "Fit a scaling law to runs in a CSV or JSONL file."),
     "serve": ("serve_cmd", "serve_command", "Serve the HTTP API (and an in-process worker)."),
     "worker": ("serve_cmd", "worker_command", "Run job workers against the database."),

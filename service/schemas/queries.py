@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from flopwise.fitting.allocation import Allocation
 from flopwise.fitting.catalogue import DEFAULT_LAW
 from flopwise.fitting.hardware import Cost
+from flopwise.fitting.hyperlaws import DEFAULT_HYPER_LAW, HyperLawId
 from flopwise.fitting.hyperparams import Hyperparameters
 from flopwise.fitting.shape import Shape
 from flopwise.fitting.stats import DEFAULT_LEVEL
@@ -119,6 +120,10 @@ class AllocateRequest(Request):
     batch_tokens: Positive | None = Field(None, le=1e12)
     """Global batch per step in tokens for the time-optimal plans (the model's own by
     default)."""
+    hyperparameters: HyperLawId = DEFAULT_HYPER_LAW
+    """Law for the batch size and learning rate: deepseek-2024, step-law-2025,
+    porian-2024-tuned or olmo-ladder-2024 (the answer names it and says where they
+    disagree by more than 2x)."""
 
 
 class LawPublicRef(BaseModel):
