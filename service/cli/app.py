@@ -45,6 +45,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Learning rate and batch size for N parameters on D tokens.",
     ),
     "fit": ("fit_cmd", "fit_command", "Fit a scaling law to runs in a CSV or JSONL file."),
+    "fit-critical-batch": (
+        "sweep_fit_cmd",
+        "fit_critical_batch_command",
+        "Fit S_min and B_noise (the critical batch) to steps-to-target data.",
+    ),
     "serve": ("serve_cmd", "serve_command", "Serve the HTTP API (and an in-process worker)."),
     "worker": ("serve_cmd", "worker_command", "Run job workers against the database."),
     "train": ("train_cmd", "train_command", "Train one calibration model (needs [train])."),
