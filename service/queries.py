@@ -131,6 +131,9 @@ def allocate(
     constraints = shape_constraints(req.constraints)
     if throughput is not None:
         return allocate_hours_answer(law, throughput, req, constraints)
+    for name in ("max_wall_clock_hours", "b_noise_tokens"):
+        if getattr(req, name) is not None:
+            raise FieldError(("body", name), f"{name}: needs a throughput model (throughput)")
     flops, kind = _budget(req)
     fields = AllocateRequest.model_fields
     try:
