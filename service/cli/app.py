@@ -50,6 +50,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "fit_critical_batch_command",
         "Fit S_min and B_noise (the critical batch) to steps-to-target data.",
     ),
+    "fit-hyperparams": (
+        "sweep_fit_cmd",
+        "fit_hyperparams_command",
+        "Fit learning-rate and batch laws to a sweep of runs.",
+    ),
     "serve": ("serve_cmd", "serve_command", "Serve the HTTP API (and an in-process worker)."),
     "worker": ("serve_cmd", "worker_command", "Run job workers against the database."),
     "train": ("train_cmd", "train_command", "Train one calibration model (needs [train])."),

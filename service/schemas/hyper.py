@@ -1,6 +1,6 @@
 """Bodies of ``POST /v1/hyperparams`` (and ``flopwise hyperparams``): a batch size and a
 learning rate from a hyper-parameter law (``fitting.hyperlaws``), with every built-in
-law's answer beside it."""
+law's answer beside it. The sweep fits' bodies are in ``schemas.sweep_fits``."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ import pytest
 
 from flopwise.fitting.critical_batch import critical_law_from_dict
 from flopwise.fitting.fit.critical_batch import ZHANG_FILE
+from tests.fitting.test_fit_hyper import sweep
 from tests.service.test_cli_allocate import flopwise
 
 ZHANG = [
@@ -57,3 +58,34 @@ def test_fit_critical_batch_bad_columns(change: tuple[str, str], flag: str) -> N
     done = flopwise("fit-critical-batch", *args)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and flag in done.stderr
+
+
+def _sweep_csv(path: Path) -> Path:
+    s = sweep(noise=0.002)
+    lines = ["N,D,lr,bs,loss"]
+    lines += [
+        ",".join(repr(float(v)) for v in row)
+        for row in zip(*(s[k] for k in ("params", "tokens", "lr", "batch", "loss")), strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_fit_hyperparams_json_and_saved_law(tmp_path: Path) -> None:
+    csv = _sweep_csv(tmp_path / "sweep.csv")
+    law = tmp_path / "law.json"
+    cols = ["--lr-col", "lr", "--batch-col", "bs", "--params-col", "N", "--tokens-col", "D"]
+    done = flopwise(
+        "fit-hyperparams", str(csv), *cols, "--bootstrap", "100", "--json", "--save-law", str(law)
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert len(out["optima"]) == 12 and out["joint"]
+    assert out["law"]["constants"]["lr_n"] == pytest.approx(-0.5, abs=0.05)
+    answer = flopwise(
+        "hyperparams", "--params", "5e7", "--tokens", "3e9", "--law-file", str(law), "--json"
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert json.loads(answer.stdout)["law"] == "sweep-hyperparameters"
+    missing = flopwise("fit-hyperparams", str(csv), "--lr-col", "lr")
+    assert missing.returncode == 2 and "--params-col" in missing.stderr
