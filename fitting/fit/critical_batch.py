@@ -249,33 +249,47 @@ def fit_critical_batch(
     fits, warnings, draws = [], [], []
     for i, name in enumerate(dict.fromkeys(labels.tolist())):
         rows = labels == name
-        if np.unique(b[rows]).size < 3:
-            raise ArgumentError("batch", f"group {name}: needs at least 3 distinct batch sizes")
-        point, d, rms = fit_mccandlish(b[rows], s[rows], bootstrap=bootstrap, seed=seed + i)
-        s_min, b_noise = np.exp(point)
-        tokens = float(seq[rows][0])
         size = float(sizes[rows][0]) if sizes is not None else parse_size(name)
-        fits.append(
-            GroupFit(
-                group=name,
-                s_min=float(s_min),
-                b_noise=float(b_noise),
-                s_min_interval=_band(np.exp(d[:, 0]), level),
-                b_noise_interval=_band(np.exp(d[:, 1]), level),
-                b_noise_tokens=float(b_noise * tokens),
-                e_min_tokens=float(s_min * b_noise * tokens),
-                params=size,
-                points=int(rows.sum()),
-                rms_log_steps=rms,
-            )
-        )
+        tokens = float(seq[rows][0])
+        group, d = _fit_group(name, b[rows], s[rows], tokens, size, bootstrap, seed + i, level)
+        fits.append(group)
         draws.append((np.exp(d[:, 1]) * tokens, np.exp(d.sum(axis=1)) * tokens))
-        if not b[rows].min() <= b_noise <= b[rows].max():
+        if not b[rows].min() <= group.b_noise <= b[rows].max():
             warnings.append(
-                f"group {name}: B_noise {b_noise:.4g} lies outside the batches swept "
+                f"group {name}: B_noise {group.b_noise:.4g} lies outside the batches swept "
                 f"({b[rows].min():.4g} to {b[rows].max():.4g}): an extrapolation"
             )
     return _across(fits, draws, level, warnings)
+
+
+def _fit_group(
+    name: str,
+    batch: np.ndarray,
+    steps: np.ndarray,
+    tokens: float,
+    size: float | None,
+    bootstrap: int,
+    seed: int,
+    level: float,
+) -> tuple[GroupFit, np.ndarray]:
+    """One group's fit, and its bootstrap draws of (ln S_min, ln B_noise)."""
+    if np.unique(batch).size < 3:
+        raise ArgumentError("batch", f"group {name}: needs at least 3 distinct batch sizes")
+    point, d, rms = fit_mccandlish(batch, steps, bootstrap=bootstrap, seed=seed)
+    s_min, b_noise = np.exp(point)
+    group = GroupFit(
+        group=name,
+        s_min=float(s_min),
+        b_noise=float(b_noise),
+        s_min_interval=_band(np.exp(d[:, 0]), level),
+        b_noise_interval=_band(np.exp(d[:, 1]), level),
+        b_noise_tokens=float(b_noise * tokens),
+        e_min_tokens=float(s_min * b_noise * tokens),
+        params=size,
+        points=int(batch.size),
+        rms_log_steps=rms,
+    )
+    return group, d
 
 
 def _across(

@@ -123,6 +123,26 @@ def _coefficients(x: np.ndarray, targets: np.ndarray, joint: bool) -> np.ndarray
     return coef if joint else np.column_stack([coef, np.zeros(2)])
 
 
+def _power_laws(
+    optima: list[SweepOptimum], bootstrap: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(constants (2 x 3), bootstrap draws (n x 6), joint): the least-squares fit through
+    the optima, and refits on optima resampled with replacement."""
+    x, joint = _design(optima)
+    targets = np.log([[o.learning_rate, o.batch_tokens] for o in optima])
+    picks = np.random.default_rng(seed).integers(0, len(optima), size=(bootstrap, len(optima)))
+    draws = [_coefficients(x[p], targets[p], joint).ravel() for p in picks]
+    return _coefficients(x, targets, joint), np.array(draws).reshape(-1, 6), joint
+
+
+def _intervals(draws: np.ndarray, level: float) -> dict[str, tuple[float, float]]:
+    """The central ``level`` band of each constant over the draws (none without draws)."""
+    if len(draws) < 2:
+        return {}
+    bands = np.percentile(draws, (100 * (1 - level) / 2, 100 * (1 + level) / 2), axis=0)
+    return {k: (float(bands[0, i]), float(bands[1, i])) for i, k in enumerate(POWER_LAW_CONSTANTS)}
+
+
 @dataclass(frozen=True)
 class HyperFit:
     optima: tuple[SweepOptimum, ...]
@@ -194,23 +214,7 @@ def fit_hyperparams(
     )
     if len(optima) < 3:
         raise ArgumentError("params", f"needs optima at 3 or more (N, D) pairs, got {len(optima)}")
-    x, joint = _design(optima)
-    targets = np.log([[o.learning_rate, o.batch_tokens] for o in optima])
-    coef = _coefficients(x, targets, joint)
-    rng = np.random.default_rng(seed)
-    draws = np.array(
-        [
-            _coefficients(x[pick], targets[pick], joint).ravel()
-            for pick in rng.integers(0, len(optima), size=(bootstrap, len(optima)))
-        ]
-    ).reshape(-1, 6)
-    q = (100 * (1 - level) / 2, 100 * (1 + level) / 2)
-    intervals = {}
-    if len(draws) > 1:
-        bands = np.percentile(draws, q, axis=0)
-        intervals = {
-            k: (float(bands[0, i]), float(bands[1, i])) for i, k in enumerate(POWER_LAW_CONSTANTS)
-        }
+    coef, draws, joint = _power_laws(optima, bootstrap, seed)
     n_range = (min(o.params for o in optima), max(o.params for o in optima))
     d_range = (min(o.tokens for o in optima), max(o.tokens for o in optima))
     law = HyperLaw(
@@ -226,4 +230,5 @@ def fit_hyperparams(
         constants=dict(zip(POWER_LAW_CONSTANTS, coef.ravel().tolist(), strict=True)),
         draws=tuple(tuple(r) for r in draws[:MAX_DRAWS_KEPT].tolist()) or None,
     )
+    intervals = _intervals(draws, level)
     return HyperFit(tuple(optima), law, joint, intervals, level, tuple(_warnings(optima, joint)))
