@@ -11,8 +11,9 @@ only the floors below it (docs/architecture.md draws them; the import contracts 
 pyproject.toml enforce them): ``errors``/``checks``; ``counting``, ``flops``,
 ``hardware``, ``runs``; ``stats``, ``uncertainty``; ``laws``; ``shape``, ``datasets``,
 ``bundled``; ``forms`` (one module per law form, and the registry); ``prediction``,
-``hyperparams``, ``inference``; ``allocation``; ``throughput/`` (model, fit, catalogue,
-time-optimal, overspend); ``fit/`` (the fitting engine); ``catalogue`` (built-in laws);
+``hyperparams``, ``inference``, ``critical_batch``; ``hyperlaws``; ``allocation``;
+``throughput/`` (model, fit, catalogue, time-optimal, critical, overspend); ``fit/`` (the
+fitting engine); ``catalogue`` (built-in laws);
 ``coverage``; ``regenerate`` (rewrites the shipped files; never imported at runtime).
 """
 

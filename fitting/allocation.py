@@ -4,8 +4,9 @@
 The budget is spent under the law's own C definition (6ND with the law's N, M x D,
 or the Gemstones counter); each law form computes its own optimum (:func:`optimum`
 asks it), the shape search is in ``fitting.shape``. An answer carries a concrete shape with its exact
-counts, DeepSeek's batch size and learning rate, intervals from the law's bootstrap
-draws and warnings (extrapolation, shape misses).
+counts, a batch size and learning rate (DeepSeek's unless another hyper-parameter law is
+named: ``fitting.hyperlaws``), intervals from the law's bootstrap draws and warnings
+(extrapolation, shape misses).
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ import numpy as np
 from flopwise.fitting.caveats import SHAPE_COST_TOLERANCE, answer_caveats, shape_cost_caveat
 from flopwise.fitting.checks import optional_positive
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.flops import deepseek_model_scale
 from flopwise.fitting.forms import draw_constants, law_form
-from flopwise.fitting.hyperparams import Hyperparameters, deepseek_hyperparameters
+from flopwise.fitting.hyperlaws import (
+    BUILTIN_HYPER_LAWS,
+    DEFAULT_HYPER_LAW,
+    HyperLaw,
+    shape_hyperparameters,
+)
+from flopwise.fitting.hyperparams import Hyperparameters
 from flopwise.fitting.laws import CDefinition, Law, NDefinition
 from flopwise.fitting.prediction import loss_band
 from flopwise.fitting.shape import (
@@ -281,6 +287,7 @@ def allocate(
     unique_tokens: float | None = None,
     inference_tokens: float | None = None,
     level: float = DEFAULT_LEVEL,
+    hyperparameters: HyperLaw | None = None,
 ) -> Allocation:
     """Compute-optimal allocation of ``flops`` under ``law``.
 
@@ -292,6 +299,8 @@ def allocate(
     unique_tokens : cap on unique data; repeated epochs are discounted (Muennighoff et al.).
     level : coverage of the intervals, in (0, 1): ``loss_interval`` (a new run's
         loss), ``curve_interval`` and N*, D* intervals (the law's bootstrap draws).
+    hyperparameters : the law for the batch size and learning rate (DeepSeek's by
+        default); the answer names it and says where the built-in ones disagree.
 
     Raises ``ValueError`` naming the bad argument. Example: ``allocate(epoch, 5.76e23)``
     gives N* = 7.225e10, D* = 1.329e12 (docs/laws.md §3.3).
@@ -315,8 +324,8 @@ def allocate(
     shape = make_shape(law, family, int(wd[0][0]), int(wd[1][0]))
     if law.c_definition is CDefinition.GEMSTONES and not wd_law:
         d = c / shape.flops_per_token  # the exact count needs the shape
-    model_scale = float(deepseek_model_scale(shape.width, shape.depth, family.seq_len))
-    hyper = deepseek_hyperparameters(model_scale, d)
+    hyper_law = hyperparameters or BUILTIN_HYPER_LAWS[DEFAULT_HYPER_LAW]
+    hyper = shape_hyperparameters(hyper_law, family, shape.width, shape.depth, d)
     loss = None if loss_arr is None else float(np.asarray(loss_arr)[0])
     curve, n_band, d_band = _draw_intervals(law, c, n, d, shape, unique_tokens, level)
     inference_flops = 2.0 * n * inference_tokens if inference_tokens else 0.0

@@ -6,6 +6,7 @@ tests check that a regeneration reproduces them.
     python -m flopwise.fitting.regenerate draws       # fitting/builtin/epoch-2024-huber-draws.json
     python -m flopwise.fitting.regenerate spreads     # fitting/builtin/spreads.json
     python -m flopwise.fitting.regenerate throughput  # fitting/builtin/throughput_*.json
+    python -m flopwise.fitting.regenerate critical    # fitting/builtin/critical-batch_zhang-2024.json
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import numpy as np
 from flopwise.fitting.bundled import DRAW_NAMES, DRAWS_FILE, SPREAD_SOURCES, SPREADS_FILE
 from flopwise.fitting.catalogue import BUILTIN_LAWS
 from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.critical_batch import BUILTIN_FILE, CriticalBatchLaw, critical_law_to_dict
 from flopwise.fitting.datasets import GEMSTONES_SOURCE, load_dataset
 from flopwise.fitting.fit import fit
+from flopwise.fitting.fit.critical_batch import ZHANG_SOURCE, fit_zhang
 from flopwise.fitting.fit.spread import noise_dof, noise_sd
 from flopwise.fitting.forms import law_form
 from flopwise.fitting.hardware import gpu
@@ -37,9 +40,11 @@ __all__ = [
     "epoch_draws",
     "estimate_spread_of",
     "fit_gemstones_model",
+    "write_critical_batch",
     "write_draws",
     "write_spreads",
     "write_throughputs",
+    "zhang_critical_batch",
 ]
 
 
@@ -145,11 +150,35 @@ def write_throughputs() -> list[Path]:
     return paths
 
 
+def zhang_critical_batch(bootstrap: int = 400, seed: int = 0) -> CriticalBatchLaw:
+    """``zhang-2024``: B_noise in tokens against E_min tokens over Zhang et al.'s 5 model
+    sizes (each group's McCandlish fit, then the power law across them)."""
+    result = fit_zhang(bootstrap=bootstrap, seed=seed)
+    assert result.data_law is not None
+    return replace(
+        result.data_law.law("zhang-2024", ZHANG_SOURCE),
+        notes=(
+            "B_noise (McCandlish et al. 2018) in tokens against the data size: the fewest "
+            "tokens reaching the loss (E_min), for 85M to 1.2B models at their Chinchilla-"
+            "like target losses; constant LR with weight averaging",
+        ),
+    )
+
+
+def write_critical_batch() -> Path:
+    """Refit the built-in critical-batch law and store it."""
+    payload = critical_law_to_dict(zhang_critical_batch())
+    BUILTIN_FILE.write_text(json.dumps(payload, indent=1) + "\n")
+    return BUILTIN_FILE
+
+
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - rewrites shipped files
     parser = argparse.ArgumentParser(prog="python -m flopwise.fitting.regenerate")
-    parser.add_argument("what", choices=("draws", "spreads", "throughput"))
+    parser.add_argument("what", choices=("draws", "spreads", "throughput", "critical"))
     what = parser.parse_args(argv).what
-    if what == "draws":
+    if what == "critical":
+        print(write_critical_batch())
+    elif what == "draws":
         print(write_draws())
     elif what == "spreads":
         print(write_spreads())

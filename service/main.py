@@ -26,6 +26,7 @@ from flopwise.service.api.middleware import (
 from flopwise.service.api.routes import (
     calibrations,
     health,
+    hyperparams,
     jobs,
     laws,
     overspend,
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     routers = (queries, laws, runs, jobs, calibrations, health, throughput, overspend)
     for module in routers:
         app.include_router(module.router)
+    app.include_router(hyperparams.router)  # POST /v1/hyperparams
     app.include_router(planner_page.router)  # GET / and /planner: the planner page
     document_security(app, settings)
     app.add_exception_handler(FieldError, _field_error)

@@ -23,6 +23,7 @@ from flopwise.fitting.allocation import Frontier, frontier_caveats, refuse_too_s
 from flopwise.fitting.allocation import allocate as fitting_allocate
 from flopwise.fitting.allocation import frontier as fitting_frontier
 from flopwise.fitting.hardware import budget_to_flops, cost_of
+from flopwise.fitting.hyperlaws import HyperLaw, builtin_hyper
 from flopwise.fitting.laws import Law, NDefinition
 from flopwise.fitting.prediction import path_loss_bands
 from flopwise.fitting.prediction import predict as fitting_predict
@@ -30,7 +31,9 @@ from flopwise.fitting.shape import ShapeConstraints
 from flopwise.fitting.throughput.model import ThroughputModel
 from flopwise.service import moe_queries
 from flopwise.service.errors import FieldError, field_error
+from flopwise.service.hyper_queries import hyperparams_answer
 from flopwise.service.schemas.common import BUDGET_FLOPS
+from flopwise.service.schemas.hyper import HyperparamsPublic, HyperparamsRequest
 from flopwise.service.schemas.moe import CountPublic
 from flopwise.service.schemas.queries import (
     AllocatePublic,
@@ -52,6 +55,7 @@ __all__ = [
     "PUBLIC",
     "allocate",
     "frontier",
+    "hyperparams",
     "overspend",
     "predict",
     "shape_constraints",
@@ -134,6 +138,9 @@ def allocate(
     constraints = shape_constraints(req.constraints)
     if throughput is not None:
         return allocate_hours_answer(law, throughput, req, constraints)
+    for name in ("max_wall_clock_hours", "b_noise_tokens"):
+        if getattr(req, name) is not None:
+            raise FieldError(("body", name), f"{name}: needs a throughput model (throughput)")
     flops, kind = _budget(req)
     if moe_queries.routing(req) is not None:
         law = moe_queries.dense_law(law, req, resolve)
@@ -160,6 +167,7 @@ def _allocate_flops(
             unique_tokens=req.unique_tokens,
             inference_tokens=req.inference_tokens,
             level=req.level,
+            hyperparameters=builtin_hyper(req.hyperparameters),
         )
         cost = None
         if req.gpu is not None:
@@ -301,12 +309,19 @@ def overspend(law: Law, throughput: ThroughputModel, req: OverspendRequest) -> d
     return overspend_answer(law, throughput, req, shape_constraints(req.constraints))
 
 
+def hyperparams(law: HyperLaw, req: HyperparamsRequest) -> dict[str, Any]:
+    """A learning rate and batch from ``law`` (the request's built-in one, or a fitted
+    one the CLI read from a file), with every built-in law's beside it."""
+    return hyperparams_answer(law, req)
+
+
 PUBLIC: dict[str, type[BaseModel]] = {
     "count": CountPublic,
     "allocate": AllocatePublic,
     "predict": PredictPublic,
     "frontier": FrontierPublic,
     "overspend": OverspendPublic,
+    "hyperparams": HyperparamsPublic,
 }
 """Each answer's response model."""
 

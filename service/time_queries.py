@@ -9,17 +9,20 @@ leaves as a :class:`~service.errors.FieldError` on the field it names.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from typing import Any
 
 from flopwise.fitting.caveats import answer_caveats
+from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.critical_batch import b_noise_of, builtin_critical_batch
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.flops import deepseek_model_scale
 from flopwise.fitting.hardware import gpu
-from flopwise.fitting.hyperparams import deepseek_hyperparameters
+from flopwise.fitting.hyperlaws import HyperLaw, builtin_hyper, shape_hyperparameters
 from flopwise.fitting.laws import Law
 from flopwise.fitting.prediction import loss_band, point_params
 from flopwise.fitting.shape import ShapeConstraints
+from flopwise.fitting.throughput.critical import CriticalBatchPlan, critical_batch_plan
 from flopwise.fitting.throughput.model import ThroughputModel
 from flopwise.fitting.throughput.overspend import overspend
 from flopwise.fitting.throughput.time_optimal import TimeAllocation, allocate_hours
@@ -75,26 +78,73 @@ def allocate_hours_answer(
 ) -> dict[str, Any]:
     """The time-optimal allocation, laid out like every ``/v1/allocate`` answer."""
     hours = _hours(req, model)
+    family = constraints.family(law.family)
+    n_gpus = req.n_gpus
+    if req.max_wall_clock_hours is not None and n_gpus is None and req.deadline_hours is None:
+        n_gpus = _base_gpus(
+            hours, req.max_wall_clock_hours, req.batch_tokens or model.batch_tokens, family
+        )
     try:
         result = allocate_hours(
             law,
             model,
             hours,
-            n_gpus=req.n_gpus,
+            n_gpus=n_gpus,
             deadline_hours=req.deadline_hours,
             batch_tokens=req.batch_tokens,
             constraints=constraints,
             price_per_gpu_hour=req.price_per_gpu_hour,
         )
+        family = constraints.family(law.family)
+        critical = _critical(model, family, result, req)
     except ValueError as exc:
         raise _argument(exc, set(AllocateRequest.model_fields)) from None
-    return _layout(law, result, constraints.family(law.family).seq_len, req.level)
+    out = _layout(law, result, family, builtin_hyper(req.hyperparameters), req.level)
+    out["critical_batch"] = critical.to_dict()
+    out["warnings"].extend(critical.warnings)
+    return out
 
 
-def _layout(law: Law, result: TimeAllocation, seq_len: int, level: float) -> dict[str, Any]:
+def _base_gpus(hours: float, deadline: float, batch: float, family: ArchFamily) -> int:
+    """GPUs for the time-optimal plan under a wall-clock cap: what the hours need by the
+    cap at no loss, at most one sequence of the batch per GPU (the critical-batch scan
+    then adds GPUs, growing the batch, where the cap needs more)."""
+    return max(1, min(math.ceil(hours / deadline), math.floor(batch / family.seq_len)))
+
+
+def _critical(
+    model: ThroughputModel, family: ArchFamily, result: TimeAllocation, req: AllocateRequest
+) -> CriticalBatchPlan:
+    """The time-optimal plan priced against the critical batch: the request's B_noise,
+    or the built-in law's at the plan's tokens."""
+    plan = result.time_optimal
+    if req.b_noise_tokens is not None:
+        b_noise, band, source = req.b_noise_tokens, None, "given"
+    else:
+        law = builtin_critical_batch()
+        b_noise, band = b_noise_of(law, plan.tokens, req.level)
+        source = f"{law.id} at {plan.tokens:.3g} tokens"
+        if law.domain is not None and not law.domain[0] <= plan.tokens <= law.domain[1]:
+            source += f", outside its fitted {law.domain[0]:.3g} to {law.domain[1]:.3g}"
+    return critical_batch_plan(
+        model,
+        family,
+        plan,
+        n_gpus=result.n_gpus,
+        batch_tokens=result.batch_tokens,
+        b_noise=b_noise,
+        b_noise_interval=band,
+        b_noise_source=source,
+        max_wall_clock_hours=req.max_wall_clock_hours,
+    )
+
+
+def _layout(
+    law: Law, result: TimeAllocation, family: ArchFamily, hyper: HyperLaw, level: float
+) -> dict[str, Any]:
     fast = result.time_optimal
     band = loss_band(law, fast.loss, None, fast.params, fast.tokens, level)
-    scale = float(deepseek_model_scale(fast.shape.width, fast.shape.depth, seq_len))
+    w, d = fast.shape.width, fast.shape.depth
     return {
         "law": {"id": law.id, "version": law.version},
         "flops": fast.flops,
@@ -109,7 +159,7 @@ def _layout(law: Law, result: TimeAllocation, seq_len: int, level: float) -> dic
         ),
         "tokens_per_param": fast.tokens / fast.params,
         "shape": dict(vars(fast.shape)),
-        "hyperparameters": asdict(deepseek_hyperparameters(scale, fast.tokens)),
+        "hyperparameters": asdict(shape_hyperparameters(hyper, family, w, d, fast.tokens)),
         "cost": {
             "gpu_hours": fast.gpu_hours,
             "wall_clock_hours": fast.wall_clock_hours,

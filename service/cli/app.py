@@ -44,7 +44,22 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Extra FLOPs and GPU-hours a shape needs to reach a loss.",
     ),
     "throughput": ("laws_cmd", "throughput_command", "List the built-in throughput models."),
+    "hyperparams": (
+        "hyper_cmd",
+        "hyperparams_command",
+        "Learning rate and batch size for N parameters on D tokens.",
+    ),
     "fit": ("fit_cmd", "fit_command", "Fit a scaling law to runs in a CSV or JSONL file."),
+    "fit-critical-batch": (
+        "sweep_fit_cmd",
+        "fit_critical_batch_command",
+        "Fit S_min and B_noise (the critical batch) to steps-to-target data.",
+    ),
+    "fit-hyperparams": (
+        "sweep_fit_cmd",
+        "fit_hyperparams_command",
+        "Fit learning-rate and batch laws to a sweep of runs.",
+    ),
     "serve": ("serve_cmd", "serve_command", "Serve the HTTP API (and an in-process worker)."),
     "worker": ("serve_cmd", "worker_command", "Run job workers against the database."),
     "train": ("train_cmd", "train_command", "Train one calibration model (needs [train])."),

@@ -154,8 +154,33 @@ def time_allocation(result: dict[str, Any], gpu: str) -> None:
         ),
         ("time-optimal", _plan_row(result["time_optimal"])),
         ("FLOP-optimal", _plan_row(result["flop_optimal"])),
+        *_critical_rows(result.get("critical_batch")),
     ]
     _rows(rows, result["warnings"], result["caveats"])
+
+
+def _critical_rows(c: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The critical batch: what the plan's batch costs, and what more GPUs buy."""
+    if c is None:
+        return []
+    plan, top = c["plan"], c["at_largest_useful"]
+    rows = [
+        (
+            "critical batch",
+            f"B_noise {c['b_noise_tokens']:.3g} tokens ({c['b_noise_source']}); the plan's "
+            f"{plan['batch_tokens']:.3g}-token batch needs {c['extra_tokens']:.3g} extra tokens: "
+            f"{plan['wall_clock_hours']:.4g} h, {plan['gpu_hours']:.4g} GPU-hours",
+        ),
+        (
+            "useful GPUs",
+            f"at most {c['largest_useful_gpus']} ({top['wall_clock_hours']:.4g} h, "
+            f"{top['gpu_hours']:.4g} GPU-hours; saves {c['wall_clock_saving_hours']:.4g} h)",
+        ),
+    ]
+    deadline = c.get("deadline")
+    if deadline is not None:
+        rows.append(("deadline", deadline["reason"]))
+    return rows
 
 
 def frontier(result: dict[str, Any]) -> None:

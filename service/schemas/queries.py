@@ -9,9 +9,11 @@ from pydantic import BaseModel, Field
 from flopwise.fitting.allocation import Allocation
 from flopwise.fitting.catalogue import DEFAULT_LAW
 from flopwise.fitting.hardware import Cost
+from flopwise.fitting.hyperlaws import DEFAULT_HYPER_LAW, HyperLawId
 from flopwise.fitting.hyperparams import Hyperparameters
 from flopwise.fitting.shape import Shape
 from flopwise.fitting.stats import DEFAULT_LEVEL
+from flopwise.fitting.throughput.critical import CriticalBatchPlan, DeadlinePlan, GpuPoint
 from flopwise.fitting.throughput.time_optimal import Plan
 from flopwise.service.schemas.common import (
     LAW_REF_PATTERN,
@@ -140,6 +142,18 @@ class AllocateRequest(Request):
     vocab: Literal["optimal"] | None = None
     """``optimal``: size the shape's vocabulary by Tao et al. 2024 (fitted on 33M to
     2.87B non-vocabulary parameters)."""
+    hyperparameters: HyperLawId = DEFAULT_HYPER_LAW
+    """Law for the batch size and learning rate: deepseek-2024, step-law-2025,
+    porian-2024-tuned or olmo-ladder-2024 (the answer names it and says where they
+    disagree by more than 2x)."""
+    max_wall_clock_hours: Positive | None = Field(None, le=1e6)
+    """Finish within this many hours (with a throughput model): the answer gives the
+    fewest GPUs, so the fewest GPU-hours, that meet it, counting the extra tokens a
+    batch past the critical batch needs, or says why no GPU count does."""
+    b_noise_tokens: Positive | None = Field(None, le=1e13)
+    """Critical batch B_noise in tokens (McCandlish et al. 2018) for plans with a
+    throughput model, e.g. from flopwise fit-critical-batch; by default the built-in
+    zhang-2024 law at the plan's tokens."""
 
 
 class LawPublicRef(BaseModel):
@@ -172,6 +186,28 @@ class ThroughputRefPublic(BaseModel):
 
 
 if TYPE_CHECKING:
+    CriticalBatchPublic = BaseModel
+else:  # ``fitting.throughput.critical``'s answer, declared there
+    GpuPointPublic = public_model(GpuPoint, "GpuPointPublic")
+    DeadlinePublic = public_model(
+        DeadlinePlan,
+        "DeadlinePublic",
+        types={"point": GpuPointPublic | None, "fastest": GpuPointPublic},
+    )
+    CriticalBatchPublic = public_model(
+        CriticalBatchPlan,
+        "CriticalBatchPublic",
+        doc="The plan priced against the critical batch, and what more GPUs buy.",
+        types={
+            "plan": GpuPointPublic,
+            "at_largest_useful": GpuPointPublic,
+            "points": list[GpuPointPublic],
+            "deadline": DeadlinePublic | None,
+            "warnings": list[str],
+        },
+    )
+
+if TYPE_CHECKING:
     AllocatePublic = BaseModel
 else:  # ``fitting.allocation.Allocation``'s fields, with the service's own after them
     AllocatePublic = public_model(
@@ -196,6 +232,7 @@ else:  # ``fitting.allocation.Allocation``'s fields, with the service's own afte
             "memory_bytes": (float | None, None),
             "min_gpus": (int | None, None),
             "vocabulary": (VocabularyPublic | None, None),
+            "critical_batch": (CriticalBatchPublic | None, None),
         },
     )
 

@@ -1,6 +1,7 @@
 // Plan: one budget, one law -> N*, D*, the shape, loss, hyper-parameters, cost, warnings.
 import { api } from "./api.js";
 import { fillLawSelect, lawInfo } from "./catalogue.js";
+import { chart, PALETTE } from "./chart.js";
 import { count, dollars, el, hours, int, interval, sci } from "./fmt.js";
 import { body, clearErrors, params, remember, restore, saveUrl, showErrors } from "./form.js";
 
@@ -58,9 +59,50 @@ function lossCard(a) {
 
 function hyperCard(h) {
   if (!h) return section("Batch size and learning rate", ["", "not available for this law"]);
-  return section("Batch size and learning rate",
-    ["Batch size", `${count(h.batch_size_tokens)} tokens`], ["Peak learning rate", sci(h.learning_rate)],
+  const seqs = h.batch_size_sequences ? ` (${count(h.batch_size_sequences)} sequences of ${int(h.sequence_length)})` : "";
+  const card = section("Batch size and learning rate",
+    ["Law", h.law], ["Batch size", `${count(h.batch_size_tokens)} tokens${seqs}`],
+    ["Peak learning rate", sci(h.learning_rate)], ["N as the law counts it", h.params ? `${count(h.params)} (${h.n_definition})` : null],
     ["Source", h.source]);
+  if (Array.isArray(h.caveats) && h.caveats.length) card.append(el("ul", { class: "small muted" }, h.caveats.map((c) => el("li", {}, c))));
+  card.id = "hyper-card";
+  card.dataset.law = h.law;
+  return card;
+}
+
+// GPUs against wall clock and GPU-hours for the plan's shape and loss (the critical batch
+// makes the extra GPUs cost tokens); the largest useful count and the deadline marked.
+function criticalChart(c) {
+  const pts = c.points;
+  const ys = pts.flatMap((p) => [p.wall_clock_hours, p.gpu_hours]);
+  const [lo, hi] = [Math.min(...ys), Math.max(...ys)];
+  const series = [
+    { name: "wall clock (h)", color: PALETTE[0], markers: true, points: pts.map((p) => ({ x: p.n_gpus, y: p.wall_clock_hours })) },
+    { name: "GPU-hours", color: PALETTE[1], markers: true, points: pts.map((p) => ({ x: p.n_gpus, y: p.gpu_hours })) },
+    { name: `largest useful: ${int(c.largest_useful_gpus)} GPUs`, color: PALETTE[2], dashed: true,
+      points: [{ x: c.largest_useful_gpus, y: lo }, { x: c.largest_useful_gpus, y: hi }] },
+  ];
+  const d = c.deadline;
+  if (d) series.push({ name: `deadline ${hours(d.max_wall_clock_hours)}`, color: PALETTE[3], dashed: true,
+    points: [{ x: pts[0].n_gpus, y: d.max_wall_clock_hours }, { x: pts.at(-1).n_gpus, y: d.max_wall_clock_hours }] });
+  return chart({ title: "GPUs against wall clock and GPU-hours", x: { label: "GPUs", log: true, format: count },
+    y: { label: "hours", log: true, format: sci }, series });
+}
+
+function criticalCard(c) {
+  if (!c) return null;
+  const plan = c.plan, top = c.at_largest_useful, d = c.deadline;
+  const rows = [["Critical batch B_noise", `${count(c.b_noise_tokens)} tokens (${c.b_noise_source})`],
+    ["The plan's batch", `${count(plan.batch_tokens)} tokens on ${int(plan.n_gpus)} GPUs: ${count(c.extra_tokens)} extra tokens, ${hours(plan.wall_clock_hours)}, ${sci(plan.gpu_hours)} GPU-hours`],
+    ["Largest useful GPU count", `${int(c.largest_useful_gpus)}: ${hours(top.wall_clock_hours)}, ${sci(top.gpu_hours)} GPU-hours`],
+    ["Wall clock saved there", hours(Math.abs(c.wall_clock_saving_hours)) + (c.wall_clock_saving_hours < 0 ? " lost (the plan is past B_noise)" : "")]];
+  if (d) rows.push(["Deadline", d.reason]);
+  const card = section("Critical batch: GPUs that help", ...rows);
+  card.id = "critical-card";
+  if (d && d.point) card.dataset.deadlineGpus = d.point.n_gpus;
+  card.dataset.usefulGpus = c.largest_useful_gpus;
+  card.append(criticalChart(c));
+  return card;
 }
 
 function costCard(a) {
@@ -132,7 +174,7 @@ function render(a) {
     warnings.length ? el("div", { class: "warnings", id: "answer-warnings" }, el("strong", {}, "Read before trusting this plan"),
       el("ul", {}, warnings.map((w) => el("li", {}, w)))) : null,
     a.moe || a.vocabulary ? el("div", { class: "cards", id: "moe-compare" }, ...moeCards(a)) : null,
-    el("div", { class: "cards" }, shapeCard(a.shape), lossCard(a), hyperCard(a.hyperparameters), costCard(a), ...extraPlans(a)));
+    el("div", { class: "cards" }, shapeCard(a.shape), lossCard(a), hyperCard(a.hyperparameters), costCard(a), ...extraPlans(a), criticalCard(a.critical_batch)));
 }
 
 async function submit(ev) {

@@ -259,3 +259,50 @@ def test_moe_plan_beside_the_dense_one(browser: Browser, artifacts: Path) -> Non
     assert "experts=64" in page.url
     page.screenshot(path=artifacts / "plan-moe.png", full_page=True)
     assert not browser.errors and not browser.outside()
+
+
+def test_plan_shows_the_critical_batch_and_meets_a_deadline(
+    browser: Browser, artifacts: Path
+) -> None:
+    server = browser.server
+    page = browser.open()
+    page.get_by_role("radio", name="GPU-hours").check()
+    page.get_by_label("Scaling law").select_option("epoch-2024")
+    page.get_by_label("Throughput model (measured speed)").select_option("h100-default")
+    page.get_by_label("GPU-hours to spend").fill("1e5")
+    page.get_by_label("Finish within (hours, with a throughput model)").fill("100")
+    page.get_by_label("Batch size and learning rate from").select_option("step-law-2025")
+    page.get_by_role("button", name="Plan").click()
+    card = page.locator("#critical-card")
+    card.locator("svg.chart path.line").first.wait_for()
+    body = {
+        "gpu_hours": 1e5,
+        "gpu": "h100",
+        "throughput": "h100-default",
+        "law": "epoch-2024",
+        "max_wall_clock_hours": 100,
+        "hyperparameters": "step-law-2025",
+    }
+    api = _post(server, "/v1/allocate", body).json()
+    critical = api["critical_batch"]
+    assert (
+        int(card.get_attribute("data-deadline-gpus") or 0)
+        == critical["deadline"]["point"]["n_gpus"]
+    )
+    assert int(card.get_attribute("data-useful-gpus") or 0) == critical["largest_useful_gpus"]
+    chart = card.locator("svg.chart")
+    assert int(chart.get_attribute("data-points") or 0) >= 2 * len(critical["points"])
+    assert "GPUs against wall clock and GPU-hours" in card.inner_text()
+    chart.hover()
+    assert "GPUs" in page.locator("#tooltip").inner_text()
+    assert page.locator("#hyper-card").get_attribute("data-law") == "step-law-2025"
+    page.screenshot(path=artifacts / "plan-critical-batch.png", full_page=True)
+
+    # a deadline no GPU count can meet: the reason, not an error
+    page.get_by_label("Finish within (hours, with a throughput model)").fill("0.01")
+    page.get_by_role("button", name="Plan").click()
+    page.locator("#critical-card").get_by_text("no GPU count finishes").first.wait_for()
+    assert page.locator("#critical-card").get_attribute("data-deadline-gpus") is None
+
+    assert browser.outside() == []
+    assert browser.errors == []

@@ -1,0 +1,109 @@
+"""Bodies of the sweep fits ``POST /v1/hyperparams/fit`` and ``POST /v1/critical-batch/fit``
+(``flopwise fit-hyperparams`` and ``fit-critical-batch`` over HTTP), which take their
+runs inline: the run store holds no learning rates or batches."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from flopwise.fitting.fit.critical_batch import CriticalBatchFit, GroupFit, PowerLawFit
+from flopwise.fitting.fit.hyper import HyperFit, SweepOptimum
+from flopwise.service.schemas.common import Name, Positive, Request, public_model
+from flopwise.service.schemas.queries import LevelField
+
+__all__ = ["CriticalFitPublic", "CriticalFitRequest", "HyperFitPublic", "HyperFitRequest"]
+
+
+class SweepRun(Request):
+    """One run of a learning-rate and batch sweep."""
+
+    params: float = Field(ge=1, le=1e16, allow_inf_nan=False)
+    """Parameters as the sweep counts N (``n_definition``)."""
+    tokens: float = Field(ge=1, le=1e18, allow_inf_nan=False)
+    """Training tokens."""
+    learning_rate: float = Field(gt=0, le=100, allow_inf_nan=False)
+    """Peak learning rate."""
+    batch_size: Positive = Field(le=1e13)
+    """Global batch, in tokens (or sequences with ``batch_in_sequences``)."""
+    loss: Positive = Field(le=1e4)
+    """Final loss (lower is better)."""
+
+
+class FitOptions(Request):
+    """What both sweep fits take besides their rows."""
+
+    bootstrap: int = Field(200, ge=0, le=2000)
+    """Bootstrap refits, for the bands, 0 to 2,000."""
+    seed: int = Field(0, ge=0, le=2**31)
+    """Seed of the bootstrap's resampling."""
+    level: float = LevelField
+
+
+class HyperFitRequest(FitOptions):
+    """A sweep to fit a ``power-law`` hyper-parameter law to (``flopwise fit-hyperparams``
+    over HTTP): at least three (N, D) pairs, each swept over learning rates and batches."""
+
+    runs: list[SweepRun] = Field(min_length=3, max_length=100_000)
+    """The sweep's runs, 3 to 100,000."""
+    batch_in_sequences: bool = False
+    """Whether ``batch_size`` counts sequences of ``sequence_length`` tokens."""
+    sequence_length: int = Field(2048, ge=1, le=100_000_000)
+    """Tokens per sequence."""
+    n_definition: Literal["non_embedding", "total", "with_head", "model_scale"] = "non_embedding"
+    """What ``params`` counts."""
+    law_id: Name = "my-sweep-hyperparameters"
+    """Id of the fitted law."""
+
+
+class StepsRow(Request):
+    """Optimizer steps to a target loss at one global batch."""
+
+    batch: Positive = Field(le=1e13)
+    """Global batch (tokens, or units of ``sequence_length`` tokens)."""
+    steps: Positive = Field(le=1e13)
+    """Fewest steps that reached the target."""
+    group: str = Field("all", min_length=1, max_length=64)
+    """The group the row belongs to (a model size, say "85M")."""
+    params: float | None = Field(None, ge=1, le=1e16, allow_inf_nan=False)
+    """The group's model size, if known (else read off labels like "85M")."""
+    sequence_length: Positive = Field(1.0, le=1e8)
+    """Tokens per batch unit (1: the batch is in tokens)."""
+
+
+class CriticalFitRequest(FitOptions):
+    """Steps-to-target rows to fit McCandlish et al.'s S_min and B_noise to, per group
+    (``flopwise fit-critical-batch`` over HTTP)."""
+
+    rows: list[StepsRow] = Field(min_length=3, max_length=100_000)
+    """The rows, 3 to 100,000 (at least 3 distinct batches per group)."""
+
+
+if TYPE_CHECKING:
+    HyperFitPublic = BaseModel
+    CriticalFitPublic = BaseModel
+else:  # the fit results' fields, declared in ``fitting.fit``
+    HyperFitPublic = public_model(
+        HyperFit,
+        "HyperFitPublic",
+        doc="A sweep's optima per (N, D) and the power law through them.",
+        types={
+            "optima": list[public_model(SweepOptimum, "SweepOptimumPublic")],
+            "law": dict[str, Any],
+            "intervals": dict[str, tuple[float, float]],
+            "warnings": list[str],
+        },
+    )
+    _PowerLaw = public_model(PowerLawFit, "CriticalPowerLawPublic", exclude=("draws",))
+    CriticalFitPublic = public_model(
+        CriticalBatchFit,
+        "CriticalFitPublic",
+        doc="S_min and B_noise per group, and B_noise as power laws across groups.",
+        types={
+            "groups": list[public_model(GroupFit, "GroupFitPublic")],
+            "data_law": _PowerLaw | None,
+            "params_law": _PowerLaw | None,
+            "warnings": list[str],
+        },
+    )
