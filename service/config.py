@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     """A query that builds shape tables answers within this long, else 503."""
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     """A request body must arrive within this long, else 408."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    """Seconds a request's headers may take to arrive before the connection is closed
+    (slow-header connections cannot hold descriptors for ever)."""
+    max_connections: int = Field(default=4096, ge=16, le=1_000_000)
+    """Concurrent connections and requests served; beyond, new ones get 503 (uvicorn's
+    limit_concurrency). ``flopwise serve`` lifts the soft open-file limit to the hard one
+    and lowers this below it when the hard limit is smaller."""
     host: str = "127.0.0.1"
     """Interface ``flopwise serve`` binds (the container sets 0.0.0.0)."""
     port: int = Field(default=8000, ge=0, le=65535)
