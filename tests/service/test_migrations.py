@@ -1,13 +1,28 @@
-"""The Alembic migrations build exactly the schema the models describe (both stores)."""
+"""The Alembic migrations build exactly the schema the models describe (both stores),
+and moving published versions into one table (0004) keeps every one of them."""
 
 from __future__ import annotations
 
+import importlib.resources
+import time
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from flopwise.fitting.catalogue import builtin
+from flopwise.fitting.laws import to_dict
+from flopwise.fitting.throughput.catalogue import builtin_throughput
+from flopwise.fitting.throughput.model import to_dict as model_to_dict
+from flopwise.service.registry import Registries
 from flopwise.service.store.db import open_database
 from flopwise.service.store.models import Base
+from tests.service.publishing import publish_law, publish_model
 
 
 def test_migrated_schema_matches_the_models(store_url: str) -> None:
@@ -19,4 +34,95 @@ def test_migrated_schema_matches_the_models(store_url: str) -> None:
     finally:
         db.dispose()
     assert diff == []
-    assert {"runs", "laws", "jobs", "alembic_version"} <= tables
+    assert {"runs", "published", "jobs", "alembic_version"} <= tables
+    assert not {"laws", "throughput_models"} & tables
+
+
+def _migrate(url: str, action: str, revision: str) -> None:
+    config = Config()
+    migrations = importlib.resources.files("flopwise.service") / "migrations"
+    config.set_main_option("script_location", str(migrations))
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            getattr(command, action)(config, revision)
+    finally:
+        engine.dispose()
+
+
+def _rows(url: str, table: str) -> list[dict[str, Any]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = sa.Table(table, sa.MetaData(), autoload_with=conn)
+            return [dict(r) for r in conn.execute(sa.select(found).order_by("id")).mappings()]
+    finally:
+        engine.dispose()
+
+
+def _old_store(url: str) -> None:
+    """A store at revision 0003: two laws and a throughput model in their own tables
+    (job ``j2`` published a law and a model, as a refit does)."""
+    _migrate(url, "upgrade", "0003")
+    law = builtin("epoch-2024")
+    model = builtin_throughput("h100-default")
+    meta = sa.MetaData()
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            meta.reflect(conn, only=["laws", "throughput_models"])
+            laws, models = meta.tables["laws"], meta.tables["throughput_models"]
+            common = {"dataset": "old", "created_at": time.time()}
+            conn.execute(laws.insert(), [
+                {**common, "law_id": "old-chinchilla", "version": v, "form": "chinchilla",
+                 "method": "approach3", "job_id": f"j{v}", "report": {"snapshot": 10 * v},
+                 "body": to_dict(law.evolve(id="old-chinchilla", version=v))}
+                for v in (1, 2)
+            ] + [
+                {**common, "law_id": "old-approach2", "version": 1, "form": "power",
+                 "method": "approach2", "job_id": None, "report": {},
+                 "body": to_dict(law.evolve(id="old-approach2"))}
+            ])  # fmt: skip
+            conn.execute(models.insert(), [
+                {**common, "model_id": "old-throughput", "version": 1, "job_id": "j2",
+                 "body": model_to_dict(replace(model, id="old-throughput"))}
+            ])  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def test_published_versions_move_to_one_table_and_back(store_url: str) -> None:
+    _old_store(store_url)
+    db = open_database(store_url)  # upgrades to head
+    try:
+        registries = Registries.open(db)
+        laws, models = registries.laws, registries.throughput
+        assert laws.versions("old-chinchilla") == [1, 2] and laws.versions("old-approach2") == [1]
+        assert laws.resolve("old-chinchilla").version == 2
+        first = laws.record("old-chinchilla", 1)
+        assert first is not None and first.job_id == "j1" and first.report == {"snapshot": 10}
+        assert first.labels == {"form": "chinchilla", "method": "approach3"}
+        assert models.resolve("old-throughput@1").gpu == "h100"
+        with db.write_session.begin() as session:
+            assert publish_law(session, "old-chinchilla", "j2").status == "repeated"
+            assert publish_law(session, "old-chinchilla", "j3", snapshot=30).version == 3
+            assert publish_model(session, "old-throughput", "j2").status == "repeated"
+            assert publish_model(session, "old-throughput", "j3", efficiency=0.9).version == 2
+    finally:
+        db.dispose()
+    _migrate(store_url, "downgrade", "0003")
+    laws_back = _rows(store_url, "laws")
+    assert [(r["law_id"], r["version"], r["job_id"]) for r in laws_back] == [
+        ("old-chinchilla", 1, "j1"),
+        ("old-chinchilla", 2, "j2"),
+        ("old-approach2", 1, None),
+        ("old-chinchilla", 3, "j3"),
+    ]
+    assert laws_back[2]["form"] == "power" and laws_back[2]["method"] == "approach2"
+    assert laws_back[3]["report"] == {"snapshot": 30}
+    models_back = _rows(store_url, "throughput_models")
+    assert [(r["model_id"], r["version"]) for r in models_back] == [
+        ("old-throughput", 1),
+        ("old-throughput", 2),
+    ]
