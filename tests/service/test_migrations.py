@@ -61,33 +61,37 @@ def _rows(url: str, table: str) -> list[dict[str, Any]]:
         engine.dispose()
 
 
+def _law_row(law_id: str, version: int, method: str, job_id: str | None) -> dict[str, Any]:
+    law = builtin("epoch-2024").evolve(id=law_id, version=version)
+    return {
+        "law_id": law_id,
+        "version": version,
+        "form": "chinchilla" if method == "approach3" else "power",
+        "method": method,
+        "job_id": job_id,
+        "report": {"snapshot": 10 * version} if job_id else {},
+        "body": to_dict(law),
+        "dataset": "old",
+        "created_at": time.time(),
+    }
+
+
 def _old_store(url: str) -> None:
-    """A store at revision 0003: two laws and a throughput model in their own tables
-    (job ``j2`` published a law and a model, as a refit does)."""
+    """A store at revision 0003: three law versions and a throughput model in their own
+    tables (job ``j2`` published a law and a model, as a refit does)."""
     _migrate(url, "upgrade", "0003")
-    law = builtin("epoch-2024")
-    model = builtin_throughput("h100-default")
+    model = replace(builtin_throughput("h100-default"), id="old-throughput")
     meta = sa.MetaData()
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
             meta.reflect(conn, only=["laws", "throughput_models"])
-            laws, models = meta.tables["laws"], meta.tables["throughput_models"]
-            common = {"dataset": "old", "created_at": time.time()}
-            conn.execute(laws.insert(), [
-                {**common, "law_id": "old-chinchilla", "version": v, "form": "chinchilla",
-                 "method": "approach3", "job_id": f"j{v}", "report": {"snapshot": 10 * v},
-                 "body": to_dict(law.evolve(id="old-chinchilla", version=v))}
-                for v in (1, 2)
-            ] + [
-                {**common, "law_id": "old-approach2", "version": 1, "form": "power",
-                 "method": "approach2", "job_id": None, "report": {},
-                 "body": to_dict(law.evolve(id="old-approach2"))}
-            ])  # fmt: skip
-            conn.execute(models.insert(), [
-                {**common, "model_id": "old-throughput", "version": 1, "job_id": "j2",
-                 "body": model_to_dict(replace(model, id="old-throughput"))}
-            ])  # fmt: skip
+            laws = [_law_row("old-chinchilla", v, "approach3", f"j{v}") for v in (1, 2)]
+            laws.append(_law_row("old-approach2", 1, "approach2", None))
+            conn.execute(meta.tables["laws"].insert(), laws)
+            row = {"model_id": model.id, "version": 1, "job_id": "j2", "dataset": "old"}
+            row.update(body=model_to_dict(model), created_at=time.time())
+            conn.execute(meta.tables["throughput_models"].insert(), [row])
     finally:
         engine.dispose()
 
