@@ -41,10 +41,9 @@ from flopwise.service.jobs.calibration import run_calibration
 from flopwise.service.jobs.refit import refit
 from flopwise.service.jobs.worker import Worker
 from flopwise.service.metrics import Metrics
-from flopwise.service.registry import LawPoller, LawRegistry
+from flopwise.service.registry import Poller, Refreshable, Registries
 from flopwise.service.store import jobs as queue
 from flopwise.service.store.db import Database, open_database
-from flopwise.service.store.throughput import ThroughputRegistry
 
 __all__ = ["create_app", "start_workers"]
 
@@ -58,9 +57,10 @@ def start_workers(
     refits: int,
     calibrations: int,
     metrics: Metrics | None,
-    registry: LawRegistry,
+    registry: Refreshable,
 ) -> list[Worker]:
-    """Start worker threads: ``refits`` for refit jobs, ``calibrations`` for sweeps.
+    """Start worker threads: ``refits`` for refit jobs, ``calibrations`` for sweeps;
+    ``registry`` (this process's :class:`Registries`) is refreshed after each publication.
 
     Kinds get their own workers: a sweep runs for hours and posts runs whose refit
     must not wait behind it (the trainer may be waiting for that law).
@@ -79,18 +79,17 @@ def start_workers(
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     db = open_database(settings.sqlalchemy_url)
-    registry = LawRegistry(db)
-    registry.refresh()
+    registries = Registries.open(db)
     metrics: Metrics = app.state.metrics
     answers = Answers(
-        registry,
-        throughput=ThroughputRegistry(db),
+        registries.laws,
+        throughput=registries.throughput,
         deadline_seconds=settings.query_deadline_seconds,
     )
     services = Services(
-        settings=settings, db=db, registry=registry, metrics=metrics, answers=answers
+        settings=settings, db=db, registries=registries, metrics=metrics, answers=answers
     )
-    services.poller = LawPoller(registry, settings.law_poll_seconds)
+    services.poller = Poller(registries, settings.law_poll_seconds)
     services.poller.start()
     app.state.services = services
     if app.state.start_workers:
@@ -100,7 +99,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             refits=settings.workers,
             calibrations=settings.calibration_workers,
             metrics=metrics,
-            registry=registry,
+            registry=registries,
         )
     try:
         yield

@@ -23,7 +23,8 @@ from flopwise.fitting.runs import Runs
 from flopwise.service.jobs.base import JobContext, JobError, Outcome, Publication
 from flopwise.service.jobs.throughput_refit import refit_throughput
 from flopwise.service.store.jobs import Job
-from flopwise.service.store.laws import get_version, versions_of
+from flopwise.service.store.laws import LAWS
+from flopwise.service.store.published import latest
 from flopwise.service.store.runs import load_records
 
 __all__ = ["METHODS", "check_law", "fitted_law_id", "refit", "refit_payload"]
@@ -111,9 +112,8 @@ def check_law(law: Law, runs: Runs) -> list[str]:
 def _inherited(ctx: JobContext, law_id: str) -> dict[str, Any]:
     """A refit keeps the architecture family of the version it refreshes (a calibration
     sweep names its family once, in its own fit request)."""
-    versions = versions_of(ctx.db, law_id)
-    record = get_version(ctx.db, law_id, versions[-1]) if versions else None
-    return {} if record is None else {"family": record.law.family}
+    record = latest(ctx.db, LAWS, law_id)
+    return {} if record is None else {"family": record.value.family}
 
 
 def _repeated_form(form: str, method: str) -> str | None:

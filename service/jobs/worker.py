@@ -32,7 +32,8 @@ from flopwise.service.metrics import Metrics
 from flopwise.service.store import jobs as queue
 from flopwise.service.store.db import Database
 from flopwise.service.store.jobs import Job
-from flopwise.service.store.laws import publish
+from flopwise.service.store.laws import LAWS
+from flopwise.service.store.published import publish
 
 __all__ = ["Worker", "worker_id"]
 
@@ -143,20 +144,20 @@ class Worker:
         with self.db.write_session() as session, session.begin():
             pub = outcome.publication
             if pub is not None:
-                version, superseded = publish(
+                done = publish(
                     session,
+                    LAWS,
                     pub.law,
                     dataset=pub.dataset,
-                    form=pub.form,
-                    method=pub.method,
                     job_id=job.id,
                     report=pub.report,
+                    labels={"form": pub.form, "method": pub.method},
                     snapshot=pub.snapshot,
                 )
-                result = {"law_id": pub.law.id, "version": version}
-                if superseded:  # fitted on older data than the version already published
+                result = {"law_id": pub.law.id, "version": done.version}
+                if done.status == "superseded":  # fitted on older data than the latest
                     result["superseded"] = True
-                published = not superseded
+                published = done.written
             if not queue.complete(session, job.id, self.id, result, progress):
                 raise LeaseLost(job.id)
         self._count(job.kind, "succeeded")

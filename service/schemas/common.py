@@ -15,6 +15,8 @@ from typing import Annotated, Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
+from flopwise.service.refs import MAX_REF, REF_PATTERN
+
 __all__ = [
     "BUDGET_FLOPS",
     "Flops",
@@ -58,13 +60,15 @@ Tokens = Annotated[
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 """A dataset name: letters, digits, ``.``, ``_``, ``-``."""
 
-LAW_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*(@[0-9]{1,9})?$"
+LAW_REF_PATTERN = REF_PATTERN
+"""``id`` or ``id@version`` of any published artefact, as ``service.refs.parse_ref``
+reads it (the name is older than throughput models)."""
 LawRef = Annotated[
     str,
     Field(
         min_length=1,
-        max_length=200,
-        pattern=LAW_REF_PATTERN,
+        max_length=MAX_REF,
+        pattern=REF_PATTERN,
         description="Law id, or id@version (ASCII digits).",
     ),
 ]
