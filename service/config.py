@@ -50,7 +50,12 @@ class Settings(BaseSettings):
     limit_concurrency). ``flopwise serve`` lifts the soft open-file limit to the hard one
     and lowers this below it when the hard limit is smaller."""
     host: str = "127.0.0.1"
-    """Interface ``flopwise serve`` binds (the container sets 0.0.0.0)."""
+    """Interface ``flopwise serve`` binds (the container sets 0.0.0.0). On a loopback
+    address the server answers requests whose ``Host`` is a loopback name only (DNS
+    rebinding), plus ``allowed_hosts``."""
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """More host names a loopback-bound server answers (the ``Host`` header's name; any
+    port), e.g. behind a local reverse proxy."""
     port: int = Field(default=8000, ge=0, le=65535)
     """Port ``flopwise serve`` binds."""
     public_url: str | None = None

@@ -21,7 +21,9 @@ from flopwise.service.api.deps import Services, document_security
 from flopwise.service.api.middleware import (
     AllowMiddleware,
     BodyLimitMiddleware,
+    HostMiddleware,
     MetricsMiddleware,
+    loopback_hosts,
 )
 from flopwise.service.api.routes import (
     calibrations,
@@ -173,5 +175,9 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         BodyLimitMiddleware, limit=settings.max_body_bytes, timeout=settings.body_timeout_seconds
     )
     app.add_middleware(AllowMiddleware)
+    app.add_middleware(
+        HostMiddleware,
+        allowed=loopback_hosts(settings.host, tuple(settings.allowed_hosts)),
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

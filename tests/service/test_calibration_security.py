@@ -131,7 +131,10 @@ def test_cancel_stops_the_trainer_group_and_keeps_its_progress(
 ) -> None:
     command, record = fake_trainer(tmp_path)
     settings = make_settings(
-        api_key=KEY, trainer_command=command, public_url="http://127.0.0.1:9/configured"
+        api_key=KEY,
+        trainer_command=command,
+        public_url="http://127.0.0.1:9/configured",
+        allowed_hosts=["evil.example"],  # let the forged Host through to the handler
     )
     with live_app(settings) as url, httpx.Client(base_url=url, timeout=30) as http:
         r = http.post("/v1/calibrations", json=BODY, headers={**AUTH, "Host": "evil.example"})
