@@ -137,6 +137,7 @@ def test_a_calibration_through_the_service_runs_as_slurm_jobs(
 ) -> None:
     server = flopwise_server(env={"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO),
                                   "FLOPWISE_TRAINER_DIR": str(work),
+                                  "FLOPWISE_CORPUS_ROOT": str(corpus.parent),
                                   "FLOPWISE_ALLOW_CALIBRATIONS": "1"})  # fmt: skip
     body = {"dataset": DATASET, "flops": 4e11, "time_cap_hours": 1, "device": "cpu",
             "executor": "slurm", "corpus": str(corpus), "sizes": 2,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pathlib import Path
+
 from fastapi import APIRouter, Depends, HTTPException, status
 
 from flopwise.protocol.sweep import SweepRequest
@@ -31,6 +33,24 @@ def _request(body: SweepRequest, settings: Settings) -> SweepRequest:
         return body
     default = SweepRequest.model_fields["corpus_bytes"].default
     return body.model_copy(update={"corpus_bytes": min(default, settings.max_corpus_bytes)})
+
+
+def _confined(body: SweepRequest, settings: Settings) -> SweepRequest:
+    """``body`` with its corpus as the absolute path it resolves to, which must lie under
+    the operator's corpus root: a calibration cannot make the trainer read whatever
+    this service can (``../../etc/passwd``)."""
+    if not body.corpus:
+        return body
+    root = settings.corpora
+    path = Path(body.corpus)
+    resolved = (path if path.is_absolute() else root / path).resolve()
+    if not resolved.is_relative_to(root):
+        raise FieldError(
+            ("body", "corpus"),
+            f"corpus: must lie under the corpus root {root} (FLOPWISE_CORPUS_ROOT); "
+            "relative paths are taken from it",
+        )
+    return body.model_copy(update={"corpus": str(resolved)})
 
 
 def _caps(body: SweepRequest, settings: Settings) -> None:
@@ -74,11 +94,12 @@ def create_calibration(
 
     Cross-field rules (422 naming the field): exactly one of ``flops`` or ``gpu_hours``;
     ``gpu_hours`` needs a known ``gpu``; ``time_cap_hours`` and ``corpus_bytes`` within
-    the operator's caps. 403 without a configured API key; 409 when the trainer is not
+    the operator's caps; ``corpus`` under FLOPWISE_CORPUS_ROOT (default
+    ``<data_dir>/corpora``; relative paths are taken from it). 403 without a configured API key; 409 when the trainer is not
     installed (or ``executor: slurm`` without ``sbatch``) or
     FLOPWISE_MAX_CONCURRENT_CALIBRATIONS sweeps are queued or running. The trainer
     reports to ``FLOPWISE_PUBLIC_URL`` (or the bound address), never the request's Host."""
-    sweep = _request(body, settings)
+    sweep = _confined(_request(body, settings), settings)
     _caps(sweep, settings)
     missing = calibration_available(settings, sweep.executor)
     if missing is not None:
