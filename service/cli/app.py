@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "throughput": ("laws_cmd", "throughput_command", "List the built-in throughput models."),
     "fit": ("fit_cmd", "fit_command", "Fit a scaling law to runs in a CSV or JSONL file."),
+    "runs": ("runs_cmd", "runs_group", "Send runs to a server: `flopwise runs upload FILE`."),
     "serve": ("serve_cmd", "serve_command", "Serve the HTTP API (and an in-process worker)."),
     "worker": ("serve_cmd", "worker_command", "Run job workers against the database."),
     "train": ("train_cmd", "train_command", "Train one calibration model (needs [train])."),
