@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from flopwise.fitting.tables import MAPPED, OWN_NAME, REQUIRED, Kind, Record, read_table, row_values
 from flopwise.service.errors import FieldError
+from flopwise.service.schemas.common import SMALLEST_NORMAL
 from flopwise.service.schemas.runs import RunCreate
 
 __all__ = ["RowsInvalid", "read_runs_table"]
@@ -79,9 +80,18 @@ def _row(
             column = column_of.get(field)
             if column in problems:  # refused above, not "missing" again
                 continue
-            issues.append(_issue(record.line, column, error["msg"], error["type"]))
+            issues.append(_issue(record.line, column, _message(error), error["type"]))
         return issues
     return issues or run
+
+
+def _message(error: Any) -> str:
+    """Pydantic's words, but "positive" for the smallest-normal bound of ``Positive``
+    fields (not 0.000...22250738585072014)."""
+    bound = (error.get("ctx") or {}).get("ge")
+    if error["type"] == "greater_than_equal" and bound == SMALLEST_NORMAL:
+        return "Input should be a positive number"
+    return str(error["msg"])
 
 
 def read_runs_table(
