@@ -95,21 +95,22 @@ def upload_command(
                 progress=bar.update,
             )
     except Exception as exc:
-        return _failed(exc)
-    finally:
         bar.close()
+        return _failed(exc)
+    bar.close()
     return _summary(file, report, as_json)
 
 
 class _Bar:
-    """A tqdm bar on stderr, made once the rows to send are known."""
+    """A tqdm bar on stderr, from the first batch answered (a request refused at once
+    leaves only its one line)."""
 
     def __init__(self, *, enabled: bool) -> None:
         self.enabled, self.done = enabled, 0
         self.bar: Any = None
 
     def update(self, done: int, total: int) -> None:
-        if not self.enabled:
+        if not self.enabled or done == 0:  # shown once a batch is answered
             return
         if self.bar is None:
             from tqdm import tqdm
