@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import (
     BaseModel,
@@ -13,7 +13,8 @@ from pydantic import (
     model_validator,
 )
 
-from flopwise.service.schemas.common import Name, Positive, Request
+from flopwise.client.types import Ingested, Run
+from flopwise.service.schemas.common import Name, Positive, Request, public_model
 
 __all__ = ["IngestPublic", "RunCreate", "RunPublic", "RunsCreate", "RunsPublic"]
 
@@ -77,31 +78,14 @@ class RunsCreate(Request):
     fit when it ends, sends ``false``."""
 
 
-class IngestPublic(BaseModel):
-    """What a batch did; 2xx only after it was committed."""
-
-    received: int
-    inserted: int
-    duplicates: int
-    refit_jobs: dict[str, str]
-
-
-class RunPublic(BaseModel):
-    id: int
-    dataset: str
-    run: str
-    params: float
-    tokens: float
-    loss: float
-    width: int | None
-    depth: int | None
-    flops: float | None
-    seconds_per_step: float | None
-    n_gpus: int | None
-    gpu: str | None
-    tags: dict[str, str]
-    created_at: float
-    unique_tokens: float | None = None
+if TYPE_CHECKING:
+    IngestPublic = BaseModel
+    RunPublic = BaseModel
+else:  # the client's types, declared there (``public_model``): one wire format
+    IngestPublic = public_model(
+        Ingested, "IngestPublic", doc="What a batch did; 2xx only after it was committed."
+    )
+    RunPublic = public_model(Run, "RunPublic", doc="One stored observation.")
 
 
 class RunsPublic(BaseModel):

@@ -8,9 +8,8 @@ can be cancelled (``POST /v1/jobs/{id}/cancel``).
 
 from __future__ import annotations
 
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
 
