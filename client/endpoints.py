@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from flopwise.fitting.sweep_config import SweepRequest
 
 from flopwise.client.errors import JobTimeout
 from flopwise.client.flow import Call, Flow, Sleep, one
@@ -33,6 +32,7 @@ from flopwise.fitting.laws import Law, from_dict
 from flopwise.fitting.prediction import Prediction
 from flopwise.fitting.throughput.model import ThroughputModel
 from flopwise.fitting.throughput.model import from_dict as throughput_from_dict
+from flopwise.protocol.sweep import SweepRequest
 
 __all__ = [
     "MAX_PREDICT_BATCH",
@@ -209,7 +209,7 @@ def fit(
 
 def calibrate(sweep: SweepRequest | Mapping[str, Any]) -> Flow[Accepted]:
     """Never resent once it may have reached the service: a second sweep costs compute."""
-    request = sweep.to_dict() if isinstance(sweep, SweepRequest) else body(sweep)
+    request = sweep.model_dump(mode="json") if isinstance(sweep, SweepRequest) else body(sweep)
     return one(
         Call(
             "POST",

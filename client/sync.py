@@ -16,7 +16,6 @@ from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
 import httpx
-from flopwise.fitting.sweep_config import SweepRequest
 
 from flopwise.client import endpoints as api
 from flopwise.client import types as t
@@ -33,6 +32,7 @@ from flopwise.client.upload import Progress, UploadReport, upload
 from flopwise.fitting.laws import Law
 from flopwise.fitting.prediction import Prediction
 from flopwise.fitting.throughput.model import ThroughputModel
+from flopwise.protocol.sweep import SweepRequest
 
 __all__ = ["Client"]
 

@@ -119,8 +119,14 @@ class Allocation:
         if kwargs.get("shape") is not None:
             kwargs["shape"] = Shape(**known_fields(Shape, kwargs["shape"]))
         if kwargs.get("hyperparameters") is not None:
-            hyper = {"compute": math.nan, **kwargs["hyperparameters"]}
-            kwargs["hyperparameters"] = Hyperparameters(**known_fields(Hyperparameters, hyper))
+            hyper = known_fields(
+                Hyperparameters, {"compute": math.nan, **kwargs["hyperparameters"]}
+            )
+            for key in ("learning_rate_interval", "batch_size_interval"):
+                if hyper.get(key) is not None:
+                    hyper[key] = tuple(hyper[key])
+            hyper["caveats"] = tuple(hyper.get("caveats", ()))
+            kwargs["hyperparameters"] = Hyperparameters(**hyper)
         for key in ("loss_interval", "curve_interval", "params_interval", "tokens_interval"):
             if kwargs.get(key) is not None:
                 kwargs[key] = tuple(kwargs[key])

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flopwise.fitting.sweep_config import SweepRequest
 
 from flopwise.client import Client, RequestRejected
 from flopwise.client.errors import Conflict, JobTimeout, Unauthorized
 from flopwise.fitting.laws import Law
 from flopwise.fitting.prediction import predict
+from flopwise.protocol.sweep import SweepRequest
 from tests.e2e.conftest import ServerProcess
 from tests.service.synthetic import synthetic_runs
 
