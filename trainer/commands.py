@@ -166,12 +166,12 @@ class TrainCommand(Reporting, Shape, TrainConfig, Command):
         return Job(model=ModelConfig(arch=arch), train=TrainConfig.model_validate(values))
 
     def run(self) -> int:
-        from flopwise.trainer.client import ServiceClient
+        from flopwise.client import Client
         from flopwise.trainer.sinks import JsonlSink, ServiceSink
         from flopwise.trainer.train import Sink, train
 
         job = self.to_job()
-        client = ServiceClient(self.url, self.key or None) if self.url else None
+        client = Client(self.url, api_key=self.key or None) if self.url else None
         sink: Sink | None = ServiceSink(client) if client is not None else None
         if sink is None and self.out:
             sink = JsonlSink(Path(self.out) / "runs.jsonl")

@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from flopwise.client import Client
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.hardware import budget_to_flops
 from flopwise.fitting.throughput.catalogue import default_for_gpu
@@ -24,7 +25,6 @@ from flopwise.fitting.throughput.model import spec_step_seconds
 from flopwise.protocol.events import DoneEvent, EvalEvent, PlanEvent, RunDoneEvent
 from flopwise.protocol.sweep import SweepRequest
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
-from flopwise.trainer.client import ServiceClient
 from flopwise.trainer.config import Job, ModelConfig, TrainConfig
 from flopwise.trainer.corpus import CorpusConfig, build_corpus, stdlib_root
 from flopwise.trainer.data import TokenData
@@ -272,7 +272,7 @@ class _Ingest:
         self.total = len(prepared.plan.runs)
         self.done = 0
         self.client = (
-            ServiceClient(config.service_url, config.api_key or None)
+            Client(config.service_url, api_key=config.api_key or None)
             if config.service_url
             else None
         )
