@@ -25,6 +25,7 @@ from flopwise.fitting.counting import ArchSpec
 from flopwise.fitting.errors import ArgumentError
 from flopwise.protocol.sweep import SweepRequest
 from flopwise.trainer.config import Job, ModelConfig, TrainConfig
+from flopwise.trainer.executor import SKIPPED
 from flopwise.trainer.progress import make_reporter
 
 if TYPE_CHECKING:
@@ -294,6 +295,8 @@ def _summary(result: SweepResult) -> None:
     )
     for run_id, why in out.failed.items():
         click.echo(f"  failed {run_id}: {why}")
+    for run_id in out.skipped:
+        click.echo(f"  skipped {run_id}: {SKIPPED}")
     fit = result.fit
     if fit is None:
         click.echo("no observations: nothing to fit")
@@ -302,6 +305,8 @@ def _summary(result: SweepResult) -> None:
     else:
         constants = ", ".join(f"{k}={v:.4g}" for k, v in (fit.constants or {}).items())
         click.echo(f"law {fit.law_id}@{fit.version} ({fit.where}) {constants}".rstrip())
+    for warning in fit.warnings if fit is not None else ():
+        click.echo(f"  warning: {warning}")
 
 
 class CorpusCommand(Command):

@@ -51,9 +51,11 @@ def fit_via_service(
         )
     law_id, version = str(result["law_id"]), int(result["version"])
     try:
-        constants = dict(client.laws.get(f"{law_id}@{version}").constants)
+        law = client.laws.get(f"{law_id}@{version}")
+        constants: dict[str, float] | None = dict(law.constants)
+        warnings = [str(w) for w in law.diagnostics.get("warnings") or ()]
     except (FlopwiseError, TypeError, ValueError):
-        constants = None  # the law is published; its constants are only for the report
+        constants, warnings = None, []  # the law is published; these are for the report
     return FitOutcome(
         success=True,
         law_id=law_id,
@@ -61,6 +63,7 @@ def fit_via_service(
         message=f"job {job_id} succeeded",
         constants=constants,
         where="service",
+        warnings=warnings,
     )
 
 
@@ -103,7 +106,13 @@ def fit_locally(
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out_dir / "fit.json", summary)
     if not report.success or report.law is None:
-        return FitOutcome(success=False, law_id=None, version=None, message=report.message)
+        return FitOutcome(
+            success=False,
+            law_id=None,
+            version=None,
+            message=report.message,
+            warnings=list(report.warnings),
+        )
     law_path = out_dir / "law.json"
     version = 1
     if law_path.exists():
@@ -118,4 +127,5 @@ def fit_locally(
         version=law.version,
         message=report.message,
         constants=constants,
+        warnings=list(report.warnings),
     )

@@ -69,7 +69,9 @@ def calibration_available(settings: Settings, executor: str = "local") -> str | 
         if importlib.util.find_spec(module) is None:
             return (
                 f"calibration needs the trainer, and {module} is not installed here: "
-                "pip install 'flopwise[train]' (from a checkout: pip install '.[train]'), "
+                "pip install 'flopwise[train]' (from a checkout: pip install '.[train]'; on "
+                "a machine without a GPU first pip install torch --index-url "
+                "https://download.pytorch.org/whl/cpu, as a plain torch pulls a CUDA build), "
                 "or use the trainer image"
             )
     return None
