@@ -194,6 +194,21 @@ def _synthetic_runs(dataset: str) -> list[dict[str, Any]]:
     return runs
 
 
+def test_a_law_counting_deepseek_m_is_never_labelled_as_parameters(
+    browser: Browser, artifacts: Path
+) -> None:
+    page = browser.open("?law=deepseek-2024&flops=1e21")
+    scale = page.locator("#answer-model-scale")
+    scale.wait_for()
+    assert "M* (FLOPs/token)" in scale.inner_text()
+    text = page.locator(".answer-card").inner_text()
+    assert "Model scale M (FLOPs/token)" in text and "Params as the law counts" not in text
+    api = _post(browser.server, "/v1/allocate", {"law": "deepseek-2024", "flops": 1e21}).json()
+    assert float(page.locator("#answer-params").get_attribute("data-value") or 0) == api["params"]
+    assert api["params"] == api["shape"]["params"] and api["model_scale"] > 0
+    assert not browser.errors and not browser.outside()
+
+
 def test_my_data_shows_the_refitted_law(browser: Browser, artifacts: Path) -> None:
     server = browser.server
     ingest = _post(server, "/v1/runs", {"runs": _synthetic_runs("browser-data")})
