@@ -19,6 +19,7 @@ from flopwise.service.api.responses import AUTH, BODY, CONFLICT, FORBIDDEN, INVA
 from flopwise.service.config import Settings
 from flopwise.service.errors import FieldError
 from flopwise.service.jobs.calibration import calibration_available
+from flopwise.service.jobs.trainers import live_trainers
 from flopwise.service.schemas.jobs import CalibrationCreate, JobAccepted
 from flopwise.service.store import jobs as queue
 
@@ -105,12 +106,13 @@ def create_calibration(
         raise HTTPException(status.HTTP_409_CONFLICT, detail=missing)
     payload = sweep.model_dump(mode="json")
     with db.write_session() as session, session.begin():
-        active = queue.count_active(session, "calibration")
+        active = queue.count_active(session, "calibration") + live_trainers(db)
         if active >= settings.max_concurrent_calibrations:
             raise HTTPException(
                 status.HTTP_409_CONFLICT,
-                detail=f"{active} calibration(s) already queued or running "
-                "(FLOPWISE_MAX_CONCURRENT_CALIBRATIONS); cancel one or wait",
+                detail=f"{active} calibration(s) already queued or running, or trainers of "
+                "ended ones still running here (FLOPWISE_MAX_CONCURRENT_CALIBRATIONS); "
+                "cancel one or wait",
             )
         job_id = queue.enqueue(session, "calibration", payload, max_attempts=1)
     return {"job_id": job_id, "status": "queued"}

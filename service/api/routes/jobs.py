@@ -20,6 +20,7 @@ from flopwise.service.api.deps import (
 )
 from flopwise.service.api.responses import AUTH, BODY, CONFLICT, INVALID, NOT_FOUND
 from flopwise.service.errors import FieldError, field_error
+from flopwise.service.jobs.calibration import clean_up_after
 from flopwise.service.jobs.refit import refit_payload
 from flopwise.service.registry import Registries
 from flopwise.service.schemas.jobs import FitCreate, JobAccepted, JobPublic, JobsPublic
@@ -133,12 +134,16 @@ def _catch_up(registries: Registries, jobs: list[Job]) -> None:
     dependencies=[Depends(require_writer)],
     responses={**NOT_FOUND, **CONFLICT},
 )
-def cancel_job(job_id: JobId, db: DatabaseDep) -> Any:
+def cancel_job(job_id: JobId, db: DatabaseDep, settings: SettingsDep) -> Any:
     """Cancel a queued or running job. A running calibration's trainer (its whole process
     group) is stopped within a heartbeat; the job's ``progress`` keeps what it finished.
-    409 when the job has already ended."""
-    _job_or_404(db, job_id)
-    if queue.cancel(db, job_id) != "cancelled":
+    A calibration no live worker holds (its worker died, or it ended) has what it left
+    stopped here: its trainer on this host, its Slurm jobs. 409 when the job has ended
+    and left nothing running."""
+    before = _job_or_404(db, job_id)
+    cancelled = queue.cancel(db, job_id) == "cancelled"
+    cleaned = clean_up_after(before, settings)
+    if not cancelled and not cleaned:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"job {job_id!r} already ended")
     return _job_or_404(db, job_id)
 
