@@ -8,6 +8,7 @@ method the same (each a coroutine), driven by the same flows.
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -82,6 +83,22 @@ class AsyncRuns(_Part):
         limit: int = 100,
     ) -> t.RunsPage:
         return await self._run(api.runs_list(dataset, run, offset, limit))
+
+    async def exclude(self, dataset: str, run: str, reason: str) -> t.Exclusion:
+        """Leave a run out of its dataset's fits (a refit is queued)."""
+        return await self._run(api.runs_exclude(dataset, run, reason))
+
+    async def restore(self, dataset: str, run: str) -> t.Exclusion:
+        """Take an excluded run back into its dataset's fits (a refit is queued)."""
+        return await self._run(api.runs_restore(dataset, run))
+
+    async def delete(self, dataset: str, run: str) -> t.Deleted:
+        """Delete every observation of a run, for good (a refit is queued)."""
+        return await self._run(api.runs_delete(dataset, run))
+
+    async def exclusions(self, dataset: str) -> builtins.list[t.Exclusion]:
+        """Every exclusion of a dataset's runs, lifted ones and deletions included."""
+        return await self._run(api.runs_exclusions(dataset))
 
     async def upload(
         self,

@@ -16,6 +16,8 @@ from flopwise.client.flow import Call, Flow, Sleep, one
 from flopwise.client.requests import body
 from flopwise.client.types import (
     Accepted,
+    Deleted,
+    Exclusion,
     Health,
     Ingested,
     Job,
@@ -24,6 +26,7 @@ from flopwise.client.types import (
     ServiceAllocation,
     ServiceFrontier,
     ServiceOverspend,
+    read,
 )
 from flopwise.fitting.catalogue import BUILTIN_LAWS
 from flopwise.fitting.checks import known_fields
@@ -191,6 +194,26 @@ def runs_list(
 ) -> Flow[RunsPage]:
     params = {"dataset": dataset, "run": run, "offset": offset, "limit": limit}
     return one(Call("GET", "/v1/runs", lambda r: RunsPage.from_answer(r.json()), params=params))
+
+
+def runs_exclude(dataset: str, run: str, reason: str) -> Flow[Exclusion]:
+    path = f"/v1/runs/{_segment(dataset)}/{_segment(run)}/exclude"
+    return one(Call("POST", path, lambda r: read(Exclusion, r.json()), json={"reason": reason}))
+
+
+def runs_restore(dataset: str, run: str) -> Flow[Exclusion]:
+    path = f"/v1/runs/{_segment(dataset)}/{_segment(run)}/restore"
+    return one(Call("POST", path, lambda r: read(Exclusion, r.json())))
+
+
+def runs_delete(dataset: str, run: str) -> Flow[Deleted]:
+    path = f"/v1/runs/{_segment(dataset)}/{_segment(run)}"
+    return one(Call("DELETE", path, lambda r: read(Deleted, r.json()), idempotent=False))
+
+
+def runs_exclusions(dataset: str) -> Flow[list[Exclusion]]:
+    path = f"/v1/runs/{_segment(dataset)}/exclusions"
+    return one(Call("GET", path, lambda r: [read(Exclusion, x) for x in r.json()["data"]]))
 
 
 def fit(

@@ -9,6 +9,7 @@ with Client() as flopwise:                     # FLOPWISE_URL, FLOPWISE_API_KEY
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -94,6 +95,22 @@ class Runs(_Part):
         limit: int = 100,
     ) -> t.RunsPage:
         return self._run(api.runs_list(dataset, run, offset, limit))
+
+    def exclude(self, dataset: str, run: str, reason: str) -> t.Exclusion:
+        """Leave a run out of its dataset's fits (a refit is queued)."""
+        return self._run(api.runs_exclude(dataset, run, reason))
+
+    def restore(self, dataset: str, run: str) -> t.Exclusion:
+        """Take an excluded run back into its dataset's fits (a refit is queued)."""
+        return self._run(api.runs_restore(dataset, run))
+
+    def delete(self, dataset: str, run: str) -> t.Deleted:
+        """Delete every observation of a run, for good (a refit is queued)."""
+        return self._run(api.runs_delete(dataset, run))
+
+    def exclusions(self, dataset: str) -> builtins.list[t.Exclusion]:
+        """Every exclusion of a dataset's runs, lifted ones and deletions included."""
+        return self._run(api.runs_exclusions(dataset))
 
     def upload(
         self,

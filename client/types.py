@@ -137,7 +137,7 @@ class ServiceOverspend(Overspend):
         return replace(cls.from_dict(data), caveats=tuple(data.get("caveats", ())))
 
 
-def _read(cls: type, data: Mapping[str, Any]) -> Any:
+def read(cls: type, data: Mapping[str, Any]) -> Any:
     return cls(**known_fields(cls, data))
 
 
@@ -150,7 +150,7 @@ class Health:
 
     @classmethod
     def from_answer(cls, data: Mapping[str, Any]) -> Health:
-        result: Health = _read(cls, data)
+        result: Health = read(cls, data)
         return result
 
 
@@ -209,7 +209,7 @@ class RunsPage:
 
     @classmethod
     def from_answer(cls, data: Mapping[str, Any]) -> RunsPage:
-        rows = [_read(Run, row) for row in data["data"]]
+        rows = [read(Run, row) for row in data["data"]]
         return cls(rows, data["count"], data["offset"], data["limit"])
 
 
@@ -230,6 +230,30 @@ class Ingested:
             self.duplicates + other.duplicates,
             {**self.refit_jobs, **other.refit_jobs},
         )
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A run left out of its dataset's fits (``POST /v1/runs/{dataset}/{run}/exclude``),
+    or the end of that (``.../restore``: ``restored_at``), or a deletion in the history."""
+
+    dataset: str
+    run: str
+    reason: str
+    excluded_at: float
+    restored_at: float | None = None
+    refit_job: str | None = None
+    """The refit the change queued (``None`` in the history)."""
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """What ``DELETE /v1/runs/{dataset}/{run}`` removed."""
+
+    dataset: str
+    run: str
+    deleted: int
+    refit_job: str | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from flopwise.service.api.routes import (
     laws,
     overspend,
     queries,
+    run_edits,
     runs,
     throughput,
 )
@@ -160,7 +161,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.state.settings = settings
     app.state.start_workers = start_workers
     app.state.metrics = Metrics(queue_depth=partial(_queue_depth, app))
-    routers = (queries, laws, runs, jobs, calibrations, health, throughput, overspend)
+    routers = (queries, laws, runs, run_edits, jobs, calibrations, health, throughput, overspend)
     for module in routers:
         app.include_router(module.router)
     app.include_router(hyperparams.router)  # POST /v1/hyperparams

@@ -174,3 +174,63 @@ def _summary(file: Path, report: Any, as_json: bool) -> int:
             f"{report.rejected_rows} rejected"
         )
     return 1 if report.rejected else 0
+
+
+URL = click.option(
+    "--url", default=None, help="The server [FLOPWISE_URL, http://127.0.0.1:8000]; the key "
+    "comes from FLOPWISE_API_KEY."
+)  # fmt: skip
+
+
+def _edit(what: str, url: str | None, call: Callable[[Any], Any]) -> int:
+    """Run one edit of a dataset's runs through the client; one line on what it did."""
+    from flopwise.client import Client
+    from flopwise.client.errors import FlopwiseError, NotFound
+    from flopwise.protocol.cli import one_line
+
+    try:
+        with Client(url) as client:
+            done = call(client)
+    except NotFound as exc:
+        raise click.UsageError(one_line(exc)) from None
+    except FlopwiseError as exc:
+        click.echo(f"flopwise runs {what}: service: {one_line(exc)}", err=True)
+        return 1
+    refit = f"; refit job {done.refit_job} queued" if getattr(done, "refit_job", None) else ""
+    if what == "delete":
+        click.echo(f"{done.dataset}/{done.run}: {done.deleted} observations deleted{refit}")
+    else:
+        state = "excluded" if done.restored_at is None else "restored"
+        click.echo(f"{done.dataset}/{done.run}: {state} ({done.reason}){refit}")
+    return 0
+
+
+@runs_group.command("exclude")
+@click.argument("dataset")
+@click.argument("run")
+@click.option("--reason", required=True, help="Why (every answer of the refitted law says so).")
+@URL
+def exclude_command(dataset: str, run: str, reason: str, url: str | None) -> int:
+    """Leave RUN of DATASET out of its fits (its observations stay); a refit is queued."""
+    return _edit("exclude", url, lambda c: c.runs.exclude(dataset, run, reason))
+
+
+@runs_group.command("restore")
+@click.argument("dataset")
+@click.argument("run")
+@URL
+def restore_command(dataset: str, run: str, url: str | None) -> int:
+    """Take an excluded RUN of DATASET back into its fits; a refit is queued."""
+    return _edit("restore", url, lambda c: c.runs.restore(dataset, run))
+
+
+@runs_group.command("delete")
+@click.argument("dataset")
+@click.argument("run")
+@click.option("--yes", is_flag=True, help="Delete without asking (deletion cannot be undone).")
+@URL
+def delete_command(dataset: str, run: str, yes: bool, url: str | None) -> int:
+    """Delete every observation of RUN in DATASET, for good; a refit is queued."""
+    if not yes:
+        raise click.UsageError("--yes: deleting a run cannot be undone (exclude keeps it)")
+    return _edit("delete", url, lambda c: c.runs.delete(dataset, run))

@@ -27,9 +27,19 @@ class RunCreate(Request):
 
     dataset: Name
     run: str = Field(min_length=1, max_length=200)
-    params: Positive = Field(le=1e16, description="Parameters (total, as the dataset counts them).")
-    tokens: Positive = Field(le=1e18, description="Training tokens seen at this evaluation.")
-    loss: Positive = Field(le=1e4, description="Validation loss (nats/token).")
+    params: float = Field(
+        ge=1, le=1e16, allow_inf_nan=False,
+        description="Parameters (total, as the dataset counts them), 1 to 1e16.",
+    )  # fmt: skip
+    tokens: float = Field(
+        ge=1, le=1e18, allow_inf_nan=False,
+        description="Training tokens seen at this evaluation, 1 to 1e18.",
+    )  # fmt: skip
+    loss: float = Field(
+        gt=1e-3, le=100, allow_inf_nan=False,
+        description="Validation loss in nats per token, 0.001 to 100 (a language model's "
+        "cross-entropy; ln of a 50k vocabulary is 10.8).",
+    )  # fmt: skip
     width: int | None = Field(None, ge=1, le=1 << 20)
     depth: int | None = Field(None, ge=1, le=4096)
     flops: Positive | None = Field(None, le=1e35)

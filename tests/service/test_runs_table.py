@@ -60,7 +60,8 @@ def test_bad_rows_are_named_by_line_and_column_and_nothing_is_stored(client: htt
     ]
     messages = [d["msg"] for d in r.json()["detail"]]
     assert "not a number" in messages[0] and "whole" in messages[1]
-    assert messages[2] == "Input should be a positive number" and messages[3] == "Field required"
+    assert messages[2] == "Input should be greater than or equal to 1"  # parameters: 1 or more
+    assert messages[3] == "Field required"
     assert _count(client, "bad") == 0  # the good rows were not stored either
 
     lines = (
