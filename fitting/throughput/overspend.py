@@ -12,6 +12,7 @@ each token slower.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -149,7 +150,7 @@ def overspend(
     grid = _grid(law, model, n_gpus, batch_tokens, constraints, [(width, depth)])
     target = _target(grid, target_loss, flops)
     tokens, all_flops, all_hours = _costs(grid, target)
-    if not np.isfinite(all_flops).any():
+    if not np.isfinite(tokens).any():
         raise ArgumentError("target_loss", f"no shape reaches loss {target:.4g} under {law.id}")
     index = grid_index(grid, width, depth)
     floor = float(grid.shape_terms[index])
@@ -163,6 +164,7 @@ def overspend(
     mine = Costs(width, depth, mine_tokens, float(mine_flops), float(mine_hours))
     best_f = _pick(grid, tokens, all_flops, all_hours, int(np.argmin(all_flops)))
     best_h = _pick(grid, tokens, all_flops, all_hours, int(np.argmin(all_hours)))
+    _check_costs(target, mine, best_f, best_h)
     warnings = model.domain.outside(
         width=width, depth=depth, n_gpus=n_gpus, tokens_per_gpu=grid.batch_tokens / n_gpus
     )
@@ -184,6 +186,25 @@ def overspend(
         gpu_hours_overspend=mine.gpu_hours / best_h.gpu_hours,
         warnings=tuple(warnings),
     )
+
+
+def _check_costs(target: float, *costs: Costs) -> None:
+    """Each cost is a finite training of at least one token, so the overspends are finite
+    ratios: a loss so high that a shape reaches it within a fraction of a token (or one
+    so close to a floor that reaching it overflows) has no training cost to compare."""
+    for c in costs:
+        if not (math.isfinite(c.flops) and math.isfinite(c.gpu_hours)):
+            raise ArgumentError(
+                "target_loss",
+                f"{c.width} x {c.depth} needs more than {sys.float_info.max:.3g} FLOPs to "
+                f"reach loss {target:.4g}",
+            )
+        if not c.tokens >= 1.0:
+            raise ArgumentError(
+                "target_loss",
+                f"{c.width} x {c.depth} reaches loss {target:.4g} within {c.tokens:.3g} "
+                "tokens, under one: no training cost to compare (ask for a lower loss)",
+            )
 
 
 def _check_shape(constraints: ShapeConstraints, step: int, width: int, depth: int) -> None:
@@ -226,9 +247,12 @@ def overspend_map(
     arrays, infinite where the shape never reaches ``target_loss`` (for Fig. 7 plots)."""
     pairs = [(int(w), int(d)) for w in widths for d in depths]
     grid = _grid(law, model, n_gpus, batch_tokens, constraints, pairs)
-    _, all_flops, all_hours = _costs(grid, positive("target_loss", target_loss))
-    min_f, min_h = float(all_flops.min()), float(all_hours.min())
-    if not math.isfinite(min_f):
-        raise ArgumentError("target_loss", f"no shape reaches loss {target_loss:.4g}")
+    target = positive("target_loss", target_loss)
+    tokens, all_flops, all_hours = _costs(grid, target)
+    if not np.isfinite(tokens).any():
+        raise ArgumentError("target_loss", f"no shape reaches loss {target:.4g}")
+    best_f = _pick(grid, tokens, all_flops, all_hours, int(np.argmin(all_flops)))
+    best_h = _pick(grid, tokens, all_flops, all_hours, int(np.argmin(all_hours)))
+    _check_costs(target, best_f, best_h)
     idx = np.array([[grid_index(grid, int(w), int(d)) for w in widths] for d in depths])
-    return all_flops[idx] / min_f, all_hours[idx] / min_h
+    return all_flops[idx] / best_f.flops, all_hours[idx] / best_h.gpu_hours

@@ -92,10 +92,13 @@ def no_nul(value: Any) -> Any:
 
 class Request(BaseModel):
     """Request bodies refuse unknown fields (a typo is an error, not a silent default),
-    take JSON types strictly and refuse NUL characters in every string. A field's
+    take JSON types strictly, refuse NaN and infinities in every number (nested ones too:
+    the dict and list values of ``options``) and NUL characters in every string. A field's
     docstring is its description (OpenAPI, and the CLI's help for the same flag)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
     _no_nul = field_validator("*", mode="after")(no_nul)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields as dataclass_fields
-from typing import TYPE_CHECKING, Any, Literal, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 
 from pydantic import BaseModel, Field, create_model, field_validator
 
@@ -54,6 +54,12 @@ else:
     FamilyIn = _family_model()
 
 
+ConstantName = Annotated[str, Field(min_length=1, max_length=64)]
+"""A law constant's name (``E``, ``alpha``, ``N_c``): the form says which exist."""
+ConstantValue = Annotated[float, Field(ge=-1e18, le=1e18, allow_inf_nan=False)]
+"""A value a fit may hold a constant at: finite, within +-1e18."""
+
+
 class FitOptionsIn(Request):
     """Options passed to ``fitting.fit.fit`` (see ``fitting.fit.options.FitOptions``)."""
 
@@ -77,10 +83,11 @@ class FitOptionsIn(Request):
     notes: str | None = Field(None, max_length=2000)
     family: FamilyIn | None = None
     """Default: the family of the law version being refreshed, else Gemstones' recipe."""
-    tie: dict[str, str] | None = Field(None, max_length=20)
+    tie: dict[ConstantName, ConstantName] | None = Field(None, max_length=20)
     """Approach 3: constants tied to another, ``{"beta": "alpha"}`` (fewer free constants)."""
-    fix: dict[str, float] | None = Field(None, max_length=20)
-    """Approach 3: constants held at a value, ``{"E": 1.8}``."""
+    fix: dict[ConstantName, ConstantValue] | None = Field(None, max_length=20)
+    """Approach 3: constants held at a value, ``{"E": 1.8}``: finite numbers within
+    +-1e18 (the largest built-in constant, Kaplan et al.'s N_c, is 6.4e13)."""
     objective: Literal["huber", "mse", "asymmetric"] | None = None
     """Approach 3 objective on log loss (default huber; see ``fitting.fit.objectives``)."""
 

@@ -135,3 +135,26 @@ def test_overspend_under_a_shape_blind_law_warns_outside_the_aspect_band() -> No
     assert any("20-200" in w for w in o.warnings)
     best = o.time_optimal
     assert 20 <= best.width / best.depth <= 200
+
+
+@pytest.mark.parametrize("target_loss", [1e200, 1e308, 1e30, 1e5])
+def test_a_loss_reached_within_a_token_is_refused_not_divided_by_zero(target_loss: float) -> None:
+    """Issue 24: above every floor by ~1e200, the tokens to reach a loss underflow to 0,
+    and the overspends were 0 / 0 (ZeroDivisionError, a 500)."""
+    with pytest.raises(ArgumentError) as err:
+        overspend(
+            GEMSTONES, MI250X, 1024, 28, n_gpus=64, target_loss=target_loss, constraints=SMALL
+        )
+    assert err.value.name == "target_loss"
+    assert "under one" in str(err.value)
+    with pytest.raises(ArgumentError) as err:
+        overspend_map(
+            GEMSTONES,
+            MI250X,
+            np.array([1024]),
+            np.array([28]),
+            target_loss=target_loss,
+            n_gpus=64,
+            constraints=SMALL,
+        )
+    assert err.value.name == "target_loss"
