@@ -27,9 +27,10 @@ from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.shape import ShapeConstraints
 from flopwise.fitting.throughput.catalogue import builtin_throughput
 from flopwise.fitting.throughput.fit import gcd_peak, gemstones_step_times, leave_one_shape_out
+from flopwise.fitting.throughput.grid import clear_grids, shape_terms
 from flopwise.fitting.throughput.model import step_seconds
 from flopwise.fitting.throughput.overspend import overspend
-from flopwise.fitting.throughput.time_optimal import allocate_hours, shape_grid, shape_terms
+from flopwise.fitting.throughput.time_optimal import allocate_hours
 
 LAW = builtin("gemstones-2025")
 MODEL = builtin_throughput("gemstones-mi250x")
@@ -65,7 +66,7 @@ def latency() -> None:
     for hours in budgets[:20]:
         fast = allocate_hours(LAW, MODEL, float(hours), n_gpus=N_GPUS).time_optimal.shape
         assert (fast.width, fast.depth) == brute_force(float(hours))
-    shape_grid.cache_clear()
+    clear_grids()
     start = time.perf_counter()
     allocate_hours(LAW, MODEL, 1e4, n_gpus=N_GPUS + 1)
     cold = (time.perf_counter() - start) * 1e3

@@ -23,14 +23,9 @@ from flopwise.fitting.checks import positive
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.laws import Law
 from flopwise.fitting.shape import ShapeConstraints
+from flopwise.fitting.throughput.grid import ShapeGrid, grid_index, shape_grid
 from flopwise.fitting.throughput.model import ThroughputModel
-from flopwise.fitting.throughput.time_optimal import (
-    ShapeGrid,
-    check_batch,
-    check_n_gpus,
-    grid_index,
-    shape_grid,
-)
+from flopwise.fitting.throughput.time_optimal import check_batch, check_n_gpus
 
 __all__ = ["Costs", "Overspend", "overspend", "overspend_map", "tokens_to_reach"]
 
@@ -105,16 +100,16 @@ def _grid(
     n_gpus: int,
     batch_tokens: float | None,
     constraints: ShapeConstraints | None,
-    shapes: list[tuple[int, int]],
+    widths: np.ndarray,
+    depths: np.ndarray,
 ) -> ShapeGrid:
-    """The checked arguments' shape grid (``shapes`` must lie in it)."""
+    """The checked arguments' shape grid (every width and depth must lie in it)."""
     check_n_gpus(n_gpus)
     constraints = constraints or DEFAULT_CONSTRAINTS
     family = constraints.family(law.family)
     batch = model.batch_tokens if batch_tokens is None else positive("batch_tokens", batch_tokens)
     check_batch(family, batch, n_gpus)
-    for w, d in shapes:
-        _check_shape(constraints, family.width_step, w, d)
+    _check_shapes(constraints, family.width_step, widths, depths)
     return shape_grid(law, model, constraints, n_gpus, batch)
 
 
@@ -147,7 +142,9 @@ def overspend(
     Raises ``ArgumentError`` naming the argument: a shape outside ``constraints``, a
     target no shape (or not this shape) can reach.
     """
-    grid = _grid(law, model, n_gpus, batch_tokens, constraints, [(width, depth)])
+    grid = _grid(
+        law, model, n_gpus, batch_tokens, constraints, np.array([width]), np.array([depth])
+    )
     target = _target(grid, target_loss, flops)
     tokens, all_flops, all_hours = _costs(grid, target)
     if not np.isfinite(tokens).any():
@@ -207,16 +204,19 @@ def _check_costs(target: float, *costs: Costs) -> None:
             )
 
 
-def _check_shape(constraints: ShapeConstraints, step: int, width: int, depth: int) -> None:
-    if not constraints.min_depth <= depth <= constraints.max_depth:
-        raise ArgumentError(
-            "depth", f"must be in [{constraints.min_depth}, {constraints.max_depth}], got {depth}"
-        )
-    if width % step or not constraints.min_width <= width <= constraints.max_width:
+def _check_shapes(
+    constraints: ShapeConstraints, step: int, widths: np.ndarray, depths: np.ndarray
+) -> None:
+    """Every width and depth is feasible; else ``ArgumentError`` on the first that is not."""
+    c = constraints
+    bad = depths[(depths < c.min_depth) | (depths > c.max_depth)]
+    if bad.size:
+        raise ArgumentError("depth", f"must be in [{c.min_depth}, {c.max_depth}], got {bad[0]}")
+    bad = widths[(widths % step != 0) | (widths < c.min_width) | (widths > c.max_width)]
+    if bad.size:
         raise ArgumentError(
             "width",
-            f"must be a multiple of {step} in [{constraints.min_width}, "
-            f"{constraints.max_width}], got {width}",
+            f"must be a multiple of {step} in [{c.min_width}, {c.max_width}], got {bad[0]}",
         )
 
 
@@ -245,8 +245,8 @@ def overspend_map(
 ) -> tuple[np.ndarray, np.ndarray]:
     """FLOP and GPU-hour overspend of every (depth, width) pair: two (depths, widths)
     arrays, infinite where the shape never reaches ``target_loss`` (for Fig. 7 plots)."""
-    pairs = [(int(w), int(d)) for w in widths for d in depths]
-    grid = _grid(law, model, n_gpus, batch_tokens, constraints, pairs)
+    widths, depths = np.asarray(widths, dtype=np.int64), np.asarray(depths, dtype=np.int64)
+    grid = _grid(law, model, n_gpus, batch_tokens, constraints, widths, depths)
     target = positive("target_loss", target_loss)
     tokens, all_flops, all_hours = _costs(grid, target)
     if not np.isfinite(tokens).any():
@@ -254,5 +254,5 @@ def overspend_map(
     best_f = _pick(grid, tokens, all_flops, all_hours, int(np.argmin(all_flops)))
     best_h = _pick(grid, tokens, all_flops, all_hours, int(np.argmin(all_hours)))
     _check_costs(target, best_f, best_h)
-    idx = np.array([[grid_index(grid, int(w), int(d)) for w in widths] for d in depths])
+    idx = grid_index(grid, widths[None, :], depths[:, None])
     return all_flops[idx] / best_f.flops, all_hours[idx] / best_h.gpu_hours
