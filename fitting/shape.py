@@ -52,8 +52,9 @@ MAX_SHAPES = 1 << 20
 """Most feasible shapes one search considers (bounds its time and memory: ~100 MB)."""
 MAX_WIDTH = 1 << 18
 MAX_DEPTH = 2048
-CACHE_BYTES = 256 * 1024 * 1024
-"""Bytes of shape tables kept per cache."""
+CACHE_BYTES = 128 * 1024 * 1024
+"""Bytes of shape tables kept per cache: three envelopes of the largest grid (40 MB each,
+1,048,576 shapes) or a dozen of the default one; a hull keeps only its vertices."""
 
 
 @dataclass(frozen=True, kw_only=True)
