@@ -192,7 +192,13 @@ class Answers:
             return await self.answer_async(endpoint, req)  # the tables are built now
         build = asyncio.ensure_future(self.executor.run(self._compute, endpoint, req, law, key))
         self._building[tables] = build
-        build.add_done_callback(lambda _: self._building.pop(tables, None))
+
+        def finished(done: asyncio.Future[bytes]) -> None:
+            self._building.pop(tables, None)
+            if not done.cancelled():
+                done.exception()  # retrieved: a builder whose client left logs nothing
+
+        build.add_done_callback(finished)
         return await asyncio.shield(build)  # a client that leaves stops no shared build
 
     async def _share(self, build: asyncio.Future[bytes]) -> None:

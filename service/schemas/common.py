@@ -54,8 +54,9 @@ BUDGET_FLOPS = (1e6, 1e32)
 """Budgets answered: from a toy model to ~100,000x today's largest training runs."""
 
 
-def between(bounds: tuple[float, float], description: str) -> Any:
-    """A finite number's field in ``bounds`` (both included), described."""
+def between(bounds: tuple[float, float], description: str | None = None) -> Any:
+    """A finite number's field in ``bounds`` (both included); without a description, a
+    request model's field takes its docstring."""
     return Field(ge=bounds[0], le=bounds[1], allow_inf_nan=False, description=description)
 
 
