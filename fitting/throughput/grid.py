@@ -9,7 +9,7 @@ is cached in two parts, each in a cache bounded in the bytes it holds
 
 * the shapes (:class:`Shapes`), per (law, throughput model, constraints): widths,
   depths, shape terms ``S(w, d)``, FLOPs per token and those step-time terms: about
-  57 bytes a shape, 57 MB for the largest grid (1,048,576 shapes), counted once;
+  65 bytes a shape, 65 MB for the largest grid (1,048,576 shapes), counted once;
 * the timing (:class:`Timing`), per GPU count and batch as well: seconds per token and
   its ``beta``-th power, derived from the shapes in a few vector operations (about 2 ms
   for the default 131,072 shapes, 15 ms for the largest grid).
@@ -54,7 +54,8 @@ ASPECT_BAND = (20.0, 200.0)
 Fig. 5) found loss flat in the aspect ratio only between about 20 and 200. Outside it,
 a Chinchilla-form law would send hours to depth-1 models because they run fastest."""
 SHAPES_BYTES = 128 * 1024 * 1024
-"""Bytes of :class:`Shapes` kept: two of the largest grids, or sixteen default ones."""
+"""Bytes of :class:`Shapes` kept: one of the largest grids (65 MB) and a few smaller, or
+fifteen of the default 131,072 shapes (8.5 MB each)."""
 TIMING_BYTES = 64 * 1024 * 1024
 """Bytes of :class:`Timing` kept: four of the largest grids, or 32 default ones."""
 
@@ -71,6 +72,8 @@ class Shapes:
     """As the law counts C."""
     allowed: np.ndarray
     """Shapes the law may be trusted at (all, or :data:`ASPECT_BAND` for Chinchilla forms)."""
+    allowed_terms: np.ndarray
+    """``shape_terms`` where allowed, ``inf`` elsewhere: what a search ranks."""
     step: StepTerms
     B: float
     beta: float
@@ -163,6 +166,7 @@ def _count_shapes(law: Law, model: ThroughputModel, constraints: ShapeConstraint
     depths = np.arange(constraints.min_depth, constraints.max_depth + 1, dtype=np.int64)
     w, d = (g.ravel() for g in np.meshgrid(widths, depths))
     terms = np.asarray(shape_terms(law, family, w, d), dtype=float)  # refuses other forms
+    allowed = _allowed(law, w, d)
     step = step_terms(model, family, w, d)
     B, beta = data_term(law)
     return _frozen(
@@ -171,7 +175,8 @@ def _count_shapes(law: Law, model: ThroughputModel, constraints: ShapeConstraint
             depth=d.astype(np.int32),
             shape_terms=terms,
             flops_per_token=np.asarray(law_flops_per_token(law, family, w, d), dtype=float),
-            allowed=_allowed(law, w, d),
+            allowed=allowed,
+            allowed_terms=np.where(allowed, terms, np.inf),
             step=StepTerms(*(np.asarray(v, dtype=float) for v in vars(step).values())),
             B=B,
             beta=beta,
@@ -252,14 +257,14 @@ def fastest_index(
     """Index in :func:`shape_grid` of the allowed shape with the lowest loss after
     ``wall_seconds`` of training: ``S + B (W / t)^-beta``, minimised over every shape."""
     shapes, timing = _timing(law, model, constraints, n_gpus, batch_tokens)
-    if not shapes.allowed.any():
+    k = shapes.B * wall_seconds**-shapes.beta
+    best = int(np.argmin(shapes.allowed_terms + k * timing.cost))
+    if not shapes.allowed[best]:  # every shape's loss is inf: none is allowed
         raise ArgumentError(
             "constraints",
             f"no allowed shape has width/depth in {ASPECT_BAND}, where {law.id} holds",
         )
-    k = shapes.B * wall_seconds**-shapes.beta
-    loss = np.where(shapes.allowed, shapes.shape_terms + k * timing.cost, np.inf)
-    return int(np.argmin(loss))
+    return best
 
 
 def grid_index(grid: ShapeGrid, width: Any, depth: Any) -> Any:

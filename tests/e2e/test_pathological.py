@@ -30,7 +30,7 @@ RSS_LIMIT_MIB = 1024
 """The server's peak resident memory (VmHWM) under the heavy load: ~150 MB of code and
 data at start, the byte-bounded caches (shape envelopes and hulls 128 MB each, time-
 optimal shapes 128 MB and timings 64 MB, answers 32 MB, 32 pictures) and what the pool's
-two threads hold while they work (~150 MB each at the largest grid). Measured 610-680 MB
+two threads hold while they work (~150 MB each at the largest grid). Measured 610-790 MB
 (bench/RESULTS.md); before issue 24, 1,150 MB for one request of each client."""
 ROUNDS = 3
 """Pathological requests per client."""
