@@ -150,15 +150,7 @@ def overspend(
     if not np.isfinite(tokens).any():
         raise ArgumentError("target_loss", f"no shape reaches loss {target:.4g} under {law.id}")
     index = grid_index(grid, width, depth)
-    floor = float(grid.shape_terms[index])
-    if floor >= target:
-        raise ArgumentError(
-            "target_loss",
-            f"{width} x {depth} never reaches loss {target:.4g} (its floor is {floor:.4g})",
-        )
-    mine_tokens = float(tokens_to_reach(target, floor, grid.B, grid.beta))  # allowed or not
-    mine_flops, mine_hours = _spend(grid, mine_tokens, index)
-    mine = Costs(width, depth, mine_tokens, float(mine_flops), float(mine_hours))
+    mine = _shape_costs(grid, target, width, depth, index)
     best_f = _pick(grid, tokens, all_flops, all_hours, int(np.argmin(all_flops)))
     best_h = _pick(grid, tokens, all_flops, all_hours, int(np.argmin(all_hours)))
     _check_costs(target, mine, best_f, best_h)
@@ -183,6 +175,19 @@ def overspend(
         gpu_hours_overspend=mine.gpu_hours / best_h.gpu_hours,
         warnings=tuple(warnings),
     )
+
+
+def _shape_costs(grid: ShapeGrid, target: float, width: int, depth: int, index: int) -> Costs:
+    """What ``width x depth`` (allowed or not) costs to reach ``target``."""
+    floor = float(grid.shape_terms[index])
+    if floor >= target:
+        raise ArgumentError(
+            "target_loss",
+            f"{width} x {depth} never reaches loss {target:.4g} (its floor is {floor:.4g})",
+        )
+    tokens = float(tokens_to_reach(target, floor, grid.B, grid.beta))
+    flops, hours = _spend(grid, tokens, index)
+    return Costs(width, depth, tokens, float(flops), float(hours))
 
 
 def _check_costs(target: float, *costs: Costs) -> None:
