@@ -42,7 +42,13 @@ class Settings(BaseSettings):
     max_concurrent_calibrations: int = Field(default=1, ge=1, le=64)
     """Calibrations queued or running at once; more are refused with 409."""
     query_deadline_seconds: float = Field(default=20.0, gt=0)
-    """A query that builds shape tables answers within this long, else 503."""
+    """A heavy answer (prediction list, frontier, time-optimal or MoE plan, new shape
+    tables, overspend, plot, sweep fit) answers within this long of its arrival, else
+    503 with Retry-After (``service.executor``)."""
+    answer_threads: int = Field(default=2, ge=1, le=64)
+    """Threads of the one pool every heavy answer runs on (off the event loop)."""
+    answer_queue: int = Field(default=32, ge=1, le=10_000)
+    """Heavy answers admitted at once, running or waiting; one more gets 503 at once."""
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     """A request body must arrive within this long, else 408."""
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from flopwise.service.answers import Answers, Busy
+from flopwise.service.answers import Answers
 from flopwise.service.api.deps import Services, document_security
 from flopwise.service.api.middleware import (
     AllowMiddleware,
@@ -40,6 +40,7 @@ from flopwise.service.api.routes import (
 from flopwise.service.api.routes import planner as planner_page
 from flopwise.service.config import Settings
 from flopwise.service.errors import FieldError
+from flopwise.service.executor import Busy, Executor
 from flopwise.service.jobs.calibration import run_calibration
 from flopwise.service.jobs.refit import refit
 from flopwise.service.jobs.worker import Worker
@@ -84,11 +85,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     db = open_database(settings.sqlalchemy_url)
     registries = Registries.open(db)
     metrics: Metrics = app.state.metrics
-    answers = Answers(
-        registries.laws,
-        throughput=registries.throughput,
+    executor = Executor(
+        threads=settings.answer_threads,
+        max_pending=settings.answer_queue,
         deadline_seconds=settings.query_deadline_seconds,
     )
+    answers = Answers(registries.laws, throughput=registries.throughput, executor=executor)
     services = Services(
         settings=settings, db=db, registries=registries, metrics=metrics, answers=answers
     )
@@ -136,7 +138,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _busy(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "1"})
+    assert isinstance(exc, Busy)
+    headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers=headers)
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -136,6 +136,7 @@ def allocate(
     ``experts`` the MoE plan beside it, with ``vocab`` Tao et al.'s vocabulary
     (``service.moe_queries``; ``resolve`` finds the MoE law, the catalogue by default)."""
     constraints = shape_constraints(req.constraints)
+    moe_queries.routing(req)  # top_k needs experts, whichever plan answers
     if throughput is not None:
         return allocate_hours_answer(law, throughput, req, constraints)
     for name in ("max_wall_clock_hours", "b_noise_tokens"):

@@ -10,12 +10,19 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 
 from flopwise.fitting.laws import Law, to_dict
-from flopwise.service.api.deps import DatabaseDep, RegistryDep, require_reader, resolve_or_404
-from flopwise.service.api.responses import AUTH, NOT_FOUND
+from flopwise.service.api.deps import (
+    AnswersDep,
+    DatabaseDep,
+    RegistryDep,
+    require_reader,
+    resolve_or_404,
+)
+from flopwise.service.api.responses import AUTH, BUSY, NOT_FOUND
 from flopwise.service.jobs.refit import json_ready
 from flopwise.service.plot import PlotCache
 from flopwise.service.registry import LawRegistry
 from flopwise.service.schemas.laws import LawPublic, LawsPublic
+from flopwise.service.store.db import Database
 from flopwise.service.store.runs import load_records
 
 router = APIRouter(
@@ -78,15 +85,22 @@ async def read_law(law_id: str, registry: RegistryDep) -> dict[str, Any]:
     }
 
 
+def _plot(law: Law, registry: LawRegistry, db: Database) -> bytes:
+    record = registry.record(law.id, law.version)
+    records = load_records(db, record.dataset) if record is not None else []
+    return PLOTS.get(law, records)
+
+
 @router.get(
     "/laws/{law_id}/plot.png",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}, **NOT_FOUND},
+    responses={200: {"content": {"image/png": {}}}, **NOT_FOUND, **BUSY},
 )
-def plot_law(law_id: str, registry: RegistryDep, db: DatabaseDep) -> Response:
-    """The law against the runs it was fitted on (PNG)."""
+async def plot_law(
+    law_id: str, registry: RegistryDep, db: DatabaseDep, answers: AnswersDep
+) -> Response:
+    """The law against the runs it was fitted on (PNG; drawn on the one bounded pool, one
+    figure at a time)."""
     law = resolve_or_404(registry, law_id)
-    record = registry.record(law.id, law.version)
-    records = load_records(db, record.dataset) if record is not None else []
-    png = PLOTS.get(law, records)
+    png = await answers.executor.run(_plot, law, registry, db)
     return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=60"})
