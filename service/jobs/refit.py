@@ -21,6 +21,7 @@ from flopwise.fitting.laws import Law
 from flopwise.fitting.prediction import predict_loss
 from flopwise.fitting.runs import Runs
 from flopwise.service.jobs.base import JobContext, JobError, Outcome, Publication
+from flopwise.service.jobs.downstream_refit import refit_links
 from flopwise.service.jobs.throughput_refit import refit_throughput
 from flopwise.service.store.jobs import Job
 from flopwise.service.store.laws import LAWS
@@ -191,7 +192,8 @@ def refit(job: Job, ctx: JobContext) -> Outcome:
     problems = check_law(report.law, runs)
     if problems:
         raise JobError("fit failed its checks: " + "; ".join(problems))
-    law = report.law
+    law, links = refit_links(report.law, runs, options, ctx.progress)
+    summary["downstream"] = json_ready(links)
     if not law.dataset:
         law = law.evolve(dataset=dataset)
     if note:

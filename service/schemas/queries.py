@@ -25,6 +25,12 @@ from flopwise.service.schemas.common import (
     Tokens,
     public_model,
 )
+from flopwise.service.schemas.downstream import (
+    MetricPublic,
+    PointMetricPublic,
+    Target,
+    TargetPublic,
+)
 from flopwise.service.schemas.moe import MoEPlanPublic, Precision, VocabularyPublic
 
 __all__ = [
@@ -154,6 +160,10 @@ class AllocateRequest(Request):
     """Critical batch B_noise in tokens (McCandlish et al. 2018) for plans with a
     throughput model, e.g. from flopwise fit-critical-batch; by default the built-in
     zhang-2024 law at the plan's tokens."""
+    target: Target | None = None
+    """A benchmark score to reach (``{"metric": "hellaswag_acc", "value": 0.7}``), for laws
+    with downstream links: without a budget, the answer plans the smallest budget whose
+    predicted metric reaches it; with one, it says the chance of reaching it there."""
 
 
 class LawPublicRef(BaseModel):
@@ -233,6 +243,8 @@ else:  # ``fitting.allocation.Allocation``'s fields, with the service's own afte
             "min_gpus": (int | None, None),
             "vocabulary": (VocabularyPublic | None, None),
             "critical_batch": (CriticalBatchPublic | None, None),
+            "downstream": (dict[str, MetricPublic] | None, None),
+            "target": (TargetPublic | None, None),
         },
     )
 
@@ -270,6 +282,8 @@ class PredictPublic(BaseModel):
     caveats: list[str]
     params: float | None
     tokens: float
+    downstream: dict[str, MetricPublic] | None = None
+    """Predicted benchmark metrics, for laws with downstream links (docs/laws.md §20)."""
 
 
 class FrontierRequest(Request):
@@ -311,6 +325,8 @@ class FrontierPoint(BaseModel):
     flops_per_token: float
     model_scale: float | None = None
     """N* of a law counting DeepSeek's M (non-embedding FLOPs per token), else null."""
+    downstream: dict[str, PointMetricPublic] | None = None
+    """Predicted benchmark metrics at this point, for laws with downstream links."""
 
 
 class FrontierPublic(BaseModel):
