@@ -319,12 +319,7 @@ def read_runs(
         "depth": depth,
         "flops": flops,
     }
-    header = set(rows[0])
-    for field_name, column in [*mapping.items(), *(("metrics", m) for m in metrics)]:
-        if column is not None and column not in header:
-            raise ValueError(
-                f"{path}: no column {column!r} for {field_name} (columns: {', '.join(sorted(header))})"
-            )
+    _check_columns(path, set(rows[0]), [*mapping.items(), *(("metrics", m) for m in metrics)])
     if tokens is None and flops is None:
         raise ArgumentError(
             "tokens", "give a tokens column, or a flops column to derive tokens from"
@@ -341,6 +336,14 @@ def read_runs(
                 raise ValueError(f"row {i}: cannot derive tokens from flops and params") from None
         records.append(rec)
     return Runs.from_records(records)
+
+
+def _check_columns(path: Path, header: set[str], wanted: list[tuple[str, str | None]]) -> None:
+    for field_name, column in wanted:
+        if column is not None and column not in header:
+            raise ValueError(
+                f"{path}: no column {column!r} for {field_name} (columns: {', '.join(sorted(header))})"
+            )
 
 
 def _value(raw: Any) -> Any:

@@ -46,7 +46,8 @@ __all__ = [
 ]
 
 SAMPLES = 2000
-"""Samples behind each ``interval`` (and ``run_probability``)."""
+"""Samples behind each ``interval`` (and ``run_probability``); a frontier of many points
+asks for fewer per point (``chain(samples=...)``)."""
 SEED = 20
 """Seed of those samples: an answer is a pure function of its inputs."""
 
@@ -162,8 +163,10 @@ def chain(
     tokens: Any,
     width: Any = None,
     depth: Any = None,
+    samples: int = SAMPLES,
 ) -> Chain:
-    """``link`` of ``law`` at points (arrays broadcast to ``P`` points)."""
+    """``link`` of ``law`` at points (arrays broadcast to ``P`` points), with ``samples``
+    of a new run at each."""
     kind = link_kind(link.link)
     n = np.atleast_1d(np.asarray(params, dtype=float))
     d = np.broadcast_to(np.asarray(tokens, dtype=float), n.shape)
@@ -178,7 +181,7 @@ def chain(
         xs = x[:, None] if x_draws is None else x_draws
         curve = np.asarray(kind.predict(xs, {k: v[None, :] for k, v in constants.items()}))
         curve = np.broadcast_to(curve, (len(x), len(next(iter(constants.values()))))).copy()
-    x_runs, runs = _new_runs(source, link, x, x_draws, constants, n, d)
+    x_runs, runs = _new_runs(source, link, x, x_draws, constants, (n, d), samples)
     return Chain(x, x_draws, value, curve, runs, x_runs)
 
 
@@ -188,25 +191,26 @@ def _new_runs(
     x: np.ndarray,
     x_draws: np.ndarray | None,
     constants: dict[str, Any] | None,
-    n: np.ndarray,
-    d: np.ndarray,
+    point: tuple[np.ndarray, np.ndarray],
+    samples: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Samples of a new run's ``x`` and metric at each point."""
+    """``samples`` of a new run's ``x`` and metric at each (N, D) ``point``."""
     kind = link_kind(link.link)
     rng = np.random.default_rng(SEED)
     spread = law_spread(source)
     errors = [
-        new_run_error(spread, (math.log10(a), math.log10(b))) for a, b in zip(n, d, strict=True)
+        new_run_error(spread, (math.log10(a), math.log10(b))) for a, b in zip(*point, strict=True)
     ]
     sd = np.array([e[0] for e in errors])[:, None]
     dof = np.array([e[1] for e in errors])[:, None]
-    t = _student(rng, dof, (len(x), SAMPLES))
+    t = _student(rng, dof, (len(x), samples))
     n_draws = 1 if constants is None else len(next(iter(constants.values())))
-    pick = rng.integers(0, n_draws, SAMPLES)
+    pick = rng.integers(0, n_draws, samples)
     base = x[:, None] if x_draws is None else x_draws[:, pick]
-    x_runs = base * np.exp(sd * t)
+    with np.errstate(all="ignore"):  # far beyond the data a t draw may overflow: x is inf
+        x_runs = base * np.exp(sd * t)
     k = link.constants if constants is None else {c: v[pick][None, :] for c, v in constants.items()}
-    noise = link.noise_sd * _student(rng, np.array(link.noise_dof or math.inf), (len(x), SAMPLES))
+    noise = link.noise_sd * _student(rng, np.array(link.noise_dof or math.inf), (len(x), samples))
     with np.errstate(all="ignore"):
         runs = np.clip(np.asarray(kind.predict(x_runs, k), dtype=float) + noise, 0.0, 1.0)
     return x_runs, runs

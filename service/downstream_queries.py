@@ -23,6 +23,8 @@ from flopwise.service.schemas.queries import AllocateRequest
 __all__ = ["add_to_allocation", "add_to_frontier", "add_to_prediction", "target_flops"]
 
 BUDGET_FIELDS = ("flops", "gpu_hours", "dollars")
+FRONTIER_SAMPLES = 500
+"""A new run's samples per frontier point (up to 1,000 points, each metric)."""
 CLIENT_ERRORS = (ValueError, ArithmeticError)
 
 
@@ -122,7 +124,8 @@ def add_to_frontier(
     depth = np.array([p["depth"] for p in points])
     caveats: list[str] = []
     for name, link in law.downstream.items():
-        c = chain(law, link, params=params, tokens=tokens, width=width, depth=depth)
+        c = chain(law, link, params=params, tokens=tokens, width=width, depth=depth,
+                  samples=FRONTIER_SAMPLES)  # fmt: skip
         bands = intervals(c.runs, level)
         for point, value, band in zip(points, c.value, bands, strict=True):
             point.setdefault("downstream", {})[name] = {

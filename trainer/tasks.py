@@ -91,13 +91,16 @@ def task_set(val: np.ndarray, items: int, seq_len: int) -> TaskSet | None:
 @torch.no_grad()
 def score_tasks(
     model: nn.Module,
-    tasks: TaskSet,
+    tasks: TaskSet | None,
     micro_batch: int,
     ctx: DistContext,
     bf16: bool,
     tokenizer: str,
 ) -> dict[str, float]:
-    """The task's metrics for ``model``: accuracy and the true continuation's loss."""
+    """The task's metrics for ``model``: accuracy and the true continuation's loss (none
+    without items)."""
+    if tasks is None:
+        return {}
     was_training = model.training
     model.eval()
     n_items, n_choices, span = tasks.sequences.shape

@@ -273,13 +273,8 @@ class _Run:
         )
         if not math.isfinite(loss):
             return False
-        metrics = (
-            {}
-            if self.tasks is None
-            else score_tasks(
-                self.raw, self.tasks, self.micro, self.ctx, self.bf16, self.data.tokenizer
-            )
-        )
+        tasks = (self.tasks, self.micro, self.ctx, self.bf16, self.data.tokenizer)
+        metrics = score_tasks(self.raw, *tasks)
         record = self._observation(step, loss, clock, metrics).record()
         self.records.append(record)
         self._save(step, clock)

@@ -125,6 +125,14 @@ def _warnings(kind: LinkKind, k: dict[str, float], bound: tuple[str, ...]) -> li
     return out
 
 
+def _residual_summary(residual: np.ndarray) -> dict[str, float]:
+    return {
+        "residual_rms": float(math.sqrt(np.mean(residual**2))),
+        "mean_abs_error": float(np.mean(np.abs(residual))),
+        "max_abs_error": float(np.max(np.abs(residual))),
+    }
+
+
 def fit_link(
     link: str,
     x: np.ndarray,
@@ -156,17 +164,13 @@ def fit_link(
         "n_rows": len(x),
         "n_runs": n_runs,
         "objective": cost,
-        "residual_rms": float(math.sqrt(np.mean(residual**2))),
-        "mean_abs_error": float(np.mean(np.abs(residual))),
-        "max_abs_error": float(np.max(np.abs(residual))),
+        **_residual_summary(residual),
         "at_bound": list(bound),
     }
     if draws is not None:
+        info = {"draws": len(draws), "requested": bootstrap, "seed": seed, "level": level}
         diagnostics["bootstrap"] = {
-            "draws": len(draws),
-            "requested": bootstrap,
-            "seed": seed,
-            "level": level,
+            **info,
             "intervals": interval_table(kind.constants, draws, level),
         }
     return LinkFit(

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
 from flopwise.fitting.laws import DownstreamLink, Law
 from flopwise.fitting.runs import Runs
 
@@ -68,7 +70,7 @@ def refit_links(
                 seed=seed,
                 options=fit_options,
             )
-        except ValueError as exc:
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:  # the law stands
             report[metric] = {"success": False, "message": str(exc)}
             continue
         report[metric] = {

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from flopwise.fitting.datasets import load_dataset
+from flopwise.service.jobs.downstream_refit import link_plan
 from tests.downstream_samples import metric_runs
 from tests.service.conftest import SettingsFactory, live_app, wait_for_job
 
@@ -114,3 +116,35 @@ def test_bad_metrics_are_422_and_store_nothing(
         assert out.status_code == 422, out.text
         assert where in out.json()["detail"][0]["loc"]
         assert http.get("/v1/runs", params={"dataset": "bad"}).json()["count"] == 0
+
+
+def test_each_score_is_linked_through_its_own_task_loss() -> None:
+    metrics = dict.fromkeys(["hellaswag_acc", "hellaswag_bpb", "pile_loss", "mmlu_acc",
+                             "mmlu_loss", "vibes"], 0.5)  # fmt: skip
+    assert link_plan(metrics) == [("hellaswag_acc", "hellaswag_bpb"), ("mmlu_acc", "mmlu_loss"),
+                                  ("vibes", None)]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_bundled_ladder_refits_in_the_service(make_settings: SettingsFactory) -> None:
+    """The OLMo ladder posted as runs (two of its metrics): the refit links MMLU through
+    its bits per byte, and the 3B 10xC run's accuracy comes back within its interval."""
+    keep = ("mmlu_acc", "mmlu_bpb")
+    records = load_dataset("olmo-ladder").runs.to_records()
+    runs = [{**r, "dataset": "olmo-ladder", "metrics": {k: r["metrics"][k] for k in keep}}
+            for r in records]  # fmt: skip
+    with (
+        live_app(make_settings(refit_options={"bootstrap": 10})) as url,
+        httpx.Client(base_url=url, timeout=120) as http,
+    ):
+        out = http.post("/v1/runs", json={"runs": runs})
+        assert out.status_code == 200 and out.json()["inserted"] == len(records), out.text
+        job = wait_for_job(http, out.json()["refit_jobs"]["olmo-ladder"], timeout=600)
+        assert job["status"] == "succeeded", job
+        last = max((r for r in records if r["run"] == "3B-10xC"), key=lambda r: r["tokens"])
+        answer = http.post("/v1/predict", json={"law": "olmo-ladder-chinchilla",
+                                                "params": last["params"],
+                                                "tokens": last["tokens"]}).json()  # fmt: skip
+    mmlu = answer["downstream"]["mmlu_acc"]
+    assert mmlu["via"]["metric"] == "mmlu_bpb"
+    assert mmlu["interval"][0] <= last["metrics"]["mmlu_acc"] <= mmlu["interval"][1]
