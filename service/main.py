@@ -21,7 +21,9 @@ from flopwise.service.api.deps import Services, document_security
 from flopwise.service.api.middleware import (
     AllowMiddleware,
     BodyLimitMiddleware,
+    HostMiddleware,
     MetricsMiddleware,
+    loopback_hosts,
 )
 from flopwise.service.api.routes import (
     calibrations,
@@ -31,6 +33,7 @@ from flopwise.service.api.routes import (
     laws,
     overspend,
     queries,
+    run_edits,
     runs,
     throughput,
 )
@@ -158,7 +161,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.state.settings = settings
     app.state.start_workers = start_workers
     app.state.metrics = Metrics(queue_depth=partial(_queue_depth, app))
-    routers = (queries, laws, runs, jobs, calibrations, health, throughput, overspend)
+    routers = (queries, laws, runs, run_edits, jobs, calibrations, health, throughput, overspend)
     for module in routers:
         app.include_router(module.router)
     app.include_router(hyperparams.router)  # POST /v1/hyperparams
@@ -173,5 +176,9 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         BodyLimitMiddleware, limit=settings.max_body_bytes, timeout=settings.body_timeout_seconds
     )
     app.add_middleware(AllowMiddleware)
+    app.add_middleware(
+        HostMiddleware,
+        allowed=loopback_hosts(settings.host, tuple(settings.allowed_hosts)),
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

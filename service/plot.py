@@ -18,7 +18,7 @@ from cachetools import LRUCache, cached
 
 from flopwise.fitting.allocation import frontier
 from flopwise.fitting.fit.common import run_flops
-from flopwise.fitting.laws import Law
+from flopwise.fitting.laws import Law, NDefinition
 from flopwise.fitting.runs import Runs
 
 __all__ = ["PlotCache", "render_png"]
@@ -71,11 +71,15 @@ def render_png(law: Law, records: Sequence[dict[str, Any]] = ()) -> bytes:
         else:
             left.text(0.5, 0.5, f"{law.form} gives no loss", transform=left.transAxes, ha="center")
         if path is not None:
-            right.plot(path.flops, path.params, color="crimson", label="N*")
-            right.plot(path.flops, path.tokens, color="navy", ls="--", label="D*")
+            scale = law.n_definition is NDefinition.MODEL_SCALE  # DeepSeek's M, not params
+            n_label = "M* (FLOPs/token)" if scale else "N* (params)"
+            right.plot(path.flops, path.params, color="crimson", label=n_label)
+            right.plot(path.flops, path.tokens, color="navy", ls="--", label="D* (tokens)")
             right.legend(loc="upper left", fontsize=8)
         left.set(xscale="log", xlabel="compute (FLOPs)", ylabel="loss", title=f"{law.ref}: loss")
-        right.set(xscale="log", yscale="log", xlabel="compute (FLOPs)", title="N*, D*")
+        right.set(
+            xscale="log", yscale="log", xlabel="compute (FLOPs)", title="optimum at each budget"
+        )
         fig.tight_layout()
         out = io.BytesIO()
         fig.savefig(out, format="png")

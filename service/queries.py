@@ -75,7 +75,7 @@ def shape_constraints(body: Constraints | None) -> ShapeConstraints:
     try:
         return ShapeConstraints(**body.model_dump())
     except ValueError as exc:
-        raise field_error(exc, (), nested=NESTED, prefix=("body", "constraints")) from None
+        raise field_error(exc, (), nested=NESTED) from None
 
 
 def _budget(req: AllocateRequest) -> tuple[float, str]:

@@ -12,13 +12,14 @@ each token slower.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 from flopwise.fitting.allocation import DEFAULT_CONSTRAINTS
-from flopwise.fitting.checks import positive
+from flopwise.fitting.checks import known_fields, positive
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.laws import Law
 from flopwise.fitting.shape import ShapeConstraints
@@ -84,6 +85,22 @@ class Overspend:
         }
         out["warnings"] = list(self.warnings)
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Inverse of :meth:`to_dict` (an HTTP API answer reads the same way); keys it
+        does not know are ignored."""
+        kwargs = known_fields(Overspend, data)
+        for key in ("shape", "flop_optimal", "time_optimal"):
+            kwargs[key] = Costs(**known_fields(Costs, data[key]))
+        kwargs["law_id"], kwargs["law_version"] = data["law"]["id"], data["law"]["version"]
+        throughput = data["throughput"]
+        kwargs["throughput_id"], kwargs["throughput_version"] = (
+            throughput["id"],
+            throughput["version"],
+        )
+        kwargs["warnings"] = tuple(data.get("warnings", ()))
+        return cls(**kwargs)
 
 
 def _spend(grid: ShapeGrid, tokens: Any, at: Any = slice(None)) -> tuple[Any, Any]:

@@ -19,6 +19,7 @@ models run faster per FLOP, so time-optimal shapes are wider than FLOP-optimal o
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from flopwise.fitting.allocation import DEFAULT_CONSTRAINTS, frontier
-from flopwise.fitting.checks import optional_positive, positive
+from flopwise.fitting.checks import known_fields, optional_positive, positive
 from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms import law_form
@@ -192,6 +193,13 @@ class Plan:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["shape"] = dict(vars(self.shape))
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        """Inverse of :meth:`to_dict`; keys it does not know are ignored."""
+        kwargs = known_fields(Plan, data)
+        kwargs["shape"] = Shape(**known_fields(Shape, data["shape"]))
+        return cls(**kwargs)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ __all__ = [
     "SettingsDep",
     "ThroughputDep",
     "document_security",
+    "may_read_details",
+    "may_write",
     "require_reader",
     "require_writer",
     "resolve_or_404",
@@ -158,6 +160,25 @@ class BearerKey(HTTPBearer):
 
 require_writer = BearerKey(reads=False)
 """Refuse a write without the configured bearer token (no key configured: open)."""
+
+
+def may_write(request: HTTPConnection) -> bool:
+    """Whether ``request`` may write: no key is configured, or it carries the key. What
+    only writers need to see (a calibration's paths and accounts, a worker's host and
+    pid) is shown to such requests alone."""
+    settings = get_services(request).settings
+    return not settings.api_key or _authorised(
+        settings.api_key, request.headers.get("authorization")
+    )
+
+
+def may_read_details(request: HTTPConnection) -> bool:
+    """Whether ``request`` may see what reads protect (``/healthz``'s law list): reads
+    are open, or it carries the key."""
+    settings = get_services(request).settings
+    return not require_reader.enforced(settings) or may_write(request)
+
+
 require_reader = BearerKey(reads=True)
 """Refuse a read without the bearer token when reads are protected."""
 

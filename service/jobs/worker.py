@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from flopwise.service.config import Settings
 from flopwise.service.jobs.base import Handler, JobContext, JobError, Outcome
+from flopwise.service.jobs.trainers import reap
 from flopwise.service.metrics import Metrics
 from flopwise.service.store import jobs as queue
 from flopwise.service.store.db import Database
@@ -40,6 +41,8 @@ __all__ = ["Worker", "worker_id"]
 log = logging.getLogger(__name__)
 
 TRANSIENT = (SQLAlchemyError, OSError, TimeoutError, MemoryError)
+REAP_SECONDS = 30.0
+"""How often a calibration worker looks for orphaned trainers on its host."""
 """Errors another attempt may not meet."""
 
 
@@ -69,6 +72,7 @@ class Worker:
         self.id = worker_id()
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._next_reap = 0.0  # at once when it starts
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -84,12 +88,22 @@ class Worker:
     def run_forever(self) -> None:
         while not self.stopping.is_set():
             try:
+                self._reap()
                 worked = self.run_once()
             except Exception:  # the database may be away for a moment; try again later
                 log.exception("worker %s: claiming or finishing a job failed", self.id)
                 worked = False
             if not worked:
                 self.stopping.wait(self.settings.job_poll_seconds)
+
+    def _reap(self) -> None:
+        """A calibration worker stops, every ``REAP_SECONDS``, the trainers on this host
+        whose jobs no live worker holds (``jobs.trainers.reap``)."""
+        if "calibration" not in self.handlers or time.monotonic() < self._next_reap:
+            return
+        self._next_reap = time.monotonic() + REAP_SECONDS
+        for job_id in reap(self.db):
+            log.warning("worker %s: stopped the orphaned trainer of job %s", self.id, job_id)
 
     def run_once(self) -> bool:
         """Claim and run one job; ``False`` when none was due."""

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Double, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "JobRow", "PublishedRow", "RunRow"]
+__all__ = ["Base", "ExclusionRow", "JobRow", "PublishedRow", "RunRow"]
 
 QUEUED_ONLY = text("status = 'queued'")
 
@@ -47,7 +47,22 @@ class RunRow(Base):
     """Unique tokens behind ``tokens`` (repeated data); migration 0002."""
     metrics: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)
     """Named metrics besides the loss (``{"hellaswag_acc": 0.41}``); NULL when none;
-    migration 0005."""
+    migration 0006."""
+
+
+class ExclusionRow(Base):
+    """A run left out of its dataset's fits, from ``excluded_at`` until ``restored_at``
+    (``None``: still excluded); rows are never rewritten but to restore, so the history
+    of what each fit could see stays. Migration 0005."""
+
+    __tablename__ = "run_exclusions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset: Mapped[str] = mapped_column(String(64), index=True)
+    run: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(500))
+    excluded_at: Mapped[float] = mapped_column(Double())
+    restored_at: Mapped[float | None] = mapped_column(Double(), nullable=True)
 
 
 class PublishedRow(Base):

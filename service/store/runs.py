@@ -68,7 +68,7 @@ def _row(record: RunRecord, now: float) -> dict[str, Any]:
     row = asdict(record)
     row.pop("id")
     row["created_at"] = now
-    row["metrics"] = row["metrics"] or None  # NULL for runs without metrics (migration 0005)
+    row["metrics"] = row["metrics"] or None  # NULL for runs without metrics (migration 0006)
     return row
 
 

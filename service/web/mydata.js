@@ -217,6 +217,38 @@ async function start(formEl, banner, status, path, extra) {
   }
 }
 
+// A file of runs through POST /v1/runs as a table: stored whole, or refused with every
+// bad cell by line and column (nothing stored).
+async function upload(formEl) {
+  const banner = $("upload-error"), out = $("upload-result");
+  clearErrors(formEl, banner);
+  out.replaceChildren();
+  const file = $("upload-file").files[0];
+  if (!file) { banner.textContent = "Choose a CSV or JSON-lines file."; return; }
+  const dataset = $("mydata-dataset").value.trim();
+  const type = /\.(jsonl|ndjson)$/i.test(file.name) ? "application/x-ndjson" : "text/csv";
+  const query = dataset ? `?dataset=${encodeURIComponent(dataset)}` : "";
+  try {
+    const r = await api(`/v1/runs${query}`, await file.text(), type);
+    out.replaceChildren(el("p", { id: "upload-summary", "data-accepted": r.received, "data-rejected": 0 },
+      `Accepted ${r.received} rows (${r.inserted} new, ${r.duplicates} already stored); rejected 0.`));
+    const names = Object.keys(r.refit_jobs);
+    if (dataset || names.length === 1) await open(dataset || names[0]);
+  } catch (error) {
+    const rows = Array.isArray(error.detail) ? error.detail.filter((d) => Number.isInteger(d.line)) : [];
+    if (!rows.length) {
+      if (error.status === 401) error.fields = { "": `${error.message} — enter the API key above.` };
+      showErrors(formEl, error, banner);
+      return;
+    }
+    const lines = new Set(rows.map((d) => d.line)).size;
+    out.replaceChildren(
+      el("p", { id: "upload-summary", "data-accepted": 0, "data-rejected": lines },
+        `Accepted 0 rows; rejected ${lines}: nothing was stored (a file is stored whole or not at all). Fix these and upload again:`),
+      table(["Line", "Column", "Reason"], rows.map((d) => ({ cells: [String(d.line), d.column || "(row)", d.msg] })), { id: "upload-rejected" }));
+  }
+}
+
 export async function initMydata() {
   const key = $("mydata-key");
   key.value = getApiKey();
@@ -227,6 +259,7 @@ export async function initMydata() {
   $("mydata-dataset").addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); $("mydata-open").click(); } });
   $("refit-form").addEventListener("submit", (ev) => { ev.preventDefault(); start(ev.target, $("refit-error"), $("refit-status"), "/v1/fits", {}); });
   $("calib-form").addEventListener("submit", (ev) => { ev.preventDefault(); start(ev.target, $("calib-error"), $("calib-status"), "/v1/calibrations", {}); });
+  $("upload-form").addEventListener("submit", (ev) => { ev.preventDefault(); upload(ev.target); });
   const names = await fillDatasets();
   const chosen = params.get("dataset") || names[0];
   if (chosen) { $("mydata-dataset").value = chosen; await open(chosen); }

@@ -1,6 +1,6 @@
 """The Alembic migrations build exactly the schema the models describe (both stores),
 moving published versions into one table (0004) keeps every one of them, and runs
-gain metrics (0005) without losing any."""
+gain metrics (0006) without losing any."""
 
 from __future__ import annotations
 
@@ -135,9 +135,9 @@ def test_published_versions_move_to_one_table_and_back(store_url: str) -> None:
 
 
 def test_runs_stored_before_metrics_read_as_none_and_keep_theirs_down(store_url: str) -> None:
-    """0005 adds ``runs.metrics``: a run stored at 0004 reads back with no metrics, one
+    """0006 adds ``runs.metrics``: a run stored at 0005 reads back with no metrics, one
     stored after keeps them, and downgrading drops only the column."""
-    _migrate(store_url, "upgrade", "0004")
+    _migrate(store_url, "upgrade", "0005")
     row = {"dataset": "old", "run": "r", "tokens": 1e9, "params": 1e8, "loss": 3.0,
            "tags": {}, "created_at": time.time()}  # fmt: skip
     engine = sa.create_engine(store_url)
@@ -159,7 +159,7 @@ def test_runs_stored_before_metrics_read_as_none_and_keep_theirs_down(store_url:
         assert listed[1].metrics == {"task_acc": 0.41, "task_bpb": 1.02}
     finally:
         db.dispose()
-    _migrate(store_url, "downgrade", "0004")
+    _migrate(store_url, "downgrade", "0005")
     back = _rows(store_url, "runs")
     assert [(r["tokens"], r["loss"]) for r in back] == [(1e9, 3.0), (2e9, 2.9)]
     assert "metrics" not in back[0]

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
 from flopwise.service.api.deps import (
     DatabaseDep,
     RegistriesDep,
     SettingsDep,
+    may_write,
     require_reader,
     require_writer,
 )
 from flopwise.service.api.responses import AUTH, BODY, CONFLICT, INVALID, NOT_FOUND
 from flopwise.service.errors import FieldError, field_error
+from flopwise.service.jobs.calibration import clean_up_after
 from flopwise.service.jobs.refit import refit_payload
 from flopwise.service.registry import Registries
 from flopwise.service.schemas.jobs import FitCreate, JobAccepted, JobPublic, JobsPublic
@@ -74,14 +77,31 @@ def _job_or_404(db: DatabaseDep, job_id: str) -> Any:
     dependencies=[Depends(require_reader)],
     responses=NOT_FOUND,
 )
-def read_job(job_id: JobId, db: DatabaseDep, registries: RegistriesDep) -> Any:
+def read_job(job_id: JobId, db: DatabaseDep, registries: RegistriesDep, request: Request) -> Any:
     """A job's status, progress, result (``{law_id, version}`` for a published fit) and error.
 
     Once this says a fit published a version, this process's answers use it (and the
     throughput model its report says it published)."""
     job = _job_or_404(db, job_id)
     _catch_up(registries, [job])
-    return job
+    return shown(job, may_write(request))
+
+
+PRIVATE = frozenset(
+    {"corpus", "slurm_account", "slurm_partition", "slurm_qos", "slurm_options", "service_url"}
+)
+"""Payload fields only writers see: where a calibration reads its text from, which
+Slurm account pays for it."""
+
+
+def shown(job: Job, writer: bool) -> Job:
+    """``job`` as a reader sees it: without the payload's private fields, the worker's
+    ``host:pid`` or the trainer's process, unless the request may write."""
+    if writer:
+        return job
+    progress = {k: v for k, v in job.progress.items() if k != "trainer"}
+    payload = {k: v for k, v in job.payload.items() if k not in PRIVATE}
+    return replace(job, payload=payload, progress=progress, lease_owner=None)
 
 
 def _ref(block: Any, id_key: str) -> tuple[str, int] | None:
@@ -114,12 +134,16 @@ def _catch_up(registries: Registries, jobs: list[Job]) -> None:
     dependencies=[Depends(require_writer)],
     responses={**NOT_FOUND, **CONFLICT},
 )
-def cancel_job(job_id: JobId, db: DatabaseDep) -> Any:
+def cancel_job(job_id: JobId, db: DatabaseDep, settings: SettingsDep) -> Any:
     """Cancel a queued or running job. A running calibration's trainer (its whole process
     group) is stopped within a heartbeat; the job's ``progress`` keeps what it finished.
-    409 when the job has already ended."""
-    _job_or_404(db, job_id)
-    if queue.cancel(db, job_id) != "cancelled":
+    A calibration no live worker holds (its worker died, or it ended) has what it left
+    stopped here: its trainer on this host, its Slurm jobs. 409 when the job has ended
+    and left nothing running."""
+    before = _job_or_404(db, job_id)
+    cancelled = queue.cancel(db, job_id) == "cancelled"
+    cleaned = clean_up_after(before, settings)
+    if not cancelled and not cleaned:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"job {job_id!r} already ended")
     return _job_or_404(db, job_id)
 
@@ -128,6 +152,7 @@ def cancel_job(job_id: JobId, db: DatabaseDep) -> Any:
 def read_jobs(
     db: DatabaseDep,
     registries: RegistriesDep,
+    request: Request,
     status_: Annotated[
         Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
         Query(alias="status"),
@@ -138,4 +163,5 @@ def read_jobs(
     """The newest jobs, optionally by status and kind."""
     jobs = queue.list_jobs(db, status=status_, kind=kind, limit=limit)
     _catch_up(registries, jobs)
-    return {"data": jobs, "count": len(jobs)}
+    writer = may_write(request)
+    return {"data": [shown(job, writer) for job in jobs], "count": len(jobs)}
