@@ -212,7 +212,7 @@ def runs_delete(dataset: str, run: str) -> Flow[Deleted]:
 
 
 def runs_exclusions(dataset: str) -> Flow[list[Exclusion]]:
-    path = f"/v1/runs/{_segment(dataset)}/exclusions"
+    path = f"/v1/exclusions/{_segment(dataset)}"
     return one(Call("GET", path, lambda r: [read(Exclusion, x) for x in r.json()["data"]]))
 
 

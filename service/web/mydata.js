@@ -185,17 +185,46 @@ async function refreshJobs(dataset, seen) {
   }
 }
 
+// Each run with its size and evaluations; exclude one from the fits (with a reason) or
+// take it back: either queues a refit, whose law then says what it was fitted without.
+function runsSection(dataset, runs, excluded) {
+  const rows = groupRuns(runs).map(([run, rs]) => {
+    const reason = excluded.get(run);
+    const why = el("input", { type: "text", placeholder: "reason", "aria-label": `Why exclude ${run}`, class: "reason" });
+    const button = el("button", { type: "button", class: "small", "data-run": run }, reason ? "Restore" : "Exclude");
+    const banner = el("span", { class: "form-error", role: "alert" });
+    button.addEventListener("click", async () => {
+      banner.textContent = "";
+      const path = `/v1/runs/${encodeURIComponent(dataset)}/${encodeURIComponent(run)}/${reason ? "restore" : "exclude"}`;
+      try {
+        await api(path, reason ? {} : { reason: why.value.trim() || "excluded from the page" });
+        await open(dataset);
+      } catch (error) {
+        banner.textContent = error.status === 401 ? `${error.message} — enter the API key above.` : error.message;
+      }
+    });
+    return { attrs: { "data-run": run, "data-excluded": reason ? "yes" : "no" }, cells: [
+      run, count(rs[0].params), String(rs.length), reason ? `excluded: ${reason}` : "fitted",
+      el("span", {}, reason ? null : why, button, banner)] };
+  });
+  return el("section", { class: "card wide" }, el("h3", {}, "Runs"),
+    table(["Run", "Params", "Evaluations", "In the fits", ""], rows, { id: "mydata-runs" }));
+}
+
 async function open(dataset) {
   current = dataset;
   params.set("dataset", dataset); saveUrl();
   const out = $("mydata-body");
   out.setAttribute("aria-busy", "true");
-  const [runs, all, jobs] = await Promise.all([allRuns(dataset), laws(true), datasetJobs(dataset)]);
+  const [runs, all, jobs, history] = await Promise.all([allRuns(dataset), laws(true), datasetJobs(dataset),
+    api(`/v1/exclusions/${encodeURIComponent(dataset)}`).catch(() => ({ data: [] }))]);
+  const excluded = new Map(history.data.filter((x) => x.restored_at === null).map((x) => [x.run, x.reason]));
   const fitted = all.filter((l) => !l.builtin && l.dataset === dataset);
   const sections = await Promise.all(fitted.map((l) => lawSection(l, runs)));
   out.replaceChildren(
     el("h2", {}, dataset, el("span", { class: "muted" }, ` · ${runs.length} evaluations in ${groupRuns(runs).length} runs`)),
     ...(fitted.length ? sections : [noLaw(runs, jobs)]),
+    runs.length ? runsSection(dataset, runs, excluded) : null,
     el("section", { class: "card wide" }, el("h3", {}, "Jobs"), el("div", { id: "mydata-jobs-box" })));
   out.removeAttribute("aria-busy");
   out.dataset.dataset = dataset;

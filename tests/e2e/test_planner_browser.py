@@ -240,6 +240,18 @@ def test_my_data_shows_the_refitted_law(browser: Browser, artifacts: Path) -> No
     jobs.nth(1).wait_for()
     assert jobs.count() == 2
 
+    # exclude a run from the page: its refit publishes a law that says so; then restore it
+    row = page.locator('#mydata-runs tr[data-run="400M"]')
+    row.get_by_label("Why exclude 400M").fill("diverged")
+    row.get_by_role("button", name="Exclude").click()
+    page.locator('#mydata-runs tr[data-run="400M"][data-excluded="yes"]').wait_for()
+    assert "excluded: diverged" in page.locator('#mydata-runs tr[data-run="400M"]').inner_text()
+    page.locator('#mydata-runs tr[data-run="400M"]').get_by_role("button", name="Restore").click()
+    page.locator('#mydata-runs tr[data-run="400M"][data-excluded="no"]').wait_for()
+    history = httpx.get(server.url + "/v1/exclusions/browser-data").json()["data"]
+    assert [(h["run"], h["reason"], h["restored_at"] is not None) for h in history] == [
+        ("400M", "diverged", True)]  # fmt: skip
+
     # a dataset with no runs says so, instead of waiting for a refit that will not come
     page = browser.open("?view=mydata&dataset=nothing-here")
     note = page.locator("#mydata-nolaw")

@@ -1,5 +1,5 @@
 """``POST /v1/runs/{dataset}/{run}/exclude`` and ``.../restore``, ``DELETE
-/v1/runs/{dataset}/{run}``, ``GET /v1/runs/{dataset}/exclusions``: taking a run out of
+/v1/runs/{dataset}/{run}``, ``GET /v1/exclusions/{dataset}``: taking a run out of
 its dataset's fits (issue 24), putting it back, or deleting it, each queueing the
 dataset's refit; the history of exclusions stays."""
 
@@ -109,7 +109,7 @@ def delete_run(
 
 
 @router.get(
-    "/runs/{dataset}/exclusions",
+    "/exclusions/{dataset}",
     response_model=ExclusionsPublic,
     dependencies=[Depends(require_reader)],
 )
