@@ -19,6 +19,7 @@ import numpy as np
 
 from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.ladder_runs import ladder_runs
 from flopwise.fitting.laws import CDefinition, NDefinition
 from flopwise.fitting.runs import Runs
 
@@ -38,6 +39,7 @@ DATA_DIR = Path(__file__).resolve().parent / "datasets"
 GEMSTONES_SOURCE = "mcleish7/gemstone-scaling-laws @ 5f420478 (MIT)"
 EPOCH_SOURCE = "epoch-research/analyzing-chinchilla @ 92258837 (no licence stated)"
 PORIAN_SOURCE = "formll/resolving-scaling-law-discrepancies @ 0dc60d91 (MIT)"
+LADDER_SOURCE = "allenai/OLMo-ladder @ 67a3f440 (Apache-2.0)"
 GEMSTONES_VOCAB = 50304
 
 
@@ -212,7 +214,23 @@ _WITH_SHAPE = (
     "lr_ablation_hot",
 )
 
-_LOADERS: dict[str, Callable[[], Dataset]] = {"epoch-chinchilla": _epoch}
+
+def _ladder() -> Dataset:
+    """Bhagia et al. 2024: the OLMo ladder, 190M to 3B, every checkpoint, with task
+    metrics (docs/laws.md §20)."""
+    return Dataset(
+        "olmo-ladder",
+        "OLMo model ladder (190M-3B, 0.5-10x Chinchilla tokens): C4 loss, held-out losses, "
+        "per-task bits per byte and accuracy",
+        ladder_runs(DATA_DIR / "olmo_ladder_runs.csv"),
+        LADDER_SOURCE,
+        n_definition=NDefinition.WITH_HEAD,
+        tokenizer="OLMo 2 (vocabulary 100,352)",
+        corpus="the OLMo ladder's pretraining data",
+    )
+
+
+_LOADERS: dict[str, Callable[[], Dataset]] = {"epoch-chinchilla": _epoch, "olmo-ladder": _ladder}
 for _s in _GEMSTONES_SUBSETS:
     _LOADERS[_gemstones_name(_s, False)] = _gemstones(_s)
 for _s in _WITH_SHAPE:
@@ -278,8 +296,10 @@ def read_runs(
     width: str | None = None,
     depth: str | None = None,
     flops: str | None = None,
+    metrics: tuple[str, ...] = (),
 ) -> Runs:
-    """Runs from a CSV or JSONL file, naming the column that holds each field.
+    """Runs from a CSV or JSONL file, naming the column that holds each field, and
+    ``metrics``: columns carried as named metrics (an empty cell: the row lacks it).
 
     Without a tokens column, tokens are ``flops / (6 params)`` (as Epoch derive them).
     Bad values raise ``ValueError`` naming the row and field.
@@ -299,12 +319,7 @@ def read_runs(
         "depth": depth,
         "flops": flops,
     }
-    header = set(rows[0])
-    for field_name, column in mapping.items():
-        if column is not None and column not in header:
-            raise ValueError(
-                f"{path}: no column {column!r} for {field_name} (columns: {', '.join(sorted(header))})"
-            )
+    _check_columns(path, set(rows[0]), [*mapping.items(), *(("metrics", m) for m in metrics)])
     if tokens is None and flops is None:
         raise ArgumentError(
             "tokens", "give a tokens column, or a flops column to derive tokens from"
@@ -313,6 +328,7 @@ def read_runs(
     for i, row in enumerate(rows):
         rec: dict[str, Any] = {k: _value(row[c]) for k, c in mapping.items() if c is not None}
         rec["run"] = str(row[run]) if run is not None else f"row-{i}"
+        rec["metrics"] = {m: v for m in metrics if (v := _value(row[m])) is not None}
         if tokens is None:
             try:
                 rec["tokens"] = float(rec["flops"]) / (6.0 * float(rec["params"]))
@@ -320,6 +336,14 @@ def read_runs(
                 raise ValueError(f"row {i}: cannot derive tokens from flops and params") from None
         records.append(rec)
     return Runs.from_records(records)
+
+
+def _check_columns(path: Path, header: set[str], wanted: list[tuple[str, str | None]]) -> None:
+    for field_name, column in wanted:
+        if column is not None and column not in header:
+            raise ValueError(
+                f"{path}: no column {column!r} for {field_name} (columns: {', '.join(sorted(header))})"
+            )
 
 
 def _value(raw: Any) -> Any:

@@ -61,6 +61,11 @@ class RunRecord(Wire):
         default_factory=dict,
         description="Labels and measurements without a column (sweep, host, tokens/s, MFU).",
     )
+    metrics: dict[str, float] = Field(
+        default_factory=dict,
+        description="Named metrics besides the loss: a task's accuracy (<task>_acc) and its "
+        "bits per byte (<task>_bpb).",
+    )
 
 
 RUN_RECORD_FIELDS = tuple(RunRecord.model_fields)
