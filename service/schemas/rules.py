@@ -3,7 +3,8 @@
 A request model lists its rules in ``model_config = ConfigDict(json_schema_extra=
 rules(...))``; they appear as the model's ``allOf`` in ``/openapi.json``, where clients,
 generators and fuzzers read them. The service still enforces each rule where it always
-has (a 422 naming the field), and the schema never asks for more than the service does:
+has (a 422 naming the field), and the schema never asks for more than the service does
+(one exception, stated in ``AllocateRequest``: a ``target`` instead of a budget):
 ``tests/service/test_openapi_rules.py`` sends, for every rule, a body that breaks only it
 and one that keeps it.
 
@@ -32,8 +33,9 @@ def given(*names: str) -> Schema:
 
 
 def absent(*names: str) -> Schema:
-    """None of ``names`` is given (each is missing or ``null``)."""
-    return {"not": {"anyOf": [given(name) for name in names]}}
+    """None of ``names`` is given (each is missing or ``null``): a property present
+    must be ``null`` (no ``not``, which schema-driven generators handle poorly)."""
+    return {"properties": {name: {"type": "null"} for name in names}}
 
 
 def exactly_one(*alternatives: str | Schema) -> Schema:
@@ -42,9 +44,13 @@ def exactly_one(*alternatives: str | Schema) -> Schema:
     return {"oneOf": [given(a) if isinstance(a, str) else a for a in alternatives]}
 
 
-def needs(name: str, *others: str, unless: str | None = None) -> Schema:
-    """When ``name`` is given, so is each of ``others`` (unless ``unless`` is given)."""
-    condition = given(name) if unless is None else {"allOf": [given(name), absent(unless)]}
+def needs(name: str | tuple[str, ...], *others: str, unless: str | None = None) -> Schema:
+    """When ``name`` (or any of a tuple of names) is given, so is each of ``others``
+    (unless ``unless`` is given). One rule for several names keeps a model's rules few:
+    a generator multiplies out every ``if`` (``tests/e2e/test_fuzz_api.py``)."""
+    condition = given(name) if isinstance(name, str) else {"anyOf": [given(n) for n in name]}
+    if unless is not None:
+        condition = {"allOf": [condition, absent(unless)]}
     return {"if": condition, "then": given(*others)}
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, status
 from pydantic import BaseModel, Field
 
 from flopwise.service.api.deps import DatabaseDep, SettingsDep, require_reader, require_writer
-from flopwise.service.api.responses import AUTH, INVALID, NOT_FOUND
+from flopwise.service.api.responses import AUTH, BODY, INVALID, NOT_FOUND
 from flopwise.service.api.routes.runs import refit_queuer
 from flopwise.service.schemas.common import Name, Request
 from flopwise.service.store import exclusions
@@ -63,6 +63,7 @@ def _refit(db: Database, settings: Any, dataset: str) -> str:
     "/runs/{dataset}/{run}/exclude",
     response_model=ExclusionPublic,
     dependencies=[Depends(require_writer)],
+    responses=BODY,
 )
 def exclude_run(
     dataset: DatasetPath, run: RunPath, body: ExcludeCreate, db: DatabaseDep, settings: SettingsDep
