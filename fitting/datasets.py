@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.curve_data import LADDER_FILE, gemstones_cooldown_runs, ladder_runs
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.laws import CDefinition, NDefinition
 from flopwise.fitting.runs import Runs
@@ -38,6 +39,8 @@ DATA_DIR = Path(__file__).resolve().parent / "datasets"
 GEMSTONES_SOURCE = "mcleish7/gemstone-scaling-laws @ 5f420478 (MIT)"
 EPOCH_SOURCE = "epoch-research/analyzing-chinchilla @ 92258837 (no licence stated)"
 PORIAN_SOURCE = "formll/resolving-scaling-law-discrepancies @ 0dc60d91 (MIT)"
+LADDER_SOURCE = "allenai/OLMo-ladder @ 67a3f440 (Apache-2.0)"
+CURVE_FORMS = ("multi-power", "tissue")
 GEMSTONES_VOCAB = 50304
 
 
@@ -212,7 +215,48 @@ _WITH_SHAPE = (
     "lr_ablation_hot",
 )
 
-_LOADERS: dict[str, Callable[[], Dataset]] = {"epoch-chinchilla": _epoch}
+
+def _ladder() -> Dataset:
+    """Bhagia et al. 2024's OLMo ladder: 5 sizes x 6 lengths, every checkpoint's C4 loss
+    and LR, cosine schedules (docs/laws.md §20.3)."""
+    return Dataset(
+        "olmo-ladder",
+        "OLMo ladder loss curves (C4 validation), 190M to 3B, 0.5x to 10x Chinchilla",
+        ladder_runs(DATA_DIR / LADDER_FILE),
+        LADDER_SOURCE,
+        n_definition=NDefinition.WITH_HEAD,
+        tokenizer="GPT-NeoX-20B (OLMo, 100,352 padded)",
+        corpus="OLMo mix, C4 validation loss",
+        forms=CURVE_FORMS,
+    )
+
+
+def _cooldown() -> Dataset:
+    """Gemstones' constant-LR runs and their linear cooldowns (docs/laws.md §20.5)."""
+    name = "gemstones_wandb_df_for_fitting_{}.jsonl"
+    runs = gemstones_cooldown_runs(
+        _jsonl(DATA_DIR / name.format("hot_100b+")),
+        _jsonl(DATA_DIR / name.format("cool_begin")),
+        _jsonl(DATA_DIR / name.format("cool_end")),
+    )
+    return Dataset(
+        "gemstones-cooldown",
+        "Gemstones constant-LR curves and their cooldown branches (10B to 100B)",
+        runs,
+        GEMSTONES_SOURCE,
+        c_definition=CDefinition.GEMSTONES,
+        family=ArchFamily(),
+        tokenizer="Pythia (50,304)",
+        corpus="Dolma 1.7",
+        forms=CURVE_FORMS,
+    )
+
+
+_LOADERS: dict[str, Callable[[], Dataset]] = {
+    "epoch-chinchilla": _epoch,
+    "olmo-ladder": _ladder,
+    "gemstones-cooldown": _cooldown,
+}
 for _s in _GEMSTONES_SUBSETS:
     _LOADERS[_gemstones_name(_s, False)] = _gemstones(_s)
 for _s in _WITH_SHAPE:
@@ -278,11 +322,14 @@ def read_runs(
     width: str | None = None,
     depth: str | None = None,
     flops: str | None = None,
+    lr: str | None = None,
 ) -> Runs:
     """Runs from a CSV or JSONL file, naming the column that holds each field.
 
     Without a tokens column, tokens are ``flops / (6 params)`` (as Epoch derive them).
-    Bad values raise ``ValueError`` naming the row and field.
+    ``lr`` names the column of the LR in force at each row (loss curves); a JSONL row
+    may also carry its run's ``schedule`` object. Bad values raise ``ValueError``
+    naming the row and field.
     """
     path = Path(path)
     if not path.is_file():
@@ -298,6 +345,7 @@ def read_runs(
         "width": width,
         "depth": depth,
         "flops": flops,
+        "lr": lr,
     }
     header = set(rows[0])
     for field_name, column in mapping.items():
@@ -313,6 +361,8 @@ def read_runs(
     for i, row in enumerate(rows):
         rec: dict[str, Any] = {k: _value(row[c]) for k, c in mapping.items() if c is not None}
         rec["run"] = str(row[run]) if run is not None else f"row-{i}"
+        if isinstance(row.get("schedule"), Mapping):
+            rec["schedule"] = row["schedule"]
         if tokens is None:
             try:
                 rec["tokens"] = float(rec["flops"]) / (6.0 * float(rec["params"]))

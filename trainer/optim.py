@@ -17,20 +17,10 @@ import math
 import torch
 from torch import nn
 
+from flopwise.fitting.schedules import gemstones_lr
 from flopwise.trainer.config import TrainConfig
 
 __all__ = ["gemstones_lr", "lr_multiplier", "make_optimizer", "schedule_steps"]
-
-
-def gemstones_lr(width: int, depth: int, lr_base: float = 5.0) -> float:
-    """Peak LR for a width x depth model (Gemstones §8.2).
-
-    >>> round(gemstones_lr(1024, 28), 6)  # 5 / (1024 * sqrt(28))
-    0.000923
-    """
-    if width / depth > 256:
-        depth = math.ceil(width / 100)
-    return lr_base / (width * math.sqrt(depth))
 
 
 def schedule_steps(config: TrainConfig, total_steps: int, tokens_per_step: int) -> tuple[int, int]:

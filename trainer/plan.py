@@ -30,6 +30,7 @@ import numpy as np
 
 from flopwise.fitting.counting import ArchSpec, count
 from flopwise.fitting.flops import gemstones_flops_per_token
+from flopwise.fitting.schedules import gemstones_lr
 from flopwise.protocol.sweep import ASPECTS, SweepRequest
 from flopwise.trainer.families import FAMILIES, Family, family
 
@@ -317,8 +318,6 @@ def _run(
     flops: float,
     step_time: StepTime | None = None,
 ) -> PlannedRun:
-    from flopwise.trainer.optim import gemstones_lr  # torch only when a plan is really made
-
     tps = fam.tokens_per_step
     fpt = float(gemstones_flops_per_token(spec.width, spec.depth, **spec.shape_kwargs()))
     min_steps = 4 * fam.warmup_steps
