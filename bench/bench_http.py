@@ -56,7 +56,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start_server(data_dir: Path, repo: Path = REPO) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {**os.environ, "FLOPWISE_DATA_DIR": str(data_dir), "FLOPWISE_WORKERS": "0"}
     argv = [
@@ -69,7 +69,7 @@ def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         "--log-level",
         "warning",
     ]
-    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, cwd=repo, env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:

@@ -12,13 +12,14 @@ named: ``fitting.hyperlaws``), intervals from the law's bootstrap draws and warn
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 from flopwise.fitting.caveats import SHAPE_COST_TOLERANCE, answer_caveats, shape_cost_caveat
-from flopwise.fitting.checks import optional_positive
+from flopwise.fitting.checks import known_fields, optional_positive
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms import draw_constants, law_form
 from flopwise.fitting.hyperlaws import (
@@ -107,6 +108,31 @@ class Allocation:
         out["warnings"] = list(self.warnings)
         out["caveats"] = list(self.caveats)
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Inverse of :meth:`to_dict` (an HTTP API answer reads the same way): keys it
+        does not know are ignored, so a newer server's answer still reads. The API
+        leaves DeepSeek's ``compute`` out of ``hyperparameters``; it reads as NaN."""
+        kwargs = known_fields(Allocation, data)
+        kwargs["law_id"], kwargs["law_version"] = data["law"]["id"], data["law"]["version"]
+        if kwargs.get("shape") is not None:
+            kwargs["shape"] = Shape(**known_fields(Shape, kwargs["shape"]))
+        if kwargs.get("hyperparameters") is not None:
+            hyper = known_fields(
+                Hyperparameters, {"compute": math.nan, **kwargs["hyperparameters"]}
+            )
+            for key in ("learning_rate_interval", "batch_size_interval"):
+                if hyper.get(key) is not None:
+                    hyper[key] = tuple(hyper[key])
+            hyper["caveats"] = tuple(hyper.get("caveats", ()))
+            kwargs["hyperparameters"] = Hyperparameters(**hyper)
+        for key in ("loss_interval", "curve_interval", "params_interval", "tokens_interval"):
+            if kwargs.get(key) is not None:
+                kwargs[key] = tuple(kwargs[key])
+        for key in ("warnings", "caveats"):
+            kwargs[key] = tuple(kwargs.get(key, ()))
+        return cls(**kwargs)
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
 
 from flopwise.fitting.errors import ArgumentError
 
-__all__ = ["optional_positive", "positive"]
+__all__ = ["known_fields", "optional_positive", "positive"]
 
 
 def positive(name: str, value: float) -> float:
@@ -25,3 +28,10 @@ def positive(name: str, value: float) -> float:
 def optional_positive(name: str, value: float | None) -> float | None:
     """Like :func:`positive`, letting ``None`` through."""
     return None if value is None else positive(name, value)
+
+
+def known_fields(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that are fields of the dataclass ``cls`` (what a
+    ``from_dict`` reads from a newer writer's dict, ignoring keys it does not know)."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}

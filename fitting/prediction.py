@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -109,6 +109,23 @@ class Prediction:
             "tokens": self.tokens,
             "caveats": list(self.caveats),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Inverse of :meth:`to_dict` (an HTTP API answer reads the same way); keys it
+        does not know are ignored."""
+        loss, curve = data.get("loss_interval"), data.get("curve_interval")
+        return cls(
+            law_id=data["law"]["id"],
+            law_version=data["law"]["version"],
+            loss=data["loss"],
+            loss_interval=None if loss is None else (loss[0], loss[1]),
+            params=data.get("params"),
+            tokens=data["tokens"],
+            curve_interval=None if curve is None else (curve[0], curve[1]),
+            level=data.get("level", DEFAULT_LEVEL),
+            caveats=tuple(data.get("caveats", ())),
+        )
 
 
 def predict(

@@ -19,14 +19,13 @@ Two searches, both over the feasible grid (widths a multiple of
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass, fields, replace
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
+from flopwise.fitting.caches import BytesCache
 from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.flops import deepseek_model_scale, gemstones_flops_per_token
@@ -53,8 +52,9 @@ MAX_SHAPES = 1 << 20
 """Most feasible shapes one search considers (bounds its time and memory: ~100 MB)."""
 MAX_WIDTH = 1 << 18
 MAX_DEPTH = 2048
-CACHE_BYTES = 256 * 1024 * 1024
-"""Bytes of shape tables kept per cache."""
+CACHE_BYTES = 128 * 1024 * 1024
+"""Bytes of shape tables kept per cache: three envelopes of the largest grid (40 MB each,
+1,048,576 shapes) or a dozen of the default one; a hull keeps only its vertices."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,49 +124,6 @@ class ShapeConstraints:
                 "narrow the width or depth range, or raise head_dim x kv_group",
             )
         return np.arange(lo, hi + 1, dtype=np.int64) * step
-
-
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-
-def _nbytes(value: Any) -> int:
-    """Bytes held by the arrays of a dataclass value."""
-    return sum(
-        getattr(value, f.name).nbytes
-        for f in fields(value)
-        if isinstance(getattr(value, f.name), np.ndarray)
-    )
-
-
-class BytesCache(Generic[K, V]):
-    """Thread-safe LRU of computed values, bounded in the bytes their arrays hold."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self._items: OrderedDict[K, tuple[V, int]] = OrderedDict()
-        self._max_bytes, self._bytes = max_bytes, 0
-        self._lock = threading.Lock()
-
-    def __contains__(self, key: K) -> bool:
-        with self._lock:
-            return key in self._items
-
-    def get(self, key: K, make: Callable[[], V]) -> V:
-        """The cached value of ``key``, computed by ``make`` on a miss."""
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
-                return hit[0]
-        value = make()
-        size = _nbytes(value)
-        with self._lock:
-            old = self._items.pop(key, None)
-            self._bytes += size - (old[1] if old is not None else 0)
-            self._items[key] = (value, size)
-            while len(self._items) > 1 and self._bytes > self._max_bytes:
-                self._bytes -= self._items.popitem(last=False)[1][1]
-        return value
 
 
 @dataclass(frozen=True)

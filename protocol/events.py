@@ -138,6 +138,9 @@ class RunDoneEvent(Event):
     event: Literal["run_done"] = "run_done"
     run: str
     status: str
+    """done, failed or skipped (a sweep's run: as the sweep's summary counts it)."""
+    reason: str | None = None
+    """Why a run failed or was skipped."""
     tokens: int | None = None
     loss: float | None = None
     done: int | None = None
@@ -162,6 +165,8 @@ class FitEvent(Event):
     message: str
     constants: dict[str, float] | None = None
     where: str = "local"
+    warnings: list[str] = []
+    """The fit's own warnings (a constant at a bound, too few sizes...), shown with it."""
 
 
 class MessageEvent(Event):

@@ -51,34 +51,36 @@ class SweepRequest(BaseModel):
         "1-64 letters, digits, '.', '_' or '-'.",
     )
     time_cap_hours: float = Field(
-        gt=0,
+        ge=1e-3,
         le=24 * 365,
         allow_inf_nan=False,
-        description="Wall-clock cap of the whole sweep, hours.",
+        description="Wall-clock cap of the whole sweep, hours (0.001 to 8,760).",
     )
     flops: float | None = Field(
         default=None,
-        gt=0,
+        ge=1e6,
         le=1e30,
         allow_inf_nan=False,
-        description="Total training compute of the sweep, FLOPs (give this or gpu_hours).",
+        description="Total training compute of the sweep, FLOPs, 1e6 to 1e30 (give this or "
+        "gpu_hours).",
     )
     gpu_hours: float | None = Field(
         default=None,
-        gt=0,
+        ge=1e-6,
         le=1e7,
         allow_inf_nan=False,
-        description="Total budget of the sweep, GPU-hours on gpu (give this or flops).",
+        description="Total budget of the sweep, GPU-hours on gpu, 1e-6 to 1e7 (give this or "
+        "flops).",
     )
     gpu: str | None = Field(
         None, max_length=64, description="GPU the GPU-hours are on (h100, a100, ...)."
     )
     mfu: float = Field(
         default=0.4,
-        gt=0,
+        ge=0.001,
         le=1,
         allow_inf_nan=False,
-        description="Model FLOPs utilisation (fraction, 0-1) that converts GPU-hours to FLOPs.",
+        description="Model FLOPs utilisation (fraction, 0.001-1) that converts GPU-hours to FLOPs.",
     )
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="auto (GPUs when present), cpu or cuda."
@@ -108,10 +110,10 @@ class SweepRequest(BaseModel):
     )
     tokens_per_param: float = Field(
         default=20.0,
-        gt=0,
+        ge=0.01,
         le=1e4,
         allow_inf_nan=False,
-        description="Tokens per parameter that size the models (Chinchilla's ~20).",
+        description="Tokens per parameter that size the models (Chinchilla's ~20), 0.01 to 10,000.",
     )
     aspects: tuple[Aspect, ...] = Field(
         default=ASPECTS,
@@ -210,10 +212,10 @@ class SweepRequest(BaseModel):
     )
     slurm_poll_seconds: float = Field(
         default=5.0,
-        gt=0,
+        ge=0.01,
         le=3600,
         allow_inf_nan=False,
-        description="Time between looks at the queue (squeue), seconds.",
+        description="Time between looks at the queue (squeue), seconds (0.01 to 3,600).",
     )
 
     @model_validator(mode="after")

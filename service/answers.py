@@ -1,27 +1,40 @@
-"""Queries answered from laws in memory, off the event loop when they are slow.
+"""Queries answered from laws in memory; the heavy ones through the one bounded pool.
 
 :class:`Answers` resolves a request's law (and throughput model) in this process's
 registries, asks :mod:`service.queries` (the answer path the CLI shares) and caches the
 serialised answer per law version. A reference that resolves to nothing is a 422
 naming ``law`` (or ``throughput``).
+
+What runs where: a single prediction, and a FLOP-optimal dense allocation whose shape
+tables are built, are a few hundred microseconds of numpy and are answered on the event
+loop. Everything else (prediction lists, frontiers, time-optimal and MoE plans,
+allocations that must build tables, overspends and their plots) runs on the
+:class:`~service.executor.Executor`, whose bound and deadline make a saturated
+server answer 503 with ``Retry-After`` rather than stall.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import replace
 from typing import Any
 
 from cachetools import LRUCache
 
 from flopwise.fitting.laws import Law
-from flopwise.fitting.shape import ShapeConstraints, shape_tables_cached
+from flopwise.fitting.shape import shape_tables_cached
+from flopwise.fitting.throughput.grid import grid_cached
 from flopwise.fitting.throughput.model import ThroughputModel
 from flopwise.service import queries
 from flopwise.service.errors import FieldError
+from flopwise.service.executor import Busy, Executor
+from flopwise.service.overspend_plot import PlotQuery, render_overspend
 from flopwise.service.registry import LawRegistry, UnknownLaw
 from flopwise.service.schemas.queries import AllocateRequest, FrontierRequest, PredictRequest
+from flopwise.service.schemas.throughput import OverspendRequest
 from flopwise.service.store.throughput import ThroughputRegistry, UnknownThroughput
 
 __all__ = ["AnswerCache", "Answers", "Busy", "resolve_law", "resolve_model"]
@@ -45,43 +58,39 @@ def resolve_model(
         raise FieldError((*loc, "throughput"), str(exc)) from None
 
 
+Key = tuple[str, str, int, str]
+"""(endpoint, law id, law version, the request as JSON)."""
+
+
 class AnswerCache:
     """Serialised answers by (endpoint, law id, law version, request): an answer is a pure
     function of these, so a new law version never meets a stale entry. LRU, bounded in
     the bytes it holds (a cachetools ``LRUCache`` sized by ``len``, under a lock)."""
 
     def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
-        self._items: LRUCache[tuple[str, str, int, str], bytes] = LRUCache(max_bytes, len)
+        self._items: LRUCache[Key, bytes] = LRUCache(max_bytes, len)
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, int, str]) -> bytes | None:
+    def get(self, key: Key) -> bytes | None:
         with self._lock:
             return self._items.get(key)
 
-    def put(self, key: tuple[str, str, int, str], value: bytes) -> None:
+    def put(self, key: Key, value: bytes) -> None:
         if len(value) > self._items.maxsize:
             return  # larger than the whole cache: answer it, keep nothing
         with self._lock:
             self._items[key] = value
 
 
-class Busy(Exception):
-    """The server cannot answer within its deadline now (sent as 503 with Retry-After)."""
-
-
-Query = AllocateRequest | PredictRequest | FrontierRequest
+Query = AllocateRequest | PredictRequest | FrontierRequest | OverspendRequest
+CHECK_EVERY = 256
+"""Points of a prediction list between two looks at its deadline."""
 
 
 class Answers:
-    """The query endpoints' logic: resolve the law, answer (or recall) and serialise.
-
-    An answer whose shape tables are built is a few hundred microseconds of numpy and
-    is computed on the event loop. One that must first build tables (a new ``constraints``)
-    runs on a small thread pool with a deadline, and at most ``max_pending`` such answers
-    wait at once; beyond either the request gets :class:`Busy`. Shape searches are bounded
-    in shapes (``fitting.shape.MAX_SHAPES``), so an abandoned one ends soon anyway.
-    An allocation naming a ``throughput`` model is answered time-optimally.
-    """
+    """The query endpoints' logic: resolve the law, answer (or recall) and serialise, on
+    the loop when cheap, else on the executor (module docstring). Requests that need the
+    same new tables wait for one build of them, holding no place in the pool meanwhile."""
 
     def __init__(
         self,
@@ -89,59 +98,42 @@ class Answers:
         cache: AnswerCache | None = None,
         *,
         throughput: ThroughputRegistry | None = None,
-        threads: int = 2,
-        max_pending: int = 8,
-        deadline_seconds: float = 20.0,
+        executor: Executor | None = None,
     ) -> None:
         self.registry = registry
         self.cache = cache or AnswerCache()
         self.throughput = throughput
-        self.deadline_seconds = deadline_seconds
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="flopwise-answer")
-        self._slots = threading.BoundedSemaphore(max_pending)
-        self._building: dict[tuple[str, ShapeConstraints], Future[bytes]] = {}
-        """Shape-table builds in flight, by (law version, constraints): a request that
-        needs tables already being built waits for that build instead of starting its
-        own (and holds no slot while it waits)."""
+        self.executor = executor or Executor()
+        self._building: dict[Hashable, asyncio.Future[bytes]] = {}
+        """Table builds in flight, by the tables they build."""
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.executor.close()
 
-    def _timed(self, req: Query) -> bool:
-        """Whether ``req`` is an allocation to answer time-optimally."""
-        return (
-            isinstance(req, AllocateRequest)
-            and req.throughput is not None
-            and (self.throughput is not None)
-        )
-
-    def _pin(self, req: Query) -> Query:
-        """``req`` with its throughput model pinned to the version answering it."""
-        if not self._timed(req):
-            return req
-        assert isinstance(req, AllocateRequest) and self.throughput is not None
-        assert req.throughput is not None
-        model = resolve_model(self.throughput, req.throughput)
-        return req.model_copy(update={"throughput": model.ref})
+    def _model(self, req: Query) -> ThroughputModel | None:
+        """The throughput model answering ``req``: overspends always, allocations that
+        name one."""
+        ref = getattr(req, "throughput", None)
+        if ref is None or self.throughput is None:
+            return None
+        return resolve_model(self.throughput, ref)
 
     def _resolve(self, ref: str) -> Law:
         """A law this process serves (an MoE plan's law besides the request's own)."""
         return resolve_law(self.registry, ref)
 
-    def _key(self, endpoint: str, req: Query) -> tuple[Law, tuple[str, str, int, str]]:
+    def _key(self, endpoint: str, req: Query) -> tuple[Law, Key]:
         law = resolve_law(self.registry, req.law)
         return law, (endpoint, law.id, law.version, req.model_dump_json(exclude={"law"}))
 
-    def _compute(
-        self, endpoint: str, req: Query, law: Law, key: tuple[str, str, int, str]
-    ) -> bytes:
+    def _compute(self, endpoint: str, req: Query, law: Law, key: Key) -> bytes:
         answer: dict[str, Any]
-        if isinstance(req, AllocateRequest):
-            model = None
-            if self._timed(req):
-                assert self.throughput is not None and req.throughput is not None
-                model = resolve_model(self.throughput, req.throughput)
-            answer = queries.allocate(law, req, model, self._resolve)
+        if isinstance(req, OverspendRequest):
+            model = self._model(req)
+            assert model is not None
+            answer = queries.overspend(law, model, req)
+        elif isinstance(req, AllocateRequest):
+            answer = queries.allocate(law, req, self._model(req), self._resolve)
         elif isinstance(req, PredictRequest):
             answer = queries.predict(law, req)
         else:
@@ -150,60 +142,110 @@ class Answers:
         self.cache.put(key, body)
         return body
 
+    def _pin(self, req: Query) -> Query:
+        """``req`` with its throughput model pinned to the version answering it."""
+        model = self._model(req)
+        return req if model is None else req.model_copy(update={"throughput": model.ref})
+
+    def _tables(self, req: Query, law: Law) -> Hashable | None:
+        """What ``req`` needs built that is not (``None``: nothing)."""
+        if isinstance(req, PredictRequest):
+            return None
+        limits = queries.shape_constraints(req.constraints)
+        model = self._model(req)
+        if model is not None and not grid_cached(law, model, limits):
+            return ("grid", law.ref, model.ref, limits)
+        if not shape_tables_cached(law, limits):
+            return ("shapes", law.ref, limits)
+        return None
+
+    @staticmethod
+    def _cheap(req: Query) -> bool:
+        """Answered on the loop once its tables are built: one point, or a FLOP-optimal
+        dense allocation (no throughput model, experts or vocabulary to size)."""
+        if isinstance(req, PredictRequest):
+            return True
+        return (
+            isinstance(req, AllocateRequest)
+            and req.throughput is None
+            and req.experts is None
+            and req.vocab is None
+        )
+
     async def answer_async(self, endpoint: str, req: Query) -> bytes:
-        """The serialised answer, off the event loop when it must build shape tables."""
+        """The serialised answer: recalled, computed on the loop, or computed on the
+        executor (sharing a build of the tables it needs with requests already waiting
+        for them)."""
         req = self._pin(req)
         law, key = self._key(endpoint, req)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        shape_limits = queries.shape_constraints(getattr(req, "constraints", None))
-        if endpoint == "predict" or shape_tables_cached(law, shape_limits):
-            return self._compute(endpoint, req, law, key)
-        tables = (law.ref, shape_limits)
+        tables = self._tables(req, law)
+        if tables is None:
+            if self._cheap(req):
+                return self._compute(endpoint, req, law, key)
+            return await self.executor.run(self._compute, endpoint, req, law, key)
         building = self._building.get(tables)
         if building is not None:
-            await self._wait(building, shared=True)
+            await self._share(building)
             return await self.answer_async(endpoint, req)  # the tables are built now
-        if not self._slots.acquire(blocking=False):
-            raise Busy("too many shape searches in progress; retry shortly")
+        build = asyncio.ensure_future(self.executor.run(self._compute, endpoint, req, law, key))
+        self._building[tables] = build
+
+        def finished(done: asyncio.Future[bytes]) -> None:
+            self._building.pop(tables, None)
+            if not done.cancelled():
+                done.exception()  # retrieved: a builder whose client left logs nothing
+
+        build.add_done_callback(finished)
+        return await asyncio.shield(build)  # a client that leaves stops no shared build
+
+    async def _share(self, build: asyncio.Future[bytes]) -> None:
+        """Wait within the deadline for another request's build (whose own error is not
+        this request's: it is answered afresh once the build ends)."""
         try:
-            future = self._pool.submit(self._compute, endpoint, req, law, key)
-        except RuntimeError:  # shut down
-            self._slots.release()
-            raise Busy("the server is stopping") from None
-        self._building[tables] = future
-
-        def finished(_: Future[bytes]) -> None:
-            self._slots.release()  # held until the build ends, even if its client left
-            if self._building.get(tables) is future:
-                del self._building[tables]
-
-        future.add_done_callback(finished)
-        return await self._wait(future, shared=False)
-
-    async def _wait(self, future: Future[bytes], *, shared: bool) -> bytes:
-        """``future``'s answer within the deadline (a waiter on another request's build
-        ignores that build's own error: its answer is computed afresh)."""
-        waiting = asyncio.wrap_future(future)
-        try:
-            return await asyncio.wait_for(
-                asyncio.shield(waiting) if shared else waiting, self.deadline_seconds
-            )
+            await asyncio.wait_for(asyncio.shield(build), self.executor.deadline_seconds)
         except TimeoutError:
-            raise Busy(f"no answer within {self.deadline_seconds:g} s; retry shortly") from None
+            raise Busy(
+                f"no answer within {self.executor.deadline_seconds:g} s; retry shortly",
+                self.executor.retry_after(),
+            ) from None
         except Exception:
-            if not shared:
-                raise
-            return b""
+            return
 
-    async def predict_many_async(self, reqs: list[PredictRequest]) -> bytes:
-        """Answers to many points through :meth:`answer_async`, as one JSON list in the
-        same order (a bad point is a 422 naming its index and field)."""
+    def _predict_many(self, parse: Callable[[], list[PredictRequest]], ends: float) -> bytes:
         parts = []
-        for i, req in enumerate(reqs):
+        for i, req in enumerate(parse()):
+            if i % CHECK_EVERY == 0 and time.monotonic() > ends:
+                raise Busy(
+                    f"no answer within {self.executor.deadline_seconds:g} s (at point {i}); "
+                    "retry shortly",
+                    self.executor.retry_after(),
+                )
             try:
-                parts.append(await self.answer_async("predict", req))
+                law, key = self._key("predict", req)
+                parts.append(self.cache.get(key) or self._compute("predict", req, law, key))
             except FieldError as exc:
                 raise FieldError((exc.loc[0], i, *exc.loc[1:]), exc.message) from None
         return b"[" + b",".join(parts) + b"]"
+
+    async def predict_many_async(self, parse: Callable[[], list[PredictRequest]]) -> bytes:
+        """Answers to many points, as one JSON list in the same order, all on the executor:
+        ``parse`` validates the list there too (a bad point is a 422 naming its index and
+        field). The list gives up at its deadline rather than hold a thread past it."""
+        return await self.executor.run(self._predict_many, parse, self.executor.deadline())
+
+    async def overspend_plot_async(self, query: PlotQuery) -> bytes:
+        """The overspend picture (PNG), recalled or drawn on the executor."""
+        assert self.throughput is not None
+        law = resolve_law(self.registry, query.law, ("query",))
+        model = resolve_model(self.throughput, query.throughput, ("query",))
+        pinned = replace(query, throughput=model.ref)
+        key = ("overspend-plot", law.id, law.version, repr(replace(pinned, law="")))
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        png = await self.executor.run(render_overspend, law, model, pinned)
+        self.cache.put(key, png)
+        return png

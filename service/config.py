@@ -34,16 +34,37 @@ class Settings(BaseSettings):
     """Run calibrations without an API key (a trusted laptop); otherwise they need one."""
     max_calibration_hours: float = Field(default=24.0, gt=0, le=24 * 365)
     """Longest ``time_cap_hours`` a calibration may ask for."""
+    corpus_root: Path | None = None
+    """Directory a calibration's ``corpus`` must lie under (resolved, links followed);
+    default ``<data_dir>/corpora``. The built-in corpus (``corpus`` empty) needs none."""
     max_corpus_bytes: int = Field(default=1 << 30, ge=1024, le=1 << 40)
     """Largest ``corpus_bytes`` a calibration may ask for."""
     max_concurrent_calibrations: int = Field(default=1, ge=1, le=64)
     """Calibrations queued or running at once; more are refused with 409."""
     query_deadline_seconds: float = Field(default=20.0, gt=0)
-    """A query that builds shape tables answers within this long, else 503."""
+    """A heavy answer (prediction list, frontier, time-optimal or MoE plan, new shape
+    tables, overspend, plot, sweep fit) answers within this long of its arrival, else
+    503 with Retry-After (``service.executor``)."""
+    answer_threads: int = Field(default=2, ge=1, le=64)
+    """Threads of the one pool every heavy answer runs on (off the event loop)."""
+    answer_queue: int = Field(default=32, ge=1, le=10_000)
+    """Heavy answers admitted at once, running or waiting; one more gets 503 at once."""
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     """A request body must arrive within this long, else 408."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    """Seconds a request's headers may take to arrive before the connection is closed
+    (slow-header connections cannot hold descriptors for ever)."""
+    max_connections: int = Field(default=4096, ge=16, le=1_000_000)
+    """Concurrent connections and requests served; beyond, new ones get 503 (uvicorn's
+    limit_concurrency). ``flopwise serve`` lifts the soft open-file limit to the hard one
+    and lowers this below it when the hard limit is smaller."""
     host: str = "127.0.0.1"
-    """Interface ``flopwise serve`` binds (the container sets 0.0.0.0)."""
+    """Interface ``flopwise serve`` binds (the container sets 0.0.0.0). On a loopback
+    address the server answers requests whose ``Host`` is a loopback name only (DNS
+    rebinding), plus ``allowed_hosts``."""
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """More host names a loopback-bound server answers (the ``Host`` header's name; any
+    port), e.g. behind a local reverse proxy."""
     port: int = Field(default=8000, ge=0, le=65535)
     """Port ``flopwise serve`` binds."""
     public_url: str | None = None
@@ -84,6 +105,11 @@ class Settings(BaseSettings):
         if self.environment not in ("development", "production"):
             raise ValueError("FLOPWISE_ENVIRONMENT must be development or production")
         return self
+
+    @property
+    def corpora(self) -> Path:
+        """The directory calibration corpora must lie under, resolved."""
+        return (self.corpus_root or self.data_dir / "corpora").resolve()
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -14,7 +14,10 @@ from collections.abc import Iterable, Mapping
 
 from flopwise.fitting.errors import ArgumentError
 
-__all__ = ["FieldError", "field_error"]
+__all__ = ["CLIENT_ERRORS", "FieldError", "field_error"]
+
+CLIENT_ERRORS = (ValueError, ArithmeticError)
+"""What the core raises for input it cannot answer (an overflow included)."""
 
 
 class FieldError(Exception):

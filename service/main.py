@@ -16,12 +16,14 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from flopwise.service.answers import Answers, Busy
+from flopwise.service.answers import Answers
 from flopwise.service.api.deps import Services, document_security
 from flopwise.service.api.middleware import (
     AllowMiddleware,
     BodyLimitMiddleware,
+    HostMiddleware,
     MetricsMiddleware,
+    loopback_hosts,
 )
 from flopwise.service.api.routes import (
     calibrations,
@@ -31,20 +33,21 @@ from flopwise.service.api.routes import (
     laws,
     overspend,
     queries,
+    run_edits,
     runs,
     throughput,
 )
 from flopwise.service.api.routes import planner as planner_page
 from flopwise.service.config import Settings
 from flopwise.service.errors import FieldError
+from flopwise.service.executor import Busy, Executor
 from flopwise.service.jobs.calibration import run_calibration
 from flopwise.service.jobs.refit import refit
 from flopwise.service.jobs.worker import Worker
 from flopwise.service.metrics import Metrics
-from flopwise.service.registry import LawPoller, LawRegistry
+from flopwise.service.registry import Poller, Refreshable, Registries
 from flopwise.service.store import jobs as queue
 from flopwise.service.store.db import Database, open_database
-from flopwise.service.store.throughput import ThroughputRegistry
 
 __all__ = ["create_app", "start_workers"]
 
@@ -58,9 +61,10 @@ def start_workers(
     refits: int,
     calibrations: int,
     metrics: Metrics | None,
-    registry: LawRegistry,
+    registry: Refreshable,
 ) -> list[Worker]:
-    """Start worker threads: ``refits`` for refit jobs, ``calibrations`` for sweeps.
+    """Start worker threads: ``refits`` for refit jobs, ``calibrations`` for sweeps;
+    ``registry`` (this process's :class:`Registries`) is refreshed after each publication.
 
     Kinds get their own workers: a sweep runs for hours and posts runs whose refit
     must not wait behind it (the trainer may be waiting for that law).
@@ -79,18 +83,18 @@ def start_workers(
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     db = open_database(settings.sqlalchemy_url)
-    registry = LawRegistry(db)
-    registry.refresh()
+    registries = Registries.open(db)
     metrics: Metrics = app.state.metrics
-    answers = Answers(
-        registry,
-        throughput=ThroughputRegistry(db),
+    executor = Executor(
+        threads=settings.answer_threads,
+        max_pending=settings.answer_queue,
         deadline_seconds=settings.query_deadline_seconds,
     )
+    answers = Answers(registries.laws, throughput=registries.throughput, executor=executor)
     services = Services(
-        settings=settings, db=db, registry=registry, metrics=metrics, answers=answers
+        settings=settings, db=db, registries=registries, metrics=metrics, answers=answers
     )
-    services.poller = LawPoller(registry, settings.law_poll_seconds)
+    services.poller = Poller(registries, settings.law_poll_seconds)
     services.poller.start()
     app.state.services = services
     if app.state.start_workers:
@@ -100,7 +104,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             refits=settings.workers,
             calibrations=settings.calibration_workers,
             metrics=metrics,
-            registry=registry,
+            registry=registries,
         )
     try:
         yield
@@ -134,7 +138,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _busy(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "1"})
+    assert isinstance(exc, Busy)
+    headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers=headers)
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -159,7 +165,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.state.settings = settings
     app.state.start_workers = start_workers
     app.state.metrics = Metrics(queue_depth=partial(_queue_depth, app))
-    routers = (queries, laws, runs, jobs, calibrations, health, throughput, overspend)
+    routers = (queries, laws, runs, run_edits, jobs, calibrations, health, throughput, overspend)
     for module in routers:
         app.include_router(module.router)
     app.include_router(hyperparams.router)  # POST /v1/hyperparams
@@ -174,5 +180,9 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         BodyLimitMiddleware, limit=settings.max_body_bytes, timeout=settings.body_timeout_seconds
     )
     app.add_middleware(AllowMiddleware)
+    app.add_middleware(
+        HostMiddleware,
+        allowed=loopback_hosts(settings.host, tuple(settings.allowed_hosts)),
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

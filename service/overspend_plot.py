@@ -8,6 +8,7 @@ are left blank; the FLOP- and time-optimal shapes are marked.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,26 +19,47 @@ from flopwise.fitting.throughput.overspend import overspend_map
 from flopwise.service.errors import FieldError
 from flopwise.service.plot import _LOCK
 
-__all__ = ["render_overspend"]
+__all__ = ["MAX_CELLS", "PlotQuery", "render_overspend"]
+
+MAX_CELLS = 1 << 16
+"""Shapes one picture may draw (widths x depths): 65,536, e.g. 256 widths by 255 depths.
+A render's memory grows with them (tens of MB at the most); beyond, a 422."""
 
 
-def render_overspend(
-    law: Law,
-    model: ThroughputModel,
-    *,
-    target_loss: float,
-    n_gpus: int,
-    max_width: int,
-    max_depth: int,
-) -> bytes:
-    """The two overspend maps of ``law`` under ``model`` (PNG bytes)."""
+@dataclass(frozen=True)
+class PlotQuery:
+    """What ``GET /v1/overspend/plot.png`` asks for."""
+
+    law: str
+    throughput: str
+    target_loss: float
+    n_gpus: int
+    max_width: int
+    max_depth: int
+
+
+def _axes(law: Law, query: PlotQuery) -> tuple[np.ndarray, np.ndarray]:
+    step = law.family.width_step
+    widths = np.arange(step, max(query.max_width, step) + 1, step)
+    depths = np.arange(2, query.max_depth + 1)
+    if widths.size * depths.size > MAX_CELLS:
+        raise FieldError(
+            ("query", "max_width"),
+            f"max_width: {widths.size} widths (multiples of {step}) x {depths.size} depths "
+            f"is more than {MAX_CELLS} shapes to draw; lower max_width or max_depth",
+        )
+    return widths, depths
+
+
+def render_overspend(law: Law, model: ThroughputModel, query: PlotQuery) -> bytes:
+    """The two overspend maps of ``law`` under ``model`` (PNG bytes). The figure is
+    cleared once saved, so nothing of it outlives the call."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import LogNorm
     from matplotlib.figure import Figure
 
-    step = law.family.width_step
-    widths = np.arange(step, max(max_width, step) + 1, step)
-    depths = np.arange(2, max_depth + 1)
+    widths, depths = _axes(law, query)
+    target_loss, n_gpus = query.target_loss, query.n_gpus
     try:
         flops_x, hours_x = overspend_map(
             law, model, widths, depths, target_loss=target_loss, n_gpus=n_gpus
@@ -68,4 +90,5 @@ def render_overspend(
         fig.suptitle(f"{law.ref}, {model.ref} on {n_gpus} GPUs", fontsize=9)
         out = io.BytesIO()
         fig.savefig(out, format="png")
+        fig.clear()  # breaks the figure's cycles: its artists go now, not at a later GC
     return out.getvalue()

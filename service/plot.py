@@ -10,15 +10,15 @@ from __future__ import annotations
 import io
 import math
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache, cached
 
 from flopwise.fitting.allocation import frontier
 from flopwise.fitting.fit.common import run_flops
-from flopwise.fitting.laws import Law
+from flopwise.fitting.laws import Law, NDefinition
 from flopwise.fitting.runs import Runs
 
 __all__ = ["PlotCache", "render_png"]
@@ -71,34 +71,30 @@ def render_png(law: Law, records: Sequence[dict[str, Any]] = ()) -> bytes:
         else:
             left.text(0.5, 0.5, f"{law.form} gives no loss", transform=left.transAxes, ha="center")
         if path is not None:
-            right.plot(path.flops, path.params, color="crimson", label="N*")
-            right.plot(path.flops, path.tokens, color="navy", ls="--", label="D*")
+            scale = law.n_definition is NDefinition.MODEL_SCALE  # DeepSeek's M, not params
+            n_label = "M* (FLOPs/token)" if scale else "N* (params)"
+            right.plot(path.flops, path.params, color="crimson", label=n_label)
+            right.plot(path.flops, path.tokens, color="navy", ls="--", label="D* (tokens)")
             right.legend(loc="upper left", fontsize=8)
         left.set(xscale="log", xlabel="compute (FLOPs)", ylabel="loss", title=f"{law.ref}: loss")
-        right.set(xscale="log", yscale="log", xlabel="compute (FLOPs)", title="N*, D*")
+        right.set(
+            xscale="log", yscale="log", xlabel="compute (FLOPs)", title="optimum at each budget"
+        )
         fig.tight_layout()
         out = io.BytesIO()
         fig.savefig(out, format="png")
+        fig.clear()  # breaks the figure's cycles: its artists go now, not at a later GC
     return out.getvalue()
 
 
+def _plot_key(law: Law, records: Sequence[dict[str, Any]]) -> tuple[str, int, int]:
+    return (law.id, law.version, len(records))
+
+
 class PlotCache:
-    """The last ``size`` pictures by (law id, version, number of runs)."""
+    """The last ``size`` pictures by (law id, version, number of runs), for any thread:
+    the lock guards the cache, not the drawing (``render_png`` takes its own)."""
 
     def __init__(self, size: int = 32) -> None:
-        self._items: OrderedDict[tuple[str, int, int], bytes] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, law: Law, records: Sequence[dict[str, Any]]) -> bytes:
-        key = (law.id, law.version, len(records))
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        png = render_png(law, records)
-        with self._lock:
-            self._items[key] = png
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return png
+        self.cache: LRUCache[tuple[str, int, int], bytes] = LRUCache(maxsize=size)
+        self.get = cached(self.cache, key=_plot_key, lock=threading.Lock())(render_png)

@@ -75,7 +75,7 @@ def shape_constraints(body: Constraints | None) -> ShapeConstraints:
     try:
         return ShapeConstraints(**body.model_dump())
     except ValueError as exc:
-        raise field_error(exc, (), nested=NESTED, prefix=("body", "constraints")) from None
+        raise field_error(exc, (), nested=NESTED) from None
 
 
 def _budget(req: AllocateRequest) -> tuple[float, str]:
@@ -136,6 +136,7 @@ def allocate(
     ``experts`` the MoE plan beside it, with ``vocab`` Tao et al.'s vocabulary
     (``service.moe_queries``; ``resolve`` finds the MoE law, the catalogue by default)."""
     constraints = shape_constraints(req.constraints)
+    moe_queries.routing(req)  # top_k needs experts, whichever plan answers
     if throughput is not None:
         return allocate_hours_answer(law, throughput, req, constraints)
     for name in ("max_wall_clock_hours", "b_noise_tokens"):

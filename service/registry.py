@@ -1,121 +1,79 @@
-"""Laws held in memory: the built-in catalogue plus every published fitted version.
+"""What this process answers with: one in-memory registry per kind of published artefact
+(``service.store.registry.Registry``: built-ins plus published versions, addressed as
+``id`` or ``id@version``), and one poller that refreshes them all.
 
-Each process keeps its own copy. ``refresh`` reads versions published since the last
-one it saw and swaps the whole mapping in one assignment, so a request sees either
-the old set or the new one. A poller thread refreshes every ``law_poll_seconds``:
-a version published by any worker or replica reaches this process within that delay.
+A version published by any worker or replica reaches this process within
+``law_poll_seconds``; sooner where a worker of this process published it or a client
+was told a job published it (``Registry.catch_up``).
+
+Adding a kind: a :class:`~service.store.published.Kind` (its codec and built-ins), a
+``Registry`` subclass naming it, and a field of :class:`Registries` built in ``open``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
+from typing import Any, Protocol
 
-from flopwise.fitting.catalogue import BUILTIN_LAWS
-from flopwise.fitting.laws import Law
 from flopwise.service.store.db import Database
-from flopwise.service.store.laws import LawRecord, load_since
+from flopwise.service.store.laws import LawRegistry, UnknownLaw
+from flopwise.service.store.registry import Registry
+from flopwise.service.store.throughput import ThroughputRegistry, UnknownThroughput
 
-__all__ = ["LawRegistry", "UnknownLaw"]
+__all__ = [
+    "LawRegistry",
+    "Poller",
+    "Refreshable",
+    "Registries",
+    "ThroughputRegistry",
+    "UnknownLaw",
+    "UnknownThroughput",
+]
 
 log = logging.getLogger(__name__)
 
 
-class UnknownLaw(LookupError):
-    """No law (or no such version) under the reference given."""
+class Refreshable(Protocol):
+    """A registry, or all of them: what a worker refreshes after it publishes."""
+
+    def refresh(self) -> int: ...
 
 
 @dataclass(frozen=True)
-class _Snapshot:
-    records: dict[tuple[str, int], LawRecord] = field(default_factory=dict)
-    latest: dict[str, int] = field(default_factory=dict)
-    last_row: int = 0
+class Registries:
+    """Every registry of this process."""
 
+    laws: LawRegistry
+    throughput: ThroughputRegistry
 
-class LawRegistry:
-    """Resolve ``id`` or ``id@version`` to a :class:`~fitting.laws.Law`."""
+    @classmethod
+    def open(cls, db: Database) -> Registries:
+        """Registries on ``db``, loaded with what it holds now."""
+        registries = cls(laws=LawRegistry(db), throughput=ThroughputRegistry(db))
+        registries.refresh()
+        return registries
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._snapshot = _Snapshot()
-        self._lock = threading.Lock()
+    def all(self) -> tuple[Registry[Any], ...]:
+        return tuple(getattr(self, f.name) for f in fields(self))
 
     def refresh(self) -> int:
-        """Load versions published since the last refresh; returns how many."""
-        with self._lock:
-            old = self._snapshot
-            new = load_since(self._db, old.last_row)
-            if not new:
-                return 0
-            records, latest = dict(old.records), dict(old.latest)
-            for rec in new:
-                records[(rec.law.id, rec.law.version)] = rec
-                latest[rec.law.id] = max(latest.get(rec.law.id, 0), rec.law.version)
-            self._snapshot = _Snapshot(records, latest, max(r.row_id for r in new))
-            return len(new)
-
-    def catch_up(self, versions: Iterable[tuple[str, int]]) -> None:
-        """Refresh once unless every ``(law id, version)`` is loaded: a client told that a
-        job published one finds it in this process's next answer (the poller may not
-        have run yet)."""
-        records = self._snapshot.records
-        if any(key not in records for key in versions):
-            self.refresh()
-
-    def resolve(self, ref: str) -> Law:
-        """The law under ``ref`` (``id`` = its latest version); ``UnknownLaw`` otherwise."""
-        law_id, sep, version_text = ref.partition("@")
-        snap = self._snapshot
-        if sep:
-            if not (version_text.isascii() and version_text.isdigit()) or len(version_text) > 9:
-                raise UnknownLaw(f"law: version must be a whole number (ASCII digits), got {ref!r}")
-            version = int(version_text)
-        elif law_id in snap.latest:
-            version = snap.latest[law_id]
-        elif law_id in BUILTIN_LAWS:
-            return BUILTIN_LAWS[law_id]
-        else:
-            raise UnknownLaw(f"law: unknown law {law_id!r}; GET /v1/laws lists them")
-        rec = snap.records.get((law_id, version))
-        if rec is not None:
-            return rec.law
-        builtin = BUILTIN_LAWS.get(law_id)
-        if builtin is not None and builtin.version == version:
-            return builtin
-        if builtin is None and law_id not in snap.latest:
-            raise UnknownLaw(f"law: unknown law {law_id!r}; GET /v1/laws lists them")
-        raise UnknownLaw(f"law: {law_id!r} has no version {version}")
-
-    def record(self, law_id: str, version: int) -> LawRecord | None:
-        """How a fitted version was made (``None`` for built-in laws)."""
-        return self._snapshot.records.get((law_id, version))
-
-    def versions(self, law_id: str) -> list[int]:
-        """Published versions of a fitted law, ascending."""
-        return sorted(v for (i, v) in self._snapshot.records if i == law_id)
-
-    def fitted(self) -> list[LawRecord]:
-        """The latest version of every fitted law."""
-        snap = self._snapshot
-        return [snap.records[(i, v)] for i, v in sorted(snap.latest.items())]
-
-    def loaded(self) -> dict[str, int]:
-        """Law id -> the version answers use by default."""
-        out = {law.id: law.version for law in BUILTIN_LAWS.values()}
-        out.update(self._snapshot.latest)
-        return out
+        """Refresh every registry; returns how many versions were new."""
+        return sum(registry.refresh() for registry in self.all())
 
 
-class LawPoller:
-    """A daemon thread refreshing a registry every ``interval`` seconds until stopped."""
+class Poller:
+    """A daemon thread refreshing ``registries`` every ``interval`` seconds until stopped;
+    one registry failing (the database briefly away) does not stop the others."""
 
-    def __init__(self, registry: LawRegistry, interval: float) -> None:
-        self._registry = registry
+    def __init__(self, registries: Registries, interval: float) -> None:
+        self._registries = registries
         self._interval = interval
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="flopwise-law-poller", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="flopwise-poller", daemon=True)
+        self._rounds = 0
+        self._round_done = threading.Condition()
 
     def start(self) -> None:
         self._thread.start()
@@ -124,9 +82,24 @@ class LawPoller:
         self._stop.set()
         self._thread.join(timeout=10)
 
+    @property
+    def rounds(self) -> int:
+        """Rounds finished so far (every registry refreshed, or its failure logged)."""
+        with self._round_done:
+            return self._rounds
+
+    def wait_for_round(self, after: int, timeout: float) -> bool:
+        """Wait until a round after the ``after``-th has finished; ``False`` on timeout."""
+        with self._round_done:
+            return self._round_done.wait_for(lambda: self._rounds > after, timeout)
+
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):
-            try:
-                self._registry.refresh()
-            except Exception:  # the database may be briefly away; keep serving what we have
-                log.exception("refreshing laws failed")
+            for registry in self._registries.all():
+                try:
+                    registry.refresh()
+                except Exception:  # keep serving what we have
+                    log.exception("refreshing %s versions failed", registry.kind.name)
+            with self._round_done:
+                self._rounds += 1
+                self._round_done.notify_all()

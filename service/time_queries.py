@@ -26,14 +26,14 @@ from flopwise.fitting.throughput.critical import CriticalBatchPlan, critical_bat
 from flopwise.fitting.throughput.model import ThroughputModel
 from flopwise.fitting.throughput.overspend import overspend
 from flopwise.fitting.throughput.time_optimal import TimeAllocation, allocate_hours
-from flopwise.service.errors import FieldError
+from flopwise.service.errors import CLIENT_ERRORS, FieldError
 from flopwise.service.schemas.queries import AllocateRequest
 from flopwise.service.schemas.throughput import OverspendRequest
 
 __all__ = ["allocate_hours_answer", "constant_mfu_warning", "overspend_answer"]
 
 
-def _argument(exc: ValueError, fields: set[str]) -> FieldError:
+def _argument(exc: Exception, fields: set[str]) -> FieldError:
     name = exc.name if isinstance(exc, ArgumentError) else ""
     loc = ("body", name) if name in fields else ("body",)
     return FieldError(loc, " ".join(str(exc).split()))
@@ -97,7 +97,7 @@ def allocate_hours_answer(
         )
         family = constraints.family(law.family)
         critical = _critical(model, family, result, req)
-    except ValueError as exc:
+    except CLIENT_ERRORS as exc:
         raise _argument(exc, set(AllocateRequest.model_fields)) from None
     out = _layout(law, result, family, builtin_hyper(req.hyperparameters), req.level)
     out["critical_batch"] = critical.to_dict()
@@ -198,7 +198,7 @@ def overspend_answer(
             batch_tokens=req.batch_tokens,
             constraints=constraints,
         )
-    except ValueError as exc:
+    except CLIENT_ERRORS as exc:
         raise _argument(exc, set(OverspendRequest.model_fields)) from None
     out = result.to_dict()
     shape = out["shape"]

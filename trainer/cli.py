@@ -32,9 +32,9 @@ from pydantic_settings import (
     get_subcommand,
 )
 
+from flopwise.client import FlopwiseError
 from flopwise.fitting.errors import ArgumentError
 from flopwise.protocol.cli import run_cli
-from flopwise.trainer.client import ServiceError
 from flopwise.trainer.commands import (
     Command,
     CorpusCommand,
@@ -148,6 +148,6 @@ def run(argv: list[str] | None = None) -> int:
         prog, args = args[1], args[2:]
     failures: dict[type[BaseException], str] = {
         ExecutorError: "executor",
-        ServiceError: "service",
+        FlopwiseError: "service",
     }
     return run_cli(TrainerProgram(), args, prog=prog, failures=failures)

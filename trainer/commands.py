@@ -25,6 +25,7 @@ from flopwise.fitting.counting import ArchSpec
 from flopwise.fitting.errors import ArgumentError
 from flopwise.protocol.sweep import SweepRequest
 from flopwise.trainer.config import Job, ModelConfig, TrainConfig
+from flopwise.trainer.executor import SKIPPED
 from flopwise.trainer.progress import make_reporter
 
 if TYPE_CHECKING:
@@ -166,12 +167,12 @@ class TrainCommand(Reporting, Shape, TrainConfig, Command):
         return Job(model=ModelConfig(arch=arch), train=TrainConfig.model_validate(values))
 
     def run(self) -> int:
-        from flopwise.trainer.client import ServiceClient
+        from flopwise.client import Client
         from flopwise.trainer.sinks import JsonlSink, ServiceSink
         from flopwise.trainer.train import Sink, train
 
         job = self.to_job()
-        client = ServiceClient(self.url, self.key or None) if self.url else None
+        client = Client(self.url, api_key=self.key or None) if self.url else None
         sink: Sink | None = ServiceSink(client) if client is not None else None
         if sink is None and self.out:
             sink = JsonlSink(Path(self.out) / "runs.jsonl")
@@ -294,6 +295,8 @@ def _summary(result: SweepResult) -> None:
     )
     for run_id, why in out.failed.items():
         click.echo(f"  failed {run_id}: {why}")
+    for run_id in out.skipped:
+        click.echo(f"  skipped {run_id}: {SKIPPED}")
     fit = result.fit
     if fit is None:
         click.echo("no observations: nothing to fit")
@@ -302,6 +305,8 @@ def _summary(result: SweepResult) -> None:
     else:
         constants = ", ".join(f"{k}={v:.4g}" for k, v in (fit.constants or {}).items())
         click.echo(f"law {fit.law_id}@{fit.version} ({fit.where}) {constants}".rstrip())
+    for warning in fit.warnings if fit is not None else ():
+        click.echo(f"  warning: {warning}")
 
 
 class CorpusCommand(Command):

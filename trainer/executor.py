@@ -58,8 +58,11 @@ class Outcome:
 
 OnEvent = Callable[[str, dict[str, Any]], None]
 """Receives ``(run_id, event)`` for each event of a run."""
-OnExit = Callable[[str, bool], None]
-"""Receives ``(run_id, ok)`` once per job that ended for good."""
+OnExit = Callable[[str, str, str | None], None]
+"""Receives ``(run_id, status, reason)`` once per job that ended for good: status
+``done``, ``failed`` or ``skipped`` (the deadline passed; a cancelled sweep), the reason
+why for the last two, as :class:`Outcome` records it."""
+SKIPPED = "the time cap passed before it finished"
 
 
 class ExecutorError(RuntimeError):
@@ -75,7 +78,7 @@ class Executor(Protocol):
     ) -> Outcome:
         """Run ``jobs`` until each ended for good or ``deadline`` (``time.monotonic()``)
         passed; ``on_event(run_id, event)`` gets the runs' events (``eval`` at least),
-        ``on_exit(run_id, ok)`` is called once per job that ended."""
+        ``on_exit(run_id, status, reason)`` is called once per job that ended."""
         ...
 
     def cancel(self) -> list[str]:
@@ -237,6 +240,8 @@ def _schedule(
         if time.monotonic() > deadline and not stopping:
             stopping = True
             outcome.skipped.extend(j.run_id for j in pending)
+            for job in pending:  # never started: said so, like every other run
+                on_exit(job.run_id, "skipped", SKIPPED)
             pending.clear()
             pool.stop_all()
         for job in [j for j in pending if j.n_devices <= len(pool.free)]:
@@ -246,7 +251,7 @@ def _schedule(
         if not pool.running:  # what is left cannot start: it needs more devices than exist
             for job in pending:
                 outcome.failed[job.run_id] = f"needs {job.n_devices} devices; this host has fewer"
-                on_exit(job.run_id, False)
+                on_exit(job.run_id, "failed", outcome.failed[job.run_id])
             return
         try:
             run_id, event = pool.events.get(timeout=1.0)
@@ -258,13 +263,13 @@ def _schedule(
         entry, code = pool.finish(run_id)
         if stopping and code != 0:
             outcome.skipped.append(run_id)
-            on_exit(run_id, False)
+            on_exit(run_id, "skipped", SKIPPED)
         elif code == 0 and (entry.job.run_dir / "done.json").exists():
             outcome.finished.append(run_id)
-            on_exit(run_id, True)
+            on_exit(run_id, "done", None)
         elif attempts[run_id] < retries:
             attempts[run_id] += 1
             pending.insert(0, entry.job)
         else:
             outcome.failed[run_id] = last_line(entry.job.run_dir / "stderr.log")
-            on_exit(run_id, False)
+            on_exit(run_id, "failed", outcome.failed[run_id])

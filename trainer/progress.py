@@ -74,8 +74,9 @@ class TqdmReporter:
         elif kind == "run_done":
             self._close()
             if "total" in event:  # a sweep's run: say how far the sweep is
+                why = f" ({event['reason']})" if event.get("reason") else ""
                 tqdm.write(f"[{event['done']}/{event['total']}] {event['run']}: "
-                           f"{event.get('status')}{_timing(event)}", file=self.stream)  # fmt: skip
+                           f"{event.get('status')}{why}{_timing(event)}", file=self.stream)  # fmt: skip
         elif kind in ("message", "plan_text"):
             tqdm.write(str(event.get("text", "")), file=self.stream)
 

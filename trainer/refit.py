@@ -14,10 +14,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from flopwise.client import Client, FlopwiseError
 from flopwise.fitting.counting import ArchFamily
 from flopwise.protocol.events import FitEvent
 from flopwise.trainer.checkpoint import write_json_atomic
-from flopwise.trainer.client import ServiceClient, ServiceError
 
 __all__ = ["FitOutcome", "fit_locally", "fit_via_service"]
 
@@ -27,21 +27,21 @@ class FitOutcome(FitEvent):
 
 
 def fit_via_service(
-    client: ServiceClient, dataset: str, family: ArchFamily | None = None, timeout: float = 900.0
+    client: Client, dataset: str, family: ArchFamily | None = None, timeout: float = 900.0
 ) -> FitOutcome:
     """Ask the service to refit ``dataset`` and wait for the new law version; ``family``
     (the sweep's models) is what the law shapes its allocations from."""
     options = {} if family is None else {"family": asdict(family)}
     try:
-        job_id = client.request_fit(dataset, options=options)
-        state = client.wait_job(job_id, timeout=timeout)
-    except ServiceError as exc:
+        job_id = client.fit(dataset, options=options).job_id
+        state = client.jobs.wait(job_id, timeout=timeout)
+    except FlopwiseError as exc:
         return FitOutcome(
             success=False, law_id=None, version=None, message=str(exc), where="service"
         )
-    result = state.get("result") or {}
-    if state.get("status") != "succeeded" or "law_id" not in result:
-        error = state.get("error") or "the fit job did not succeed"
+    result = state.result or {}
+    if state.status != "succeeded" or "law_id" not in result:
+        error = state.error or "the fit job did not succeed"
         return FitOutcome(
             success=False,
             law_id=None,
@@ -51,9 +51,11 @@ def fit_via_service(
         )
     law_id, version = str(result["law_id"]), int(result["version"])
     try:
-        constants = {k: float(v) for k, v in client.law(law_id).get("constants", {}).items()}
-    except (ServiceError, TypeError, ValueError):
-        constants = None  # the law is published; its constants are only for the report
+        law = client.laws.get(f"{law_id}@{version}")
+        constants: dict[str, float] | None = dict(law.constants)
+        warnings = [str(w) for w in law.diagnostics.get("warnings") or ()]
+    except (FlopwiseError, TypeError, ValueError):
+        constants, warnings = None, []  # the law is published; these are for the report
     return FitOutcome(
         success=True,
         law_id=law_id,
@@ -61,6 +63,7 @@ def fit_via_service(
         message=f"job {job_id} succeeded",
         constants=constants,
         where="service",
+        warnings=warnings,
     )
 
 
@@ -103,7 +106,13 @@ def fit_locally(
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out_dir / "fit.json", summary)
     if not report.success or report.law is None:
-        return FitOutcome(success=False, law_id=None, version=None, message=report.message)
+        return FitOutcome(
+            success=False,
+            law_id=None,
+            version=None,
+            message=report.message,
+            warnings=list(report.warnings),
+        )
     law_path = out_dir / "law.json"
     version = 1
     if law_path.exists():
@@ -118,4 +127,5 @@ def fit_locally(
         version=law.version,
         message=report.message,
         constants=constants,
+        warnings=list(report.warnings),
     )

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flopwise.trainer.client import ServiceClient
+from flopwise.client import Client
 
 __all__ = ["JsonlSink", "ServiceSink", "record_key"]
 
@@ -54,7 +54,7 @@ class ServiceSink:
     resumed sweep sends them again (the service ignores the ones it has).
     """
 
-    def __init__(self, client: ServiceClient, interval: float = 5.0, refit: bool = True) -> None:
+    def __init__(self, client: Client, interval: float = 5.0, refit: bool = True) -> None:
         self.client = client
         self.refit = refit
         self.interval = interval
@@ -81,8 +81,8 @@ class ServiceSink:
             if key not in self.sent:
                 fresh[key] = record
         batch = list(fresh.values())
-        for start in range(0, len(batch), 1000):
-            self.client.post_runs(batch[start : start + 1000], refit=self.refit)
+        if batch:  # idempotent on (dataset, run, tokens), retried on transient errors
+            self.client.runs.post(batch, refit=self.refit, batch_size=1000)
         self.sent.update(fresh)
         self.buffer.clear()
         self.last = time.monotonic()

@@ -45,6 +45,7 @@ from flopwise.protocol.events import EvalEvent
 from flopwise.protocol.sweep import SweepRequest
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
 from flopwise.trainer.executor import (
+    SKIPPED,
     ExecutorError,
     JobSpec,
     OnEvent,
@@ -321,8 +322,12 @@ class SlurmExecutor:
             why = last_line(log) if log.exists() else "no output"
             outcome.failed[job.run_id] = f"slurm job {entry['job_ids'][-1]} {status}: {why}"
         self._save()
-        if entry["status"] in ("done", "failed", "cancelled"):
-            on_exit(job.run_id, entry["status"] == "done")
+        if entry["status"] == "done":
+            on_exit(job.run_id, "done", None)
+        elif entry["status"] == "failed":
+            on_exit(job.run_id, "failed", outcome.failed[job.run_id])
+        elif entry["status"] == "cancelled":
+            on_exit(job.run_id, "skipped", "the sweep was cancelled")
 
     def _give_up(
         self,
@@ -333,7 +338,7 @@ class SlurmExecutor:
     ) -> None:
         self._cancel_active(active)
         for tracked in active.values():
-            on_exit(tracked.job.run_id, False)
+            on_exit(tracked.job.run_id, "skipped", SKIPPED)
         for job in pending:
             self._entry(job.run_id)["status"] = "cancelled"
         outcome.skipped.extend([*active, *(j.run_id for j in pending)])

@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from flopwise.client import Client
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.hardware import budget_to_flops
 from flopwise.fitting.throughput.catalogue import default_for_gpu
@@ -24,7 +25,6 @@ from flopwise.fitting.throughput.model import spec_step_seconds
 from flopwise.protocol.events import DoneEvent, EvalEvent, PlanEvent, RunDoneEvent
 from flopwise.protocol.sweep import SweepRequest
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
-from flopwise.trainer.client import ServiceClient
 from flopwise.trainer.config import Job, ModelConfig, TrainConfig
 from flopwise.trainer.corpus import CorpusConfig, build_corpus, stdlib_root
 from flopwise.trainer.data import TokenData
@@ -146,9 +146,18 @@ def _data(config: SweepConfig, work: Path) -> Path:
 
 
 def _devices(request: SweepRequest) -> LocalDevices:
-    """This host's devices, or the slots a Slurm sweep keeps busy at once."""
+    """This host's devices, or the slots a Slurm sweep keeps busy at once. A GPU-hour
+    budget asks for GPUs: with none here it is refused unless the CPU was asked for."""
     if request.executor == "local":
-        return local_devices(request.device, request.cpu_jobs)
+        devices = local_devices(request.device, request.cpu_jobs)
+        if request.gpu_hours is not None and devices.kind != "cuda" and request.device != "cpu":
+            raise ArgumentError(
+                "gpu_hours",
+                f"a budget of {request.gpu_hours:g} GPU-hours on {request.gpu}, but this "
+                "machine has no GPU: the sweep would plan for its CPU. Run it where the GPUs "
+                "are, give --flops, or pass --device cpu to plan for this CPU anyway",
+            )
+        return devices
     if request.device == "cpu":
         return LocalDevices("cpu", [f"slurm{i}" for i in range(request.slurm_max_jobs)], "cpu")
     slots = request.slurm_max_jobs * request.slurm_gpus_per_node
@@ -272,7 +281,7 @@ class _Ingest:
         self.total = len(prepared.plan.runs)
         self.done = 0
         self.client = (
-            ServiceClient(config.service_url, config.api_key or None)
+            Client(config.service_url, api_key=config.api_key or None)
             if config.service_url
             else None
         )
@@ -307,16 +316,17 @@ class _Ingest:
         elif kind in ("start", "progress"):
             self.report(event)
 
-    def on_exit(self, run_id: str, ok: bool) -> None:
+    def on_exit(self, run_id: str, status: str, reason: str | None) -> None:
         records = self.resync(run_id)  # resync flushes the service sink
-        self.done += ok
+        self.done += status == "done"
         done = read_done(self.prepared.sweep_dir / "runs" / run_id) or {}
         planned = {r.run_id: r.est_seconds for r in self.prepared.plan.runs}
         clock = records[-1].get("seconds_per_step") if records else None
         self.report(
             RunDoneEvent(
                 run=run_id,
-                status=done.get("status") or "failed",
+                status=status,
+                reason=reason,
                 done=self.done,
                 total=self.total,
                 est_seconds=planned.get(run_id),

@@ -41,12 +41,15 @@ from flopwise.fitting.errors import ArgumentError
 
 __all__ = [
     "CONSTANTS",
+    "StepTerms",
     "ThroughputDomain",
     "ThroughputModel",
     "from_dict",
     "matmul_flops_per_token",
     "spec_step_seconds",
     "step_seconds",
+    "step_terms",
+    "step_time",
     "to_dict",
 ]
 
@@ -178,6 +181,40 @@ class ThroughputModel:
         return {name: getattr(self, name) for name in CONSTANTS}
 
 
+@dataclass(frozen=True)
+class StepTerms:
+    """The parts of a step's time that depend on the shape alone, so that the time on
+    any GPU count and batch is a few multiplications away (:func:`step_time`)."""
+
+    ideal: Any
+    """Seconds per token of a GPU's share at the GPU's peak: ``F_mm / peak``."""
+    compute: Any
+    """Seconds per token of a GPU's share as run: ``ideal / eta (1 + w_half / width)``."""
+    fixed: Any
+    """Seconds per step whatever the batch: ``k_layer depth + k_step``."""
+    comm: Any
+    """Seconds per step per unit of the ring factor: ``k_comm`` x every parameter."""
+
+
+def step_terms(model: ThroughputModel, family: ArchFamily, width: Num, depth: Num) -> StepTerms:
+    """:class:`StepTerms` of ``family`` shapes under ``model``; vectorised."""
+    w = np.asarray(width, dtype=float)
+    ideal = matmul_flops_per_token(width, depth, family) / model.peak_flops
+    return StepTerms(
+        ideal=ideal,
+        compute=ideal / model.matmul_efficiency * (1.0 + model.half_width / w),
+        fixed=model.layer_seconds * depth + model.step_overhead,
+        comm=model.comm_per_param * total_params(width, depth, family),
+    )
+
+
+def step_time(terms: StepTerms, *, tokens_per_gpu: Num, n_gpus: Num) -> Num:
+    """Seconds per optimizer step of shapes with ``terms``; vectorised over shapes and
+    GPU counts. Never below the step's matmul FLOPs at the GPU's peak (the ceiling)."""
+    total = tokens_per_gpu * terms.compute + terms.fixed + terms.comm * ring_factor(n_gpus)
+    return np.maximum(total, tokens_per_gpu * terms.ideal)
+
+
 def step_seconds(
     model: ThroughputModel,
     family: ArchFamily,
@@ -191,13 +228,8 @@ def step_seconds(
 
     The time is never below the step's matmul FLOPs at the GPU's peak (the ceiling).
     """
-    w = np.asarray(width, dtype=float)
-    f_mm = matmul_flops_per_token(width, depth, family)
-    ideal = tokens_per_gpu * f_mm / model.peak_flops
-    compute = ideal / model.matmul_efficiency * (1.0 + model.half_width / w)
-    comm = model.comm_per_param * total_params(width, depth, family) * ring_factor(n_gpus)
-    total = compute + model.layer_seconds * depth + model.step_overhead + comm
-    return np.maximum(total, ideal)
+    terms = step_terms(model, family, width, depth)
+    return step_time(terms, tokens_per_gpu=tokens_per_gpu, n_gpus=n_gpus)
 
 
 def to_dict(model: ThroughputModel) -> dict[str, Any]:

@@ -12,24 +12,21 @@ each token slower.
 from __future__ import annotations
 
 import math
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 from flopwise.fitting.allocation import DEFAULT_CONSTRAINTS
-from flopwise.fitting.checks import positive
+from flopwise.fitting.checks import known_fields, positive
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.laws import Law
 from flopwise.fitting.shape import ShapeConstraints
+from flopwise.fitting.throughput.grid import ShapeGrid, grid_index, shape_grid
 from flopwise.fitting.throughput.model import ThroughputModel
-from flopwise.fitting.throughput.time_optimal import (
-    ShapeGrid,
-    check_batch,
-    check_n_gpus,
-    grid_index,
-    shape_grid,
-)
+from flopwise.fitting.throughput.time_optimal import check_batch, check_n_gpus
 
 __all__ = ["Costs", "Overspend", "overspend", "overspend_map", "tokens_to_reach"]
 
@@ -85,6 +82,22 @@ class Overspend:
         out["warnings"] = list(self.warnings)
         return out
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Inverse of :meth:`to_dict` (an HTTP API answer reads the same way); keys it
+        does not know are ignored."""
+        kwargs = known_fields(Overspend, data)
+        for key in ("shape", "flop_optimal", "time_optimal"):
+            kwargs[key] = Costs(**known_fields(Costs, data[key]))
+        kwargs["law_id"], kwargs["law_version"] = data["law"]["id"], data["law"]["version"]
+        throughput = data["throughput"]
+        kwargs["throughput_id"], kwargs["throughput_version"] = (
+            throughput["id"],
+            throughput["version"],
+        )
+        kwargs["warnings"] = tuple(data.get("warnings", ()))
+        return cls(**kwargs)
+
 
 def _spend(grid: ShapeGrid, tokens: Any, at: Any = slice(None)) -> tuple[Any, Any]:
     """FLOPs and GPU-hours of training the shapes ``at`` for ``tokens``."""
@@ -104,16 +117,16 @@ def _grid(
     n_gpus: int,
     batch_tokens: float | None,
     constraints: ShapeConstraints | None,
-    shapes: list[tuple[int, int]],
+    widths: np.ndarray,
+    depths: np.ndarray,
 ) -> ShapeGrid:
-    """The checked arguments' shape grid (``shapes`` must lie in it)."""
+    """The checked arguments' shape grid (every width and depth must lie in it)."""
     check_n_gpus(n_gpus)
     constraints = constraints or DEFAULT_CONSTRAINTS
     family = constraints.family(law.family)
     batch = model.batch_tokens if batch_tokens is None else positive("batch_tokens", batch_tokens)
     check_batch(family, batch, n_gpus)
-    for w, d in shapes:
-        _check_shape(constraints, family.width_step, w, d)
+    _check_shapes(constraints, family.width_step, widths, depths)
     return shape_grid(law, model, constraints, n_gpus, batch)
 
 
@@ -146,23 +159,18 @@ def overspend(
     Raises ``ArgumentError`` naming the argument: a shape outside ``constraints``, a
     target no shape (or not this shape) can reach.
     """
-    grid = _grid(law, model, n_gpus, batch_tokens, constraints, [(width, depth)])
+    grid = _grid(
+        law, model, n_gpus, batch_tokens, constraints, np.array([width]), np.array([depth])
+    )
     target = _target(grid, target_loss, flops)
     tokens, all_flops, all_hours = _costs(grid, target)
-    if not np.isfinite(all_flops).any():
+    if not np.isfinite(tokens).any():
         raise ArgumentError("target_loss", f"no shape reaches loss {target:.4g} under {law.id}")
     index = grid_index(grid, width, depth)
-    floor = float(grid.shape_terms[index])
-    if floor >= target:
-        raise ArgumentError(
-            "target_loss",
-            f"{width} x {depth} never reaches loss {target:.4g} (its floor is {floor:.4g})",
-        )
-    mine_tokens = float(tokens_to_reach(target, floor, grid.B, grid.beta))  # allowed or not
-    mine_flops, mine_hours = _spend(grid, mine_tokens, index)
-    mine = Costs(width, depth, mine_tokens, float(mine_flops), float(mine_hours))
+    mine = _shape_costs(grid, target, width, depth, index)
     best_f = _pick(grid, tokens, all_flops, all_hours, int(np.argmin(all_flops)))
     best_h = _pick(grid, tokens, all_flops, all_hours, int(np.argmin(all_hours)))
+    _check_costs(target, mine, best_f, best_h)
     warnings = model.domain.outside(
         width=width, depth=depth, n_gpus=n_gpus, tokens_per_gpu=grid.batch_tokens / n_gpus
     )
@@ -186,16 +194,51 @@ def overspend(
     )
 
 
-def _check_shape(constraints: ShapeConstraints, step: int, width: int, depth: int) -> None:
-    if not constraints.min_depth <= depth <= constraints.max_depth:
+def _shape_costs(grid: ShapeGrid, target: float, width: int, depth: int, index: int) -> Costs:
+    """What ``width x depth`` (allowed or not) costs to reach ``target``."""
+    floor = float(grid.shape_terms[index])
+    if floor >= target:
         raise ArgumentError(
-            "depth", f"must be in [{constraints.min_depth}, {constraints.max_depth}], got {depth}"
+            "target_loss",
+            f"{width} x {depth} never reaches loss {target:.4g} (its floor is {floor:.4g})",
         )
-    if width % step or not constraints.min_width <= width <= constraints.max_width:
+    tokens = float(tokens_to_reach(target, floor, grid.B, grid.beta))
+    flops, hours = _spend(grid, tokens, index)
+    return Costs(width, depth, tokens, float(flops), float(hours))
+
+
+def _check_costs(target: float, *costs: Costs) -> None:
+    """Each cost is a finite training of at least one token, so the overspends are finite
+    ratios: a loss so high that a shape reaches it within a fraction of a token (or one
+    so close to a floor that reaching it overflows) has no training cost to compare."""
+    for c in costs:
+        if not (math.isfinite(c.flops) and math.isfinite(c.gpu_hours)):
+            raise ArgumentError(
+                "target_loss",
+                f"{c.width} x {c.depth} needs more than {sys.float_info.max:.3g} FLOPs to "
+                f"reach loss {target:.4g}",
+            )
+        if not c.tokens >= 1.0:
+            raise ArgumentError(
+                "target_loss",
+                f"{c.width} x {c.depth} reaches loss {target:.4g} within {c.tokens:.3g} "
+                "tokens, under one: no training cost to compare (ask for a lower loss)",
+            )
+
+
+def _check_shapes(
+    constraints: ShapeConstraints, step: int, widths: np.ndarray, depths: np.ndarray
+) -> None:
+    """Every width and depth is feasible; else ``ArgumentError`` on the first that is not."""
+    c = constraints
+    bad = depths[(depths < c.min_depth) | (depths > c.max_depth)]
+    if bad.size:
+        raise ArgumentError("depth", f"must be in [{c.min_depth}, {c.max_depth}], got {bad[0]}")
+    bad = widths[(widths % step != 0) | (widths < c.min_width) | (widths > c.max_width)]
+    if bad.size:
         raise ArgumentError(
             "width",
-            f"must be a multiple of {step} in [{constraints.min_width}, "
-            f"{constraints.max_width}], got {width}",
+            f"must be a multiple of {step} in [{c.min_width}, {c.max_width}], got {bad[0]}",
         )
 
 
@@ -224,11 +267,14 @@ def overspend_map(
 ) -> tuple[np.ndarray, np.ndarray]:
     """FLOP and GPU-hour overspend of every (depth, width) pair: two (depths, widths)
     arrays, infinite where the shape never reaches ``target_loss`` (for Fig. 7 plots)."""
-    pairs = [(int(w), int(d)) for w in widths for d in depths]
-    grid = _grid(law, model, n_gpus, batch_tokens, constraints, pairs)
-    _, all_flops, all_hours = _costs(grid, positive("target_loss", target_loss))
-    min_f, min_h = float(all_flops.min()), float(all_hours.min())
-    if not math.isfinite(min_f):
-        raise ArgumentError("target_loss", f"no shape reaches loss {target_loss:.4g}")
-    idx = np.array([[grid_index(grid, int(w), int(d)) for w in widths] for d in depths])
-    return all_flops[idx] / min_f, all_hours[idx] / min_h
+    widths, depths = np.asarray(widths, dtype=np.int64), np.asarray(depths, dtype=np.int64)
+    grid = _grid(law, model, n_gpus, batch_tokens, constraints, widths, depths)
+    target = positive("target_loss", target_loss)
+    tokens, all_flops, all_hours = _costs(grid, target)
+    if not np.isfinite(tokens).any():
+        raise ArgumentError("target_loss", f"no shape reaches loss {target:.4g}")
+    best_f = _pick(grid, tokens, all_flops, all_hours, int(np.argmin(all_flops)))
+    best_h = _pick(grid, tokens, all_flops, all_hours, int(np.argmin(all_hours)))
+    _check_costs(target, best_f, best_h)
+    idx = grid_index(grid, widths[None, :], depths[:, None])
+    return all_flops[idx] / best_f.flops, all_hours[idx] / best_h.gpu_hours

@@ -5,10 +5,11 @@ A GPU-hour budget ``H`` on ``g`` GPUs is ``W = 3600 H / g`` seconds of wall cloc
 shape whose step of ``b`` tokens takes ``t(w, d)`` seconds (``fitting.throughput.model``)
 trains ``T = W b / t`` tokens in it, so under a law of the form
 ``L = S(w, d) + B T^-beta`` (Chinchilla's Eq. 2 with ``S = E + A / N^alpha``, or the
-Gemstones width-depth laws) its loss is ``S + B W^-beta (t / b)^beta``. That is the
-FLOP-optimal problem with FLOPs per token replaced by seconds per token, so the same
-lower convex hull answers it over every feasible shape (``fitting.shape``), one hull
-per (law, throughput model, GPU count, batch), cached.
+Gemstones width-depth laws) its loss is ``S + B W^-beta (t / b)^beta``: the FLOP-optimal problem with FLOPs per
+token replaced by seconds per token. For one budget it is answered exactly by one
+``argmin`` over every feasible shape, from a grid whose shapes are counted once per
+(law, throughput model, constraints) and timed per GPU count and batch in a few vector
+operations (``fitting.throughput.grid``): a new GPU count never recounts the shapes.
 
 The FLOP-optimal plan for the same hours is the shape the law picks for the FLOPs
 those hours buy when that shape is the one trained (a fixed point, reached in a few
@@ -19,30 +20,30 @@ models run faster per FLOP, so time-optimal shapes are wider than FLOP-optimal o
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from flopwise.fitting.allocation import DEFAULT_CONSTRAINTS, frontier
-from flopwise.fitting.checks import optional_positive, positive
+from flopwise.fitting.checks import known_fields, optional_positive, positive
 from flopwise.fitting.counting import ArchFamily
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.forms import law_form
-from flopwise.fitting.laws import Law, NDefinition
-from flopwise.fitting.shape import (
-    Shape,
-    ShapeConstraints,
-    WidthDepthHull,
-    hull_of_points,
-    law_flops_per_token,
-    law_params,
-    make_shape,
+from flopwise.fitting.laws import Law
+from flopwise.fitting.shape import Shape, ShapeConstraints, make_shape
+from flopwise.fitting.throughput.grid import (
+    ASPECT_BAND,
+    ShapeGrid,
+    fastest_index,
+    grid_index,
+    shape_grid,
+    shape_terms,
 )
-from flopwise.fitting.throughput.model import ThroughputModel, step_seconds
+from flopwise.fitting.throughput.model import ThroughputModel
 
 __all__ = [
+    "ASPECT_BAND",
     "Plan",
     "ShapeGrid",
     "TimeAllocation",
@@ -54,120 +55,6 @@ __all__ = [
     "shape_grid",
     "shape_terms",
 ]
-
-
-ASPECT_BAND = (20.0, 200.0)
-"""Width/depth where a law blind to shape may be trusted: Kaplan et al. 2020 (§3.1,
-Fig. 5) found loss flat in the aspect ratio only between about 20 and 200. Outside it,
-a Chinchilla-form law would send hours to depth-1 models because they run fastest."""
-
-
-@dataclass(frozen=True)
-class ShapeGrid:
-    """Every feasible shape with its shape terms, FLOPs per token and step time."""
-
-    width: np.ndarray
-    depth: np.ndarray
-    shape_terms: np.ndarray
-    """``S(w, d)``: the loss with infinitely many tokens."""
-    flops_per_token: np.ndarray
-    """As the law counts C."""
-    seconds_per_token: np.ndarray
-    """Wall-clock seconds per token on the ``n_gpus`` GPUs: step time over batch."""
-    allowed: np.ndarray
-    """Shapes the law may be trusted at (all, or :data:`ASPECT_BAND` for Chinchilla forms)."""
-    B: float
-    beta: float
-    n_gpus: int
-    batch_tokens: float
-    n_widths: int
-    """Widths per depth (the grid is depth-major)."""
-
-
-def _core(law: Law) -> dict[str, float] | None:
-    """The Chinchilla core of a law whose loss is ``E + A/N^alpha + B/T^beta`` with no
-    repeated-data terms (``None`` for shape-aware and other forms)."""
-    form = law_form(law)
-    return None if form.repeated_data else form.chinchilla_constants(law)
-
-
-def data_term(law: Law) -> tuple[float, float]:
-    """``(B, beta)`` of the token term ``B / T^beta`` every time-optimal law has."""
-    k = _core(law) or law.constants
-    return float(k["B"]), float(k["beta"])
-
-
-def shape_terms(law: Law, family: ArchFamily, width: Any, depth: Any) -> Any:
-    """``S(w, d)``: the law's loss at infinite tokens (shape and parameter terms)."""
-    core = _core(law)
-    if core is None and not law_form(law).shape_aware:
-        raise ArgumentError(
-            "law",
-            f"{law.id} ({law.form}) has no loss of the form S(shape) + B/T^beta; "
-            "time-optimal answers need a chinchilla-core or width-depth law",
-        )
-    w, d = np.asarray(width, dtype=float), np.asarray(depth, dtype=float)
-    if core is not None:
-        n = np.asarray(law_params(law.n_definition, family, width, depth), dtype=float)
-        return core["E"] + core["A"] / np.power(n, core["alpha"])
-    total = np.asarray(law_params(NDefinition.TOTAL, family, width, depth), dtype=float)
-    return law_form(law).shape_terms(law.constants, w, d, total)
-
-
-@lru_cache(maxsize=8)  # about 5 MB each at the default constraints
-def shape_grid(
-    law: Law,
-    model: ThroughputModel,
-    constraints: ShapeConstraints,
-    n_gpus: int,
-    batch_tokens: float,
-) -> ShapeGrid:
-    """Count every feasible shape once per (law, model, constraints, GPUs, batch)."""
-    family = constraints.family(law.family)
-    widths = constraints.widths(family)
-    depths = np.arange(constraints.min_depth, constraints.max_depth + 1, dtype=np.int64)
-    w, d = (g.ravel() for g in np.meshgrid(widths, depths))
-    step = step_seconds(model, family, w, d, tokens_per_gpu=batch_tokens / n_gpus, n_gpus=n_gpus)
-    grid = ShapeGrid(
-        width=w,
-        depth=d,
-        shape_terms=np.asarray(shape_terms(law, family, w, d), dtype=float),
-        flops_per_token=np.asarray(law_flops_per_token(law, family, w, d), dtype=float),
-        seconds_per_token=np.asarray(step, dtype=float) / batch_tokens,
-        allowed=_allowed(law, w, d),
-        B=data_term(law)[0],
-        beta=data_term(law)[1],
-        n_gpus=n_gpus,
-        batch_tokens=batch_tokens,
-        n_widths=int(widths.size),
-    )
-    for f in fields(grid):
-        value = getattr(grid, f.name)
-        if isinstance(value, np.ndarray):
-            value.setflags(write=False)
-    return grid
-
-
-def _allowed(law: Law, width: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    if law_form(law).shape_aware:
-        return np.ones(width.shape, dtype=bool)
-    aspect = width / depth
-    return (aspect >= ASPECT_BAND[0]) & (aspect <= ASPECT_BAND[1])
-
-
-@lru_cache(maxsize=8)
-def _time_hull(
-    law: Law, model: ThroughputModel, constraints: ShapeConstraints, n_gpus: int, batch: float
-) -> WidthDepthHull:
-    g = shape_grid(law, model, constraints, n_gpus, batch)
-    ok = g.allowed
-    if not ok.any():
-        raise ArgumentError(
-            "constraints",
-            f"no allowed shape has width/depth in {ASPECT_BAND}, where {law.id} holds",
-        )
-    x = np.power(g.seconds_per_token[ok], g.beta)
-    return hull_of_points(g.width[ok], g.depth[ok], x, g.shape_terms[ok], beta=g.beta, B=g.B)
 
 
 @dataclass(frozen=True)
@@ -192,6 +79,13 @@ class Plan:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["shape"] = dict(vars(self.shape))
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        """Inverse of :meth:`to_dict`; keys it does not know are ignored."""
+        kwargs = known_fields(Plan, data)
+        kwargs["shape"] = Shape(**known_fields(Shape, data["shape"]))
+        return cls(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -240,12 +134,6 @@ def plan_for(
         seconds_per_step=spt * grid.batch_tokens,
         model_flops_per_gpu=shape.flops_per_token / spt / grid.n_gpus,
     )
-
-
-def grid_index(grid: ShapeGrid, width: int, depth: int) -> int:
-    """Where one feasible shape sits in the grid (widths vary fastest within a depth)."""
-    row = int(depth) - int(grid.depth[0])
-    return row * grid.n_widths + int(np.searchsorted(grid.width[: grid.n_widths], width))
 
 
 def _at(grid: ShapeGrid, values: np.ndarray, width: int, depth: int) -> float:
@@ -344,9 +232,8 @@ def allocate_hours(
     _check_gpus_for_batch(constraints.family(law.family), batch, g, deadline_hours)
     grid = shape_grid(law, model, constraints, g, batch)
     wall = hours * 3600.0 / g
-    hull = _time_hull(law, model, constraints, g, batch)
-    i = int(hull.best(np.array([wall]))[0])
-    best = (int(hull.width[i]), int(hull.depth[i]))
+    i = fastest_index(law, model, constraints, g, batch, wall)
+    best = (int(grid.width[i]), int(grid.depth[i]))
     fast = plan_for(law, grid, constraints, *best, wall_seconds=wall, price_per_gpu_hour=price)
     if fast.tokens < batch:
         raise ArgumentError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.security import HTTPBearer
@@ -20,19 +20,26 @@ from flopwise.service.answers import Answers
 from flopwise.service.config import Settings
 from flopwise.service.jobs.worker import Worker
 from flopwise.service.metrics import Metrics
-from flopwise.service.registry import LawPoller, LawRegistry
+from flopwise.service.registry import LawRegistry, Poller, Registries, ThroughputRegistry
 from flopwise.service.store.db import Database
+from flopwise.service.store.published import Versioned
+from flopwise.service.store.registry import Registry
 
 __all__ = [
     "AnswersDep",
     "DatabaseDep",
     "MetricsDep",
+    "RegistriesDep",
     "RegistryDep",
     "Services",
     "SettingsDep",
+    "ThroughputDep",
     "document_security",
+    "may_read_details",
+    "may_write",
     "require_reader",
     "require_writer",
+    "resolve_or_404",
 ]
 
 
@@ -42,10 +49,10 @@ class Services:
 
     settings: Settings
     db: Database
-    registry: LawRegistry
+    registries: Registries
     metrics: Metrics
     answers: Answers
-    poller: LawPoller | None = None
+    poller: Poller | None = None
     workers: list[Worker] = field(default_factory=list)
 
 
@@ -67,8 +74,16 @@ async def get_db(request: Request) -> Database:
     return get_services(request).db
 
 
+async def get_registries(request: Request) -> Registries:
+    return get_services(request).registries
+
+
 async def get_registry(request: Request) -> LawRegistry:
-    return get_services(request).registry
+    return get_services(request).registries.laws
+
+
+async def get_throughput(request: Request) -> ThroughputRegistry:
+    return get_services(request).registries.throughput
 
 
 async def get_metrics(request: Request) -> Metrics:
@@ -81,9 +96,24 @@ async def get_answers(request: Request) -> Answers:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
+RegistriesDep = Annotated[Registries, Depends(get_registries)]
 RegistryDep = Annotated[LawRegistry, Depends(get_registry)]
+"""The law registry."""
+ThroughputDep = Annotated[ThroughputRegistry, Depends(get_throughput)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 AnswersDep = Annotated[Answers, Depends(get_answers)]
+
+
+T = TypeVar("T", bound=Versioned)
+
+
+def resolve_or_404(registry: Registry[T], ref: str) -> T:
+    """What ``ref`` names in ``registry``; a 404 saying why for a reference that is
+    malformed or names nothing (a path names a resource)."""
+    try:
+        return registry.resolve(ref)
+    except registry.kind.unknown as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
 
 
 def _authorised(key: str, authorization: str | None) -> bool:
@@ -130,6 +160,25 @@ class BearerKey(HTTPBearer):
 
 require_writer = BearerKey(reads=False)
 """Refuse a write without the configured bearer token (no key configured: open)."""
+
+
+def may_write(request: HTTPConnection) -> bool:
+    """Whether ``request`` may write: no key is configured, or it carries the key. What
+    only writers need to see (a calibration's paths and accounts, a worker's host and
+    pid) is shown to such requests alone."""
+    settings = get_services(request).settings
+    return not settings.api_key or _authorised(
+        settings.api_key, request.headers.get("authorization")
+    )
+
+
+def may_read_details(request: HTTPConnection) -> bool:
+    """Whether ``request`` may see what reads protect (``/healthz``'s law list): reads
+    are open, or it carries the key."""
+    settings = get_services(request).settings
+    return not require_reader.enforced(settings) or may_write(request)
+
+
 require_reader = BearerKey(reads=True)
 """Refuse a read without the bearer token when reads are protected."""
 

@@ -4,6 +4,7 @@ headers (plain ASGI, no per-request task or buffering)."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import time
 from typing import Any
@@ -14,7 +15,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flopwise.service.metrics import Metrics
 
-__all__ = ["AllowMiddleware", "BodyLimitMiddleware", "MetricsMiddleware"]
+__all__ = [
+    "AllowMiddleware",
+    "BodyLimitMiddleware",
+    "HostMiddleware",
+    "MetricsMiddleware",
+    "loopback_hosts",
+]
 
 
 class BodyTooLarge(HTTPException):
@@ -148,3 +155,47 @@ class MetricsMiddleware:
             self.metrics.latency.labels(method=method, route=path).observe(
                 time.perf_counter() - start
             )
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def loopback_hosts(host: str, extra: tuple[str, ...] = ()) -> frozenset[str] | None:
+    """The host names (``Host`` without its port) a server bound to ``host`` answers: for
+    a loopback bind only loopback names, plus ``extra``; ``None`` (any) otherwise."""
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        return None
+    return frozenset({*LOOPBACK_NAMES, *(_name(h.encode()) for h in extra)})
+
+
+def _name(host: bytes) -> str:
+    """A ``Host`` header's name, lowered, without its port (``[::1]:8000`` -> ``[::1]``)."""
+    text = host.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        return text[: text.find("]") + 1] if "]" in text else text
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+
+
+class HostMiddleware:
+    """Refuse a request whose ``Host`` header names another host than the loopback one
+    this server is bound to (421): a page on another site that resolves its own name to
+    127.0.0.1 (DNS rebinding) cannot read or write a default server."""
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[str] | None) -> None:
+        self.app, self.allowed = app, allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.allowed is None:
+            await self.app(scope, receive, send)
+            return
+        host = next((v for k, v in scope.get("headers", ()) if k == b"host"), b"")
+        if _name(host) not in self.allowed:
+            await _reply(send, 421, "Host not served here: this server answers on loopback "
+                         "names only (127.0.0.1, localhost, [::1]); FLOPWISE_ALLOWED_HOSTS "
+                         "adds others")  # fmt: skip
+            return
+        await self.app(scope, receive, send)

@@ -60,6 +60,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "fit_hyperparams_command",
         "Fit learning-rate and batch laws to a sweep of runs.",
     ),
+    "runs": ("runs_cmd", "runs_group", "Send runs to a server: `flopwise runs upload FILE`."),
     "serve": ("serve_cmd", "serve_command", "Serve the HTTP API (and an in-process worker)."),
     "worker": ("serve_cmd", "worker_command", "Run job workers against the database."),
     "train": ("train_cmd", "train_command", "Train one calibration model (needs [train])."),

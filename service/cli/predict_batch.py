@@ -4,7 +4,6 @@ model and answer path."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from pydantic import ValidationError
 
 from flopwise.fitting.datasets import read_table
 from flopwise.fitting.laws import Law
+from flopwise.fitting.tables import cell
 from flopwise.service import queries
 from flopwise.service.cli.app import answering, fail
 from flopwise.service.schemas.queries import PredictRequest
@@ -21,25 +21,15 @@ from flopwise.service.schemas.queries import PredictRequest
 __all__ = ["COLUMN_OPTIONS", "predict_rows"]
 
 COLUMN_OPTIONS = ("params", "tokens", "width", "depth", "unique_tokens", "loss")
-"""Fields a row may give, each read from the column ``--<field>-col`` names."""
-_INTEGER = ("width", "depth")
+"""Fields a row may give, each read from the column ``--<field>-col`` names (cells read
+as an uploaded table's are, ``flopwise.fitting.tables.cell``)."""
 
 
 def _cell(row: Mapping[str, Any], column: str, field: str, i: int) -> float | int | None:
-    raw = row.get(column)
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    flag = f"--{field.replace('_', '-')}-col"
     try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise fail(f"{flag}: row {i} column {column!r} is not a number: {raw!r}") from None
-    if not math.isfinite(value):
-        raise fail(f"{flag}: row {i} column {column!r} is not finite: {raw!r}")
-    if field in _INTEGER:
-        if value != int(value):
-            raise fail(f"{flag}: row {i} column {column!r} is not a whole number: {raw!r}")
-        return int(value)
+        value: float | int | None = cell(field, row.get(column))
+    except ValueError as exc:
+        raise fail(f"--{field.replace('_', '-')}-col: row {i} column {column!r}: {exc}") from None
     return value
 
 

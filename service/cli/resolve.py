@@ -13,17 +13,17 @@ from flopwise.fitting.throughput.catalogue import builtin_throughput
 from flopwise.fitting.throughput.model import ThroughputModel
 from flopwise.fitting.throughput.model import from_dict as model_from_dict
 from flopwise.service.cli.app import fail
+from flopwise.service.refs import RefError, parse_ref
 
 __all__ = ["load_law", "load_model"]
 
 
 def _version(flag: str, ref: str) -> tuple[str, int | None]:
-    name, sep, version = ref.partition("@")
-    if not sep:
-        return name, None
-    if not (version.isascii() and version.isdigit()) or len(version) > 9:
-        raise fail(f"{flag}: version must be a whole number (ASCII digits), got {ref!r}")
-    return name, int(version)
+    """``ref`` parsed as the API parses it (``service.refs.parse_ref``), naming ``flag``."""
+    try:
+        return parse_ref(ref, flag)
+    except RefError as exc:
+        raise fail(f"{flag}: {exc.message}") from None
 
 
 def load_law(ref: str, path: Path | None = None) -> Law:

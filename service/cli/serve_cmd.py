@@ -121,6 +121,7 @@ def serve_command(
     """Serve the HTTP API (SQLite, built-in laws and an in-process worker by default)."""
     import uvicorn
 
+    from flopwise.service.http_limits import header_timeout_protocol, raise_descriptor_limit
     from flopwise.service.main import create_app
 
     settings = _settings(
@@ -138,6 +139,7 @@ def serve_command(
     # Everything imported so far lives as long as the process: keep it out of the cyclic
     # GC's sweeps, which otherwise stall every request for tens of ms now and then.
     gc.freeze()
+    descriptors = raise_descriptor_limit()
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -145,6 +147,8 @@ def serve_command(
         log_level=log_level.lower(),
         access_log=False,
         timeout_graceful_shutdown=10,
+        http=header_timeout_protocol(settings.header_timeout_seconds),
+        limit_concurrency=min(settings.max_connections, max(descriptors - 64, 16)),
     )
     uvicorn.Server(config).run(sockets=[listener])
 

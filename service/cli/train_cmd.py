@@ -16,6 +16,11 @@ import click
 
 from flopwise.service.cli.app import fail, main
 
+TORCH_HINT = (
+    "pip install 'flopwise[train]' (on a machine without a GPU install the CPU-only build "
+    "first, since a plain torch requirement pulls a multi-GB CUDA build: "
+    "pip install torch --index-url https://download.pytorch.org/whl/cpu)"
+)
 PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
 
 
@@ -24,9 +29,7 @@ def _exec_trainer(command: str, args: list[str]) -> None:
         importlib.util.find_spec("flopwise.trainer") is None
         or importlib.util.find_spec("torch") is None
     ):
-        raise fail(
-            f"{command}: the trainer needs PyTorch; install it with pip install 'flopwise[train]'"
-        )
+        raise fail(f"{command}: the trainer needs PyTorch: {TORCH_HINT}")
     prog = click.get_current_context().find_root().info_name or "flopwise"
     argv = [sys.executable, "-m", "flopwise.trainer", "--prog", prog, command, *args]
     sys.stdout.flush()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import signal
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from typing import IO, Any
 
 from flopwise.protocol.events import (
@@ -40,6 +42,7 @@ from flopwise.protocol.events import (
 )
 from flopwise.service.config import Settings
 from flopwise.service.jobs.base import JobContext, JobError, Outcome
+from flopwise.service.jobs.trainers import die_with_parent, record_of, stop
 from flopwise.service.store.jobs import Job
 
 __all__ = [
@@ -48,10 +51,13 @@ __all__ = [
     "calibration_available",
     "calibration_env",
     "cancel_calibration",
+    "clean_up_after",
     "run_calibration",
     "stop_group",
     "write_sweep_config",
 ]
+
+log = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 40
 STOP_GRACE_SECONDS = 10.0
@@ -69,7 +75,9 @@ def calibration_available(settings: Settings, executor: str = "local") -> str | 
         if importlib.util.find_spec(module) is None:
             return (
                 f"calibration needs the trainer, and {module} is not installed here: "
-                "pip install 'flopwise[train]' (from a checkout: pip install '.[train]'), "
+                "pip install 'flopwise[train]' (from a checkout: pip install '.[train]'; on "
+                "a machine without a GPU first pip install torch --index-url "
+                "https://download.pytorch.org/whl/cpu, as a plain torch pulls a CUDA build), "
                 "or use the trainer image"
             )
     return None
@@ -119,6 +127,27 @@ def cancel_calibration(payload: dict[str, Any], settings: Settings) -> str:
     return done.stdout.strip()
 
 
+def clean_up_after(job: Job, settings: Settings, *, now: float | None = None) -> list[str]:
+    """Stop what a calibration left behind when no live worker holds it (ended, or its
+    lease expired): its trainer on this host, and its Slurm jobs (``cancel_calibration``,
+    which a dead worker's job never ran). Returns what was done, in words."""
+    at = time.time() if now is None else now
+    held = job.status == "running" and (job.lease_expires_at or 0.0) >= at
+    if job.kind != "calibration" or held or job.status == "queued":
+        return []
+    done = []
+    if stop((job.progress or {}).get("trainer")):
+        done.append("stopped its trainer")
+    if job.payload.get("executor") == "slurm":
+        try:
+            answer = cancel_calibration(job.payload, settings)
+            done.append(f"cancelled its Slurm jobs ({answer or 'none left'})")
+        except JobError as exc:
+            log.warning("job %s: %s", job.id, exc)
+            done.append(f"could not cancel its Slurm jobs: {exc}")
+    return done
+
+
 def apply_event(progress: dict[str, Any], event: Event) -> dict[str, Any]:
     """The job's progress after one trainer event (other events change nothing)."""
     out = dict(progress)
@@ -143,8 +172,10 @@ def _parse(line: str) -> Event | None:
         return None
 
 
-def _follow(proc: subprocess.Popen[str], ctx: JobContext) -> dict[str, Any]:
-    progress: dict[str, Any] = {"stage": "starting"}
+def _follow(
+    proc: subprocess.Popen[str], ctx: JobContext, trainer: dict[str, Any]
+) -> dict[str, Any]:
+    progress: dict[str, Any] = {"stage": "starting", "trainer": trainer}
     ctx.progress(**progress)
     stdout: IO[str] | None = proc.stdout
     assert stdout is not None
@@ -197,13 +228,14 @@ def run_calibration(job: Job, ctx: JobContext) -> Outcome:
                 text=True,
                 env=calibration_env(ctx.settings),
                 start_new_session=True,
+                preexec_fn=die_with_parent,  # the trainer never outlives this service
             )
         except OSError as exc:
             raise JobError(f"could not start the trainer ({argv[0]}): {exc}") from None
         guard = threading.Thread(target=_watchdog, args=(proc, ctx, done), daemon=True)
         guard.start()
         with proc:
-            progress = _follow(proc, ctx)
+            progress = _follow(proc, ctx, record_of(proc.pid, argv))
             code = proc.wait()
         done.set()
         guard.join()

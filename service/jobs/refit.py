@@ -21,9 +21,12 @@ from flopwise.fitting.laws import Law
 from flopwise.fitting.prediction import predict_loss
 from flopwise.fitting.runs import Runs
 from flopwise.service.jobs.base import JobContext, JobError, Outcome, Publication
+from flopwise.service.jobs.screening import OUTLIER_SD, LeftOut, caveat, outliers, screen
 from flopwise.service.jobs.throughput_refit import refit_throughput
+from flopwise.service.store.exclusions import data_snapshot, excluded
 from flopwise.service.store.jobs import Job
-from flopwise.service.store.laws import get_version, versions_of
+from flopwise.service.store.laws import LAWS
+from flopwise.service.store.published import latest
 from flopwise.service.store.runs import load_records
 
 __all__ = ["METHODS", "check_law", "fitted_law_id", "refit", "refit_payload"]
@@ -111,9 +114,8 @@ def check_law(law: Law, runs: Runs) -> list[str]:
 def _inherited(ctx: JobContext, law_id: str) -> dict[str, Any]:
     """A refit keeps the architecture family of the version it refreshes (a calibration
     sweep names its family once, in its own fit request)."""
-    versions = versions_of(ctx.db, law_id)
-    record = get_version(ctx.db, law_id, versions[-1]) if versions else None
-    return {} if record is None else {"family": record.law.family}
+    record = latest(ctx.db, LAWS, law_id)
+    return {} if record is None else {"family": record.value.family}
 
 
 def _repeated_form(form: str, method: str) -> str | None:
@@ -149,6 +151,32 @@ def repeated_data(
     return target, {"unique_tokens": values}, note
 
 
+def _without_outliers(
+    law: Law, runs: Runs, records: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[LeftOut]]:
+    """The records left after dropping the points ``law`` cannot explain
+    (``screening.outliers``), and those it dropped, by run."""
+    try:
+        predicted = np.asarray(
+            predict_loss(law, params=runs.params, tokens=runs.tokens, width=runs.width,
+                         depth=runs.depth),
+            dtype=float,
+        )  # fmt: skip
+    except ValueError:  # a law that predicts only on its frontier: nothing to screen
+        return records, []
+    with np.errstate(all="ignore"):
+        far = outliers(np.log(runs.loss) - np.log(predicted))
+    if not np.any(far) or np.all(far):
+        return records, []
+    dropped = [r for r, out in zip(records, far, strict=True) if out]
+    kept = [r for r, out in zip(records, far, strict=True) if not out]
+    counts: dict[str, int] = {}
+    for record in dropped:
+        counts[str(record["run"])] = counts.get(str(record["run"]), 0) + 1
+    why = f"log-loss residual beyond {OUTLIER_SD:g} robust sd of the law of the other points"
+    return kept, [LeftOut(run, n, why) for run, n in counts.items()]
+
+
 def refit(job: Job, ctx: JobContext) -> Outcome:
     """Fit ``job.payload``'s dataset; raise ``JobError`` when nothing may be published."""
     from flopwise.fitting.fit import fit  # the engine is heavy; import it where it is used
@@ -156,21 +184,35 @@ def refit(job: Job, ctx: JobContext) -> Outcome:
     payload = job.payload
     dataset, form, method = payload["dataset"], payload["form"], payload["method"]
     ctx.progress(stage="loading runs")
-    records = load_records(ctx.db, dataset)
-    if not records:
+    snapshot = data_snapshot(ctx.db, dataset)  # before the data: never newer than it
+    stored = load_records(ctx.db, dataset)
+    if not stored:
         raise JobError(f"dataset: no runs stored for {dataset!r}")
-    try:
-        runs = Runs.from_records(records)
-        form, repeated, note = repeated_data(records, form, method, auto=bool(payload.get("auto")))
+    records, left = screen(stored, excluded(ctx.db, dataset))
+    if not records:
+        raise JobError(f"dataset: every run of {dataset!r} was left out: {left[0].reason}")
+    auto = bool(payload.get("auto"))
+
+    def run_fit(chosen: list[dict[str, Any]]) -> tuple[Any, Runs, str, str]:
+        runs = Runs.from_records(chosen)
+        used, repeated, note = repeated_data(chosen, form, method, auto=auto)
         ctx.progress(stage="fitting", n_observations=len(runs))
-        law_id = fitted_law_id(dataset, form, method)
+        law_id = fitted_law_id(dataset, used, method)
         options = {
             "workers": 1,
             **_inherited(ctx, law_id),
             **repeated,
             **payload.get("options", {}),
         }
-        report = fit(runs, form=form, method=method, law_id=law_id, **options)
+        return fit(runs, form=used, method=method, law_id=law_id, **options), runs, used, note
+
+    try:
+        report, runs, form, note = run_fit(records)
+        if report.success and report.law is not None:  # one more pass without outliers
+            kept, far = _without_outliers(report.law, runs, records)
+            if far:
+                left += far
+                report, runs, form, note = run_fit(kept)
     except ValueError as exc:
         raise JobError(f"fit refused the data: {exc}") from None
     summary = json_ready(
@@ -183,6 +225,7 @@ def refit(job: Job, ctx: JobContext) -> Outcome:
             "n_runs": report.n_runs,
             "warnings": list(report.warnings),
             "diagnostics": dict(report.diagnostics),
+            "left_out": [x.to_dict() for x in left],
         }
     )
     if not report.success or report.law is None:
@@ -196,7 +239,10 @@ def refit(job: Job, ctx: JobContext) -> Outcome:
         law = law.evolve(dataset=dataset)
     if note:
         law = law.evolve(notes=" ".join(filter(None, (law.notes, note))))
+    without = caveat(dataset, left)
+    if without:
+        law = law.evolve(caveats=(*law.caveats, without))
     ctx.progress(stage="publishing")
     summary["throughput"] = refit_throughput(ctx.db, dataset, law.family, job.id)
-    publication = Publication(law, dataset, form, method, summary, snapshot=len(records))
+    publication = Publication(law, dataset, form, method, summary, snapshot=snapshot)
     return Outcome(publication=publication)

@@ -21,7 +21,8 @@ from flopwise.fitting.throughput.fit import StepTimes, fit_throughput
 from flopwise.fitting.throughput.model import ThroughputModel
 from flopwise.service.store.db import Database
 from flopwise.service.store.models import RunRow
-from flopwise.service.store.throughput import latest_throughput, publish_throughput
+from flopwise.service.store.published import latest, publish
+from flopwise.service.store.throughput import THROUGHPUT
 
 __all__ = ["MAX_MEDIAN_ERROR", "fit_dataset_throughput", "refit_throughput"]
 
@@ -99,8 +100,10 @@ def refit_throughput(db: Database, dataset: str, family: ArchFamily, job_id: str
     model, reason = fit_dataset_throughput(db, dataset, family)
     if model is None:
         return {"published": False, "reason": reason}
-    latest = latest_throughput(db, model.id)
-    if latest is not None and latest.constants() == model.constants():
-        return {"published": False, "reason": f"unchanged since {latest.ref}"}
-    version = publish_throughput(db, model, dataset=dataset, job_id=job_id)
-    return {"published": version is not None, "id": model.id, "version": version}
+    last = latest(db, THROUGHPUT, model.id)
+    if last is not None and last.value.constants() == model.constants():
+        return {"published": False, "reason": f"unchanged since {last.value.ref}"}
+    with db.write_session.begin() as session:
+        done = publish(session, THROUGHPUT, model, dataset=dataset, job_id=job_id)
+    published = done.status != "superseded"  # "repeated": this job's earlier attempt did
+    return {"published": published, "id": model.id, "version": done.version}

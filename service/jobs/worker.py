@@ -28,17 +28,21 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from flopwise.service.config import Settings
 from flopwise.service.jobs.base import Handler, JobContext, JobError, Outcome
+from flopwise.service.jobs.trainers import reap
 from flopwise.service.metrics import Metrics
 from flopwise.service.store import jobs as queue
 from flopwise.service.store.db import Database
 from flopwise.service.store.jobs import Job
-from flopwise.service.store.laws import publish
+from flopwise.service.store.laws import LAWS
+from flopwise.service.store.published import publish
 
 __all__ = ["Worker", "worker_id"]
 
 log = logging.getLogger(__name__)
 
 TRANSIENT = (SQLAlchemyError, OSError, TimeoutError, MemoryError)
+REAP_SECONDS = 30.0
+"""How often a calibration worker looks for orphaned trainers on its host."""
 """Errors another attempt may not meet."""
 
 
@@ -68,6 +72,7 @@ class Worker:
         self.id = worker_id()
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._next_reap = 0.0  # at once when it starts
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -83,12 +88,22 @@ class Worker:
     def run_forever(self) -> None:
         while not self.stopping.is_set():
             try:
+                self._reap()
                 worked = self.run_once()
             except Exception:  # the database may be away for a moment; try again later
                 log.exception("worker %s: claiming or finishing a job failed", self.id)
                 worked = False
             if not worked:
                 self.stopping.wait(self.settings.job_poll_seconds)
+
+    def _reap(self) -> None:
+        """A calibration worker stops, every ``REAP_SECONDS``, the trainers on this host
+        whose jobs no live worker holds (``jobs.trainers.reap``)."""
+        if "calibration" not in self.handlers or time.monotonic() < self._next_reap:
+            return
+        self._next_reap = time.monotonic() + REAP_SECONDS
+        for job_id in reap(self.db):
+            log.warning("worker %s: stopped the orphaned trainer of job %s", self.id, job_id)
 
     def run_once(self) -> bool:
         """Claim and run one job; ``False`` when none was due."""
@@ -143,20 +158,20 @@ class Worker:
         with self.db.write_session() as session, session.begin():
             pub = outcome.publication
             if pub is not None:
-                version, superseded = publish(
+                done = publish(
                     session,
+                    LAWS,
                     pub.law,
                     dataset=pub.dataset,
-                    form=pub.form,
-                    method=pub.method,
                     job_id=job.id,
                     report=pub.report,
+                    labels={"form": pub.form, "method": pub.method},
                     snapshot=pub.snapshot,
                 )
-                result = {"law_id": pub.law.id, "version": version}
-                if superseded:  # fitted on older data than the version already published
+                result = {"law_id": pub.law.id, "version": done.version}
+                if done.status == "superseded":  # fitted on older data than the latest
                     result["superseded"] = True
-                published = not superseded
+                published = done.written
             if not queue.complete(session, job.id, self.id, result, progress):
                 raise LeaseLost(job.id)
         self._count(job.kind, "succeeded")

@@ -4,14 +4,15 @@ law's answer beside it. The sweep fits' bodies are in ``schemas.sweep_fits``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from flopwise.fitting.hyperlaws import HyperLawId
 from flopwise.fitting.hyperparams import Hyperparameters
-from flopwise.service.schemas.common import Positive, Request, public_model
+from flopwise.service.schemas.common import Request, between, public_model
 from flopwise.service.schemas.queries import HyperparametersPublic, LevelField
+from flopwise.service.schemas.rules import given, rules
 
 __all__ = ["HyperparamsPublic", "HyperparamsRequest"]
 
@@ -19,9 +20,18 @@ __all__ = ["HyperparamsPublic", "HyperparamsRequest"]
 class HyperparamsRequest(Request):
     """A model size and a token count; the law to answer from.
 
-    Cross-field rules (422 naming the field): ``model_scale`` only for ``deepseek-2024``;
-    the OLMo ladder rule takes sequences of 2048 or 4096 tokens (others are answered at
-    its own 4096, with a caveat)."""
+    Cross-field rules (422 naming the field): ``model_scale`` only for ``deepseek-2024``
+    (the JSON Schema's ``allOf``); the OLMo ladder rule takes sequences of 2048 or 4096
+    tokens (others are answered at its own 4096, with a caveat)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            {
+                "if": given("model_scale"),
+                "then": {"required": ["law"], "properties": {"law": {"const": "deepseek-2024"}}},
+            }
+        )
+    )
 
     law: HyperLawId = "step-law-2025"
     """Hyper-parameter law: deepseek-2024 (in C = M x D), step-law-2025 (N and D),
@@ -31,9 +41,9 @@ class HyperparamsRequest(Request):
     output head for porian-2024-tuned and olmo-ladder-2024; 1 to 1e16."""
     tokens: float = Field(ge=1, le=1e18, allow_inf_nan=False)
     """Training tokens, 1 to 1e18."""
-    model_scale: Positive | None = Field(None, le=1e18)
-    """DeepSeek's model scale M in FLOPs per token (deepseek-2024 only; without it M is
-    taken as 6 x params)."""
+    model_scale: Annotated[float, between((1, 1e18))] | None = None
+    """DeepSeek's model scale M in FLOPs per token, 1 to 1e18 (deepseek-2024 only;
+    without it M is taken as 6 x params)."""
     sequence_length: int | None = Field(None, ge=1, le=100_000_000)
     """Tokens per sequence, for the batch in sequences (the law's own by default)."""
     level: float = LevelField

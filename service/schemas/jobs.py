@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import fields as dataclass_fields
-from typing import TYPE_CHECKING, Any, Literal, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 
-from pydantic import BaseModel, Field, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from flopwise.fitting.counting import ArchFamily
 from flopwise.protocol.sweep import SweepRequest
-from flopwise.service.schemas.common import Name, Positive, Request, no_nul
+from flopwise.service.schemas.common import Flops, Name, Request, between, no_nul
+from flopwise.service.schemas.rules import exactly_one, needs, rules
 
 __all__ = [
     "CalibrationCreate",
@@ -25,7 +26,7 @@ __all__ = [
 _FAMILY_LIMITS: dict[str, dict[str, Any]] = {
     "head_dim": {"ge": 1, "le": 4096},
     "kv_group": {"ge": 1, "le": 1024},
-    "ffn_multiplier": {"gt": 0, "le": 64},
+    "ffn_multiplier": {"ge": 0.01, "le": 64},
     "ffn_round": {"ge": 1, "le": 65536},
     "vocab_size": {"ge": 1, "le": 10_000_000},
     "seq_len": {"ge": 1, "le": 10_000_000},
@@ -54,10 +55,17 @@ else:
     FamilyIn = _family_model()
 
 
+ConstantName = Annotated[str, Field(min_length=1, max_length=64)]
+"""A law constant's name (``E``, ``alpha``, ``N_c``): the form says which exist."""
+ConstantValue = Annotated[float, Field(ge=-1e18, le=1e18, allow_inf_nan=False)]
+"""A value a fit may hold a constant at: finite, within +-1e18."""
+
+
 class FitOptionsIn(Request):
     """Options passed to ``fitting.fit.fit`` (see ``fitting.fit.options.FitOptions``)."""
 
-    delta: Positive | None = Field(None, le=10)
+    delta: Annotated[float, between((1e-8, 10))] | None = None
+    """Huber loss threshold on log loss, 1e-8 to 10."""
     bootstrap: int | None = Field(None, ge=0, le=1000)
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
     search: Literal["auto", "full", "staged"] | None = None
@@ -68,7 +76,8 @@ class FitOptionsIn(Request):
     profile: Literal["akima", "parabola", "robust"] | None = None
     extrapolation: bool | None = None
     holdout: int | None = Field(None, ge=0, le=10_000)
-    budgets: list[Positive] | None = Field(None, max_length=100)
+    budgets: list[Flops] | None = Field(None, max_length=100)
+    """Approach 2's isoFLOP budgets, 1e6 to 1e32 FLOPs each, up to 100."""
     n_definition: Literal["total", "non_embedding", "with_head", "model_scale"] | None = None
     c_definition: Literal["6ND", "MD", "gemstones"] | None = None
     title: str | None = Field(None, max_length=200)
@@ -77,16 +86,23 @@ class FitOptionsIn(Request):
     notes: str | None = Field(None, max_length=2000)
     family: FamilyIn | None = None
     """Default: the family of the law version being refreshed, else Gemstones' recipe."""
-    tie: dict[str, str] | None = Field(None, max_length=20)
+    tie: dict[ConstantName, ConstantName] | None = Field(None, max_length=20)
     """Approach 3: constants tied to another, ``{"beta": "alpha"}`` (fewer free constants)."""
-    fix: dict[str, float] | None = Field(None, max_length=20)
-    """Approach 3: constants held at a value, ``{"E": 1.8}``."""
+    fix: dict[ConstantName, ConstantValue] | None = Field(None, max_length=20)
+    """Approach 3: constants held at a value, ``{"E": 1.8}``: finite numbers within
+    +-1e18 (the largest built-in constant, Kaplan et al.'s N_c, is 6.4e13)."""
     objective: Literal["huber", "mse", "asymmetric"] | None = None
     """Approach 3 objective on log loss (default huber; see ``fitting.fit.objectives``)."""
 
 
 class FitCreate(Request):
-    """Fit a law to a dataset's stored runs."""
+    """Fit a law to a dataset's stored runs.
+
+    Cross-field rules (422 naming the field): ``form`` must be one ``method`` fits
+    (Approach 1 and 2 fit power laws, Approach 3 the parametric forms: see
+    ``fitting.forms``), the fit must not publish a built-in law's id, and ``dataset``
+    must have stored runs; ``options.tie`` and ``options.fix`` name the form's
+    constants (checked when the fit runs)."""
 
     dataset: Name
     form: str = Field("chinchilla", max_length=64)
@@ -99,8 +115,15 @@ class CalibrationCreate(SweepRequest):
     """Launch a calibration sweep: a budget as ``flops`` or ``gpu_hours`` (+ ``gpu``).
 
     ``protocol.sweep.SweepRequest`` itself (its fields, defaults, descriptions and checks,
-    declared once there), with the service's refusal of NUL characters."""
+    declared once there), with the service's refusal of NUL characters.
 
+    Cross-field rules (422 naming the field): exactly one of ``flops`` and
+    ``gpu_hours``; ``gpu_hours`` needs ``gpu`` (both in the JSON Schema's ``allOf``), a
+    known one; ``aspects`` distinct; ``aspect_spread`` 0 or above 1."""
+
+    model_config = ConfigDict(
+        json_schema_extra=rules(exactly_one("flops", "gpu_hours"), needs("gpu_hours", "gpu"))
+    )
     _no_nul = field_validator("*", mode="after")(no_nul)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from flopwise.fitting.moe_plan import MoEPlan, MoEShape
+from flopwise.fitting.shape import MAX_DEPTH
 from flopwise.fitting.vocabulary import Vocabulary
-from flopwise.service.schemas.common import Request, public_model
+from flopwise.service.schemas.common import Depth, Request, Width, public_model
+from flopwise.service.schemas.rules import needs, rules
 
 __all__ = [
     "CountPublic",
@@ -29,12 +31,15 @@ class CountRequest(Request):
 
     Cross-field rules (422 naming the field): ``top_k`` needs ``experts`` and may not
     exceed it; ``heads`` must divide ``width`` unless ``head_dim`` is given; ``kv_heads``
-    must divide ``heads``; ``dense_layers`` must be below ``depth``."""
+    must divide ``heads``; ``dense_layers`` must be below ``depth``. The JSON Schema
+    states the first (``allOf``)."""
 
-    width: int = Field(ge=1, le=1 << 18)
-    """Model width (hidden size, in channels)."""
-    depth: int = Field(ge=1, le=4096)
-    """Transformer blocks."""
+    model_config = ConfigDict(json_schema_extra=rules(needs("top_k", "experts")))
+
+    width: Width
+    """Model width (hidden size, in channels), 1 to 262,144."""
+    depth: Depth
+    """Transformer blocks, 1 to 2,048."""
     heads: int = Field(ge=1, le=1 << 14)
     """Query heads."""
     kv_heads: int | None = Field(None, ge=1, le=1 << 14)
@@ -54,7 +59,7 @@ class CountRequest(Request):
     """Experts every token passes through (DeepSeekMoE), 0 to 1,024."""
     expert_ffn: int | None = Field(None, ge=1, le=1 << 22)
     """MLP hidden size of one expert in channels (default ``ffn``: coarse experts)."""
-    dense_layers: int = Field(0, ge=0, le=4096)
+    dense_layers: int = Field(0, ge=0, le=MAX_DEPTH)
     """Dense blocks before the first MoE block (DeepSeek's first_k_dense_replace)."""
     gated: bool = True
     """Gated MLPs (SwiGLU: three matrices) rather than two matrices."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from flopwise.fitting.allocation import Allocation
 from flopwise.fitting.catalogue import DEFAULT_LAW
@@ -17,15 +17,22 @@ from flopwise.fitting.throughput.critical import CriticalBatchPlan, DeadlinePlan
 from flopwise.fitting.throughput.time_optimal import Plan
 from flopwise.service.schemas.common import (
     LAW_REF_PATTERN,
+    LEVEL,
+    BatchTokens,
+    Depth,
     Flops,
+    Hours,
     LawRef,
+    NGpus,
     Params,
-    Positive,
     Request,
     Tokens,
+    Width,
+    between,
     public_model,
 )
 from flopwise.service.schemas.moe import MoEPlanPublic, Precision, VocabularyPublic
+from flopwise.service.schemas.rules import exactly_one, excludes, given, needs, rules
 
 __all__ = [
     "AllocatePublic",
@@ -41,10 +48,11 @@ __all__ = [
 
 LevelField = Field(
     DEFAULT_LEVEL,
-    gt=0,
-    lt=1,
+    ge=LEVEL[0],
+    le=LEVEL[1],
     allow_inf_nan=False,
-    description="Coverage of every interval in the answer, in (0, 1).",
+    description="Coverage of every interval in the answer, 0.01 to 0.998 (one of the "
+    "built-in laws' 1,000 bootstrap draws in each tail).",
 )
 MAX_PREDICT_BATCH = 10_000
 """Points one ``POST /v1/predict`` list may carry."""
@@ -60,13 +68,13 @@ class Constraints(Request):
     ``head_dim x kv_group``; the search may consider at most 1,048,576 shapes
     (widths in range / (head_dim x kv_group), times depths in range)."""
 
-    min_width: int = Field(1, ge=1, le=1 << 18)
+    min_width: Width = 1
     """Smallest model width (hidden size, in channels) allowed, 1 to 262,144."""
-    max_width: int = Field(65536, ge=1, le=1 << 18)
+    max_width: Width = 65536
     """Largest model width (hidden size, in channels) allowed, 1 to 262,144."""
-    min_depth: int = Field(1, ge=1, le=2048)
+    min_depth: Depth = 1
     """Fewest transformer blocks allowed, 1 to 2,048."""
-    max_depth: int = Field(512, ge=1, le=2048)
+    max_depth: Depth = 512
     """Most transformer blocks allowed, 1 to 2,048."""
     aspect_ratio: float = Field(128.0, ge=1, le=10_000, allow_inf_nan=False)
     """Target width / depth for laws without width/depth terms (dimensionless), 1 to 10,000."""
@@ -87,7 +95,38 @@ class AllocateRequest(Request):
     Cross-field rules (422 naming the field): exactly one budget field; ``gpu_hours``
     and ``dollars`` need ``gpu``, ``dollars`` also ``price_per_gpu_hour``;
     ``price_per_gpu_hour`` needs ``gpu``; the budget in FLOPs (gpu-hours x peak x mfu)
-    must lie in 1e6..1e32; ``inference_tokens`` only for laws that price inference."""
+    must lie in 1e6..1e32; ``inference_tokens`` only for laws that price inference.
+    With ``throughput``: no ``flops``, ``inference_tokens`` or ``unique_tokens``, the
+    hours need no ``gpu`` (the model's, if given), ``n_gpus``, ``deadline_hours`` or
+    ``max_wall_clock_hours`` (not both of the first two), and a law with a
+    chinchilla-core or width-depth loss; ``max_wall_clock_hours`` and
+    ``b_noise_tokens`` need ``throughput``; ``top_k`` needs ``experts``. The JSON Schema
+    states every rule here that does not depend on the law (``allOf``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            exactly_one("flops", "gpu_hours", "dollars"),
+            needs("dollars", "price_per_gpu_hour"),
+            needs("gpu_hours", "gpu", unless="throughput"),
+            needs("dollars", "gpu", unless="throughput"),
+            needs("price_per_gpu_hour", "gpu", unless="throughput"),
+            excludes("throughput", "flops", "inference_tokens", "unique_tokens"),
+            needs("max_wall_clock_hours", "throughput"),
+            needs("b_noise_tokens", "throughput"),
+            needs("top_k", "experts"),
+            {
+                "if": given("throughput"),
+                "then": {
+                    "not": given("n_gpus", "deadline_hours"),
+                    "anyOf": [
+                        given("n_gpus"),
+                        given("deadline_hours"),
+                        given("max_wall_clock_hours"),
+                    ],
+                },
+            },
+        )
+    )
 
     law: LawRef = DEFAULT_LAW
     """Law id, or id@version (ASCII digits): GET /v1/laws lists them."""
@@ -101,7 +140,7 @@ class AllocateRequest(Request):
     """GPU name for GPU-hour and dollar budgets (h100, a100, mi250x-gcd, ...)."""
     mfu: float = Field(0.4, ge=0.001, le=1, allow_inf_nan=False)
     """Model FLOPs utilisation turning GPU-hours into FLOPs (fraction of peak), 0.001 to 1."""
-    n_gpus: int | None = Field(None, ge=1, le=100_000_000)
+    n_gpus: NGpus | None = None
     """GPUs training in parallel, for the wall-clock time (and time-optimal plans)."""
     price_per_gpu_hour: float | None = Field(None, ge=1e-6, le=1e4, allow_inf_nan=False)
     """Price of one GPU-hour in US dollars, for dollar budgets and costs."""
@@ -117,11 +156,11 @@ class AllocateRequest(Request):
     throughput: str | None = Field(None, min_length=1, max_length=200, pattern=LAW_REF_PATTERN)
     """Throughput model id or id@version (``GET /v1/throughput``): a GPU-hour budget gets
     time-optimal and FLOP-optimal plans; without one, hours become FLOPs at ``mfu``."""
-    deadline_hours: Positive | None = Field(None, le=1e6)
+    deadline_hours: Hours | None = None
     """Wall-clock deadline in hours; sets ``n_gpus = ceil(gpu_hours / deadline_hours)``."""
-    batch_tokens: Positive | None = Field(None, le=1e12)
+    batch_tokens: BatchTokens | None = None
     """Global batch per step in tokens for the time-optimal plans (the model's own by
-    default)."""
+    default), 1 to 1e12."""
     experts: int | None = Field(None, ge=1, le=1 << 16)
     """Routed experts per MoE block: the answer adds the compute-optimal MoE plan
     (``moe``) beside the dense one."""
@@ -146,14 +185,14 @@ class AllocateRequest(Request):
     """Law for the batch size and learning rate: deepseek-2024, step-law-2025,
     porian-2024-tuned or olmo-ladder-2024 (the answer names it and says where they
     disagree by more than 2x)."""
-    max_wall_clock_hours: Positive | None = Field(None, le=1e6)
+    max_wall_clock_hours: Hours | None = None
     """Finish within this many hours (with a throughput model): the answer gives the
     fewest GPUs, so the fewest GPU-hours, that meet it, counting the extra tokens a
     batch past the critical batch needs, or says why no GPU count does."""
-    b_noise_tokens: Positive | None = Field(None, le=1e13)
+    b_noise_tokens: Annotated[float, between((1, 1e13))] | None = None
     """Critical batch B_noise in tokens (McCandlish et al. 2018) for plans with a
-    throughput model, e.g. from flopwise fit-critical-batch; by default the built-in
-    zhang-2024 law at the plan's tokens."""
+    throughput model, 1 to 1e13, e.g. from flopwise fit-critical-batch; by default the
+    built-in zhang-2024 law at the plan's tokens."""
 
 
 class LawPublicRef(BaseModel):
@@ -240,9 +279,14 @@ else:  # ``fitting.allocation.Allocation``'s fields, with the service's own afte
 class PredictRequest(Request):
     """``(params, tokens)`` or ``(width, depth, tokens)``.
 
-    Cross-field rules (422 naming the field): laws with width/depth terms need
-    ``width`` and ``depth``, the others ``params``; ``unique_tokens`` only for
-    data-constrained laws."""
+    Cross-field rules (422 naming the field): ``params`` or both ``width`` and ``depth``
+    (the JSON Schema's ``allOf``); laws with width/depth terms need ``width`` and
+    ``depth``, the others ``params`` or a shape to count it from; ``unique_tokens`` only
+    for data-constrained laws."""
+
+    model_config = ConfigDict(
+        json_schema_extra=rules({"anyOf": [given("params"), given("width", "depth")]})
+    )
 
     law: LawRef = DEFAULT_LAW
     """Law id, or id@version (ASCII digits): GET /v1/laws lists them."""
@@ -250,10 +294,11 @@ class PredictRequest(Request):
     """Training tokens, 1 to 1e18."""
     params: Params | None = None
     """Parameters as the law counts N (its ``n_definition``), 1 to 1e16."""
-    width: int | None = Field(None, ge=1, le=1 << 18)
-    """Model width (hidden size, in channels); with ``depth``, instead of ``params``."""
-    depth: int | None = Field(None, ge=1, le=2048)
-    """Transformer blocks; with ``width``, instead of ``params``."""
+    width: Width | None = None
+    """Model width (hidden size, in channels), 1 to 262,144; with ``depth``, instead of
+    ``params``."""
+    depth: Depth | None = None
+    """Transformer blocks, 1 to 2,048; with ``width``, instead of ``params``."""
     unique_tokens: Tokens | None = None
     """Distinct tokens among the training tokens (data-constrained laws), 1 to 1e18."""
     level: float = LevelField
@@ -276,8 +321,16 @@ class FrontierRequest(Request):
     """Budgets as a list, or ``points`` log-spaced budgets from ``flops_min`` to ``flops_max``.
 
     Cross-field rules (422 naming the field): either ``flops`` or both ``flops_min``
-    and ``flops_max`` (not both forms), with ``flops_min <= flops_max``; the same
-    shape rules as ``/v1/allocate``'s ``constraints``."""
+    and ``flops_max`` (not both forms: the JSON Schema's ``allOf``), with
+    ``flops_min <= flops_max``; the same shape rules as ``/v1/allocate``'s
+    ``constraints``."""
+
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            exactly_one("flops", given("flops_min", "flops_max")),
+            excludes("flops", "flops_min", "flops_max"),
+        )
+    )
 
     law: LawRef = DEFAULT_LAW
     """Law id, or id@version (ASCII digits): GET /v1/laws lists them."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import (
     BaseModel,
@@ -13,7 +13,8 @@ from pydantic import (
     model_validator,
 )
 
-from flopwise.service.schemas.common import Name, Positive, Request
+from flopwise.client.types import Ingested, Run
+from flopwise.service.schemas.common import Name, Positive, Request, public_model
 
 __all__ = ["IngestPublic", "RunCreate", "RunPublic", "RunsCreate", "RunsPublic"]
 
@@ -26,9 +27,19 @@ class RunCreate(Request):
 
     dataset: Name
     run: str = Field(min_length=1, max_length=200)
-    params: Positive = Field(le=1e16, description="Parameters (total, as the dataset counts them).")
-    tokens: Positive = Field(le=1e18, description="Training tokens seen at this evaluation.")
-    loss: Positive = Field(le=1e4, description="Validation loss (nats/token).")
+    params: float = Field(
+        ge=1, le=1e16, allow_inf_nan=False,
+        description="Parameters (total, as the dataset counts them), 1 to 1e16.",
+    )  # fmt: skip
+    tokens: float = Field(
+        ge=1, le=1e18, allow_inf_nan=False,
+        description="Training tokens seen at this evaluation, 1 to 1e18.",
+    )  # fmt: skip
+    loss: float = Field(
+        gt=1e-3, le=100, allow_inf_nan=False,
+        description="Validation loss in nats per token, 0.001 to 100 (a language model's "
+        "cross-entropy; ln of a 50k vocabulary is 10.8).",
+    )  # fmt: skip
     width: int | None = Field(None, ge=1, le=1 << 20)
     depth: int | None = Field(None, ge=1, le=4096)
     flops: Positive | None = Field(None, le=1e35)
@@ -77,31 +88,14 @@ class RunsCreate(Request):
     fit when it ends, sends ``false``."""
 
 
-class IngestPublic(BaseModel):
-    """What a batch did; 2xx only after it was committed."""
-
-    received: int
-    inserted: int
-    duplicates: int
-    refit_jobs: dict[str, str]
-
-
-class RunPublic(BaseModel):
-    id: int
-    dataset: str
-    run: str
-    params: float
-    tokens: float
-    loss: float
-    width: int | None
-    depth: int | None
-    flops: float | None
-    seconds_per_step: float | None
-    n_gpus: int | None
-    gpu: str | None
-    tags: dict[str, str]
-    created_at: float
-    unique_tokens: float | None = None
+if TYPE_CHECKING:
+    IngestPublic = BaseModel
+    RunPublic = BaseModel
+else:  # the client's types, declared there (``public_model``): one wire format
+    IngestPublic = public_model(
+        Ingested, "IngestPublic", doc="What a batch did; 2xx only after it was committed."
+    )
+    RunPublic = public_model(Run, "RunPublic", doc="One stored observation.")
 
 
 class RunsPublic(BaseModel):

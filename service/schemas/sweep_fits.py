@@ -4,13 +4,13 @@ runs inline: the run store holds no learning rates or batches."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from flopwise.fitting.fit.critical_batch import CriticalBatchFit, GroupFit, PowerLawFit
 from flopwise.fitting.fit.hyper import HyperFit, SweepOptimum
-from flopwise.service.schemas.common import Name, Positive, Request, public_model
+from flopwise.service.schemas.common import Name, Request, between, public_model
 from flopwise.service.schemas.queries import LevelField
 
 __all__ = ["CriticalFitPublic", "CriticalFitRequest", "HyperFitPublic", "HyperFitRequest"]
@@ -23,12 +23,12 @@ class SweepRun(Request):
     """Parameters as the sweep counts N (``n_definition``)."""
     tokens: float = Field(ge=1, le=1e18, allow_inf_nan=False)
     """Training tokens."""
-    learning_rate: float = Field(gt=0, le=100, allow_inf_nan=False)
-    """Peak learning rate."""
-    batch_size: Positive = Field(le=1e13)
-    """Global batch, in tokens (or sequences with ``batch_in_sequences``)."""
-    loss: Positive = Field(le=1e4)
-    """Final loss (lower is better)."""
+    learning_rate: float = between((1e-9, 100))
+    """Peak learning rate, 1e-9 to 100."""
+    batch_size: float = between((1, 1e13))
+    """Global batch, in tokens (or sequences with ``batch_in_sequences``), 1 to 1e13."""
+    loss: float = between((1e-6, 1e4))
+    """Final loss (lower is better), 1e-6 to 1e4."""
 
 
 class FitOptions(Request):
@@ -60,16 +60,16 @@ class HyperFitRequest(FitOptions):
 class StepsRow(Request):
     """Optimizer steps to a target loss at one global batch."""
 
-    batch: Positive = Field(le=1e13)
-    """Global batch (tokens, or units of ``sequence_length`` tokens)."""
-    steps: Positive = Field(le=1e13)
-    """Fewest steps that reached the target."""
+    batch: float = between((1, 1e13))
+    """Global batch (tokens, or units of ``sequence_length`` tokens), 1 to 1e13."""
+    steps: float = between((1, 1e13))
+    """Fewest steps that reached the target, 1 to 1e13."""
     group: str = Field("all", min_length=1, max_length=64)
     """The group the row belongs to (a model size, say "85M")."""
     params: float | None = Field(None, ge=1, le=1e16, allow_inf_nan=False)
     """The group's model size, if known (else read off labels like "85M")."""
-    sequence_length: Positive = Field(1.0, le=1e8)
-    """Tokens per batch unit (1: the batch is in tokens)."""
+    sequence_length: Annotated[float, between((1, 1e8))] = 1.0
+    """Tokens per batch unit (1: the batch is in tokens), 1 to 1e8."""
 
 
 class CriticalFitRequest(FitOptions):

@@ -5,17 +5,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from flopwise.fitting.catalogue import DEFAULT_LAW
 from flopwise.fitting.throughput.model import ThroughputModel
 from flopwise.fitting.throughput.overspend import Costs
-from flopwise.service.schemas.common import LAW_REF_PATTERN, Positive, Request, public_model
+from flopwise.service.schemas.common import (
+    LAW_REF_PATTERN,
+    BatchTokens,
+    Depth,
+    Flops,
+    NGpus,
+    Request,
+    TargetLoss,
+    Width,
+    public_model,
+)
 from flopwise.service.schemas.queries import (
     Constraints,
     LawPublicRef,
     ThroughputRefPublic,
 )
+from flopwise.service.schemas.rules import exactly_one, rules
 
 __all__ = [
     "OverspendPublic",
@@ -52,24 +63,35 @@ class ThroughputsPublic(BaseModel):
 
 
 class OverspendRequest(Request):
-    """A shape and a target loss (or a FLOP budget whose best loss is the target)."""
+    """A shape and a target loss (or a FLOP budget whose best loss is the target).
+
+    Cross-field rules (422 naming the field): exactly one of ``target_loss`` and
+    ``flops`` (the JSON Schema's ``allOf``); the shape must lie in ``constraints``
+    (width a multiple of the law's head size x group), the law must have a
+    chinchilla-core or width-depth loss, the loss must be above the shape's floor and
+    take at least one token to reach; ``n_gpus`` must leave each GPU a sequence of the
+    batch."""
+
+    model_config = ConfigDict(json_schema_extra=rules(exactly_one("target_loss", "flops")))
 
     law: str = Field(DEFAULT_LAW, min_length=1, max_length=200, pattern=LAW_REF_PATTERN)
     """Law id, or id@version (ASCII digits): a Chinchilla-core or width-depth law."""
     throughput: str = ThroughputRef
     """Throughput model id, or id@version (``GET /v1/throughput``)."""
-    width: int = Field(ge=1, le=1 << 20)
-    """The shape's width (hidden size, in channels)."""
-    depth: int = Field(ge=1, le=4096)
-    """The shape's transformer blocks."""
-    target_loss: Positive | None = None
-    """Loss to reach (nats per token), or give ``flops``."""
-    flops: Positive | None = Field(None, le=1e35)
-    """A budget in FLOPs whose best loss is the target, instead of ``target_loss``."""
-    n_gpus: int = Field(ge=1, le=100_000_000)
-    """GPUs training in parallel."""
-    batch_tokens: Positive | None = Field(None, le=1e12)
-    """Global batch per step in tokens (the throughput model's own by default)."""
+    width: Width
+    """The shape's width (hidden size, in channels), 1 to 262,144."""
+    depth: Depth
+    """The shape's transformer blocks, 1 to 2,048."""
+    target_loss: TargetLoss | None = None
+    """Loss to reach in nats per token, 0.01 to 100; or give ``flops``."""
+    flops: Flops | None = None
+    """A budget in FLOPs whose best loss is the target, instead of ``target_loss``: 1e6
+    to 1e32, as ``/v1/allocate`` takes them."""
+    n_gpus: NGpus
+    """GPUs training in parallel, 1 to 1e8."""
+    batch_tokens: BatchTokens | None = None
+    """Global batch per step in tokens, 1 to 1e12 (the throughput model's own by
+    default)."""
     constraints: Constraints | None = None
     """Limits on the shapes the optima are taken over."""
 

@@ -1,4 +1,5 @@
-"""The durable store: training runs, published law versions and the job queue."""
+"""The durable store: training runs, published versions of every kind (laws, throughput
+models...) and the job queue; and the in-memory registry class over published versions."""
 
 from flopwise.service.store.db import Database, open_database
 

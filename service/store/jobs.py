@@ -78,6 +78,8 @@ class Job:
     created_at: float
     updated_at: float
     finished_at: float | None
+    lease_expires_at: float | None = None
+    """When the holding worker's lease runs out (a running job past it has no live worker)."""
 
 
 def _job(row: JobRow) -> Job:
@@ -95,6 +97,7 @@ def _job(row: JobRow) -> Job:
         created_at=row.created_at,
         updated_at=row.updated_at,
         finished_at=row.finished_at,
+        lease_expires_at=row.lease_expires_at,
     )
 
 

@@ -1,4 +1,5 @@
-"""Tables: training-run observations, published law versions and the job queue.
+"""Tables: training-run observations, published versions (laws, throughput models...)
+and the job queue.
 
 Times are UNIX seconds (floats) from the writing process's clock: exact, comparable in
 SQL on every dialect, and what leases need (hosts are assumed NTP-synchronised). The
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Double, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "JobRow", "LawRow", "PublishedRow", "RunRow"]
+__all__ = ["Base", "ExclusionRow", "JobRow", "PublishedRow", "RunRow"]
 
 QUEUED_ONLY = text("status = 'queued'")
 
@@ -46,32 +47,46 @@ class RunRow(Base):
     """Unique tokens behind ``tokens`` (repeated data); migration 0002."""
 
 
-class PublishedRow:
-    """The columns of one published version of a named object (a law, a throughput
-    model): ``body`` is its ``to_dict`` JSON, ``job_id`` the job that published it (a
-    job publishes at most one version), ``dataset`` the runs it was fitted to."""
+class ExclusionRow(Base):
+    """A run left out of its dataset's fits, from ``excluded_at`` until ``restored_at``
+    (``None``: still excluded); rows are never rewritten but to restore, so the history
+    of what each fit could see stays. Migration 0005."""
+
+    __tablename__ = "run_exclusions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset: Mapped[str] = mapped_column(String(64), index=True)
+    run: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(500))
+    excluded_at: Mapped[float] = mapped_column(Double())
+    restored_at: Mapped[float | None] = mapped_column(Double(), nullable=True)
+
+
+class PublishedRow(Base):
+    """One published version of an artefact of some ``kind`` (``"law"``,
+    ``"throughput"``...; ``service.store.published``): ``body`` is its codec's JSON,
+    ``job_id`` the job that published it (a job publishes at most one version of a
+    kind), ``dataset`` the runs it was fitted to, ``report`` how the fit went and
+    ``labels`` short strings it is filed under (a law's form and fit method).
+    Migration 0004 (one table for every kind; ``laws`` and ``throughput_models`` before)."""
+
+    __tablename__ = "published"
+    __table_args__ = (
+        UniqueConstraint("kind", "artefact_id", "version", name="uq_published_version"),
+        UniqueConstraint("kind", "job_id", name="uq_published_job"),
+        Index("ix_published_kind_row", "kind", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    artefact_id: Mapped[str] = mapped_column(String(160))
     version: Mapped[int] = mapped_column(Integer)
     dataset: Mapped[str] = mapped_column(String(64))
     job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[float] = mapped_column(Double())
-
-
-class LawRow(PublishedRow, Base):
-    """A published (fitted) law version; ``body`` is ``fitting.laws.to_dict``."""
-
-    __tablename__ = "laws"
-    __table_args__ = (
-        UniqueConstraint("law_id", "version", name="uq_laws_version"),
-        UniqueConstraint("job_id", name="uq_laws_job"),
-    )
-
-    law_id: Mapped[str] = mapped_column(String(160), index=True)
-    form: Mapped[str] = mapped_column(String(32))
-    method: Mapped[str] = mapped_column(String(32))
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    labels: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Double())
 
 
 class JobRow(Base):

@@ -5,6 +5,7 @@ export class ApiError extends Error {
   constructor(status, detail) {
     super(typeof detail === "string" ? detail : (detail || []).map((d) => d.msg).join("; "));
     this.status = status;
+    this.detail = detail; // the API's own list, for callers that show every item
     this.fields = {}; // "flops" or "constraints.min_width" -> message
     if (Array.isArray(detail)) {
       for (const d of detail) {
@@ -22,13 +23,14 @@ export function setApiKey(key) {
 }
 export const getApiKey = () => apiKey;
 
-export async function api(path, body) {
+// GET `path`, or POST `body` as JSON; with a `contentType`, `body` is sent as it is.
+export async function api(path, body, contentType) {
   const init = { headers: { Accept: "application/json" } };
   if (body !== undefined) {
     init.method = "POST";
-    init.headers["Content-Type"] = "application/json";
+    init.headers["Content-Type"] = contentType || "application/json";
     if (apiKey) init.headers.Authorization = `Bearer ${apiKey}`;
-    init.body = JSON.stringify(body);
+    init.body = contentType ? body : JSON.stringify(body);
   }
   const response = await fetch(path, init);
   const data = await response.json().catch(() => ({ detail: response.statusText }));

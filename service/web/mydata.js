@@ -185,17 +185,46 @@ async function refreshJobs(dataset, seen) {
   }
 }
 
+// Each run with its size and evaluations; exclude one from the fits (with a reason) or
+// take it back: either queues a refit, whose law then says what it was fitted without.
+function runsSection(dataset, runs, excluded) {
+  const rows = groupRuns(runs).map(([run, rs]) => {
+    const reason = excluded.get(run);
+    const why = el("input", { type: "text", placeholder: "reason", "aria-label": `Why exclude ${run}`, class: "reason" });
+    const button = el("button", { type: "button", class: "small", "data-run": run }, reason ? "Restore" : "Exclude");
+    const banner = el("span", { class: "form-error", role: "alert" });
+    button.addEventListener("click", async () => {
+      banner.textContent = "";
+      const path = `/v1/runs/${encodeURIComponent(dataset)}/${encodeURIComponent(run)}/${reason ? "restore" : "exclude"}`;
+      try {
+        await api(path, reason ? {} : { reason: why.value.trim() || "excluded from the page" });
+        await open(dataset);
+      } catch (error) {
+        banner.textContent = error.status === 401 ? `${error.message} — enter the API key above.` : error.message;
+      }
+    });
+    return { attrs: { "data-run": run, "data-excluded": reason ? "yes" : "no" }, cells: [
+      run, count(rs[0].params), String(rs.length), reason ? `excluded: ${reason}` : "fitted",
+      el("span", {}, reason ? null : why, button, banner)] };
+  });
+  return el("section", { class: "card wide" }, el("h3", {}, "Runs"),
+    table(["Run", "Params", "Evaluations", "In the fits", ""], rows, { id: "mydata-runs" }));
+}
+
 async function open(dataset) {
   current = dataset;
   params.set("dataset", dataset); saveUrl();
   const out = $("mydata-body");
   out.setAttribute("aria-busy", "true");
-  const [runs, all, jobs] = await Promise.all([allRuns(dataset), laws(true), datasetJobs(dataset)]);
+  const [runs, all, jobs, history] = await Promise.all([allRuns(dataset), laws(true), datasetJobs(dataset),
+    api(`/v1/exclusions/${encodeURIComponent(dataset)}`).catch(() => ({ data: [] }))]);
+  const excluded = new Map(history.data.filter((x) => x.restored_at === null).map((x) => [x.run, x.reason]));
   const fitted = all.filter((l) => !l.builtin && l.dataset === dataset);
   const sections = await Promise.all(fitted.map((l) => lawSection(l, runs)));
   out.replaceChildren(
     el("h2", {}, dataset, el("span", { class: "muted" }, ` · ${runs.length} evaluations in ${groupRuns(runs).length} runs`)),
     ...(fitted.length ? sections : [noLaw(runs, jobs)]),
+    runs.length ? runsSection(dataset, runs, excluded) : null,
     el("section", { class: "card wide" }, el("h3", {}, "Jobs"), el("div", { id: "mydata-jobs-box" })));
   out.removeAttribute("aria-busy");
   out.dataset.dataset = dataset;
@@ -217,6 +246,38 @@ async function start(formEl, banner, status, path, extra) {
   }
 }
 
+// A file of runs through POST /v1/runs as a table: stored whole, or refused with every
+// bad cell by line and column (nothing stored).
+async function upload(formEl) {
+  const banner = $("upload-error"), out = $("upload-result");
+  clearErrors(formEl, banner);
+  out.replaceChildren();
+  const file = $("upload-file").files[0];
+  if (!file) { banner.textContent = "Choose a CSV or JSON-lines file."; return; }
+  const dataset = $("mydata-dataset").value.trim();
+  const type = /\.(jsonl|ndjson)$/i.test(file.name) ? "application/x-ndjson" : "text/csv";
+  const query = dataset ? `?dataset=${encodeURIComponent(dataset)}` : "";
+  try {
+    const r = await api(`/v1/runs${query}`, await file.text(), type);
+    out.replaceChildren(el("p", { id: "upload-summary", "data-accepted": r.received, "data-rejected": 0 },
+      `Accepted ${r.received} rows (${r.inserted} new, ${r.duplicates} already stored); rejected 0.`));
+    const names = Object.keys(r.refit_jobs);
+    if (dataset || names.length === 1) await open(dataset || names[0]);
+  } catch (error) {
+    const rows = Array.isArray(error.detail) ? error.detail.filter((d) => Number.isInteger(d.line)) : [];
+    if (!rows.length) {
+      if (error.status === 401) error.fields = { "": `${error.message} — enter the API key above.` };
+      showErrors(formEl, error, banner);
+      return;
+    }
+    const lines = new Set(rows.map((d) => d.line)).size;
+    out.replaceChildren(
+      el("p", { id: "upload-summary", "data-accepted": 0, "data-rejected": lines },
+        `Accepted 0 rows; rejected ${lines}: nothing was stored (a file is stored whole or not at all). Fix these and upload again:`),
+      table(["Line", "Column", "Reason"], rows.map((d) => ({ cells: [String(d.line), d.column || "(row)", d.msg] })), { id: "upload-rejected" }));
+  }
+}
+
 export async function initMydata() {
   const key = $("mydata-key");
   key.value = getApiKey();
@@ -227,6 +288,7 @@ export async function initMydata() {
   $("mydata-dataset").addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); $("mydata-open").click(); } });
   $("refit-form").addEventListener("submit", (ev) => { ev.preventDefault(); start(ev.target, $("refit-error"), $("refit-status"), "/v1/fits", {}); });
   $("calib-form").addEventListener("submit", (ev) => { ev.preventDefault(); start(ev.target, $("calib-error"), $("calib-status"), "/v1/calibrations", {}); });
+  $("upload-form").addEventListener("submit", (ev) => { ev.preventDefault(); upload(ev.target); });
   const names = await fillDatasets();
   const chosen = params.get("dataset") || names[0];
   if (chosen) { $("mydata-dataset").value = chosen; await open(chosen); }

@@ -35,13 +35,15 @@ function section(title, ...rows) {
     rows.filter((r) => r && r[1] !== undefined && r[1] !== null && r[1] !== "").map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])));
 }
 
-function shapeCard(s) {
+function shapeCard(s, nDefinition) {
   if (!s) return section("Shape", ["Shape", "this law gives no shape"]);
+  // a law counting DeepSeek's M (non-embedding FLOPs per token) does not count parameters
+  const lawN = nDefinition === "model_scale" ? ["Model scale M (FLOPs/token)", sci(s.params_law)] : ["Params as the law counts", count(s.params_law)];
   return section("Shape",
     ["Width (d_model)", int(s.width)], ["Depth (layers)", int(s.depth)],
     ["Heads", `${s.n_heads} × ${s.head_dim}`], ["KV heads", int(s.n_kv_heads)],
     ["FFN size", int(s.ffn_size)], ["Exact params", int(s.params)],
-    ["Params as the law counts", count(s.params_law)],
+    lawN,
     ["FLOPs / token", `${sci(s.flops_per_token)} (6N: ${sci(s.flops_per_token_6n)})`]);
 }
 
@@ -169,12 +171,15 @@ function render(a) {
       stat("N* (parameters)", count(a.params), sci(a.params, 5), { id: "answer-params", "data-value": a.params }),
       stat("D* (tokens)", count(a.tokens), sci(a.tokens, 5), { id: "answer-tokens", "data-value": a.tokens }),
       stat("Tokens per parameter", sci(a.tokens_per_param), a.epochs ? `${sci(a.epochs)} epochs of the unique data` : null),
-      stat("Budget (FLOPs)", sci(a.flops), `${a.law.id}@${a.law.version}`)),
-    el("p", { class: "muted small" }, `N counts ${a.n_definition}; C counts ${a.c_definition}.`),
+      stat("Budget (FLOPs)", sci(a.flops), `${a.law.id}@${a.law.version}`),
+      a.model_scale ? stat("M* (FLOPs/token)", sci(a.model_scale), "the law's N: DeepSeek's model scale", { id: "answer-model-scale" }) : null),
+    el("p", { class: "muted small" }, a.model_scale
+      ? `This law's N is DeepSeek's model scale M (non-embedding FLOPs per token), not a parameter count: N* above is the chosen shape's parameters. C counts ${a.c_definition}.`
+      : `N counts ${a.n_definition}; C counts ${a.c_definition}.`),
     warnings.length ? el("div", { class: "warnings", id: "answer-warnings" }, el("strong", {}, "Read before trusting this plan"),
       el("ul", {}, warnings.map((w) => el("li", {}, w)))) : null,
     a.moe || a.vocabulary ? el("div", { class: "cards", id: "moe-compare" }, ...moeCards(a)) : null,
-    el("div", { class: "cards" }, shapeCard(a.shape), lossCard(a), hyperCard(a.hyperparameters), costCard(a), ...extraPlans(a), criticalCard(a.critical_batch)));
+    el("div", { class: "cards" }, shapeCard(a.shape, a.n_definition), lossCard(a), hyperCard(a.hyperparameters), costCard(a), ...extraPlans(a), criticalCard(a.critical_batch)));
 }
 
 async function submit(ev) {

@@ -93,7 +93,8 @@ def test_calibration_through_the_service(
 def test_a_failed_sweep_fails_its_job_with_the_trainers_message(
     flopwise_server: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
-    server = flopwise_server(env={"PYTHONPATH": str(REPO), "FLOPWISE_ALLOW_CALIBRATIONS": "1"})
+    server = flopwise_server(env={"PYTHONPATH": str(REPO), "FLOPWISE_ALLOW_CALIBRATIONS": "1",
+                                  "FLOPWISE_CORPUS_ROOT": str(tmp_path)})  # fmt: skip
     missing = tmp_path / "no-such-corpus"
     with httpx.Client(base_url=server.url, timeout=60) as http:
         job = wait_job(server.url, _calibration(http, corpus=str(missing))["job_id"], timeout=120)

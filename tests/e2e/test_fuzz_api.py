@@ -4,9 +4,11 @@ OpenAPI document, on SQLite and on PostgreSQL.
 Every operation gets schema-valid (positive) cases and, where any part of the request
 can be made invalid, schema-breaking (negative) ones; every built-in check runs on
 every response: no server errors, every status code and header documented, bodies
-that match the documented schema, invalid data refused, valid data accepted. A 422 for
-schema-valid data is accepted only because cross-field rules (exactly one budget, ...)
-are stated in the schema's descriptions. Calibrations run a stand-in trainer command
+that match the documented schema, invalid data refused, valid data accepted. Every
+number has physical bounds in the schema and cross-field rules that do not depend on a
+law (exactly one budget, ...) are JSON Schema (``allOf``: ``oneOf``, ``if``/``then``;
+issue 24), so both modes reach them; a 422 for schema-valid data is accepted only
+because the rest (a law's form, ``min <= max``) can be stated only in descriptions. Calibrations run a stand-in trainer command
 that exits at once, never a real sweep. The cases are derandomised, so CI is repeatable.
 """
 

@@ -1,10 +1,15 @@
-"""Pathological requests cannot stall the server (issue 10).
+"""Pathological requests cannot stall or bloat the server (issues 10 and 24).
 
 Four clients at once ask for the most expensive answers the schema allows (the
 largest shape grid, a new aspect ratio each time so no cache helps, width-depth hulls
-and 1000-point frontiers) while a probe times ``GET /healthz`` back to back. Shape
-search runs on a small thread pool with a deadline, bounded in shapes and bytes, so
-the event loop keeps answering: the probes' p99 stays under 100 ms.
+and 1000-point frontiers) while a probe times ``GET /healthz`` back to back. Then four
+of each heavy kind at once (``tests/e2e/heavy_load.py``: 10,000-point predictions,
+time-optimal plans with a new GPU count over the largest grid, overspends and their
+plots, 1,000-point frontiers) while the probe also reads the server's resident memory.
+Every heavy answer runs on one bounded pool with a deadline (``service.executor``), its
+tables in caches bounded in bytes, so the event loop keeps answering: the probes' p99
+stays under 100 ms, the server's peak RSS under :data:`RSS_LIMIT_MIB`, and what the
+pool cannot answer in time is a 503 with ``Retry-After``, never another 5xx.
 """
 
 from __future__ import annotations
@@ -18,8 +23,15 @@ import httpx
 import numpy as np
 
 from tests.e2e.conftest import ServerProcess
+from tests.e2e.heavy_load import KINDS, run_load
 
 P99_LIMIT_SECONDS = 0.100
+RSS_LIMIT_MIB = 1024
+"""The server's peak resident memory (VmHWM) under the heavy load: ~150 MB of code and
+data at start, the byte-bounded caches (shape envelopes and hulls 128 MB each, time-
+optimal shapes 128 MB and timings 64 MB, answers 32 MB, 32 pictures) and what the pool's
+two threads hold while they work (~150 MB each at the largest grid). Measured 610-790 MB
+(bench/RESULTS.md); before issue 24, 1,150 MB for one request of each client."""
 ROUNDS = 3
 """Pathological requests per client."""
 
@@ -107,3 +119,20 @@ def test_a_burst_on_cold_tables_shares_one_build(
     assert [a.status_code for a in answers] == [200] * 24, [a.text for a in answers][:3]
     shapes = {(a.json()["shape"]["width"], a.json()["shape"]["depth"]) for a in answers}
     assert len(shapes) == 1  # budgets 1 FLOP apart: one shape from one table
+
+
+def test_four_of_each_heavy_request_leave_healthz_fast_and_memory_bounded(
+    flopwise_server: Callable[..., ServerProcess],
+) -> None:
+    server = flopwise_server({}, workers=0)
+    load = run_load(server.url, server.proc.pid, clients=4, rounds=1)
+    statuses = [s for kind in KINDS for s in load.statuses[kind]]
+    assert set(statuses) <= {200, 503}, load.bodies  # never a 5xx but "busy"
+    assert all(load.statuses[kind].count(200) for kind in KINDS), load.statuses
+    assert statuses.count(200) >= len(statuses) // 2, load.statuses
+    assert all(r is not None and int(r) >= 1 for r in load.retry_after), load.retry_after
+    assert len(load.latencies) >= 50, len(load.latencies)
+    p99 = load.percentile_ms(99)
+    assert p99 < P99_LIMIT_SECONDS * 1e3, f"healthz p99 {p99:.1f} ms ({len(load.latencies)})"
+    assert load.peak_rss_mib < RSS_LIMIT_MIB, f"peak RSS {load.peak_rss_mib:.0f} MiB"
+    assert "Traceback" not in server.log_text()

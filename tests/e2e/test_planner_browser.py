@@ -9,6 +9,7 @@ Screenshots of every view go to ``$FLOPWISE_TEST_ARTIFACTS`` (default
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -193,6 +194,21 @@ def _synthetic_runs(dataset: str) -> list[dict[str, Any]]:
     return runs
 
 
+def test_a_law_counting_deepseek_m_is_never_labelled_as_parameters(
+    browser: Browser, artifacts: Path
+) -> None:
+    page = browser.open("?law=deepseek-2024&flops=1e21")
+    scale = page.locator("#answer-model-scale")
+    scale.wait_for()
+    assert "M* (FLOPs/token)" in scale.inner_text()
+    text = page.locator(".answer-card").inner_text()
+    assert "Model scale M (FLOPs/token)" in text and "Params as the law counts" not in text
+    api = _post(browser.server, "/v1/allocate", {"law": "deepseek-2024", "flops": 1e21}).json()
+    assert float(page.locator("#answer-params").get_attribute("data-value") or 0) == api["params"]
+    assert api["params"] == api["shape"]["params"] and api["model_scale"] > 0
+    assert not browser.errors and not browser.outside()
+
+
 def test_my_data_shows_the_refitted_law(browser: Browser, artifacts: Path) -> None:
     server = browser.server
     ingest = _post(server, "/v1/runs", {"runs": _synthetic_runs("browser-data")})
@@ -222,6 +238,18 @@ def test_my_data_shows_the_refitted_law(browser: Browser, artifacts: Path) -> No
     jobs = page.locator("#mydata-jobs tbody tr")
     jobs.nth(1).wait_for()
     assert jobs.count() == 2
+
+    # exclude a run from the page: its refit publishes a law that says so; then restore it
+    row = page.locator('#mydata-runs tr[data-run="400M"]')
+    row.get_by_label("Why exclude 400M").fill("diverged")
+    row.get_by_role("button", name="Exclude").click()
+    page.locator('#mydata-runs tr[data-run="400M"][data-excluded="yes"]').wait_for()
+    assert "excluded: diverged" in page.locator('#mydata-runs tr[data-run="400M"]').inner_text()
+    page.locator('#mydata-runs tr[data-run="400M"]').get_by_role("button", name="Restore").click()
+    page.locator('#mydata-runs tr[data-run="400M"][data-excluded="no"]').wait_for()
+    history = httpx.get(server.url + "/v1/exclusions/browser-data").json()["data"]
+    assert [(h["run"], h["reason"], h["restored_at"] is not None) for h in history] == [
+        ("400M", "diverged", True)]  # fmt: skip
 
     # a dataset with no runs says so, instead of waiting for a refit that will not come
     page = browser.open("?view=mydata&dataset=nothing-here")
@@ -303,6 +331,67 @@ def test_plan_shows_the_critical_batch_and_meets_a_deadline(
     page.get_by_role("button", name="Plan").click()
     page.locator("#critical-card").get_by_text("no GPU count finishes").first.wait_for()
     assert page.locator("#critical-card").get_attribute("data-deadline-gpus") is None
+
+    assert browser.outside() == []
+    assert browser.errors == []
+
+
+def _csv(runs: list[dict[str, Any]]) -> bytes:
+    lines = ["run,params,tokens,loss"] + [
+        f"{r['run']},{r['params']:g},{r['tokens']:g},{r['loss']!r}" for r in runs
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_my_data_uploads_a_file_of_runs(browser: Browser, artifacts: Path) -> None:
+    server = browser.server
+    runs = _synthetic_runs("browser-upload")
+    page = browser.open("?view=mydata")
+    page.get_by_label("API key").fill(KEY)
+    page.get_by_label("API key").press("Tab")
+    page.get_by_label("Dataset", exact=True).fill("browser-upload")
+    upload = page.get_by_label("CSV or JSON-lines file")
+    summary = page.locator("#upload-summary")
+
+    # a good CSV: every row stored, and the dataset opens
+    upload.set_input_files({"name": "runs.csv", "mimeType": "text/csv", "buffer": _csv(runs)})
+    page.get_by_role("button", name="Upload").click()
+    page.locator('#upload-summary[data-accepted="16"]').wait_for()
+    assert "rejected 0" in summary.inner_text()
+    stored = httpx.get(server.url + "/v1/runs", params={"dataset": "browser-upload"}).json()
+    assert stored["count"] == 16
+
+    # bad rows: each named by line and column, and nothing stored
+    bad = [dict(r, run=f"{r['run']}-b") for r in runs[:4]]
+    text = _csv(bad).decode().splitlines()
+    text[2] = text[2].rsplit(",", 1)[0] + ",abc"  # line 3: loss is not a number
+    run, params, _, loss = text[4].split(",")
+    text[4] = f"{run},{params},-1,{loss}"  # line 5: negative tokens
+    body = ("\n".join(text) + "\n").encode()
+    upload.set_input_files({"name": "bad.csv", "mimeType": "text/csv", "buffer": body})
+    page.get_by_role("button", name="Upload").click()
+    page.locator('#upload-summary[data-rejected="2"]').wait_for()
+    rows = page.locator("#upload-rejected tbody tr")
+    cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
+    assert [c[:2] for c in cells] == [["3", "loss"], ["5", "tokens"]]
+    assert "not a number" in cells[0][2]
+    page.screenshot(path=artifacts / "mydata-upload.png", full_page=True)
+    stored = httpx.get(server.url + "/v1/runs", params={"dataset": "browser-upload"}).json()
+    assert stored["count"] == 16
+
+    # JSON lines of the same runs: accepted as duplicates, none stored twice
+    jsonl = "".join(
+        json.dumps({k: r[k] for k in ("run", "params", "tokens", "loss")}) + "\n" for r in runs
+    )
+    upload.set_input_files(
+        {"name": "runs.jsonl", "mimeType": "application/x-ndjson", "buffer": jsonl.encode()}
+    )
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_text("16 already stored").wait_for()
+    assert (
+        httpx.get(server.url + "/v1/runs", params={"dataset": "browser-upload"}).json()["count"]
+        == 16
+    )
 
     assert browser.outside() == []
     assert browser.errors == []

@@ -137,6 +137,7 @@ def test_a_calibration_through_the_service_runs_as_slurm_jobs(
 ) -> None:
     server = flopwise_server(env={"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO),
                                   "FLOPWISE_TRAINER_DIR": str(work),
+                                  "FLOPWISE_CORPUS_ROOT": str(corpus.parent),
                                   "FLOPWISE_ALLOW_CALIBRATIONS": "1"})  # fmt: skip
     body = {"dataset": DATASET, "flops": 4e11, "time_cap_hours": 1, "device": "cpu",
             "executor": "slurm", "corpus": str(corpus), "sizes": 2,
@@ -159,6 +160,41 @@ def test_a_calibration_through_the_service_runs_as_slurm_jobs(
     assert len({(r["run"], r["tokens"]) for r in stored}) == len(stored) == job["progress"]["evals"]
     assert all(r["gpu"] == "cpu" and r["n_gpus"] == 1 and r["seconds_per_step"] > 0
                and r["tags"]["host"] for r in stored)  # fmt: skip
+
+
+def test_cancelling_a_calibration_whose_trainer_died_cancels_its_slurm_jobs(
+    flopwise_server: Callable[..., ServerProcess], corpus: Path, work: Path
+) -> None:
+    """The trainer (the Slurm submitter) killed outright leaves its batch jobs queued and
+    its job failed: cancelling the job cancels them (issue 18: ``cancel_calibration``
+    was never called)."""
+    server = flopwise_server(env={"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO),
+                                  "FLOPWISE_TRAINER_DIR": str(work),
+                                  "FLOPWISE_CORPUS_ROOT": str(corpus.parent),
+                                  "FLOPWISE_ALLOW_CALIBRATIONS": "1"})  # fmt: skip
+    body = {"dataset": DATASET, "flops": 4e12, "time_cap_hours": 1, "device": "cpu",
+            "executor": "slurm", "corpus": str(corpus), "sizes": 2, "aspects": ["standard"],
+            "evals": 4, "tokens_per_param": 5, "threads": 1, "throughput": 3e10,
+            "slurm_max_jobs": 2, "slurm_poll_seconds": 0.5}  # fmt: skip
+    with httpx.Client(base_url=server.url, timeout=120) as http:
+        job_id = http.post("/v1/calibrations", json=body).json()["job_id"]
+        state = wait_for("the Slurm jobs' submission", lambda: submitted(work, 1))
+        ids = {i for e in state.values() for i in e["job_ids"]}
+        trainer = wait_for(
+            "the trainer's record",
+            lambda: http.get(f"/v1/jobs/{job_id}").json()["progress"].get("trainer"),
+        )
+        os.killpg(trainer["pid"], signal.SIGKILL)  # no chance to cancel what it submitted
+        job = wait_for(
+            "the job to fail",
+            lambda: (j := http.get(f"/v1/jobs/{job_id}").json())["status"] == "failed" and j,
+        )
+        assert ids & set(queue())  # its batch jobs still queued or running
+        cancel = http.post(f"/v1/jobs/{job_id}/cancel")
+        assert cancel.status_code == 200, cancel.text
+    wait_for("Slurm to drop the jobs", lambda: not (ids & {
+        i for i, s in queue().items() if s in ALIVE}))  # fmt: skip
+    assert job["status"] == "failed"
 
 
 def test_a_host_that_cannot_submit_refuses_a_slurm_calibration(

@@ -9,6 +9,8 @@ from flopwise.fitting.catalogue import builtin
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.shape import ShapeConstraints
 from flopwise.fitting.throughput.catalogue import builtin_throughput
+from flopwise.fitting.throughput.grid import grid_cached
+from flopwise.fitting.throughput.model import step_seconds
 from flopwise.fitting.throughput.overspend import overspend, overspend_map, tokens_to_reach
 from flopwise.fitting.throughput.time_optimal import allocate_hours, shape_grid
 
@@ -135,3 +137,49 @@ def test_overspend_under_a_shape_blind_law_warns_outside_the_aspect_band() -> No
     assert any("20-200" in w for w in o.warnings)
     best = o.time_optimal
     assert 20 <= best.width / best.depth <= 200
+
+
+@pytest.mark.parametrize("target_loss", [1e200, 1e308, 1e30, 1e5])
+def test_a_loss_reached_within_a_token_is_refused_not_divided_by_zero(target_loss: float) -> None:
+    """Issue 24: above every floor by ~1e200, the tokens to reach a loss underflow to 0,
+    and the overspends were 0 / 0 (ZeroDivisionError, a 500)."""
+    with pytest.raises(ArgumentError) as err:
+        overspend(
+            GEMSTONES, MI250X, 1024, 28, n_gpus=64, target_loss=target_loss, constraints=SMALL
+        )
+    assert err.value.name == "target_loss"
+    assert "under one" in str(err.value)
+    with pytest.raises(ArgumentError) as err:
+        overspend_map(
+            GEMSTONES,
+            MI250X,
+            np.array([1024]),
+            np.array([28]),
+            target_loss=target_loss,
+            n_gpus=64,
+            constraints=SMALL,
+        )
+    assert err.value.name == "target_loss"
+
+
+def test_a_new_gpu_count_reuses_the_counted_shapes() -> None:
+    """Issue 24: the shapes are counted once per (law, model, constraints); a GPU count
+    only retimes them, and the timing equals the step-time model's, shape by shape."""
+    constraints = ShapeConstraints(max_width=4096, max_depth=64, aspect_ratio=55.5)
+    assert not grid_cached(GEMSTONES, MI250X, constraints)
+    first = shape_grid(GEMSTONES, MI250X, constraints, 64, MI250X.batch_tokens)
+    assert grid_cached(GEMSTONES, MI250X, constraints)
+    other = shape_grid(GEMSTONES, MI250X, constraints, 97, MI250X.batch_tokens / 2)
+    assert other.width is first.width and other.shape_terms is first.shape_terms
+    family = constraints.family(GEMSTONES.family)
+    for grid in (first, other):
+        step = step_seconds(
+            MI250X,
+            family,
+            grid.width,
+            grid.depth,
+            tokens_per_gpu=grid.batch_tokens / grid.n_gpus,
+            n_gpus=grid.n_gpus,
+        )
+        np.testing.assert_array_equal(grid.seconds_per_token, step / grid.batch_tokens)
+    assert not np.array_equal(first.seconds_per_token, other.seconds_per_token)

@@ -2,8 +2,9 @@
 
 Bodies mix the endpoint's own field names (so validation goes deep) with junk keys,
 and values of every JSON type: huge integers, NaN and infinities (Python's json
-writes them), strings, nested containers. Every answer must be a 2xx, 404, 409 or
-422 with a JSON body.
+writes them), numbers at and just past the bounds (issue 24: levels, target losses,
+GPU counts, denormals, 1e200), strings, nested containers, fits holding constants at
+any of them. Every answer must be a 2xx, 404, 409 or 422 with a JSON body.
 """
 
 from __future__ import annotations
@@ -34,7 +35,27 @@ FIELDS = {
         "unique_tokens",
         "constraints",
         "level",
+        "throughput",
+        "deadline_hours",
+        "batch_tokens",
+        "max_wall_clock_hours",
+        "b_noise_tokens",
+        "experts",
+        "top_k",
     ],
+    "/v1/overspend": [
+        "law",
+        "throughput",
+        "width",
+        "depth",
+        "target_loss",
+        "flops",
+        "n_gpus",
+        "batch_tokens",
+        "constraints",
+    ],
+    "/v1/hyperparams": ["law", "params", "tokens", "model_scale", "sequence_length", "level"],
+    "/v1/count": ["width", "depth", "heads", "kv_heads", "ffn", "vocab", "experts", "top_k"],
     "/v1/predict": ["law", "params", "tokens", "width", "depth", "unique_tokens", "level"],
     "/v1/frontier": ["law", "flops", "flops_min", "flops_max", "points", "constraints", "level"],
     "/v1/fits": ["dataset", "form", "method", "options"],
@@ -75,6 +96,7 @@ numbers = st.one_of(
     st.integers(min_value=-(10**400), max_value=10**400),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([1e21, 1e-300, 1e308, 0.5, 1, 64, 1e10, 1e35, 1e36]),
+    st.sampled_from([5e-324, 0.01, 0.998, 0.999, 3.2, 100.0, 100.5, 1e5, 1e200, 1024, 28]),
 )
 scalars = st.one_of(
     st.none(),
@@ -91,6 +113,8 @@ scalars = st.one_of(
             "approach1",
             "auto",
             "1e21",
+            "gemstones-mi250x",
+            "deepseek-2024",
         ]
     ),
 )
@@ -103,10 +127,17 @@ values = st.recursive(
 )
 
 
+FIT_OPTIONS = st.dictionaries(
+    st.sampled_from(["fix", "tie", "budgets", "delta", "bootstrap"]),
+    numbers | st.dictionaries(st.sampled_from(["E", "A", "alpha", ""]), numbers) | values,
+    max_size=3,
+)
+
+
 def body_for(path: str) -> st.SearchStrategy[dict[str, Any]]:
     keys = st.sampled_from([*FIELDS[path], "junk"])
     constraints = st.dictionaries(st.sampled_from(CONSTRAINTS), values | numbers, max_size=4)
-    return st.dictionaries(keys, values | numbers | constraints, max_size=6)
+    return st.dictionaries(keys, values | numbers | constraints | FIT_OPTIONS, max_size=6)
 
 
 run = st.dictionaries(st.sampled_from(RUN_FIELDS), values | numbers, max_size=9)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from flopwise.service.store import jobs as queue
 from flopwise.service.store.db import open_database
@@ -126,12 +127,33 @@ def test_the_body_is_the_sweep_request_json_arrays_and_descriptions_included(
             assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", field]
 
 
+@pytest.mark.parametrize(
+    "corpus", ["../../../../etc/passwd", "/etc", "inside/../../outside", "/tmp"]
+)
+def test_a_corpus_outside_the_corpus_root_is_refused(
+    make_settings: SettingsFactory, tmp_path: Path, corpus: str
+) -> None:
+    settings = make_settings(api_key=KEY, trainer_command=["true"])
+    with live_app(settings, start_workers=False) as url, httpx.Client(base_url=url) as http:
+        r = http.post("/v1/calibrations", json={**BODY, "corpus": corpus}, headers=AUTH)
+        assert r.status_code == 422, r.text
+        detail = r.json()["detail"][0]
+        assert detail["loc"] == ["body", "corpus"] and "corpus root" in detail["msg"]
+        ok = http.post("/v1/calibrations", json={**BODY, "corpus": "mine"}, headers=AUTH)
+        assert ok.status_code == 202, ok.text  # relative: taken from the root
+        job = http.get(f"/v1/jobs/{ok.json()['job_id']}", headers=AUTH).json()
+        assert job["payload"]["corpus"] == str(settings.corpora / "mine")
+
+
 def test_cancel_stops_the_trainer_group_and_keeps_its_progress(
     make_settings: SettingsFactory, tmp_path: Path
 ) -> None:
     command, record = fake_trainer(tmp_path)
     settings = make_settings(
-        api_key=KEY, trainer_command=command, public_url="http://127.0.0.1:9/configured"
+        api_key=KEY,
+        trainer_command=command,
+        public_url="http://127.0.0.1:9/configured",
+        allowed_hosts=["evil.example"],  # let the forged Host through to the handler
     )
     with live_app(settings) as url, httpx.Client(base_url=url, timeout=30) as http:
         r = http.post("/v1/calibrations", json=BODY, headers={**AUTH, "Host": "evil.example"})

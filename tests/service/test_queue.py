@@ -9,11 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from flopwise.fitting.catalogue import builtin
 from flopwise.service.store import jobs as queue
 from flopwise.service.store.db import Database, open_database
-from flopwise.service.store.laws import load_since, publish, versions_of
+from flopwise.service.store.laws import LAWS
+from flopwise.service.store.published import versions_of
 from flopwise.service.store.runs import RunRecord, ingest, list_runs
+from tests.service.publishing import publish_law
 
 
 @pytest.fixture
@@ -65,33 +66,17 @@ def test_expired_lease_is_reclaimed_and_the_old_holder_cannot_finish(db: Databas
     assert job.progress.get("reclaimed") == 1
     # the first holder wakes up: its heartbeat, completion and failure are all refused
     assert not queue.heartbeat(db, job_id, "zombie", 30.0)
-    law = builtin("epoch-2024").evolve(id="data-chinchilla")
     with db.write_session() as session, session.begin():
-        publish(
-            session,
-            law,
-            dataset="data",
-            form="chinchilla",
-            method="approach3",
-            job_id=job_id,
-            report={},
-        )
+        publish_law(session, "data-chinchilla", job_id)
         refused = not queue.complete(session, job_id, "zombie", {})
         session.rollback()  # what the worker does when completion is refused
     assert refused
     assert queue.fail(db, job_id, "zombie", "late", retry=True) is None
     with db.write_session() as session, session.begin():
-        publish(
-            session,
-            law,
-            dataset="data",
-            form="chinchilla",
-            method="approach3",
-            job_id=job_id,
-            report={},
-        )
-        assert queue.complete(session, job_id, "rescuer", {"law_id": law.id, "version": 1})
-    assert versions_of(db, "data-chinchilla") == [1]  # published exactly once
+        publish_law(session, "data-chinchilla", job_id)
+        result = {"law_id": "data-chinchilla", "version": 1}
+        assert queue.complete(session, job_id, "rescuer", result)
+    assert versions_of(db, LAWS, "data-chinchilla") == [1]  # published exactly once
 
 
 def test_retries_are_bounded(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,25 +138,6 @@ def test_concurrent_claims_take_each_job_once(db: Database) -> None:
     assert sorted(claimed) == sorted(ids)
 
 
-def test_law_versions_count_up(db: Database) -> None:
-    law = builtin("epoch-2024").evolve(id="mine-chinchilla")
-    for expected in (1, 2, 3):
-        with db.write_session() as session, session.begin():
-            version, _ = publish(
-                session,
-                law,
-                dataset="mine",
-                form="chinchilla",
-                method="approach3",
-                job_id=None,
-                report={},
-            )
-        assert version == expected
-    stored = load_since(db, 0)
-    assert [r.law.version for r in stored] == [1, 2, 3]
-    assert stored[0].law.constants == dict(law.constants)
-
-
 def test_ingestion_is_idempotent_on_dataset_run_tokens(db: Database) -> None:
     rec = RunRecord(dataset="d", run="r", params=1e8, tokens=1e9, loss=3.0, tags={"k": "v"})
     first = ingest(
@@ -206,27 +172,6 @@ def test_one_refit_per_dataset_runs_at_a_time(db: Database) -> None:
         assert queue.complete(session, first, "w1", None, now=now + 4)
     job = queue.claim(db, "w3", 30.0, ("refit",), now=now + 4)
     assert job is not None and job.id == second
-
-
-def test_a_stale_snapshot_never_replaces_a_newer_law(db: Database) -> None:
-    law = builtin("epoch-2024").evolve(id="race-chinchilla")
-    published = []
-    for snapshot in (24, 12, 24, 36):  # the fit on 12 observations finishes last-but-two
-        with db.write_session() as session, session.begin():
-            published.append(
-                publish(
-                    session,
-                    law,
-                    dataset="race",
-                    form="chinchilla",
-                    method="approach3",
-                    job_id=None,
-                    report={},
-                    snapshot=snapshot,
-                )
-            )
-    assert published == [(1, False), (1, True), (2, False), (3, False)]
-    assert [r.report["snapshot"] for r in load_since(db, 0)] == [24, 24, 36]
 
 
 def test_cancel_queued_and_running_jobs(db: Database) -> None:

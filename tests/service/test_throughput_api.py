@@ -6,17 +6,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 
-from flopwise.fitting.throughput.catalogue import builtin_throughput
 from flopwise.fitting.throughput.fit import gemstones_step_times
-from flopwise.service.store.db import open_database
-from flopwise.service.store.throughput import publish_throughput
+from flopwise.service.store.published import PublishResult
 from tests.service.conftest import SettingsFactory, live_app, wait_for_job
+from tests.service.publishing import publish_model, writing
 
 GEMSTONES_TIME = {
     "law": "gemstones-2025",
@@ -132,17 +130,10 @@ def test_overspend_and_its_plot(query_client: httpx.Client) -> None:
 def test_published_model_is_listed_versioned_and_answers(
     make_settings: SettingsFactory, store_url: str
 ) -> None:
-    base = builtin_throughput("h100-default")
-    db = open_database(store_url)
-    try:
-        assert publish_throughput(db, replace(base, id="lab-h100"), dataset="lab", job_id="j1") == 1
-        assert (
-            publish_throughput(db, replace(base, id="lab-h100"), dataset="lab", job_id="j1") is None
-        )
-        faster = replace(base, id="lab-h100", matmul_efficiency=0.9)
-        assert publish_throughput(db, faster, dataset="lab", job_id="j2") == 2
-    finally:
-        db.dispose()
+    with writing(store_url) as session:
+        assert publish_model(session, "lab-h100", "j1") == PublishResult(1, "published")
+        assert publish_model(session, "lab-h100", "j1") == PublishResult(1, "repeated")
+        assert publish_model(session, "lab-h100", "j2", efficiency=0.9).version == 2
     with live_app(make_settings(), start_workers=False) as url, httpx.Client(base_url=url) as http:
         listed = {m["id"]: m for m in http.get("/v1/throughput").json()["data"]}
         assert listed["lab-h100"]["version"] == 2 and listed["lab-h100"]["versions"] == [1, 2]

@@ -19,9 +19,10 @@ def test_nothing_starts_past_the_deadline(tmp_path: Path) -> None:
     exits: list[tuple[str, bool]] = []
     outcome = run_jobs(jobs, devices=["cpu0"], kind="cpu", threads=1,
                        deadline=time.monotonic() - 1, on_event=lambda r, e: None,
-                       on_exit=lambda r, ok: exits.append((r, ok)))  # fmt: skip
+                       on_exit=lambda r, status, why: exits.append((r, status == "done")))  # fmt: skip
     assert sorted(outcome.skipped) == ["r0", "r1", "r2"]
-    assert not outcome.finished and not outcome.failed and not exits
+    assert not outcome.finished and not outcome.failed
+    assert sorted(exits) == [("r0", False), ("r1", False), ("r2", False)]  # each said so
 
 
 def test_a_failing_job_is_retried_then_reported(tmp_path: Path) -> None:
@@ -31,7 +32,7 @@ def test_a_failing_job_is_retried_then_reported(tmp_path: Path) -> None:
     exits: list[tuple[str, bool]] = []
     outcome = run_jobs([JobSpec("bad", run_dir, 1, 1.0)], devices=["cpu0"], kind="cpu",
                        threads=1, deadline=time.monotonic() + 300, on_event=lambda r, e: None,
-                       on_exit=lambda r, ok: exits.append((r, ok)), retries=1)  # fmt: skip
+                       on_exit=lambda r, status, why: exits.append((r, status == "done")), retries=1)  # fmt: skip
     assert exits == [("bad", False)]
     assert "job: missing" in outcome.failed["bad"]  # the child's one-line error
     assert (run_dir / "stderr.log").read_text().count("error") == 2  # tried twice
@@ -68,7 +69,7 @@ def test_a_two_device_job_runs_under_torchrun(corpus_dir: Path, tmp_path: Path) 
     seen: list[dict[str, Any]] = []
     outcome = run_jobs([JobSpec("pair", run_dir, 2, 1.0)], devices=["cpu0", "cpu1"], kind="cpu",
                        threads=1, deadline=time.monotonic() + 300,
-                       on_event=lambda r, e: seen.append(e), on_exit=lambda r, ok: None)  # fmt: skip
+                       on_event=lambda r, e: seen.append(e), on_exit=lambda r, status, why: None)  # fmt: skip
     assert outcome.finished == ["pair"], (run_dir / "stderr.log").read_text()[-2000:]
     start = next(e for e in seen if e["event"] == "start")
     assert start["world_size"] == 2

@@ -8,6 +8,7 @@ can be cancelled (``POST /v1/jobs/{id}/cancel``).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
@@ -18,6 +19,7 @@ from flopwise.service.api.responses import AUTH, BODY, CONFLICT, FORBIDDEN, INVA
 from flopwise.service.config import Settings
 from flopwise.service.errors import FieldError
 from flopwise.service.jobs.calibration import calibration_available
+from flopwise.service.jobs.trainers import live_trainers
 from flopwise.service.schemas.jobs import CalibrationCreate, JobAccepted
 from flopwise.service.store import jobs as queue
 
@@ -31,6 +33,24 @@ def _request(body: SweepRequest, settings: Settings) -> SweepRequest:
         return body
     default = SweepRequest.model_fields["corpus_bytes"].default
     return body.model_copy(update={"corpus_bytes": min(default, settings.max_corpus_bytes)})
+
+
+def _confined(body: SweepRequest, settings: Settings) -> SweepRequest:
+    """``body`` with its corpus as the absolute path it resolves to, which must lie under
+    the operator's corpus root: a calibration cannot make the trainer read whatever
+    this service can (``../../etc/passwd``)."""
+    if not body.corpus:
+        return body
+    root = settings.corpora
+    path = Path(body.corpus)
+    resolved = (path if path.is_absolute() else root / path).resolve()
+    if not resolved.is_relative_to(root):
+        raise FieldError(
+            ("body", "corpus"),
+            f"corpus: must lie under the corpus root {root} (FLOPWISE_CORPUS_ROOT); "
+            "relative paths are taken from it",
+        )
+    return body.model_copy(update={"corpus": str(resolved)})
 
 
 def _caps(body: SweepRequest, settings: Settings) -> None:
@@ -74,23 +94,25 @@ def create_calibration(
 
     Cross-field rules (422 naming the field): exactly one of ``flops`` or ``gpu_hours``;
     ``gpu_hours`` needs a known ``gpu``; ``time_cap_hours`` and ``corpus_bytes`` within
-    the operator's caps. 403 without a configured API key; 409 when the trainer is not
+    the operator's caps; ``corpus`` under FLOPWISE_CORPUS_ROOT (default
+    ``<data_dir>/corpora``; relative paths are taken from it). 403 without a configured API key; 409 when the trainer is not
     installed (or ``executor: slurm`` without ``sbatch``) or
     FLOPWISE_MAX_CONCURRENT_CALIBRATIONS sweeps are queued or running. The trainer
     reports to ``FLOPWISE_PUBLIC_URL`` (or the bound address), never the request's Host."""
-    sweep = _request(body, settings)
+    sweep = _confined(_request(body, settings), settings)
     _caps(sweep, settings)
     missing = calibration_available(settings, sweep.executor)
     if missing is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=missing)
     payload = sweep.model_dump(mode="json")
     with db.write_session() as session, session.begin():
-        active = queue.count_active(session, "calibration")
+        active = queue.count_active(session, "calibration") + live_trainers(db)
         if active >= settings.max_concurrent_calibrations:
             raise HTTPException(
                 status.HTTP_409_CONFLICT,
-                detail=f"{active} calibration(s) already queued or running "
-                "(FLOPWISE_MAX_CONCURRENT_CALIBRATIONS); cancel one or wait",
+                detail=f"{active} calibration(s) already queued or running, or trainers of "
+                "ended ones still running here (FLOPWISE_MAX_CONCURRENT_CALIBRATIONS); "
+                "cancel one or wait",
             )
         job_id = queue.enqueue(session, "calibration", payload, max_attempts=1)
     return {"job_id": job_id, "status": "queued"}

@@ -3,8 +3,9 @@ hyper-parameter law (``fitting.hyperlaws``), every built-in law's beside it; and
 sweep fits ``POST /v1/hyperparams/fit`` and ``POST /v1/critical-batch/fit``, whose runs
 come inline (the run store does not hold learning rates or batches).
 
-Synchronous: an answer is a few power laws; a fit is small least-squares problems and
-at most 2,000 bootstrap refits, well under a second for a sweep of hundreds of runs.
+An answer is a few power laws (a quarter of a millisecond), answered on the event
+loop; a fit is small least-squares problems and up to 2,000 bootstrap refits over up to
+100,000 runs, so it runs on the one bounded pool with a deadline (``service.executor``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from fastapi import APIRouter, Depends
 
 from flopwise.fitting.hyperlaws import builtin_hyper
 from flopwise.service import queries
-from flopwise.service.api.deps import require_reader
-from flopwise.service.api.responses import AUTH, BODY, INVALID
+from flopwise.service.api.deps import AnswersDep, require_reader
+from flopwise.service.api.responses import AUTH, BODY, BUSY, INVALID
 from flopwise.service.schemas.hyper import HyperparamsPublic, HyperparamsRequest
 from flopwise.service.schemas.sweep_fits import (
     CriticalFitPublic,
@@ -35,21 +36,21 @@ router = APIRouter(
 
 
 @router.post("/hyperparams", response_model=HyperparamsPublic)
-def post_hyperparams(body: HyperparamsRequest) -> dict[str, Any]:
+async def post_hyperparams(body: HyperparamsRequest) -> dict[str, Any]:
     """Learning rate and batch (tokens and sequences) for N parameters trained on D
     tokens, from one law; the answer names it and lists every built-in law's answer."""
     return queries.hyperparams(builtin_hyper(body.law), body)
 
 
-@router.post("/hyperparams/fit", response_model=HyperFitPublic)
-def post_hyperparams_fit(body: HyperFitRequest) -> dict[str, Any]:
+@router.post("/hyperparams/fit", response_model=HyperFitPublic, responses=BUSY)
+async def post_hyperparams_fit(body: HyperFitRequest, answers: AnswersDep) -> dict[str, Any]:
     """Best learning rate and batch per (N, D) of a sweep, and LR* and B* as power laws in
     N and D with bootstrap bands (the law ``flopwise hyperparams --law-file`` reads)."""
-    return hyper_fit_answer(body)
+    return await answers.executor.run(hyper_fit_answer, body)
 
 
-@router.post("/critical-batch/fit", response_model=CriticalFitPublic)
-def post_critical_batch_fit(body: CriticalFitRequest) -> dict[str, Any]:
+@router.post("/critical-batch/fit", response_model=CriticalFitPublic, responses=BUSY)
+async def post_critical_batch_fit(body: CriticalFitRequest, answers: AnswersDep) -> dict[str, Any]:
     """S_min and B_noise per group (McCandlish et al. 2018), and B_noise as power laws in
     data size and model size across groups."""
-    return critical_fit_answer(body)
+    return await answers.executor.run(critical_fit_answer, body)

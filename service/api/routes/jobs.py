@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
 from flopwise.service.api.deps import (
     DatabaseDep,
-    RegistryDep,
+    RegistriesDep,
     SettingsDep,
+    may_write,
     require_reader,
     require_writer,
 )
 from flopwise.service.api.responses import AUTH, BODY, CONFLICT, INVALID, NOT_FOUND
 from flopwise.service.errors import FieldError, field_error
+from flopwise.service.jobs.calibration import clean_up_after
 from flopwise.service.jobs.refit import refit_payload
-from flopwise.service.registry import LawRegistry
+from flopwise.service.registry import Registries
 from flopwise.service.schemas.jobs import FitCreate, JobAccepted, JobPublic, JobsPublic
 from flopwise.service.store import jobs as queue
 from flopwise.service.store.jobs import Job
@@ -74,25 +77,55 @@ def _job_or_404(db: DatabaseDep, job_id: str) -> Any:
     dependencies=[Depends(require_reader)],
     responses=NOT_FOUND,
 )
-def read_job(job_id: JobId, db: DatabaseDep, registry: RegistryDep) -> Any:
+def read_job(job_id: JobId, db: DatabaseDep, registries: RegistriesDep, request: Request) -> Any:
     """A job's status, progress, result (``{law_id, version}`` for a published fit) and error.
 
-    Once this says a fit published a version, this process's answers use it."""
+    Once this says a fit published a version, this process's answers use it (and the
+    throughput model its report says it published)."""
     job = _job_or_404(db, job_id)
-    _catch_up(registry, [job])
-    return job
+    _catch_up(registries, [job])
+    return shown(job, may_write(request))
 
 
-def _catch_up(registry: LawRegistry, jobs: list[Job]) -> None:
+PRIVATE = frozenset(
+    {"corpus", "slurm_account", "slurm_partition", "slurm_qos", "slurm_options", "service_url"}
+)
+"""Payload fields only writers see: where a calibration reads its text from, which
+Slurm account pays for it."""
+
+
+def shown(job: Job, writer: bool) -> Job:
+    """``job`` as a reader sees it: without the payload's private fields, the worker's
+    ``host:pid`` or the trainer's process, unless the request may write."""
+    if writer:
+        return job
+    progress = {k: v for k, v in job.progress.items() if k != "trainer"}
+    payload = {k: v for k, v in job.payload.items() if k not in PRIVATE}
+    return replace(job, payload=payload, progress=progress, lease_owner=None)
+
+
+def _ref(block: Any, id_key: str) -> tuple[str, int] | None:
+    """``(id, version)`` of a ``{id_key: str, "version": int}`` block, else ``None``."""
+    if not isinstance(block, dict):
+        return None
+    ident, version = block.get(id_key), block.get("version")
+    if isinstance(ident, str) and isinstance(version, int) and not isinstance(version, bool):
+        return ident, version
+    return None
+
+
+def _catch_up(registries: Registries, jobs: list[Job]) -> None:
     """Load the versions that succeeded ``jobs`` published before reporting them (the
-    worker refreshes just after its commit, so a poll could otherwise win the race)."""
-    published = []
-    for job in jobs:
-        result = job.result or {}
-        law_id, version = result.get("law_id"), result.get("version")
-        if job.status == "succeeded" and isinstance(law_id, str) and isinstance(version, int):
-            published.append((law_id, version))
-    registry.catch_up(published)
+    worker refreshes just after its commit, so a poll could otherwise win the race):
+    laws from the jobs' results, then throughput models from those laws' reports (a
+    refit publishes its throughput model before its law)."""
+    done = [job.result for job in jobs if job.status == "succeeded"]
+    laws = [ref for ref in (_ref(result, "law_id") for result in done) if ref is not None]
+    registries.laws.catch_up(laws)
+    records = [registries.laws.record(*law) for law in laws]
+    blocks = [r.report.get("throughput") for r in records if r is not None]
+    models = [_ref(b, "id") for b in blocks if isinstance(b, dict) and b.get("published")]
+    registries.throughput.catch_up([m for m in models if m is not None])
 
 
 @router.post(
@@ -101,12 +134,16 @@ def _catch_up(registry: LawRegistry, jobs: list[Job]) -> None:
     dependencies=[Depends(require_writer)],
     responses={**NOT_FOUND, **CONFLICT},
 )
-def cancel_job(job_id: JobId, db: DatabaseDep) -> Any:
+def cancel_job(job_id: JobId, db: DatabaseDep, settings: SettingsDep) -> Any:
     """Cancel a queued or running job. A running calibration's trainer (its whole process
     group) is stopped within a heartbeat; the job's ``progress`` keeps what it finished.
-    409 when the job has already ended."""
-    _job_or_404(db, job_id)
-    if queue.cancel(db, job_id) != "cancelled":
+    A calibration no live worker holds (its worker died, or it ended) has what it left
+    stopped here: its trainer on this host, its Slurm jobs. 409 when the job has ended
+    and left nothing running."""
+    before = _job_or_404(db, job_id)
+    cancelled = queue.cancel(db, job_id) == "cancelled"
+    cleaned = clean_up_after(before, settings)
+    if not cancelled and not cleaned:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"job {job_id!r} already ended")
     return _job_or_404(db, job_id)
 
@@ -114,7 +151,8 @@ def cancel_job(job_id: JobId, db: DatabaseDep) -> Any:
 @router.get("/jobs", response_model=JobsPublic, dependencies=[Depends(require_reader)])
 def read_jobs(
     db: DatabaseDep,
-    registry: RegistryDep,
+    registries: RegistriesDep,
+    request: Request,
     status_: Annotated[
         Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
         Query(alias="status"),
@@ -124,5 +162,6 @@ def read_jobs(
 ) -> Any:
     """The newest jobs, optionally by status and kind."""
     jobs = queue.list_jobs(db, status=status_, kind=kind, limit=limit)
-    _catch_up(registry, jobs)
-    return {"data": jobs, "count": len(jobs)}
+    _catch_up(registries, jobs)
+    writer = may_write(request)
+    return {"data": [shown(job, writer) for job in jobs], "count": len(jobs)}

@@ -7,16 +7,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Depends, Response
 
-from flopwise.fitting.catalogue import BUILTIN_LAWS
 from flopwise.fitting.laws import Law, to_dict
-from flopwise.service.api.deps import DatabaseDep, RegistryDep, require_reader
-from flopwise.service.api.responses import AUTH, NOT_FOUND
+from flopwise.service.api.deps import (
+    AnswersDep,
+    DatabaseDep,
+    RegistryDep,
+    require_reader,
+    resolve_or_404,
+)
+from flopwise.service.api.responses import AUTH, BUSY, NOT_FOUND
 from flopwise.service.jobs.refit import json_ready
 from flopwise.service.plot import PlotCache
-from flopwise.service.registry import LawRegistry, UnknownLaw
+from flopwise.service.registry import LawRegistry
 from flopwise.service.schemas.laws import LawPublic, LawsPublic
+from flopwise.service.store.db import Database
 from flopwise.service.store.runs import load_records
 
 router = APIRouter(
@@ -37,33 +43,25 @@ def _summary(law: Law, registry: LawRegistry) -> dict[str, Any]:
     }
 
 
-def _resolve(registry: LawRegistry, law_ref: str) -> Law:
-    try:
-        return registry.resolve(law_ref)
-    except UnknownLaw as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
-
-
 @router.get("/laws", response_model=LawsPublic)
 async def read_laws(registry: RegistryDep) -> dict[str, Any]:
     """The catalogue: every built-in law and the latest version of every fitted one."""
-    laws = [*BUILTIN_LAWS.values(), *(rec.law for rec in registry.fitted())]
-    data = [_summary(law, registry) for law in laws]
+    data = [_summary(law, registry) for law in registry.latest()]
     return {"data": data, "count": len(data)}
 
 
 @router.get("/laws/{law_id}", response_model=LawPublic, responses=NOT_FOUND)
 async def read_law(law_id: str, registry: RegistryDep) -> dict[str, Any]:
     """One law with its constants, definitions, source, fitted range and fit report."""
-    law = _resolve(registry, law_id)
+    law = resolve_or_404(registry, law_id)
     data = to_dict(law)
     record = registry.record(law.id, law.version)
     fit = None
     if record is not None:
         fit = {
             "dataset": record.dataset,
-            "method": record.method,
-            "form": record.form,
+            "method": record.labels.get("method", ""),
+            "form": record.labels.get("form", law.form),
             "job_id": record.job_id,
             "published_at": record.created_at,
             "report": record.report,
@@ -87,15 +85,22 @@ async def read_law(law_id: str, registry: RegistryDep) -> dict[str, Any]:
     }
 
 
+def _plot(law: Law, registry: LawRegistry, db: Database) -> bytes:
+    record = registry.record(law.id, law.version)
+    records = load_records(db, record.dataset) if record is not None else []
+    return PLOTS.get(law, records)
+
+
 @router.get(
     "/laws/{law_id}/plot.png",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}, **NOT_FOUND},
+    responses={200: {"content": {"image/png": {}}}, **NOT_FOUND, **BUSY},
 )
-def plot_law(law_id: str, registry: RegistryDep, db: DatabaseDep) -> Response:
-    """The law against the runs it was fitted on (PNG)."""
-    law = _resolve(registry, law_id)
-    record = registry.record(law.id, law.version)
-    records = load_records(db, record.dataset) if record is not None else []
-    png = PLOTS.get(law, records)
+async def plot_law(
+    law_id: str, registry: RegistryDep, db: DatabaseDep, answers: AnswersDep
+) -> Response:
+    """The law against the runs it was fitted on (PNG; drawn on the one bounded pool, one
+    figure at a time)."""
+    law = resolve_or_404(registry, law_id)
+    png = await answers.executor.run(_plot, law, registry, db)
     return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=60"})

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends
 
-from flopwise.fitting.throughput.catalogue import builtin_throughputs
 from flopwise.fitting.throughput.model import ThroughputModel, to_dict
-from flopwise.service.api.deps import AnswersDep, require_reader
+from flopwise.service.api.deps import ThroughputDep, require_reader, resolve_or_404
 from flopwise.service.api.responses import AUTH, NOT_FOUND
+from flopwise.service.registry import ThroughputRegistry
 from flopwise.service.schemas.throughput import ThroughputPublic, ThroughputsPublic
-from flopwise.service.store.throughput import ThroughputRegistry, UnknownThroughput
 
 router = APIRouter(
     prefix="/v1", tags=["throughput"], dependencies=[Depends(require_reader)], responses=AUTH
@@ -31,7 +30,7 @@ def registry_of(answers: Any) -> ThroughputRegistry:
 
 
 def _public(model: ThroughputModel, registry: ThroughputRegistry) -> dict[str, Any]:
-    record = registry.record(model)
+    record = registry.record(model.id, model.version)
     return {
         **to_dict(model),
         "builtin": record is None,
@@ -41,20 +40,13 @@ def _public(model: ThroughputModel, registry: ThroughputRegistry) -> dict[str, A
 
 
 @router.get("/throughput", response_model=ThroughputsPublic)
-def read_throughputs(answers: AnswersDep) -> dict[str, Any]:
+async def read_throughputs(registry: ThroughputDep) -> dict[str, Any]:
     """Every built-in throughput model and the latest version of every published one."""
-    registry = registry_of(answers)
-    models = [*builtin_throughputs().values(), *(r.model for r in registry.published())]
-    data = [_public(m, registry) for m in models]
+    data = [_public(m, registry) for m in registry.latest()]
     return {"data": data, "count": len(data)}
 
 
 @router.get("/throughput/{model_id}", response_model=ThroughputPublic, responses=NOT_FOUND)
-def read_throughput(model_id: str, answers: AnswersDep) -> dict[str, Any]:
+async def read_throughput(model_id: str, registry: ThroughputDep) -> dict[str, Any]:
     """One throughput model: constants, device, fitted range and fit diagnostics."""
-    registry = registry_of(answers)
-    try:
-        model = registry.resolve(model_id)
-    except UnknownThroughput as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
-    return _public(model, registry)
+    return _public(resolve_or_404(registry, model_id), registry)
