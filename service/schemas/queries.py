@@ -31,6 +31,7 @@ from flopwise.service.schemas.common import (
     between,
     public_model,
 )
+from flopwise.service.schemas.curves import CurvePointPublic, ScheduleIn
 from flopwise.service.schemas.moe import MoEPlanPublic, Precision, VocabularyPublic
 from flopwise.service.schemas.rules import exactly_one, excludes, given, needs, rules
 
@@ -302,6 +303,11 @@ class PredictRequest(Request):
     unique_tokens: Tokens | None = None
     """Distinct tokens among the training tokens (data-constrained laws), 1 to 1e18."""
     level: float = LevelField
+    schedule: ScheduleIn | None = None
+    """The run's learning-rate schedule, for loss-curve laws (docs/laws.md §20): the
+    loss after ``tokens`` of it (the CLI takes each field as a flag, ``--schedule KIND``)."""
+    curve: bool = False
+    """Loss-curve laws: also answer the whole predicted curve up to ``tokens``."""
 
 
 class PredictPublic(BaseModel):
@@ -315,6 +321,8 @@ class PredictPublic(BaseModel):
     caveats: list[str]
     params: float | None
     tokens: float
+    curve: list[CurvePointPublic] | None = None
+    """Loss-curve laws asked for ``curve``: the predicted curve up to ``tokens``."""
 
 
 class FrontierRequest(Request):
