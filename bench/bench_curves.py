@@ -1,4 +1,4 @@
-"""Loss-curve laws on the OLMo ladder (issue 23, docs/laws.md §20.7): predict the final C4
+"""Loss-curve laws on the OLMo ladder (issue 23, docs/laws.md §21.7): predict the final C4
 loss of the five 3B runs from the 190M-1B runs plus the first half of each 3B run.
 
 Each curve form (``multi-power``, ``tissue``) is fitted on every checkpoint of the 190M,
@@ -157,7 +157,7 @@ def main() -> None:
         "",
         "data: allenai/OLMo-ladder @ 67a3f440 (Apache-2.0), bundled as "
         "fitting/datasets/olmo_ladder_c4.csv (`olmo-ladder`); C4 validation loss; cosine "
-        "schedules rebuilt from the ladder's rule (docs/laws.md §20.3). Checkpoints before "
+        "schedules rebuilt from the ladder's rule (docs/laws.md §21.3). Checkpoints before "
         f"{EARLY:g} N tokens left out. Summed Huber (delta 1e-3) on log loss, no bootstrap.",
         "",
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
@@ -110,6 +110,7 @@ class AsyncRuns(_Part):
         refit: bool = True,
         skip_stored: bool = True,
         progress: Progress | None = None,
+        metrics: Sequence[str] = (),
     ) -> UploadReport:
         flow = upload(
             path,
@@ -119,6 +120,7 @@ class AsyncRuns(_Part):
             refit=refit,
             skip_stored=skip_stored,
             progress=progress,
+            metrics=metrics,
         )
         return await self._run(flow)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
@@ -122,6 +122,7 @@ class Runs(_Part):
         refit: bool = True,
         skip_stored: bool = True,
         progress: Progress | None = None,
+        metrics: Sequence[str] = (),
     ) -> UploadReport:
         """Send a CSV or JSON-lines file of runs (:mod:`flopwise.client.upload`)."""
         flow = upload(
@@ -132,6 +133,7 @@ class Runs(_Part):
             refit=refit,
             skip_stored=skip_stored,
             progress=progress,
+            metrics=metrics,
         )
         return self._run(flow)
 

@@ -196,6 +196,9 @@ class Run:
     tags: dict[str, str] = field(default_factory=dict)
     created_at: float = 0.0
     unique_tokens: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    """Named metrics besides the loss (a task's accuracy and bits per byte, docs/laws.md
+    §20); empty when the run carries none."""
 
 
 @dataclass(frozen=True)

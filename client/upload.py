@@ -94,9 +94,17 @@ def _table(path: Path) -> tuple[Table, list[str]]:
 
 
 def _check_columns(
-    table: Table, columns: Mapping[str, str], given: Mapping[str, str | None], dataset: str | None
+    table: Table,
+    columns: Mapping[str, str],
+    given: Mapping[str, str | None],
+    dataset: str | None,
+    metrics: Sequence[str],
 ) -> None:
     present = table.columns()
+    for column in metrics:
+        if column not in present:
+            listed = ", ".join(sorted(present)) or "none"
+            raise ArgumentError("metric_col", f"no column {column!r} (columns: {listed})")
     for name in MAPPED:
         explicit = bool(given.get(name))
         if (name in REQUIRED or explicit) and columns[name] not in present:
@@ -185,17 +193,19 @@ def upload(
     refit: bool = True,
     skip_stored: bool = True,
     progress: Progress | None = None,
+    metrics: Sequence[str] = (),
 ) -> Flow[UploadReport]:
     """Send the runs of ``path`` (module docstring). ``columns`` maps fields to the
     file's columns (``{"params": "N"}``; :data:`~flopwise.fitting.tables.MAPPED` lists
-    them); a bad file, column or batch size raises ``ArgumentError`` naming it before
+    them), ``metrics`` names columns the runs carry as named metrics (docs/laws.md
+    §20); a bad file, column or batch size raises ``ArgumentError`` naming it before
     anything is sent."""
     if batch_size < 1:
         raise ArgumentError("batch_size", f"at least 1, got {batch_size}")
     table, lines = _table(Path(path))
     given = dict(columns or {})
     cols = mapping(given)
-    _check_columns(table, cols, given, dataset)
+    _check_columns(table, cols, given, dataset, metrics)
     keys = {r.line: _key(r, cols, dataset) for r in table.records}
     pending: list[Record] = list(table.records)
     if skip_stored:
@@ -203,6 +213,8 @@ def upload(
         pending = [r for r in pending if keys[r.line] not in stored]
     params: dict[str, Any] = {f"{f}_col": c for f, c in cols.items() if c != f}
     params.update(dataset=dataset, refit="true" if refit else "false")
+    if metrics:
+        params["metric_col"] = list(metrics)
     total, done = Ingested(), 0
     rejected: list[Rejected] = []
     if progress is not None:

@@ -11,10 +11,12 @@ only the floors below it (docs/architecture.md draws them; the import contracts 
 pyproject.toml enforce them): ``errors``/``checks``; ``counting``, ``flops``,
 ``hardware``, ``runs``; ``stats``, ``uncertainty``; ``laws``; ``shape``, ``datasets``,
 ``bundled``; ``forms`` (one module per law form, and the registry); ``prediction``,
-``hyperparams``, ``inference``, ``critical_batch``; ``hyperlaws``; ``allocation``;
-``throughput/`` (model, fit, catalogue, time-optimal, critical, overspend); ``fit/`` (the
-fitting engine); ``catalogue`` (built-in laws);
-``coverage``; ``regenerate`` (rewrites the shipped files; never imported at runtime).
+``hyperparams``, ``inference``, ``critical_batch``; ``hyperlaws``, ``downstream``
+(benchmark metrics through a law's links, ``links`` below ``laws``); ``allocation``;
+``throughput/`` (model, fit, catalogue, time-optimal, critical, overspend), ``targets``;
+``fit/`` (the fitting engine); ``catalogue`` (built-in laws); ``coverage``,
+``downstream_coverage``; ``regenerate`` (rewrites the shipped files; never imported at
+runtime).
 """
 
 from __future__ import annotations
@@ -27,25 +29,29 @@ if TYPE_CHECKING:
     from flopwise.fitting.allocation import Allocation, Frontier, allocate, frontier
     from flopwise.fitting.catalogue import BUILTIN_LAWS, DEFAULT_LAW, builtin
     from flopwise.fitting.counting import ArchFamily, ArchSpec, Counts, count
+    from flopwise.fitting.downstream import predict_metrics
     from flopwise.fitting.flops import flops_per_token
     from flopwise.fitting.hardware import GPUS, budget_to_flops, cost_of
     from flopwise.fitting.inference import inference_optimal_for_loss, quality_loss
-    from flopwise.fitting.laws import CDefinition, Domain, Form, Law, NDefinition
+    from flopwise.fitting.laws import CDefinition, Domain, DownstreamLink, Form, Law, NDefinition
     from flopwise.fitting.prediction import Prediction, predict
     from flopwise.fitting.runs import Runs
     from flopwise.fitting.shape import Shape, ShapeConstraints
+    from flopwise.fitting.targets import target_budget
 
 _EXPORTS = {
     "allocation": ("Allocation", "Frontier", "allocate", "frontier"),
     "catalogue": ("BUILTIN_LAWS", "DEFAULT_LAW", "builtin"),
     "counting": ("ArchFamily", "ArchSpec", "Counts", "count"),
+    "downstream": ("predict_metrics",),
     "flops": ("flops_per_token",),
     "hardware": ("GPUS", "budget_to_flops", "cost_of"),
     "inference": ("inference_optimal_for_loss", "quality_loss"),
-    "laws": ("CDefinition", "Domain", "Form", "Law", "NDefinition"),
+    "laws": ("CDefinition", "DownstreamLink", "Domain", "Form", "Law", "NDefinition"),
     "prediction": ("Prediction", "predict"),
     "runs": ("Runs",),
     "shape": ("Shape", "ShapeConstraints"),
+    "targets": ("target_budget",),
 }
 
 __all__ = [
@@ -58,6 +64,7 @@ __all__ = [
     "CDefinition",
     "Counts",
     "Domain",
+    "DownstreamLink",
     "Form",
     "Frontier",
     "Law",
@@ -75,7 +82,9 @@ __all__ = [
     "frontier",
     "inference_optimal_for_loss",
     "predict",
+    "predict_metrics",
     "quality_loss",
+    "target_budget",
 ]
 """The lazily loaded names (``tests/fitting/test_public_api.py`` pins them)."""
 

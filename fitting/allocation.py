@@ -30,7 +30,7 @@ from flopwise.fitting.hyperlaws import (
 )
 from flopwise.fitting.hyperparams import Hyperparameters
 from flopwise.fitting.laws import CDefinition, Law, NDefinition
-from flopwise.fitting.prediction import loss_band
+from flopwise.fitting.prediction import loss_band, predict
 from flopwise.fitting.shape import (
     Shape,
     ShapeConstraints,
@@ -43,6 +43,7 @@ from flopwise.fitting.stats import DEFAULT_LEVEL, check_level
 
 __all__ = [
     "MAX_FLOPS",
+    "MIN_TOKENS_PER_PARAM",
     "Allocation",
     "Frontier",
     "allocate",
@@ -239,6 +240,21 @@ def _smallest(law: Law, constraints: ShapeConstraints, width: Any, depth: Any) -
     return (np.asarray(depth) == constraints.min_depth) & (np.asarray(width) == narrowest)
 
 
+MIN_TOKENS_PER_PARAM = 1.0
+"""A budget that trains even the smallest feasible shape on fewer tokens per parameter
+than this is refused: no shape can usefully spend it."""
+
+
+def _below_floor(
+    law: Law, constraints: ShapeConstraints, shape: Shape, cost: float, budget: float
+) -> bool:
+    """Whether N* lies below the smallest feasible shape: the answer's shape is the
+    smallest and, trained on the law's D*, costs more than the tolerance over the budget."""
+    return bool(_smallest(law, constraints, shape.width, shape.depth)) and (
+        cost > budget * (1.0 + SHAPE_COST_TOLERANCE)
+    )
+
+
 def refuse_too_small(
     law: Law,
     budgets: np.ndarray,
@@ -249,20 +265,31 @@ def refuse_too_small(
     *,
     name: str = "flops",
 ) -> None:
-    """``ArgumentError(name)`` when even the smallest feasible shape, trained on the
-    answer's tokens (costing ``costs``), overspends a budget by more than
-    :data:`~fitting.caveats.SHAPE_COST_TOLERANCE`: no shape can spend it."""
-    over = _smallest(law, constraints, width, depth) & (
-        np.asarray(costs) > np.asarray(budgets) * (1.0 + SHAPE_COST_TOLERANCE)
+    """``ArgumentError(name)`` when a budget's shape is the smallest feasible one, costs
+    (``costs``, trained on the answer's tokens) more than the budget, and the budget
+    trains it on fewer than :data:`MIN_TOKENS_PER_PARAM` tokens per parameter: no shape
+    can usefully spend it. (Where the budget trains it on more, ``allocate`` plans that
+    shape on the tokens the budget buys and says so.)"""
+    width, depth = np.asarray(width), np.asarray(depth)
+    family = constraints.family(law.family)
+    total = np.asarray(law_params(NDefinition.TOTAL, family, width, depth), dtype=float)
+    per_token = np.asarray(costs, dtype=float) / np.asarray(budgets, dtype=float)
+    fpt = np.asarray(law_flops_per_token(law, family, width, depth), dtype=float)
+    bought = np.asarray(budgets, dtype=float) / fpt
+    over = (
+        _smallest(law, constraints, width, depth)
+        & (per_token > 1.0 + SHAPE_COST_TOLERANCE)
+        & (bought < MIN_TOKENS_PER_PARAM * total)
     )
     if np.any(over):
         i = int(np.argmax(over))
         raise ArgumentError(
             name,
             f"{float(np.asarray(budgets)[i]):.3g} FLOPs is too small for any feasible shape: "
-            f"the smallest, {int(np.asarray(width)[i])} x {int(np.asarray(depth)[i])}, trained "
-            f"on the tokens {law.id} gives costs {float(np.asarray(costs)[i]):.3g} FLOPs "
-            "(raise the budget, or allow smaller shapes: head_dim, vocab_size, min_width)",
+            f"the smallest, {int(width[i])} x {int(depth[i])} ({total[i]:.3g} params), "
+            f"would train on {bought[i]:.3g} tokens, under {MIN_TOKENS_PER_PARAM:g} per "
+            "parameter (raise the budget, or allow smaller shapes: head_dim, vocab_size, "
+            "min_width)",
         )
 
 
@@ -362,6 +389,24 @@ def allocate(
         law, np.array([training]), np.array([shape.flops_per_token * d]),
         np.array([shape.width]), np.array([shape.depth]), constraints,
     )  # fmt: skip
+    floor: tuple[str, ...] = ()
+    if _below_floor(law, constraints, shape, shape.flops_per_token * d, training):
+        # N* lies below the smallest shape: train that shape on the tokens the budget buys
+        n_star, n = n, float(law_params(law.n_definition, family, shape.width, shape.depth))
+        d = training / shape.flops_per_token
+        m_star = n if law.n_definition is NDefinition.MODEL_SCALE else None
+        curve = n_band = d_band = None
+        hyper = shape_hyperparameters(hyper_law, family, shape.width, shape.depth, d)
+        if loss is not None:
+            at = {"width": shape.width, "depth": shape.depth} if wd_law else {"params": n}
+            point = predict(law, tokens=d, unique_tokens=unique_tokens, level=level, **at)
+            loss, curve = point.loss, point.curve_interval
+        floor = (
+            f"N* = {n_star:.3g} lies below the smallest feasible shape ({shape.width} x "
+            f"{shape.depth}, {shape.params:,} params): the plan trains that shape on the "
+            f"{d:.3g} tokens the budget buys, not the law's optimum (allow smaller shapes: "
+            "head_dim, vocab_size, min_width)",
+        )
     warnings = _warnings(law, shape, constraints, wd_law)
     if loss is None:
         warnings.append(f"{law.id} ({law.form}) gives no loss prediction")
@@ -383,6 +428,7 @@ def allocate(
         level=level,
         caveats=(
             *answer_caveats(law, params=n, tokens=d, flops=c, intervals=loss is not None),
+            *floor,
             *shape_cost_caveat(shape.flops_per_token * d, c - inference_flops),
         ),
         tokens_per_param=d / (n if m_star is None else shape.params),

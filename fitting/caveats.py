@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from flopwise.fitting.laws import Law, NDefinition
+from flopwise.fitting.laws import DownstreamLink, Law, NDefinition
 from flopwise.fitting.uncertainty import DEFAULT_GROWTH, DEFAULT_NOISE_SD
 
 __all__ = [
     "SHAPE_COST_TOLERANCE",
     "answer_caveats",
     "fit_caveats",
+    "link_caveats",
     "n_label",
     "range_caveats",
     "ratio_caveat",
@@ -115,6 +116,25 @@ def ratio_caveat(law: Law, params: Any, tokens: Any) -> tuple[str, ...]:
         f"{shown} tokens per parameter is outside the {10**lo:.3g} to {10**hi:.3g} the law "
         "was fitted on: laws of this kind err most far from the ratios they saw, and "
         "loss_interval widens with the decades outside",
+    )
+
+
+def link_caveats(law_id: str, link: DownstreamLink, x: Any) -> tuple[str, ...]:
+    """A caveat when the intermediate loss ``x`` a downstream answer passes through (one
+    value or a path's) lies outside the range the link's step 2 was fitted on: the
+    metric is then an extrapolation of the link itself (docs/laws.md §20)."""
+    ends = _extremes(x)
+    if ends is None or link.x_range is None:
+        return ()
+    lo, hi = link.x_range
+    outside = [v for v in ends if not lo <= v <= hi]
+    if not outside:
+        return ()
+    shown = " and ".join(f"{v:.3g}" for v in dict.fromkeys(outside))
+    return (
+        f"{link.metric}: the predicted {link.via} {shown} lies outside the {lo:.3g} to "
+        f"{hi:.3g} that the {link.link} link of {law_id} was fitted on, so the metric "
+        "extrapolates the link itself",
     )
 
 

@@ -2,7 +2,7 @@
 
 Tissue et al. 2024 (arXiv:2408.11029) and Luo et al. 2025 (arXiv:2503.12811) predict the
 loss at a point of a run from sums over its LR history up to that point (docs/laws.md
-§20). A history is the LR on a grid of tokens: from the run's :class:`Schedule` when it
+§21). A history is the LR on a grid of tokens: from the run's :class:`Schedule` when it
 names one, else piecewise linear through the LRs its observations logged (held at the
 first logged LR before the first observation). :class:`Curves` holds, for each
 observation, the sums every such law needs, in tokens:
@@ -41,7 +41,7 @@ def lr_area(tokens: np.ndarray, lr: np.ndarray) -> np.ndarray:
     S1(t) + S_W, the LR summed over steps, in LR x tokens.
 
     A constant 1e-3 over 2e9 tokens after a 1e8-token warmup from 0 has area
-    5e4 + 2e6 = 2.05e6 (docs/laws.md §20.1).
+    5e4 + 2e6 = 2.05e6 (docs/laws.md §21.1).
 
     >>> float(lr_area(np.array([0.0, 1e8, 2.1e9]), np.array([0.0, 1e-3, 1e-3]))[-1])
     2050000.0
@@ -85,7 +85,7 @@ def history_of(
 
 @dataclass(frozen=True, eq=False)
 class Curves:
-    """Per observation, the LR-history sums of docs/laws.md §20 (see the module)."""
+    """Per observation, the LR-history sums of docs/laws.md §21 (see the module)."""
 
     area: np.ndarray
     flat_area: np.ndarray

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from flopwise.fitting.counting import ArchFamily
-from flopwise.fitting.curve_data import LADDER_FILE, gemstones_cooldown_runs, ladder_runs
+from flopwise.fitting.curve_data import gemstones_cooldown_runs
 from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.ladder_runs import ladder_runs
 from flopwise.fitting.laws import CDefinition, NDefinition
 from flopwise.fitting.runs import Runs
 
@@ -217,22 +218,23 @@ _WITH_SHAPE = (
 
 
 def _ladder() -> Dataset:
-    """Bhagia et al. 2024's OLMo ladder: 5 sizes x 6 lengths, every checkpoint's C4 loss
-    and LR, cosine schedules (docs/laws.md §20.3)."""
+    """Bhagia et al. 2024: the OLMo ladder, 190M to 3B, every checkpoint, with task
+    metrics, the LR it logged and its cosine schedule (docs/laws.md §20, §21)."""
     return Dataset(
         "olmo-ladder",
-        "OLMo ladder loss curves (C4 validation), 190M to 3B, 0.5x to 10x Chinchilla",
-        ladder_runs(DATA_DIR / LADDER_FILE),
+        "OLMo model ladder (190M-3B, 0.5-10x Chinchilla tokens): C4 loss, held-out losses, "
+        "per-task bits per byte and accuracy",
+        ladder_runs(DATA_DIR / "olmo_ladder_runs.csv"),
         LADDER_SOURCE,
         n_definition=NDefinition.WITH_HEAD,
-        tokenizer="GPT-NeoX-20B (OLMo, 100,352 padded)",
-        corpus="OLMo mix, C4 validation loss",
-        forms=CURVE_FORMS,
+        tokenizer="OLMo 2 (vocabulary 100,352)",
+        corpus="the OLMo ladder's pretraining data",
+        forms=("chinchilla", *CURVE_FORMS),
     )
 
 
 def _cooldown() -> Dataset:
-    """Gemstones' constant-LR runs and their linear cooldowns (docs/laws.md §20.5)."""
+    """Gemstones' constant-LR runs and their linear cooldowns (docs/laws.md §21.5)."""
     name = "gemstones_wandb_df_for_fitting_{}.jsonl"
     runs = gemstones_cooldown_runs(
         _jsonl(DATA_DIR / name.format("hot_100b+")),
@@ -323,8 +325,10 @@ def read_runs(
     depth: str | None = None,
     flops: str | None = None,
     lr: str | None = None,
+    metrics: tuple[str, ...] = (),
 ) -> Runs:
-    """Runs from a CSV or JSONL file, naming the column that holds each field.
+    """Runs from a CSV or JSONL file, naming the column that holds each field, and
+    ``metrics``: columns carried as named metrics (an empty cell: the row lacks it).
 
     Without a tokens column, tokens are ``flops / (6 params)`` (as Epoch derive them).
     ``lr`` names the column of the LR in force at each row (loss curves); a JSONL row
@@ -347,12 +351,7 @@ def read_runs(
         "flops": flops,
         "lr": lr,
     }
-    header = set(rows[0])
-    for field_name, column in mapping.items():
-        if column is not None and column not in header:
-            raise ValueError(
-                f"{path}: no column {column!r} for {field_name} (columns: {', '.join(sorted(header))})"
-            )
+    _check_columns(path, set(rows[0]), [*mapping.items(), *(("metrics", m) for m in metrics)])
     if tokens is None and flops is None:
         raise ArgumentError(
             "tokens", "give a tokens column, or a flops column to derive tokens from"
@@ -361,6 +360,7 @@ def read_runs(
     for i, row in enumerate(rows):
         rec: dict[str, Any] = {k: _value(row[c]) for k, c in mapping.items() if c is not None}
         rec["run"] = str(row[run]) if run is not None else f"row-{i}"
+        rec["metrics"] = {m: v for m in metrics if (v := _value(row[m])) is not None}
         if isinstance(row.get("schedule"), Mapping):
             rec["schedule"] = row["schedule"]
         if tokens is None:
@@ -370,6 +370,14 @@ def read_runs(
                 raise ValueError(f"row {i}: cannot derive tokens from flops and params") from None
         records.append(rec)
     return Runs.from_records(records)
+
+
+def _check_columns(path: Path, header: set[str], wanted: list[tuple[str, str | None]]) -> None:
+    for field_name, column in wanted:
+        if column is not None and column not in header:
+            raise ValueError(
+                f"{path}: no column {column!r} for {field_name} (columns: {', '.join(sorted(header))})"
+            )
 
 
 def _value(raw: Any) -> Any:

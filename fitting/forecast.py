@@ -1,5 +1,5 @@
 """A run's loss curve under its schedule, and where a live run will land (docs/laws.md
-§20.6).
+§21.6).
 
 :func:`predict_curve` gives a loss-curve law's loss at points along a run (each with its
 predictive interval, ``fitting.prediction.loss_band``). :func:`forecast` takes what a

@@ -26,6 +26,7 @@ from flopwise.fitting.uncertainty import PredictiveError
 __all__ = [
     "CDefinition",
     "Domain",
+    "DownstreamLink",
     "Form",
     "Law",
     "NDefinition",
@@ -91,6 +92,43 @@ class Domain:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
+class DownstreamLink:
+    """How a law's answers reach a benchmark metric (docs/laws.md §20): an intermediate
+    loss ``via`` predicted from (N, D), then ``link`` (``fitting.links``) from it to
+    ``metric``. ``step1`` is the law that predicts ``via``; ``None`` when it is the law
+    that carries the link (its own loss)."""
+
+    metric: str
+    link: str
+    """``sigmoid`` (Bhagia et al. 2024) or ``exponential`` (Gadre et al. 2024)."""
+    via: str
+    """Name of the intermediate loss (a task's bits per byte, or the main loss)."""
+    constants: Mapping[str, float]
+    draws: np.ndarray | None = None
+    """Bootstrap draws of the link's constants (resampled runs), paired by row with the
+    draws of the law predicting ``via``."""
+    x_range: tuple[float, float] | None = None
+    """The intermediate losses step 2 was fitted on."""
+    noise_sd: float = 0.0
+    """Scatter of the metric about the link on the rows it was fitted on."""
+    noise_dof: int | None = None
+    step1: Law | None = None
+    diagnostics: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for k, v in self.constants.items():
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise ArgumentError("downstream", f"{k} of link {self.metric!r} is not finite")
+        if self.draws is not None:
+            draws = np.asarray(self.draws, dtype=float)
+            if draws.ndim != 2 or draws.shape[1] != len(self.constants):
+                raise ArgumentError("downstream", f"draws of {self.metric!r}: shape {draws.shape}")
+            draws.setflags(write=False)
+            object.__setattr__(self, "draws", draws)
+        object.__setattr__(self, "constants", dict(self.constants))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Law:
     """A scaling law: its form, constants and what they mean.
 
@@ -128,6 +166,8 @@ class Law:
     (``fitting.uncertainty``); ``None``: the documented default applies."""
     caveats: tuple[str, ...] = ()
     """Known limits of the law, shown with every answer it gives."""
+    downstream: Mapping[str, DownstreamLink] = field(default_factory=dict)
+    """Links from the law's answers to benchmark metrics, by metric name (§20)."""
 
     def __post_init__(self) -> None:
         name = str(self.form)
@@ -146,6 +186,7 @@ class Law:
             draws.setflags(write=False)
             object.__setattr__(self, "draws", draws)
         object.__setattr__(self, "constants", dict(self.constants))
+        object.__setattr__(self, "downstream", dict(self.downstream))
 
     @property
     def ref(self) -> str:
@@ -177,6 +218,8 @@ def to_dict(law: Law) -> dict[str, Any]:
             value = None if value is None else value.to_dict()
         elif f.name == "caveats":
             value = list(value)
+        elif f.name == "downstream":
+            value = {name: _link_dict(link) for name, link in value.items()}
         elif isinstance(value, StrEnum):
             value = str(value)
         elif isinstance(value, Mapping):
@@ -202,4 +245,30 @@ def from_dict(data: Mapping[str, Any]) -> Law:
         kwargs["spread"] = PredictiveError.from_dict(kwargs["spread"])
     if "caveats" in kwargs:
         kwargs["caveats"] = tuple(kwargs["caveats"])
+    if kwargs.get("downstream"):
+        kwargs["downstream"] = {k: _link_from(v) for k, v in kwargs["downstream"].items()}
     return Law(**kwargs)
+
+
+def _link_dict(link: DownstreamLink) -> dict[str, Any]:
+    out = {f.name: getattr(link, f.name) for f in fields(link)}
+    out["constants"] = dict(link.constants)
+    out["draws"] = None if link.draws is None else link.draws.tolist()
+    out["x_range"] = None if link.x_range is None else list(link.x_range)
+    out["step1"] = None if link.step1 is None else to_dict(link.step1)
+    out["diagnostics"] = dict(link.diagnostics)
+    return out
+
+
+def _link_from(data: Mapping[str, Any]) -> DownstreamLink:
+    kwargs = dict(data)
+    if kwargs.get("draws") is not None:
+        kwargs["draws"] = np.asarray(kwargs["draws"], dtype=float)
+    if kwargs.get("x_range") is not None:
+        kwargs["x_range"] = tuple(kwargs["x_range"])
+    if kwargs.get("step1") is not None:
+        kwargs["step1"] = from_dict(kwargs["step1"])
+    try:
+        return DownstreamLink(**kwargs)
+    except TypeError as exc:
+        raise ArgumentError("downstream", str(exc)) from None

@@ -51,7 +51,7 @@ def predict_loss(
     depth: Any = None,
     unique_tokens: Any = None,
     constants: Mapping[str, Any] | None = None,
-    schedule: Schedule | None = None,
+    schedule: Any = None,
 ) -> Any:
     """Loss of ``law`` (or of ``constants``, e.g. bootstrap draws) at the given point.
 

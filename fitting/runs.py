@@ -53,6 +53,9 @@ class Runs:
     """The learning rate in force at each observation (NaN where a row gives none)."""
     schedule: np.ndarray | None = None
     """Each observation's run schedule (object array of ``Schedule`` or ``None``)."""
+    metrics: Mapping[str, np.ndarray] | None = None
+    """Named metrics besides the loss (a task's accuracy, its bits per byte), one column
+    each, NaN where an observation does not carry that metric (docs/laws.md §20)."""
 
     def __post_init__(self) -> None:
         n = len(self.loss)
@@ -71,6 +74,9 @@ class Runs:
             col = getattr(self, name)
             if col is not None and len(col) != n:
                 raise ArgumentError(name, f"expected {n} values, got {len(col)}")
+        for name, col in (self.metrics or {}).items():
+            if len(col) != n:
+                raise ArgumentError("metrics", f"{name}: expected {n} values, got {len(col)}")
 
     def __len__(self) -> int:
         return len(self.loss)
@@ -113,6 +119,7 @@ class Runs:
             cols["run"].append(str(row.get("run", f"row-{i}")))
             cols["lr"].append(_lr(row.get("lr"), f"row {i}: lr"))
             cols["schedule"].append(_schedule(row.get("schedule"), f"row {i}: schedule"))
+        metrics = _metric_columns(rows)
 
         def optional(key: str, dtype: type) -> np.ndarray | None:
             values = cols[key]
@@ -132,7 +139,16 @@ class Runs:
             **{k: optional(k, float) for k in _MOE_COLUMNS},
             lr=_partial(cols["lr"], float),
             schedule=_partial(cols["schedule"], object),
+            metrics=metrics,
         )
+
+    def metric(self, name: str) -> np.ndarray:
+        """The column of metric ``name`` (NaN where absent); ``ArgumentError`` naming
+        ``metrics`` when no observation carries it."""
+        if not self.metrics or name not in self.metrics:
+            known = ", ".join(sorted(self.metrics or {})) or "none"
+            raise ArgumentError("metrics", f"no metric {name!r} in the runs (metrics: {known})")
+        return np.asarray(self.metrics[name], dtype=float)
 
     def subset(self, index: np.ndarray) -> Runs:
         """Rows selected by a boolean mask or an index array (repeats allowed)."""
@@ -150,6 +166,9 @@ class Runs:
             flops=take(self.flops),
             seconds_per_step=take(self.seconds_per_step),
             **{k: take(getattr(self, k)) for k in (*_MOE_COLUMNS, *_CURVE_COLUMNS)},
+            metrics=None
+            if self.metrics is None
+            else {k: v[index] for k, v in self.metrics.items()},
         )
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -174,6 +193,9 @@ class Runs:
                 rec["lr"] = float(self.lr[i])
             if self.schedule is not None and self.schedule[i] is not None:
                 rec["schedule"] = self.schedule[i].to_dict()
+            values = {k: float(v[i]) for k, v in (self.metrics or {}).items() if np.isfinite(v[i])}
+            if values:
+                rec["metrics"] = values
             out.append(rec)
         return out
 
@@ -216,6 +238,36 @@ def _schedule(value: Any, where: str) -> Schedule | None:
         return schedule_from_dict(value)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: {exc}") from None
+
+
+def _metric_columns(rows: list[Mapping[str, Any]]) -> dict[str, np.ndarray] | None:
+    """The rows' ``metrics`` mappings as columns (NaN where a row lacks one); values
+    must be finite numbers."""
+    names: dict[str, None] = {}
+    for i, row in enumerate(rows):
+        given = row.get("metrics") or {}
+        if not isinstance(given, Mapping):
+            raise ValueError(f"row {i}: metrics must map names to numbers, got {given!r}")
+        for key, value in given.items():
+            if not isinstance(key, str) or not key:
+                raise ValueError(f"row {i}: metric names must be non-empty strings")
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ValueError(f"row {i}: metrics.{key} must be a number, got {value!r}")
+            try:
+                number = float(value)
+            except ValueError:
+                raise ValueError(
+                    f"row {i}: metrics.{key} must be a number, got {value!r}"
+                ) from None
+            if not math.isfinite(number):
+                raise ValueError(f"row {i}: metrics.{key} must be finite, got {value!r}")
+            names[key] = None
+    if not names:
+        return None
+    return {
+        name: np.array([float((r.get("metrics") or {}).get(name, math.nan)) for r in rows])
+        for name in names
+    }
 
 
 def _fraction(value: Any, where: str) -> float:

@@ -7,7 +7,7 @@ ends at ``final_lr_fraction x peak_lr``:
 * ``constant``: the peak after warmup (Gemstones, docs/laws.md §8.1);
 * ``cosine``: half a cosine from the peak to the floor (Loshchilov & Hutter 2017,
   SGDR, arXiv:1608.03983, Eq. 5), over ``decay_tokens`` after warmup, or to
-  ``total_tokens`` when no decay length is given (the OLMo ladder, docs/laws.md §20.3);
+  ``total_tokens`` when no decay length is given (the OLMo ladder, docs/laws.md §21.3);
 * ``linear``: a straight line from the peak to the floor over the same span;
 * ``wsd``: warmup, stable at the peak, then a cooldown over the last ``decay_tokens``
   before ``total_tokens``, linear or 1-sqrt (Hägele et al. 2024, arXiv:2405.18392,
@@ -161,7 +161,7 @@ def cosine_factor(progress: Any, final: float) -> Any:
     The OLMo ladder's 3B 1xC run warms up for 1,008 steps and decays over 20,152 (N and
     20 N tokens over its batch of 3,145,728, rounded up; floor 0.1): step 10,200 is at
     t = 9,192 / 19,144, a factor of 0.57804, and the peak 3.80932e-4 gives 2.20195e-4,
-    the LR the run logged there (docs/laws.md §20.3).
+    the LR the run logged there (docs/laws.md §21.3).
 
     >>> round(float(cosine_factor(9192 / 19144, 0.1)), 5)
     0.57804

@@ -6,8 +6,9 @@ A CSV table has a header row; a JSON-lines table one object per line (blank line
 are skipped). A field is read from the column the mapping names for it
 (:data:`MAPPED`, each ``<field>_col``, by default the field's own name); the other
 optional fields (:data:`OWN_NAME`) from a column of their own name when there is one;
-``dataset`` from the request's ``dataset`` parameter, else a ``dataset`` column. Other
-columns are ignored. A cell is read by :func:`cell` (empty: absent); the service then
+``dataset`` from the request's ``dataset`` parameter, else a ``dataset`` column; the
+columns named as metrics (``metric_col``) as the row's named metrics. Other columns are
+ignored. A cell is read by :func:`cell` (empty: absent); the service then
 checks each row as it checks a JSON run, and names a bad one by line and column.
 """
 
@@ -153,10 +154,15 @@ def cell(field: str, raw: Any) -> Any:
 
 
 def row_values(
-    record: Record, columns: Mapping[str, str], dataset: str | None
+    record: Record,
+    columns: Mapping[str, str],
+    dataset: str | None,
+    metrics: Sequence[str] = (),
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The fields of ``record`` (``columns``: field -> column) and, by column, why a
-    cell could not be read. ``dataset`` overrides a ``dataset`` column."""
+    cell could not be read. ``dataset`` overrides a ``dataset`` column; the ``metrics``
+    columns become the row's named metrics (docs/laws.md §20; an empty cell: the row
+    lacks that one)."""
     values: dict[str, Any] = {}
     problems: dict[str, str] = {}
     wanted = {**{f: f for f in OWN_NAME}, "dataset": "dataset", **columns}
@@ -172,7 +178,27 @@ def row_values(
             values[name] = value
     if dataset is not None:
         values["dataset"] = dataset
+    found = _metric_cells(record, metrics, problems)
+    if found:
+        values["metrics"] = found
     return values, problems
+
+
+def _metric_cells(
+    record: Record, metrics: Sequence[str], problems: dict[str, str]
+) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for column in metrics:
+        if column not in record.cells:
+            continue
+        try:
+            value = cell("metrics", record.cells[column])
+        except ValueError as exc:
+            problems[column] = str(exc)
+            continue
+        if value is not None:
+            found[column] = value
+    return found
 
 
 def mapping(given: Mapping[str, str | None] | None = None) -> dict[str, str]:

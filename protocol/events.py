@@ -61,8 +61,13 @@ class RunRecord(Wire):
         default_factory=dict,
         description="Labels and measurements without a column (sweep, host, tokens/s, MFU).",
     )
+    metrics: dict[str, float] = Field(
+        default_factory=dict,
+        description="Named metrics besides the loss: a task's accuracy (<task>_acc) and its "
+        "bits per byte (<task>_bpb).",
+    )
     lr: float | None = Field(
-        default=None, description="Learning rate in force at this evaluation (docs/laws.md §20)."
+        default=None, description="Learning rate in force at this evaluation (docs/laws.md §21)."
     )
     schedule: dict[str, Any] | None = Field(
         default=None,

@@ -164,7 +164,7 @@ class SweepRequest(BaseModel):
         le=16,
         description="Warmup-stable-decay mode: one constant-LR run per model and this many "
         "cooldowns branched from its checkpoints, ending at D, D/2, D/4, ... (Hägele et al. "
-        "2024, docs/laws.md §20.5); 0: every run trained to its end.",
+        "2024, docs/laws.md §21.5); 0: every run trained to its end.",
     )
     cooldown_fraction: float = Field(
         default=0.2,

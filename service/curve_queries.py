@@ -1,4 +1,4 @@
-"""Answers of the loss-curve laws (docs/laws.md §20): a prediction under a schedule (with
+"""Answers of the loss-curve laws (docs/laws.md §21): a prediction under a schedule (with
 its whole curve on request) and the forecast of a live run, for the API and the CLI
 alike (``queries.predict``, ``flopwise forecast``, ``POST /v1/runs/{dataset}/{run}/
 forecast``). A bad schedule or checkpoint is a ``FieldError`` naming the field."""

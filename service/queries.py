@@ -29,7 +29,7 @@ from flopwise.fitting.prediction import path_loss_bands
 from flopwise.fitting.prediction import predict as fitting_predict
 from flopwise.fitting.shape import ShapeConstraints
 from flopwise.fitting.throughput.model import ThroughputModel
-from flopwise.service import curve_queries, moe_queries
+from flopwise.service import curve_queries, downstream_queries, moe_queries
 from flopwise.service.errors import FieldError, field_error
 from flopwise.service.hyper_queries import hyperparams_answer
 from flopwise.service.schemas.common import BUDGET_FLOPS
@@ -138,8 +138,13 @@ def allocate(
     (``service.moe_queries``; ``resolve`` finds the MoE law, the catalogue by default)."""
     constraints = shape_constraints(req.constraints)
     moe_queries.routing(req)  # top_k needs experts, whichever plan answers
+    need = downstream_queries.target_flops(law, req, constraints)
+    if need is not None:
+        req = req.model_copy(update={"flops": need})
     if throughput is not None:
-        return allocate_hours_answer(law, throughput, req, constraints)
+        out = allocate_hours_answer(law, throughput, req, constraints)
+        downstream_queries.add_to_allocation(law, out, req, constraints, need)
+        return out
     for name in ("max_wall_clock_hours", "b_noise_tokens"):
         if getattr(req, name) is not None:
             raise FieldError(("body", name), f"{name}: needs a throughput model (throughput)")
@@ -153,6 +158,7 @@ def allocate(
         out = _allocate_flops(law, req, flops, kind, constraints)
         out["vocabulary"] = vocabulary
     moe_queries.add_moe(out, req, flops, constraints, resolve)
+    downstream_queries.add_to_allocation(law, out, req, constraints, need)
     return out
 
 
@@ -210,6 +216,7 @@ def predict(law: Law, req: PredictRequest) -> dict[str, Any]:
     out = result.to_dict()
     out["curve"] = curve_queries.predict_curve_points(law, req)
     _finite(out, "tokens")
+    downstream_queries.add_to_prediction(law, out, req.level, req.width, req.depth)
     return out
 
 
@@ -285,12 +292,13 @@ def frontier(law: Law, req: FrontierRequest) -> dict[str, Any]:
         )
     ]
     _finite(points, "flops")
+    more = downstream_queries.add_to_frontier(law, points, path.params, req.level)
     return {
         "law": {"id": law.id, "version": law.version},
         "points": points,
         "count": len(points),
         "level": req.level,
-        "caveats": list(frontier_caveats(law, path)),
+        "caveats": [*frontier_caveats(law, path), *more],
     }
 
 

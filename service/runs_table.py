@@ -10,7 +10,7 @@ fix or drop those rows and send the rest again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -48,7 +48,16 @@ def _text(body: bytes) -> str:
         ) from None
 
 
-def _check_columns(present: set[str], columns: Mapping[str, str], dataset: str | None) -> None:
+def _check_columns(
+    present: set[str], columns: Mapping[str, str], dataset: str | None, metrics: Sequence[str]
+) -> None:
+    for column in metrics:
+        if column not in present:
+            listed = ", ".join(sorted(present)) or "none"
+            raise FieldError(
+                ("query", "metric_col"),
+                f"metric_col: the table has no column {column!r} (columns: {listed})",
+            )
     for name in MAPPED:
         column = columns[name]
         if (name in REQUIRED or column != name) and column not in present:
@@ -64,12 +73,12 @@ def _check_columns(present: set[str], columns: Mapping[str, str], dataset: str |
 
 
 def _row(
-    record: Record, columns: Mapping[str, str], dataset: str | None
+    record: Record, columns: Mapping[str, str], dataset: str | None, metrics: Sequence[str]
 ) -> RunCreate | list[dict[str, Any]]:
     """The run of one row, or its issues."""
     if record.problem is not None:
         return [_issue(record.line, None, record.problem, "value_error")]
-    values, problems = row_values(record, columns, dataset)
+    values, problems = row_values(record, columns, dataset, metrics)
     issues = [_issue(record.line, c, m, "value_error") for c, m in problems.items()]
     try:
         run = RunCreate.model_validate(values)
@@ -78,6 +87,8 @@ def _row(
         for error in exc.errors(include_url=False):
             field = str(error["loc"][0]) if error["loc"] else ""
             column = column_of.get(field)
+            if field == "metrics" and len(error["loc"]) > 1:  # a metric: its own column
+                column = str(error["loc"][1])
             if column in problems:  # refused above, not "missing" again
                 continue
             issues.append(_issue(record.line, column, _message(error), error["type"]))
@@ -95,20 +106,26 @@ def _message(error: Any) -> str:
 
 
 def read_runs_table(
-    body: bytes, kind: Kind, columns: Mapping[str, str], dataset: str | None, max_rows: int
+    body: bytes,
+    kind: Kind,
+    columns: Mapping[str, str],
+    dataset: str | None,
+    max_rows: int,
+    metrics: Sequence[str] = (),
 ) -> list[RunCreate]:
-    """The runs of a table ``body``; :class:`RowsInvalid` listing every bad cell, or a
-    ``FieldError`` for the table as a whole (not UTF-8, no rows, a missing column)."""
+    """The runs of a table ``body`` (``metrics``: columns carried as named metrics);
+    :class:`RowsInvalid` listing every bad cell, or a ``FieldError`` for the table as a
+    whole (not UTF-8, no rows, a missing column)."""
     table = read_table(_text(body).splitlines(keepends=True), kind)
     if not table.records:
         raise FieldError(("body",), "body: the table has no rows")
     if len(table.records) > max_rows:
         raise FieldError(("body",), f"body: at most {max_rows} rows per request")
-    _check_columns(table.columns(), columns, dataset)
+    _check_columns(table.columns(), columns, dataset, metrics)
     runs: list[RunCreate] = []
     issues: list[dict[str, Any]] = []
     for record in table.records:
-        result = _row(record, columns, dataset)
+        result = _row(record, columns, dataset, metrics)
         if isinstance(result, RunCreate):
             runs.append(result)
         else:

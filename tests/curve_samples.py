@@ -1,5 +1,5 @@
 """Synthetic loss curves drawn from a known loss-curve law, for the fitting, service and
-CLI tests of docs/laws.md §20 (four sizes, two lengths, a cosine and a wsd run each)."""
+CLI tests of docs/laws.md §21 (four sizes, two lengths, a cosine and a wsd run each)."""
 
 from __future__ import annotations
 

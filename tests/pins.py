@@ -26,14 +26,17 @@ from typing import TypeVar
 
 __all__ = [
     "BESIROGLU",
+    "BHAGIA",
     "BROWN",
     "DEEPSEEK",
     "EPOCH_REPO",
+    "GADRE",
     "GEMSTONES_REPO",
     "HOFFMANN",
     "KAPLAN",
     "MCLEISH",
     "MUENNIGHOFF",
+    "OLMO_LADDER_REPO",
     "PEARCE_SONG",
     "PORIAN",
     "PORIAN_REPO",
@@ -58,6 +61,9 @@ MUENNIGHOFF = "Muennighoff et al. 2023 (arXiv:2305.16264)"
 MCLEISH = "McLeish et al. 2025 (arXiv:2502.06857)"
 GEMSTONES_REPO = "mcleish7/gemstone-scaling-laws"
 PEARCE_SONG = "Pearce & Song 2024 (arXiv:2406.12907)"
+BHAGIA = "Bhagia et al. 2024 (arXiv:2412.04403)"
+OLMO_LADDER_REPO = "allenai/OLMo-ladder"
+GADRE = "Gadre et al. 2024 (arXiv:2403.08540)"
 RADFORD = "Radford et al. 2019 (GPT-2)"
 BROWN = "Brown et al. 2020 (arXiv:2005.14165)"
 

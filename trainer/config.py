@@ -132,6 +132,13 @@ class TrainConfig(BaseModel):
     eval_sequences: int = Field(
         default=64, ge=1, description="Sequences in the fixed held-out validation set."
     )
+    task_items: int = Field(
+        default=128,
+        ge=0,
+        le=100_000,
+        description="Items of the built-in ranked-classification task (trainer.tasks) scored "
+        "at each evaluation, giving the continuation_acc and _bpb metrics; 0: none.",
+    )
     checkpoint_every: int = Field(
         default=0,
         ge=0,

@@ -53,7 +53,7 @@ def run_schedule(
     peak: float, total_steps: int, warmup: int, cooldown: int, shape: str, tokens_per_step: int
 ) -> Schedule:
     """The schedule :func:`lr_multiplier` follows, as data in tokens (what a run's
-    observations carry, docs/laws.md §20): constant, or wsd with its cooldown."""
+    observations carry, docs/laws.md §21): constant, or wsd with its cooldown."""
     return Schedule(
         "wsd" if cooldown else "constant",
         peak,

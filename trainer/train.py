@@ -63,6 +63,7 @@ from flopwise.trainer.model import Transformer
 from flopwise.trainer.observation import Observation
 from flopwise.trainer.optim import lr_multiplier, make_optimizer, run_lr
 from flopwise.trainer.progress import Reporter
+from flopwise.trainer.tasks import score_tasks, task_set
 
 __all__ = ["RunResult", "Sink", "train"]
 
@@ -156,6 +157,7 @@ class _Run:
         self.data = TokenData.open(cfg.data_dir)
         self.data.check(self.spec.seq_len, self.spec.vocab_size)
         self.val = val_offsets(self.data.val.size, self.spec.seq_len, cfg.eval_sequences)
+        self.tasks = task_set(self.data.val, cfg.task_items, self.spec.seq_len)
         torch.manual_seed(cfg.seed)
         self.raw = Transformer(self.job.model).to(self.ctx.device)
         if self.raw.num_params() != self.params:  # the model and the counter must agree
@@ -283,13 +285,17 @@ class _Run:
         )
         if not math.isfinite(loss):
             return False
-        record = self._observation(step, loss, clock).record()
+        tasks = (self.tasks, self.micro, self.ctx, self.bf16, self.data.tokenizer)
+        metrics = score_tasks(self.raw, *tasks)
+        record = self._observation(step, loss, clock, metrics).record()
         self.records.append(record)
         self._save(step, clock)
         self._emit(record)
         return True
 
-    def _observation(self, step: int, loss: float, clock: StepClock) -> Observation:
+    def _observation(
+        self, step: int, loss: float, clock: StepClock, metrics: dict[str, float]
+    ) -> Observation:
         seconds_per_step = clock.seconds_per_step()
         tokens_per_second = self.tokens_per_step / seconds_per_step if seconds_per_step else 0.0
         tokens = step * self.tokens_per_step
@@ -322,6 +328,7 @@ class _Run:
             lr=self.peak_lr * mult,
             schedule=self.schedule,
             tags={**tags, **self.cfg.tags},
+            metrics=metrics,
         )
 
     def _emit(self, record: dict[str, Any], resend: bool = False) -> None:

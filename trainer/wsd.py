@@ -1,5 +1,5 @@
 """Warmup-stable-decay calibration: one constant-LR run per model, cooldowns branched from
-its checkpoints (Hägele et al. 2024, arXiv:2405.18392; docs/laws.md §10.1, §20.5).
+its checkpoints (Hägele et al. 2024, arXiv:2405.18392; docs/laws.md §10.1, §21.5).
 
 A plain sweep trains each (N, D) point to its own end. Here each planned run of D tokens
 becomes a *trunk* at constant LR and ``branches`` cooldown branches ending at

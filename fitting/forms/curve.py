@@ -1,6 +1,6 @@
 """What the schedule-aware (loss-curve) forms share: a loss at every point of a run,
 read from the run's learning-rate history (``fitting.curves``), with constants that are
-power laws in the model size N (docs/laws.md §20).
+power laws in the model size N (docs/laws.md §21).
 
 A curve form predicts from a schedule (``schedule=`` when predicting, a run's ``lr``
 column or ``schedule`` when fitting); it does not allocate compute: its answers are
@@ -55,7 +55,7 @@ AREA_BOUNDS = {
 
 def size_power(coefficient: Num, exponent: Num, params: Num) -> Num:
     """A constant as a power law in N: ``coefficient x N^exponent`` (how the curve
-    forms scale their per-run constants with model size, docs/laws.md §20.4).
+    forms scale their per-run constants with model size, docs/laws.md §21.4).
 
     >>> round(float(size_power(2.0, 0.5, 1e8)), 1)
     20000.0
@@ -75,7 +75,7 @@ def term(value: Num) -> np.ndarray:
 
 def size_constants(k: Mapping[str, Any], params: Num) -> tuple[Num, Num]:
     """L0 = ``E + A_N / N^nu`` and the area coefficient ``A N^a`` at N = ``params``:
-    what both curve forms scale with model size (docs/laws.md §20.4)."""
+    what both curve forms scale with model size (docs/laws.md §21.4)."""
     n = np.asarray(params, dtype=float)
     L0 = row(k["E"]) + row(k["A_N"]) * np.power(n, -row(k["nu"]))
     return L0, size_power(row(k["A"]), row(k["a"]), n)

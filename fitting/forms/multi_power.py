@@ -5,9 +5,9 @@ Rate Schedules*, arXiv:2503.12811: the loss at step t of a run is
     LD(t) = B sum_k (eta_{k-1} - eta_k) G(eta_k^-gamma S_k(t)),  G(x) = 1 - (C x + 1)^-beta
 
 with S1 + S_W the LR summed over every step so far (warmup included), S_k(t) the LR
-summed from step k to t, and the sum over the steps after warmup (docs/laws.md §20.1).
+summed from step k to t, and the sum over the steps after warmup (docs/laws.md §21.1).
 The authors fit one model size at a time; flopwise scales L0, A and B with the model
-size N as power laws (``L0 = E + A_N / N^nu``, ``A N^a``, ``B N^b``; §20.4) so one law
+size N as power laws (``L0 = E + A_N / N^nu``, ``A N^a``, ``B N^b``; §21.4) so one law
 covers a ladder of sizes, and sums over tokens rather than steps (a run's steps have
 one batch size, so the change of unit is a constant the coefficients absorb).
 """
@@ -70,7 +70,7 @@ def loss_reduction(drop: Num, lr: Num, after: Num, *, B: Num, C: Num, beta: Num,
 
 @register
 class MultiPower(CurveForm):
-    """Luo et al. 2025's multi-power law with L0, A, B power laws in N (docs/laws.md §20)."""
+    """Luo et al. 2025's multi-power law with L0, A, B power laws in N (docs/laws.md §21)."""
 
     name: ClassVar[str] = "multi-power"
     constants: ClassVar[tuple[str, ...]] = _NAMES

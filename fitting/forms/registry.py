@@ -19,7 +19,8 @@ import numpy as np
 
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms.base import LawForm
-from flopwise.fitting.laws import Law
+from flopwise.fitting.laws import DownstreamLink, Law
+from flopwise.fitting.links import link_kind
 
 __all__ = ["checked", "draw_constants", "form_names", "law_form", "register", "unregister"]
 
@@ -75,9 +76,23 @@ def checked(law: Law) -> Law:
         if law in _CHECKED:
             return law
     _named(str(law.form)).validate(law)
+    for link in law.downstream.values():
+        _check_link(link)
     with _LOCK:
         _CHECKED.add(law)
     return law
+
+
+def _check_link(link: DownstreamLink) -> None:
+    """A downstream link names a known link kind, carries exactly its constants, and its
+    step 1 (when it has one) is a law that fits its own form."""
+    kind = link_kind(link.link)
+    if set(link.constants) != set(kind.constants):
+        raise ArgumentError(
+            "downstream", f"link {link.metric!r} ({kind.name}) needs {', '.join(kind.constants)}"
+        )
+    if link.step1 is not None:
+        checked(link.step1)
 
 
 def draw_constants(law: Law) -> dict[str, np.ndarray] | None:

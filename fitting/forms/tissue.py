@@ -9,7 +9,7 @@ m_i = lambda m_{i-1} + (eta_{i-1} - eta_i) (their §3; lambda = 0.999 in their c
 flopwise sums over tokens: lambda per step becomes a decay time ``tau`` in tokens, fitted
 with the other constants (lambda = exp(-batch / tau)), and L0, A and C scale with the
 model size N as power laws (``L0 = E + A_N / N^nu``, ``A N^a``, ``C N^c``;
-docs/laws.md §20.2, §20.4).
+docs/laws.md §21.2, §21.4).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def annealing_area(drop: Num, since: Num, tau: Num) -> Num:
 
 @register
 class Tissue(CurveForm):
-    """Tissue et al. 2024's law with L0, A, C power laws in N (docs/laws.md §20)."""
+    """Tissue et al. 2024's law with L0, A, C power laws in N (docs/laws.md §21)."""
 
     name: ClassVar[str] = "tissue"
     constants: ClassVar[tuple[str, ...]] = _NAMES

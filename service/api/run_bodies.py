@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError, create_model
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, create_model
 
 from flopwise.fitting.tables import MAPPED, MEDIA_TYPES, Kind, kind_of
 from flopwise.service.api.responses import Issue, Message
@@ -41,6 +41,15 @@ def _table_query() -> type[BaseModel]:
             Field(None, description="Dataset of every row (else each row's dataset column)."),
         ),
         refit=(bool, Field(True, description="Queue the datasets' debounced refits.")),
+        metric_col=(
+            list[Annotated[str, StringConstraints(min_length=1, max_length=64)]],
+            Field(
+                default_factory=list,
+                max_length=128,
+                description="Columns carried as named metrics (repeat the parameter), e.g. "
+                "hellaswag_acc and hellaswag_bpb (docs/laws.md §20).",
+            ),
+        ),
         **columns,
     )
     return model

@@ -52,7 +52,13 @@ def emit(endpoint: str, answer: dict[str, Any], as_json: bool) -> bool:
 
 
 @click.command("allocate")
-@model_options(AllocateRequest)
+@model_options(AllocateRequest, skip=("target",))
+@click.option(
+    "--target-metric",
+    default=None,
+    help="A benchmark metric to reach (laws with downstream links), with --target-value.",
+)
+@click.option("--target-value", type=float, default=None, help="The score to reach.")
 @LAW_FILE
 @THROUGHPUT_FILE
 @AS_JSON
@@ -63,10 +69,16 @@ def allocate_command(
 
     Give exactly one of --flops, --gpu-hours (with --gpu) or --dollars (with --gpu and
     --price-per-gpu-hour). With --throughput (see `flopwise throughput`) a GPU-hour
-    budget gets time-optimal and FLOP-optimal plans for the same hours.
+    budget gets time-optimal and FLOP-optimal plans for the same hours. With
+    --target-metric and --target-value and no budget: the smallest budget whose
+    predicted metric reaches the value.
     """
+    metric, value = opts.pop("target_metric"), opts.pop("target_value")
+    if (metric is None) != (value is None):
+        raise fail("--target-value: give it with --target-metric (and the other way round)")
+    target = {} if metric is None else {"target": {"metric": metric, "value": value}}
     with answering():
-        req = request_from(AllocateRequest, opts)
+        req = request_from(AllocateRequest, opts, **target)
         law = load_law(req.law, law_file)
         model = None
         if req.throughput is not None or throughput_file is not None:
@@ -134,6 +146,8 @@ def predict_command(
         answer = queries.predict(law, req)
     if not emit("predict", answer, as_json):
         click.echo(f"{law.id}: loss {answer['loss']:.4f}{tables.band_text(answer)}")
+        for name, text in tables.downstream_rows(answer):
+            click.echo(f"{name}: {text}")
 
 
 @click.command("frontier")

@@ -60,6 +60,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "forecast_command",
         "Where a run will land under its learning-rate schedule.",
     ),
+    "fit-downstream": (
+        "downstream_cmd",
+        "fit_downstream_command",
+        "Fit a link from a loss to a benchmark metric (and its loss law).",
+    ),
     "fit-critical-batch": (
         "sweep_fit_cmd",
         "fit_critical_batch_command",
@@ -110,8 +115,14 @@ def fail(message: str) -> click.UsageError:
     return click.UsageError(one_line(message))
 
 
+NESTED_FLAGS = ("target",)
+"""Request fields whose nested fields are flags of their own, ``--target-metric``."""
+
+
 def _flag(loc: Sequence[str | int]) -> str:
     names = [str(p) for p in loc if not isinstance(p, int) and p not in ("body", "query")]
+    if len(names) > 1 and names[-2] in NESTED_FLAGS:
+        names = [f"{names[-2]}_{names[-1]}"]
     return f"--{names[-1].replace('_', '-')}" if names else "input"
 
 
@@ -127,7 +138,9 @@ def answering() -> Iterator[None]:
     except FieldError as exc:
         flag = _flag(exc.loc)
         name = flag[2:].replace("-", "_")
-        message = exc.message.removeprefix(f"{name}: ")
+        message = exc.message
+        for prefix in (name, name.replace("_", ".", 1)):  # target_value is target.value
+            message = message.removeprefix(f"{prefix}: ")
         raise fail(f"{flag}: {message}" if flag != "input" else message) from None
 
 

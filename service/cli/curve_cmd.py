@@ -1,5 +1,5 @@
 """``flopwise fit-curve`` and ``flopwise forecast``: loss curves under learning-rate
-schedules (docs/laws.md §20).
+schedules (docs/laws.md §21).
 
     flopwise fit-curve curves.csv --run-col run --params-col params --tokens-col tokens \\
         --lr-col lr --loss-col loss --form multi-power --save-law law.json --json

@@ -26,14 +26,14 @@ def _version(flag: str, ref: str) -> tuple[str, int | None]:
         raise fail(f"{flag}: {exc.message}") from None
 
 
-def load_law(ref: str, path: Path | None = None) -> Law:
-    """The law saved in ``path``, else the built-in law under ``ref`` (``id`` or
-    ``id@version``; offline only the built-in version exists)."""
+def load_law(ref: str, path: Path | None = None, flag: str = "--law-file") -> Law:
+    """The law saved in ``path`` (given with ``flag``), else the built-in law under
+    ``ref`` (``id`` or ``id@version``; offline only the built-in version exists)."""
     if path is not None:
         try:
             return checked(from_dict(json.loads(path.read_text())))
         except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise fail(f"--law-file: cannot read a law from {path}: {exc}") from None
+            raise fail(f"{flag}: cannot read a law from {path}: {exc}") from None
     name, version = _version("--law", ref)
     try:
         law = builtin(name)

@@ -64,6 +64,13 @@ def _column_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr."
 )
+@click.option(
+    "--metric-col",
+    "metric_cols",
+    multiple=True,
+    metavar="COLUMN",
+    help="A column the runs carry as a named metric (repeat it), e.g. hellaswag_acc.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def upload_command(
     file: Path,
@@ -73,13 +80,14 @@ def upload_command(
     refit: bool,
     progress: bool,
     as_json: bool,
+    metric_cols: tuple[str, ...],
     **cols: str | None,
 ) -> int:
     """Send the runs in FILE (.csv with a header row, or .jsonl) to a server, BATCH-SIZE
     rows a request; each request is stored whole or not at all. Columns default to the
     field names (run, params, tokens, loss; width, depth, flops, unique_tokens when
     present); seconds_per_step, n_gpus, gpu and epochs are read from columns of those
-    names; other columns are ignored."""
+    names; each --metric-col column becomes a named metric; other columns are ignored."""
     from flopwise.client import Client  # the HTTP stack loads only to upload
 
     columns = {name: cols[f"{name}_col"] for name in MAPPED}
@@ -93,6 +101,7 @@ def upload_command(
                 batch_size=batch_size,
                 refit=refit,
                 progress=bar.update,
+                metrics=metric_cols,
             )
     except Exception as exc:
         bar.close()

@@ -72,10 +72,33 @@ def allocation(result: dict[str, Any]) -> None:
     ]
     if result.get("cost"):
         rows.append(("cost", _cost(result["cost"])))
-    rows += _moe_rows(result)
+    rows += _moe_rows(result) + downstream_rows(result)
     moe_warnings = (result.get("moe") or {}).get("warnings", [])
     vocab_warnings = (result.get("vocabulary") or {}).get("warnings", [])
     _rows(rows, [*result["warnings"], *moe_warnings, *vocab_warnings], result["caveats"])
+
+
+def downstream_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """A row per predicted benchmark metric, and the target's when asked for one."""
+    rows = []
+    for name, m in (result.get("downstream") or {}).items():
+        band = m["interval"]
+        shown = f"{m['value']:.4f}"
+        if band:
+            shown += f"  ({m['level']:.0%} for a new run: {band[0]:.4f} to {band[1]:.4f})"
+        via = m["via"]
+        rows.append((name, f"{shown}  via {via['metric']} {via['value']:.4g} ({m['link']})"))
+    target = result.get("target")
+    if target:
+        chance = target["run_probability"]
+        rows.append(
+            (
+                "target",
+                f"{target['metric']} >= {target['value']:g} from {target['flops']:.4g} FLOPs; "
+                f"a run at this plan reaches it with probability {chance:.0%}",
+            )
+        )
+    return rows
 
 
 def _gpus(result: dict[str, Any]) -> str:

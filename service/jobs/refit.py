@@ -21,6 +21,7 @@ from flopwise.fitting.laws import Law
 from flopwise.fitting.prediction import predict_loss
 from flopwise.fitting.runs import Runs
 from flopwise.service.jobs.base import JobContext, JobError, Outcome, Publication
+from flopwise.service.jobs.downstream_refit import refit_links
 from flopwise.service.jobs.screening import OUTLIER_SD, LeftOut, caveat, outliers, screen
 from flopwise.service.jobs.throughput_refit import refit_throughput
 from flopwise.service.store.exclusions import data_snapshot, excluded
@@ -234,7 +235,8 @@ def refit(job: Job, ctx: JobContext) -> Outcome:
     problems = check_law(report.law, runs)
     if problems:
         raise JobError("fit failed its checks: " + "; ".join(problems))
-    law = report.law
+    law, links = refit_links(report.law, runs, payload.get("options", {}), ctx.progress)
+    summary["downstream"] = json_ready(links)
     if not law.dataset:
         law = law.evolve(dataset=dataset)
     if note:

@@ -1,4 +1,4 @@
-"""Learning-rate schedules, loss curves and forecasts of live runs (docs/laws.md §20):
+"""Learning-rate schedules, loss curves and forecasts of live runs (docs/laws.md §21):
 the ``schedule`` object of ``/v1/predict`` and ``/v1/runs``, the points of a predicted
 curve, and the body and answer of ``POST /v1/runs/{dataset}/{run}/forecast``."""
 
@@ -40,7 +40,7 @@ class ScheduleIn(Request):
     """A run's learning-rate schedule, in tokens: a linear warmup from 0 to ``peak_lr``,
     then ``constant``, ``cosine`` or ``linear`` down to ``final_lr_fraction`` of the peak
     (over ``decay_tokens``, or to ``total_tokens``), or ``wsd``: stable, then a cooldown
-    over the last ``decay_tokens`` before ``total_tokens`` (docs/laws.md §20).
+    over the last ``decay_tokens`` before ``total_tokens`` (docs/laws.md §21).
 
     Cross-field rules (422 naming the field): ``wsd`` needs ``decay_tokens``; a decaying
     schedule needs ``total_tokens`` or ``decay_tokens`` (a prediction's ``tokens`` stands

@@ -32,8 +32,14 @@ from flopwise.service.schemas.common import (
     public_model,
 )
 from flopwise.service.schemas.curves import CurvePointPublic, ScheduleIn
+from flopwise.service.schemas.downstream import (
+    MetricPublic,
+    PointMetricPublic,
+    Target,
+    TargetPublic,
+)
 from flopwise.service.schemas.moe import MoEPlanPublic, Precision, VocabularyPublic
-from flopwise.service.schemas.rules import exactly_one, excludes, given, needs, rules
+from flopwise.service.schemas.rules import absent, exactly_one, excludes, given, needs, rules
 
 __all__ = [
     "AllocatePublic",
@@ -91,9 +97,10 @@ class Constraints(Request):
 
 class AllocateRequest(Request):
     """A budget as exactly one of ``flops``; ``gpu_hours`` with ``gpu``; or ``dollars``
-    with ``gpu`` and ``price_per_gpu_hour``.
+    with ``gpu`` and ``price_per_gpu_hour``; or none with a ``target`` score.
 
-    Cross-field rules (422 naming the field): exactly one budget field; ``gpu_hours``
+    Cross-field rules (422 naming the field): exactly one budget field, or none and a
+    ``target`` (planned in FLOPs, so without ``throughput``); ``gpu_hours``
     and ``dollars`` need ``gpu``, ``dollars`` also ``price_per_gpu_hour``;
     ``price_per_gpu_hour`` needs ``gpu``; the budget in FLOPs (gpu-hours x peak x mfu)
     must lie in 1e6..1e32; ``inference_tokens`` only for laws that price inference.
@@ -106,7 +113,12 @@ class AllocateRequest(Request):
 
     model_config = ConfigDict(
         json_schema_extra=rules(
-            exactly_one("flops", "gpu_hours", "dollars"),
+            exactly_one(
+                "flops",
+                "gpu_hours",
+                "dollars",
+                {"allOf": [given("target"), absent("flops", "gpu_hours", "dollars")]},
+            ),
             needs("dollars", "price_per_gpu_hour"),
             needs("gpu_hours", "gpu", unless="throughput"),
             needs("dollars", "gpu", unless="throughput"),
@@ -194,6 +206,10 @@ class AllocateRequest(Request):
     """Critical batch B_noise in tokens (McCandlish et al. 2018) for plans with a
     throughput model, 1 to 1e13, e.g. from flopwise fit-critical-batch; by default the
     built-in zhang-2024 law at the plan's tokens."""
+    target: Target | None = None
+    """A benchmark score to reach (``{"metric": "hellaswag_acc", "value": 0.7}``), for laws
+    with downstream links: without a budget, the answer plans the smallest budget whose
+    predicted metric reaches it; with one, it says the chance of reaching it there."""
 
 
 class LawPublicRef(BaseModel):
@@ -273,6 +289,8 @@ else:  # ``fitting.allocation.Allocation``'s fields, with the service's own afte
             "min_gpus": (int | None, None),
             "vocabulary": (VocabularyPublic | None, None),
             "critical_batch": (CriticalBatchPublic | None, None),
+            "downstream": (dict[str, MetricPublic] | None, None),
+            "target": (TargetPublic | None, None),
         },
     )
 
@@ -304,7 +322,7 @@ class PredictRequest(Request):
     """Distinct tokens among the training tokens (data-constrained laws), 1 to 1e18."""
     level: float = LevelField
     schedule: ScheduleIn | None = None
-    """The run's learning-rate schedule, for loss-curve laws (docs/laws.md §20): the
+    """The run's learning-rate schedule, for loss-curve laws (docs/laws.md §21): the
     loss after ``tokens`` of it (the CLI takes each field as a flag, ``--schedule KIND``)."""
     curve: bool = False
     """Loss-curve laws: also answer the whole predicted curve up to ``tokens``."""
@@ -321,6 +339,8 @@ class PredictPublic(BaseModel):
     caveats: list[str]
     params: float | None
     tokens: float
+    downstream: dict[str, MetricPublic] | None = None
+    """Predicted benchmark metrics, for laws with downstream links (docs/laws.md §20)."""
     curve: list[CurvePointPublic] | None = None
     """Loss-curve laws asked for ``curve``: the predicted curve up to ``tokens``."""
 
@@ -372,6 +392,8 @@ class FrontierPoint(BaseModel):
     flops_per_token: float
     model_scale: float | None = None
     """N* of a law counting DeepSeek's M (non-embedding FLOPs per token), else null."""
+    downstream: dict[str, PointMetricPublic] | None = None
+    """Predicted benchmark metrics at this point, for laws with downstream links."""
 
 
 class FrontierPublic(BaseModel):

@@ -20,6 +20,10 @@ __all__ = ["IngestPublic", "RunCreate", "RunPublic", "RunsCreate", "RunsPublic"]
 
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 TagValue = Annotated[str, StringConstraints(max_length=256)]
+MetricName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+]
+MetricValue = Annotated[float, Field(ge=-1e6, le=1e6, allow_inf_nan=False)]
 
 
 class RunCreate(Request):
@@ -52,6 +56,13 @@ class RunCreate(Request):
     )
     epochs: Positive | None = Field(
         None, ge=1, le=1e6, description="Or: passes over the data (unique = tokens / epochs)."
+    )
+    metrics: dict[MetricName, MetricValue] = Field(
+        default_factory=dict,
+        max_length=128,
+        description="Named metrics besides the loss, e.g. {'hellaswag_acc': 0.41, "
+        "'hellaswag_bpb': 1.02}: a task's score and its loss (<task>_bpb or <task>_loss); "
+        "up to 128, finite, within +-1e6.",
     )
 
     @field_validator("unique_tokens")

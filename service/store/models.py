@@ -45,6 +45,9 @@ class RunRow(Base):
     created_at: Mapped[float] = mapped_column(Double())
     unique_tokens: Mapped[float | None] = mapped_column(Double(), nullable=True)
     """Unique tokens behind ``tokens`` (repeated data); migration 0002."""
+    metrics: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)
+    """Named metrics besides the loss (``{"hellaswag_acc": 0.41}``); NULL when none;
+    migration 0006."""
 
 
 class ExclusionRow(Base):

@@ -21,7 +21,7 @@ from flopwise.service.store.models import RunRow
 __all__ = ["IngestResult", "RunRecord", "count_runs", "ingest", "list_runs", "load_records"]
 
 CHUNK = 500
-"""Rows per INSERT statement (SQLite allows 32,766 bound variables; 15 per row)."""
+"""Rows per INSERT statement (SQLite allows 32,766 bound variables; 16 per row)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +43,7 @@ class RunRecord:
     id: int | None = None
     created_at: float | None = None
     unique_tokens: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def _row(record: RunRecord, now: float) -> dict[str, Any]:
     row = asdict(record)
     row.pop("id")
     row["created_at"] = now
+    row["metrics"] = row["metrics"] or None  # NULL for runs without metrics (migration 0006)
     return row
 
 
@@ -133,6 +135,7 @@ def _record(row: RunRow) -> RunRecord:
         tags=dict(row.tags or {}),
         created_at=row.created_at,
         unique_tokens=row.unique_tokens,
+        metrics=dict(row.metrics or {}),
     )
 
 
@@ -161,9 +164,9 @@ def count_runs(db: Database, dataset: str) -> int:
 def load_records(db: Database, dataset: str) -> list[dict[str, Any]]:
     """Every observation of ``dataset`` as the dicts ``fitting.runs.Runs.from_records`` takes."""
     columns = (RunRow.run, RunRow.params, RunRow.tokens, RunRow.loss, RunRow.width, RunRow.depth)
-    extra = (RunRow.flops, RunRow.seconds_per_step, RunRow.unique_tokens)
+    extra = (RunRow.flops, RunRow.seconds_per_step, RunRow.unique_tokens, RunRow.metrics)
     with db.read_session() as session:
         rows = session.execute(
             select(*columns, *extra).where(RunRow.dataset == dataset).order_by(RunRow.id)
         ).all()
-    return [dict(row._mapping) for row in rows]
+    return [{**row._mapping, "metrics": row.metrics or {}} for row in rows]

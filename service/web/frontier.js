@@ -64,7 +64,24 @@ function charts(results) {
     spec("params", "Compute-optimal parameters N*", "N* (parameters)", true, count),
     spec("tokens", "Compute-optimal tokens D*", "D* (tokens)", true, count),
     spec("loss", "Predicted loss at the optimum", "loss (nats/token)", false, (v) => v.toFixed(2)),
+    ...metricCharts(results),
   ];
+}
+
+// Laws with downstream links (docs/laws.md §20): each metric at the optimum, with the
+// band where a new run will land.
+function metricCharts(results) {
+  const names = [...new Set(results.flatMap((r) => r.points.flatMap((p) => Object.keys(p.downstream || {}))))];
+  return names.map((name) => chart({
+    title: `Predicted ${name} at the optimum`, x: { label: "Budget C (FLOPs)", log: true },
+    y: { label: name, log: false, format: (v) => v.toFixed(3) },
+    series: results.filter((r) => r.points.some((p) => p.downstream && p.downstream[name])).map((r, i) => {
+      const pts = r.points.filter((p) => p.downstream && p.downstream[name]);
+      return { name: r.law, color: PALETTE[i % PALETTE.length],
+        points: pts.map((p) => ({ x: p.flops, y: p.downstream[name].value, inside: inside((r.meta && r.meta.domain) || {}, p) })),
+        band: pts.filter((p) => p.downstream[name].interval).map((p) => ({ x: p.flops, lo: p.downstream[name].interval[0], hi: p.downstream[name].interval[1] })) };
+    }),
+  }));
 }
 
 async function submit(ev) {

@@ -107,6 +107,28 @@ function criticalCard(c) {
   return card;
 }
 
+// Benchmark scores (laws with downstream links, docs/laws.md §20), and the target asked for.
+function downstreamCard(a) {
+  const metrics = Object.entries(a.downstream || {});
+  if (!metrics.length) return null;
+  const level = `${Math.round((a.level || 0.9) * 100)}%`;
+  const three = (v) => v.toFixed(3);
+  const rows = metrics.map(([name, m]) => [name,
+    `${three(m.value)}${m.interval ? `, a run will land in ${interval(m.interval, three)} (${level})` : ""}` +
+    ` — via ${m.via.metric} ${three(m.via.value)} (${m.link} link)`]);
+  const t = a.target;
+  if (t) {
+    const chance = (p) => (p === null ? "—" : `${Math.round(p * 100)}%`);
+    rows.unshift(["Target", `${t.metric} ≥ ${t.value}: smallest budget ${sci(t.flops)} FLOPs; here ${three(t.predicted)}, ` +
+      `reached by ${chance(t.probability)} of the law's draws and a run with probability ${chance(t.run_probability)}`]);
+  }
+  const card = section("Benchmarks", ...rows);
+  card.id = "downstream-card";
+  if (t) card.dataset.targetFlops = t.flops;
+  document.getElementById("plan-metrics").replaceChildren(...metrics.map(([name]) => el("option", { value: name })));
+  return card;
+}
+
 function costCard(a) {
   const c = a.cost;
   const rows = [["Training FLOPs", sci(a.training_flops)]];
@@ -179,7 +201,7 @@ function render(a) {
     warnings.length ? el("div", { class: "warnings", id: "answer-warnings" }, el("strong", {}, "Read before trusting this plan"),
       el("ul", {}, warnings.map((w) => el("li", {}, w)))) : null,
     a.moe || a.vocabulary ? el("div", { class: "cards", id: "moe-compare" }, ...moeCards(a)) : null,
-    el("div", { class: "cards" }, shapeCard(a.shape, a.n_definition), lossCard(a), hyperCard(a.hyperparameters), costCard(a), ...extraPlans(a), criticalCard(a.critical_batch)));
+    el("div", { class: "cards" }, downstreamCard(a), shapeCard(a.shape, a.n_definition), lossCard(a), hyperCard(a.hyperparameters), costCard(a), ...extraPlans(a), criticalCard(a.critical_batch)));
 }
 
 async function submit(ev) {
@@ -237,6 +259,6 @@ export async function initPlan() {
     remember(f, PREFIX); saveUrl();
     try { await navigator.clipboard.writeText(location.href); ev.target.textContent = "Link copied"; } catch { ev.target.textContent = "Link is in the address bar"; }
   });
-  const planned = ["flops", "gpu_hours", "dollars"].some((k) => params.has(k));
+  const planned = ["flops", "gpu_hours", "dollars", "target.metric"].some((k) => params.has(k));
   await Promise.all([showLaw(), planned ? submit() : null]);
 }

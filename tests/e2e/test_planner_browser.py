@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.downstream_samples import metric_runs
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.helpers import wait_job
 from tests.shared_data import REPO
@@ -334,6 +335,51 @@ def test_plan_shows_the_critical_batch_and_meets_a_deadline(
 
     assert browser.outside() == []
     assert browser.errors == []
+
+
+def test_plan_shows_benchmark_scores_and_plans_to_a_target(
+    browser: Browser, artifacts: Path
+) -> None:
+    """A law refitted on runs with metrics answers with predicted scores (docs/laws.md
+    §20); a target score plans the smallest budget reaching it."""
+    server = browser.server
+    ingest = _post(server, "/v1/runs", {"runs": metric_runs("browser-tasks")})
+    assert ingest.status_code == 200, ingest.text
+    (job_id,) = ingest.json()["refit_jobs"].values()
+    assert wait_job(server.url, job_id, timeout=300)["status"] == "succeeded"
+    law = "browser-tasks-chinchilla"
+
+    page = browser.open(f"?law={law}&flops=1e20")
+    card = page.locator("#downstream-card")
+    card.wait_for()
+    assert "task_acc" in card.inner_text() and "via task_bpb" in card.inner_text()
+    assert "score_acc" in card.inner_text() and "exponential link" in card.inner_text()
+
+    page.get_by_role("radio", name="A benchmark score").check()
+    page.get_by_label("Metric to reach").fill("task_acc")
+    page.get_by_label("Score", exact=True).fill("0.8")
+    page.get_by_role("button", name="Plan").click()
+    page.locator("#downstream-card[data-target-flops]").wait_for()
+    body = {"law": law, "target": {"metric": "task_acc", "value": 0.8}}
+    api = _post(server, "/v1/allocate", body).json()
+    target = float(page.locator("#downstream-card").get_attribute("data-target-flops") or "nan")
+    assert target == pytest.approx(api["target"]["flops"], rel=1e-9)
+    shown = float(page.locator("#answer-params").get_attribute("data-value") or "nan")
+    assert shown == pytest.approx(api["params"], rel=1e-3)
+    assert "smallest budget" in page.locator("#downstream-card").inner_text()
+    page.screenshot(path=artifacts / "plan-target.png", full_page=True)
+
+    # a score the law never reaches: the API's message beside the field
+    page.get_by_label("Score", exact=True).fill("0.999")
+    page.get_by_role("button", name="Plan").click()
+    body["target"]["value"] = 0.999
+    message = _post(server, "/v1/allocate", body).json()["detail"][0]["msg"]
+    assert page.locator("#plan-target_value-error").inner_text() == message
+
+    # the frontier draws each score at the optimum
+    frontier = browser.open(f"?view=frontier&f_law={law}")
+    frontier.get_by_text("Predicted task_acc at the optimum").wait_for()
+    frontier.screenshot(path=artifacts / "frontier-scores.png", full_page=True)
 
 
 def _csv(runs: list[dict[str, Any]]) -> bytes:

@@ -148,3 +148,21 @@ def test_bad_options_files_and_servers_are_one_line(
     down = flopwise("runs", "upload", str(path), *named, url=f"http://127.0.0.1:{_free_port()}")
     assert down.returncode == 1 and "ConnectError" in down.stderr
     assert len(down.stderr.strip().splitlines()) == 1
+
+
+def test_upload_carries_metric_columns(
+    flopwise_server: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """``--metric-col`` (repeated) sends columns the runs carry as named metrics."""
+    server = flopwise_server(env={"FLOPWISE_API_KEY": KEY})
+    path = tmp_path / "tasks.csv"
+    path.write_text("run,params,tokens,loss,hs_acc,hs_bpb\na,5e7,1e9,3.8,0.31,1.2\n")
+    done = flopwise("runs", "upload", str(path), "--dataset", "tasks", "--metric-col", "hs_acc",
+                    "--metric-col", "hs_bpb", "--no-refit", url=server.url)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [r["metrics"] for r in all_runs(server.url, "tasks")] == [
+        {"hs_acc": 0.31, "hs_bpb": 1.2}
+    ]
+    missing = flopwise("runs", "upload", str(path), "--dataset", "tasks", "--metric-col",
+                       "mmlu_acc", url=server.url)  # fmt: skip
+    assert missing.returncode == 2 and "--metric-col" in missing.stderr.strip().splitlines()[-1]

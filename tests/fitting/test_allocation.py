@@ -211,3 +211,23 @@ def test_intervals_from_bootstrap_draws() -> None:
     bare = allocate(builtin("chinchilla-2022"), 1e22)
     assert bare.curve_interval is None and bare.loss_interval is not None  # default spread
     assert any("default" in c for c in bare.caveats)
+
+
+def test_n_star_below_the_smallest_shape_trains_that_shape_on_the_budget() -> None:
+    """At 1e16 FLOPs epoch-2024's N* (7.6e6) lies below the Chinchilla family's smallest
+    shape (128 x 1, 8.4e6 parameters with its 32k vocabulary): the plan trains that shape
+    on the tokens the budget buys and says so; 1e14 would give it under one token per
+    parameter, and is refused."""
+    law = builtin("epoch-2024")
+    plan = allocate(law, 1e16)
+    assert plan.shape is not None and (plan.shape.width, plan.shape.depth) == (128, 1)
+    assert plan.params == plan.shape.params
+    assert 6.0 * plan.params * plan.tokens == pytest.approx(1e16)  # the budget, spent
+    assert plan.loss == pytest.approx(predict_loss(law, params=plan.params, tokens=plan.tokens))
+    assert plan.loss_interval is not None
+    assert plan.loss_interval[0] < plan.loss < plan.loss_interval[1]
+    assert plan.params_interval is None and plan.tokens_interval is None  # not the optimum's
+    assert any("lies below the smallest feasible shape (128 x 1" in c for c in plan.caveats)
+    with pytest.raises(ValueError, match="under 1 per parameter") as refused:
+        allocate(law, 1e14)
+    assert getattr(refused.value, "name", None) == "flops"

@@ -1,4 +1,4 @@
-"""The loss-curve forms (docs/laws.md §20): their Jacobians, a fit on every checkpoint
+"""The loss-curve forms (docs/laws.md §21): their Jacobians, a fit on every checkpoint
 through the one pipeline recovering a known law (bootstrap over runs, leave-largest-out,
 predictive error), predictions under a schedule, and what they refuse."""
 

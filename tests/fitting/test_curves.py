@@ -1,4 +1,4 @@
-"""LR-history sums of the loss-curve laws (docs/laws.md §20.1, §20.2): areas, decay
+"""LR-history sums of the loss-curve laws (docs/laws.md §21.1, §21.2): areas, decay
 steps, Tissue's momentum as tokens, and histories from logged LRs against schedules."""
 
 from __future__ import annotations

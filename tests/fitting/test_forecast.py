@@ -1,4 +1,4 @@
-"""Forecasts of live runs (docs/laws.md §20.6): the end loss under the run's schedule, a
+"""Forecasts of live runs (docs/laws.md §21.6): the end loss under the run's schedule, a
 run on the law is tracking, one 3% above is not (a caveat, and the offset carried to the
 end), the whole predicted curve, and bad checkpoints refused by name."""
 

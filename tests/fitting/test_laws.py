@@ -121,8 +121,10 @@ def test_public_surface_is_pinned() -> None:
 
     assert sorted(fitting.__all__) == sorted(
         ["BUILTIN_LAWS", "DEFAULT_LAW", "GPUS", "Allocation", "ArchFamily", "ArchSpec", "CDefinition",
-         "Counts", "Domain", "Form", "Frontier", "Law", "NDefinition", "Prediction", "Runs", "Shape",
-         "ShapeConstraints", "allocate", "budget_to_flops", "builtin", "cost_of", "count",
-         "flops_per_token", "frontier", "inference_optimal_for_loss", "predict", "quality_loss"]
+         "Counts", "Domain", "DownstreamLink", "Form", "Frontier", "Law", "NDefinition",
+         "Prediction", "Runs", "Shape", "ShapeConstraints", "allocate", "budget_to_flops",
+         "builtin", "cost_of", "count", "flops_per_token", "frontier",
+         "inference_optimal_for_loss", "predict", "predict_metrics", "quality_loss",
+         "target_budget"]
     )  # fmt: skip
     assert all(hasattr(fitting, name) for name in fitting.__all__)

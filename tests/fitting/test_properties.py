@@ -39,6 +39,11 @@ def allocate_feasible(law_id: str, flops: float, **kwargs: float) -> Allocation:
         raise
 
 
+def floor_plan(result: Allocation) -> bool:
+    """Whether N* fell below the smallest feasible shape, which the plan trains instead."""
+    return any("lies below the smallest feasible shape" in c for c in result.caveats)
+
+
 def n_star(result: Allocation) -> float:
     """N* as the law counts it (DeepSeek's M for its law, not the shape's parameters)."""
     return result.params if result.model_scale is None else result.model_scale
@@ -74,7 +79,10 @@ def test_allocation_spends_the_budget_under_the_laws_own_c(law_id: str, log_c: f
 def test_n_and_d_increase_with_compute(law_id: str, log_c: float, step: float) -> None:
     small = allocate_feasible(law_id, 10.0**log_c)
     large = allocate_feasible(law_id, 10.0 ** (log_c + step))
-    assert n_star(large) > n_star(small)
+    if floor_plan(small):  # N* below the smallest shape: that shape, on more tokens
+        assert n_star(large) >= n_star(small)
+    else:
+        assert n_star(large) > n_star(small)
     assert large.tokens > small.tokens
     if small.loss is not None and large.loss is not None:
         assert large.loss < small.loss

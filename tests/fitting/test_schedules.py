@@ -1,4 +1,4 @@
-"""Learning-rate schedules as data (docs/laws.md §20.3, §10.1): each kind's shape, the
+"""Learning-rate schedules as data (docs/laws.md §21.3, §10.1): each kind's shape, the
 OLMo ladder's logged LRs reproduced from its rule, and bad schedules refused by field."""
 
 from __future__ import annotations

@@ -45,3 +45,16 @@ def test_a_newer_writer_s_extra_keys_are_ignored() -> None:
         "event": "message",
         "text": "hi",
     }
+
+
+def test_a_run_record_may_carry_metrics() -> None:
+    """Named metrics besides the loss (docs/laws.md §20): optional, kept through JSON."""
+    base = {"dataset": "d", "run": "r", "width": 32, "depth": 2, "params": 47264,
+            "tokens": 4096, "flops": 1e9, "loss": 3.1, "seconds_per_step": 0.05,
+            "n_gpus": 1, "gpu": "cpu"}  # fmt: skip
+    assert RunRecord(**base).metrics == {}  # an older writer's record still reads
+    record = RunRecord(**base, metrics={"continuation_acc": 0.41, "continuation_bpb": 1.9})
+    line = json.dumps(EvalEvent(run="r", tokens=4096, loss=3.1, record=record.to_dict()).to_dict())
+    event = parse_event(json.loads(line))
+    assert isinstance(event, EvalEvent) and event.record is not None
+    assert RunRecord(**event.record).metrics == {"continuation_acc": 0.41, "continuation_bpb": 1.9}

@@ -1,5 +1,5 @@
 """``flopwise fit-curve``, ``predict --schedule [--curve]`` and ``forecast`` as a user runs
-them (docs/laws.md §20): the fitted law answers what ``fitting`` answers, and bad input is
+them (docs/laws.md §21): the fitted law answers what ``fitting`` answers, and bad input is
 one line naming the flag with exit status 2."""
 
 from __future__ import annotations

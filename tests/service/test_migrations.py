@@ -1,5 +1,6 @@
 """The Alembic migrations build exactly the schema the models describe (both stores),
-and moving published versions into one table (0004) keeps every one of them."""
+moving published versions into one table (0004) keeps every one of them, and runs
+gain metrics (0006) without losing any."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from flopwise.fitting.throughput.model import to_dict as model_to_dict
 from flopwise.service.registry import Registries
 from flopwise.service.store.db import open_database
 from flopwise.service.store.models import Base
+from flopwise.service.store.runs import RunRecord, ingest, list_runs, load_records
 from tests.service.publishing import publish_law, publish_model
 
 
@@ -130,3 +132,34 @@ def test_published_versions_move_to_one_table_and_back(store_url: str) -> None:
         ("old-throughput", 1),
         ("old-throughput", 2),
     ]
+
+
+def test_runs_stored_before_metrics_read_as_none_and_keep_theirs_down(store_url: str) -> None:
+    """0006 adds ``runs.metrics``: a run stored at 0005 reads back with no metrics, one
+    stored after keeps them, and downgrading drops only the column."""
+    _migrate(store_url, "upgrade", "0005")
+    row = {"dataset": "old", "run": "r", "tokens": 1e9, "params": 1e8, "loss": 3.0,
+           "tags": {}, "created_at": time.time()}  # fmt: skip
+    engine = sa.create_engine(store_url)
+    try:
+        with engine.begin() as conn:
+            meta = sa.MetaData()
+            meta.reflect(conn, only=["runs"])
+            conn.execute(meta.tables["runs"].insert(), [row])
+    finally:
+        engine.dispose()
+    db = open_database(store_url)  # upgrades to head
+    try:
+        new = RunRecord(dataset="old", run="r", params=1e8, tokens=2e9, loss=2.9,
+                        metrics={"task_acc": 0.41, "task_bpb": 1.02})  # fmt: skip
+        assert ingest(db, [new]).inserted == 1
+        records = load_records(db, "old")
+        assert [r["metrics"] for r in records] == [{}, {"task_acc": 0.41, "task_bpb": 1.02}]
+        listed, _ = list_runs(db, dataset="old")
+        assert listed[1].metrics == {"task_acc": 0.41, "task_bpb": 1.02}
+    finally:
+        db.dispose()
+    _migrate(store_url, "downgrade", "0005")
+    back = _rows(store_url, "runs")
+    assert [(r["tokens"], r["loss"]) for r in back] == [(1e9, 3.0), (2e9, 2.9)]
+    assert "metrics" not in back[0]

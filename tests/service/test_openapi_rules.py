@@ -44,6 +44,11 @@ CASES: list[tuple[str, dict[str, Any], set[str] | None]] = [
     ("/v1/allocate", {}, {"flops", "gpu_hours", "dollars"}),
     ("/v1/allocate", {"flops": 1e21, "gpu_hours": 10, "gpu": "h100"}, {"flops", "gpu_hours"}),
     ("/v1/allocate", {"gpu_hours": 100, "gpu": "h100"}, None),
+    (
+        "/v1/allocate",
+        {"flops": 1e21, "gpu_hours": 10, "gpu": "h100", "target": {"metric": "m", "value": 1}},
+        {"flops", "gpu_hours"},
+    ),
     ("/v1/allocate", {"gpu_hours": 100}, {"gpu"}),
     ("/v1/allocate", {"dollars": 1000, "gpu": "h100"}, {"price_per_gpu_hour"}),
     ("/v1/allocate", {"flops": 1e21, "price_per_gpu_hour": 2.0}, {"price_per_gpu_hour", "gpu"}),

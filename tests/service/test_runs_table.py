@@ -138,3 +138,28 @@ def test_other_media_types_and_limits(make_settings: SettingsFactory) -> None:
         assert {"415", "422"} <= set(operation["responses"])
         issue = spec["components"]["schemas"]["RowIssue"]["properties"]
         assert {"line", "column", "loc", "msg"} <= set(issue)
+
+
+def test_metric_columns_are_carried_and_their_bad_cells_named(client: httpx.Client) -> None:
+    """``metric_col`` names columns the runs carry as named metrics (docs/laws.md §20):
+    stored and returned; an empty cell leaves that metric out; a bad one is named by its
+    line and column; a missing column is a 422 naming the parameter."""
+    table = (
+        "run,params,tokens,loss,hs_acc,hs_bpb,notes\n"
+        "a,5e7,1e9,3.8,0.31,1.20,x\n"
+        "a,5e7,2e9,3.6,0.33,,y\n"
+    )
+    params = {"dataset": "tasks", "metric_col": ["hs_acc", "hs_bpb"]}
+    r = client.post("/v1/runs", content=table, headers=CSV, params=params)
+    assert r.status_code == 200, r.text
+    rows = client.get("/v1/runs", params={"dataset": "tasks"}).json()["data"]
+    assert [row["metrics"] for row in rows] == [{"hs_acc": 0.31, "hs_bpb": 1.2}, {"hs_acc": 0.33}]
+    bad = table.replace("0.33,", "abc,").replace("1.20", "2e9")
+    r = client.post("/v1/runs", content=bad, headers=CSV, params={**params, "dataset": "t2"})
+    assert r.status_code == 422
+    cells = {(d["line"], d["column"]) for d in r.json()["detail"]}
+    assert cells == {(3, "hs_acc"), (2, "hs_bpb")}  # not a number; beyond +-1e6
+    r = client.post("/v1/runs", content=table, headers=CSV,
+                    params={"dataset": "t3", "metric_col": "mmlu_acc"})  # fmt: skip
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "metric_col"]
+    assert _count(client, "t2") == 0 and _count(client, "t3") == 0

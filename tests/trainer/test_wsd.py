@@ -1,4 +1,4 @@
-"""Warmup-stable-decay sweeps (docs/laws.md §20.5): a constant-LR trunk per model and
+"""Warmup-stable-decay sweeps (docs/laws.md §21.5): a constant-LR trunk per model and
 cooldown branches from its checkpoints; the plan's FLOPs and the saving it states; a CPU
 WSD calibration end to end (trunks, branches from their kept checkpoints, the (N, D) grid
 of the branches' final losses fitted by the loss law, every checkpoint with its LR and

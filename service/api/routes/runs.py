@@ -78,7 +78,8 @@ def create_runs(
     The body is JSON (``{"runs": [...]}``) or a table: CSV (``text/csv``, with a header)
     or JSON lines (``application/x-ndjson``), whose columns the query parameters map
     (``params_col`` etc., by default the field names; ``dataset`` for every row, else a
-    ``dataset`` column; other columns are ignored). A table with bad rows is refused
+    ``dataset`` column; ``metric_col`` names columns carried as metrics; other columns
+    are ignored). A table with bad rows is refused
     whole: the 422 lists each bad cell's line and column. Idempotent on (dataset, run,
     tokens): a key already stored is counted as a duplicate and left as it was. Every
     dataset that gained rows gets one debounced refit job (unless ``refit`` is false).
@@ -90,7 +91,9 @@ def create_runs(
         columns = {name: getattr(table, f"{name}_col") for name in MAPPED}
         limit = settings.max_runs_per_request
         try:
-            runs = read_runs_table(body.raw, body.kind, columns, table.dataset, limit)
+            runs = read_runs_table(
+                body.raw, body.kind, columns, table.dataset, limit, tuple(table.metric_col)
+            )
         except RowsInvalid as exc:
             return JSONResponse({"detail": exc.issues}, status_code=422)
         refit = table.refit
