@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     refit_options: dict[str, Any] = Field(default_factory=dict)
     """Options of the automatic refit (JSON object, as ``POST /v1/fits`` takes them)."""
     trainer_command: list[str] | None = None
-    """Command that starts the trainer (default ``python -m trainer``); JSON list."""
+    """Command that starts the trainer (default ``python -m flopwise.trainer``); JSON list."""
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:

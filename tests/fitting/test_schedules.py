@@ -45,7 +45,7 @@ def test_the_ladder_rule_reproduces_every_logged_lr_after_warmup() -> None:
     # the worked number of schedules.cosine_factor: 3B 1xC at step 10,200
     row = np.flatnonzero((runs.run == "3B-1xC") & (runs.tokens == 10200 * 3145728))[0]
     assert predicted[row] == pytest.approx(2.2019510740225502e-4, rel=1e-12)
-    assert runs.lr[row] == pytest.approx(2.2019510740225502e-4, rel=1e-9)
+    assert runs.lr[row] == pytest.approx(2.2019510740225502e-4, rel=1e-4)  # 5 digits bundled
 
 
 def test_gemstones_peak_rule() -> None:
