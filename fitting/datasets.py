@@ -23,6 +23,7 @@ from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.ladder_runs import ladder_runs
 from flopwise.fitting.laws import CDefinition, NDefinition
 from flopwise.fitting.runs import Runs
+from flopwise.fitting.tables import row_schedule
 
 __all__ = [
     "DATA_DIR",
@@ -331,9 +332,9 @@ def read_runs(
     ``metrics``: columns carried as named metrics (an empty cell: the row lacks it).
 
     Without a tokens column, tokens are ``flops / (6 params)`` (as Epoch derive them).
-    ``lr`` names the column of the LR in force at each row (loss curves); a JSONL row
-    may also carry its run's ``schedule`` object. Bad values raise ``ValueError``
-    naming the row and field.
+    ``lr`` names the column of the LR in force at each row (loss curves); a row may
+    also carry its run's schedule (``fitting.tables.row_schedule``). Bad values raise
+    ``ValueError`` naming the row and field.
     """
     path = Path(path)
     if not path.is_file():
@@ -361,8 +362,10 @@ def read_runs(
         rec: dict[str, Any] = {k: _value(row[c]) for k, c in mapping.items() if c is not None}
         rec["run"] = str(row[run]) if run is not None else f"row-{i}"
         rec["metrics"] = {m: v for m in metrics if (v := _value(row[m])) is not None}
-        if isinstance(row.get("schedule"), Mapping):
-            rec["schedule"] = row["schedule"]
+        try:
+            rec["schedule"] = row_schedule(row)
+        except ValueError as exc:
+            raise ValueError(f"row {i}: {exc}") from None
         if tokens is None:
             try:
                 rec["tokens"] = float(rec["flops"]) / (6.0 * float(rec["params"]))
