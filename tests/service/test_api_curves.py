@@ -46,7 +46,9 @@ def test_curves_are_stored_fitted_and_forecast(client: httpx.Client) -> None:
     assert schedule_from_dict(stored["data"][0]["schedule"]) == schedule(2e8, 8e9, "cosine")
 
     law = _fitted(client)
-    assert law["form"] == "tissue"
+    assert law["form"] == "tissue" and law["reads_schedule"] is True
+    plot = client.get(f"/v1/laws/{DATASET}-tissue/plot.png")
+    assert plot.status_code in (200, 422), plot.text  # no frontier to draw: never a 500
     s = schedule(2e8, 8e9, "cosine").to_dict()
     body = {"law": f"{DATASET}-tissue", "params": 2e8, "tokens": 8e9, "schedule": s, "curve": True}
     answer = client.post("/v1/predict", json=body).json()
