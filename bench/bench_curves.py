@@ -156,7 +156,7 @@ def main() -> None:
         f"Python {platform.python_version()}, numpy {np.__version__}, {platform.platform()}",
         "",
         "data: allenai/OLMo-ladder @ 67a3f440 (Apache-2.0), bundled as "
-        "fitting/datasets/olmo_ladder_c4.csv (`olmo-ladder`); C4 validation loss; cosine "
+        "fitting/datasets/olmo_ladder_runs.csv (`olmo-ladder`); C4 validation loss; cosine "
         "schedules rebuilt from the ladder's rule (docs/laws.md §21.3). Checkpoints before "
         f"{EARLY:g} N tokens left out. Summed Huber (delta 1e-3) on log loss, no bootstrap.",
         "",

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.downstream_samples import metric_runs
 from tests.curve_samples import curve_records
+from tests.downstream_samples import metric_runs
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.helpers import wait_job
 from tests.shared_data import REPO
@@ -263,9 +263,7 @@ def test_my_data_shows_the_refitted_law(browser: Browser, artifacts: Path) -> No
     assert browser.errors == []
 
 
-def test_my_data_draws_each_run_s_curve_and_its_forecast(
-    browser: Browser, artifacts: Path
-) -> None:
+def test_my_data_draws_each_run_s_curve_and_its_forecast(browser: Browser, artifacts: Path) -> None:
     """A dataset with a loss-curve law (docs/laws.md §21): every run's checkpoints, the
     law's forecast of the whole run under its schedule and its band, and a table of where
     each run will land, as the forecast endpoint answers."""
