@@ -96,10 +96,11 @@ def _trunk_and_branches(
     )  # fmt: skip
     out = []
     for start, end in pairs:
-        middle = start + ((end - start) // per_step // 2) * per_step
+        steps = (end - start) // per_step  # a mid-cooldown point once two steps are timed
+        evals = {start + steps // 2 * per_step, end} if steps >= 4 else {end}
         out.append(replace(
             run, run_id=f"{run.run_id}-d{end}", tokens=end, flops=(end - start) * per_token,
-            eval_tokens=tuple(sorted({middle, end} - {start})), branch_of=trunk.run_id,
+            eval_tokens=tuple(sorted(evals)), branch_of=trunk.run_id,
             start_tokens=start, cooldown_fraction=(end - start) / end,
             est_seconds=STARTUP_SECONDS + (end - start) * seconds,
         ))  # fmt: skip
