@@ -23,7 +23,7 @@ from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.ladder_runs import ladder_runs
 from flopwise.fitting.laws import CDefinition, NDefinition
 from flopwise.fitting.runs import Runs
-from flopwise.fitting.tables import row_schedule
+from flopwise.fitting.tables import CellError, row_schedule
 
 __all__ = [
     "DATA_DIR",
@@ -342,37 +342,33 @@ def read_runs(
     rows = _records(path)
     if not rows:
         raise ValueError(f"{path}: no rows")
-    mapping = {
-        "params": params,
-        "tokens": tokens,
-        "loss": loss,
-        "run": run,
-        "width": width,
-        "depth": depth,
-        "flops": flops,
-        "lr": lr,
-    }
+    mapping = {"params": params, "tokens": tokens, "loss": loss, "run": run, "width": width,
+               "depth": depth, "flops": flops, "lr": lr}  # fmt: skip
     _check_columns(path, set(rows[0]), [*mapping.items(), *(("metrics", m) for m in metrics)])
     if tokens is None and flops is None:
         raise ArgumentError(
             "tokens", "give a tokens column, or a flops column to derive tokens from"
         )
-    records = []
-    for i, row in enumerate(rows):
-        rec: dict[str, Any] = {k: _value(row[c]) for k, c in mapping.items() if c is not None}
-        rec["run"] = str(row[run]) if run is not None else f"row-{i}"
-        rec["metrics"] = {m: v for m in metrics if (v := _value(row[m])) is not None}
-        try:
-            rec["schedule"] = row_schedule(row)
-        except ValueError as exc:
-            raise ValueError(f"row {i}: {exc}") from None
-        if tokens is None:
-            try:
-                rec["tokens"] = float(rec["flops"]) / (6.0 * float(rec["params"]))
-            except (TypeError, ValueError, ZeroDivisionError):
-                raise ValueError(f"row {i}: cannot derive tokens from flops and params") from None
-        records.append(rec)
-    return Runs.from_records(records)
+    return Runs.from_records([_record(i, row, mapping, metrics) for i, row in enumerate(rows)])
+
+
+def _record(
+    i: int, row: Mapping[str, Any], mapping: Mapping[str, str | None], metrics: tuple[str, ...]
+) -> dict[str, Any]:
+    """Row ``i`` as a ``Runs.from_records`` record (tokens from flops without a column)."""
+    rec: dict[str, Any] = {k: _value(row[c]) for k, c in mapping.items() if c is not None}
+    run = mapping["run"]
+    rec["run"] = str(row[run]) if run is not None else f"row-{i}"
+    rec["metrics"] = {m: v for m in metrics if (v := _value(row[m])) is not None}
+    try:
+        rec["schedule"] = row_schedule(row)
+        if mapping["tokens"] is None:
+            rec["tokens"] = float(rec["flops"]) / (6.0 * float(rec["params"]))
+    except CellError as exc:
+        raise ValueError(f"row {i}: {exc}") from None
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise ValueError(f"row {i}: cannot derive tokens from flops and params") from None
+    return rec
 
 
 def _check_columns(path: Path, header: set[str], wanted: list[tuple[str, str | None]]) -> None:

@@ -101,24 +101,8 @@ class Runs:
             )
         }
         for i, row in enumerate(rows):
-            for key in _FLOAT_COLUMNS:
-                cols[key].append(_positive(row.get(key), f"row {i}: {key}"))
-            for key in _OPTIONAL_FLOAT:
-                value = row.get(key)
-                cols[key].append(None if value is None else _positive(value, f"row {i}: {key}"))
-            for key in _FRACTIONS:
-                value = row.get(key)
-                cols[key].append(None if value is None else _fraction(value, f"row {i}: {key}"))
-            for key in _OPTIONAL_INT:
-                value = row.get(key)
-                if value is not None:
-                    value = _positive(value, f"row {i}: {key}")
-                    if value != int(value):
-                        raise ValueError(f"row {i}: {key} must be a whole number, got {value}")
+            for key, value in _row(i, row).items():
                 cols[key].append(value)
-            cols["run"].append(str(row.get("run", f"row-{i}")))
-            cols["lr"].append(_lr(row.get("lr"), f"row {i}: lr"))
-            cols["schedule"].append(_schedule(row.get("schedule"), f"row {i}: schedule"))
         metrics = _metric_columns(rows)
 
         def optional(key: str, dtype: type) -> np.ndarray | None:
@@ -198,6 +182,30 @@ class Runs:
                 rec["metrics"] = values
             out.append(rec)
         return out
+
+
+def _row(i: int, row: Mapping[str, Any]) -> dict[str, Any]:
+    """Row ``i``'s checked values by column (``None`` where an optional one is absent)."""
+    out: dict[str, Any] = {
+        key: _positive(row.get(key), f"row {i}: {key}") for key in _FLOAT_COLUMNS
+    }
+    for key in _OPTIONAL_FLOAT:
+        value = row.get(key)
+        out[key] = None if value is None else _positive(value, f"row {i}: {key}")
+    for key in _FRACTIONS:
+        value = row.get(key)
+        out[key] = None if value is None else _fraction(value, f"row {i}: {key}")
+    for key in _OPTIONAL_INT:
+        value = row.get(key)
+        if value is not None:
+            value = _positive(value, f"row {i}: {key}")
+            if value != int(value):
+                raise ValueError(f"row {i}: {key} must be a whole number, got {value}")
+        out[key] = value
+    out["run"] = str(row.get("run", f"row-{i}"))
+    out["lr"] = _lr(row.get("lr"), f"row {i}: lr")
+    out["schedule"] = _schedule(row.get("schedule"), f"row {i}: schedule")
+    return out
 
 
 def _partial(values: list[Any], dtype: type) -> np.ndarray | None:

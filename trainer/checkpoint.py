@@ -40,6 +40,7 @@ __all__ = [
     "load_checkpoint",
     "read_done",
     "read_observations",
+    "restore",
     "run_lock",
     "save_checkpoint",
     "write_done",
@@ -138,6 +139,30 @@ def load_branch_start(path: Path) -> tuple[int, dict[str, Any], dict[str, Any]]:
         raise ValueError(f"branch_from: {path} does not exist (has the trunk run reached it?)")
     payload = torch.load(path, map_location="cpu", weights_only=True)
     return int(payload["step"]), payload["model"], payload["optimizer"]
+
+
+def restore(
+    run_dir: Path,
+    identity: dict[str, Any],
+    branch_from: str,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+) -> tuple[int, list[dict[str, Any]], float]:
+    """Load the run's checkpoint into ``model`` and ``optimizer``, or, for a cooldown
+    branch starting afresh, its trunk's kept one (the trunk's observations stay the
+    trunk's): (step to start from, observations so far, training seconds so far)."""
+    ckpt = load_checkpoint(run_dir, identity)
+    if ckpt is None and not branch_from:
+        return 0, [], 0.0
+    if ckpt is None:
+        step, weights, state = load_branch_start(Path(branch_from))
+        records, seconds = [], 0.0
+    else:
+        step, weights, state = ckpt.step, ckpt.model, ckpt.optimizer
+        records, seconds = list(ckpt.observations), ckpt.train_seconds
+    model.load_state_dict(weights)
+    optimizer.load_state_dict(state)
+    return step, records, seconds
 
 
 def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:

@@ -37,10 +37,9 @@ from flopwise.protocol.events import (
 from flopwise.trainer.checkpoint import (
     Checkpoint,
     keep_checkpoint,
-    load_branch_start,
-    load_checkpoint,
     read_done,
     read_observations,
+    restore,
     run_lock,
     save_checkpoint,
     write_done,
@@ -163,28 +162,15 @@ class _Run:
         if self.raw.num_params() != self.params:  # the model and the counter must agree
             raise RuntimeError(f"model has {self.raw.num_params()} params, counter {self.params}")
         self.optimizer = make_optimizer(self.raw, cfg, self.peak_lr, self.ctx.device)
-        step = self._restore()
+        step, self.records, self.train_seconds = restore(
+            self.run_dir, self.job.identity(), self.cfg.branch_from, self.raw, self.optimizer
+        )
         if cfg.compile:
             self.raw.compile()  # in place: forward compiled, state_dict keys unchanged
         self.model: nn.Module = self.raw
         if self.ctx.distributed:
             ids = [self.ctx.device.index] if self.ctx.device.type == "cuda" else None
             self.model = DistributedDataParallel(self.raw, device_ids=ids)
-        return step
-
-    def _restore(self) -> int:
-        """The step to start from: the run's checkpoint, else its trunk's (a branch)."""
-        ckpt = load_checkpoint(self.run_dir, self.job.identity())
-        self.train_seconds = 0.0
-        if ckpt is None and not self.cfg.branch_from:
-            return 0
-        if ckpt is None:  # a cooldown branch: the trunk's observations stay the trunk's
-            step, model, optimizer = load_branch_start(Path(self.cfg.branch_from))
-        else:
-            step, model, optimizer = ckpt.step, ckpt.model, ckpt.optimizer
-            self.records, self.train_seconds = list(ckpt.observations), ckpt.train_seconds
-        self.raw.load_state_dict(model)
-        self.optimizer.load_state_dict(optimizer)
         return step
 
     # -- the loop -------------------------------------------------------------------

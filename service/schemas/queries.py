@@ -322,8 +322,7 @@ class PredictRequest(Request):
     """Distinct tokens among the training tokens (data-constrained laws), 1 to 1e18."""
     level: float = LevelField
     schedule: ScheduleIn | None = None
-    """The run's learning-rate schedule, for loss-curve laws (docs/laws.md §21): the
-    loss after ``tokens`` of it (the CLI takes each field as a flag, ``--schedule KIND``)."""
+    """Loss-curve laws (docs/laws.md §21): the run's schedule, the loss after ``tokens``."""
     curve: bool = False
     """Loss-curve laws: also answer the whole predicted curve up to ``tokens``."""
 
@@ -342,7 +341,7 @@ class PredictPublic(BaseModel):
     downstream: dict[str, MetricPublic] | None = None
     """Predicted benchmark metrics, for laws with downstream links (docs/laws.md §20)."""
     curve: list[CurvePointPublic] | None = None
-    """Loss-curve laws asked for ``curve``: the predicted curve up to ``tokens``."""
+    """Asked for ``curve``: the loss-curve law's predicted curve up to ``tokens``."""
 
 
 class FrontierRequest(Request):
