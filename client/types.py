@@ -199,6 +199,11 @@ class Run:
     metrics: dict[str, float] = field(default_factory=dict)
     """Named metrics besides the loss (a task's accuracy and bits per byte, docs/laws.md
     §20); empty when the run carries none."""
+    lr: float | None = None
+    """The learning rate in force at the evaluation (loss curves, docs/laws.md §21)."""
+    schedule: dict[str, Any] | None = None
+    """The run's learning-rate schedule (kind, peak_lr, warmup_tokens, final_lr_fraction,
+    decay_tokens, total_tokens, cooldown), in tokens; ``None`` when it names none."""
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.curve_data import gemstones_cooldown_runs
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.ladder_runs import ladder_runs
 from flopwise.fitting.laws import CDefinition, NDefinition
 from flopwise.fitting.runs import Runs
+from flopwise.fitting.tables import CellError, row_schedule
 
 __all__ = [
     "DATA_DIR",
@@ -40,6 +42,7 @@ GEMSTONES_SOURCE = "mcleish7/gemstone-scaling-laws @ 5f420478 (MIT)"
 EPOCH_SOURCE = "epoch-research/analyzing-chinchilla @ 92258837 (no licence stated)"
 PORIAN_SOURCE = "formll/resolving-scaling-law-discrepancies @ 0dc60d91 (MIT)"
 LADDER_SOURCE = "allenai/OLMo-ladder @ 67a3f440 (Apache-2.0)"
+CURVE_FORMS = ("multi-power", "tissue")
 GEMSTONES_VOCAB = 50304
 
 
@@ -217,7 +220,7 @@ _WITH_SHAPE = (
 
 def _ladder() -> Dataset:
     """Bhagia et al. 2024: the OLMo ladder, 190M to 3B, every checkpoint, with task
-    metrics (docs/laws.md §20)."""
+    metrics, the LR it logged and its cosine schedule (docs/laws.md §20, §21)."""
     return Dataset(
         "olmo-ladder",
         "OLMo model ladder (190M-3B, 0.5-10x Chinchilla tokens): C4 loss, held-out losses, "
@@ -227,10 +230,36 @@ def _ladder() -> Dataset:
         n_definition=NDefinition.WITH_HEAD,
         tokenizer="OLMo 2 (vocabulary 100,352)",
         corpus="the OLMo ladder's pretraining data",
+        forms=("chinchilla", *CURVE_FORMS),
     )
 
 
-_LOADERS: dict[str, Callable[[], Dataset]] = {"epoch-chinchilla": _epoch, "olmo-ladder": _ladder}
+def _cooldown() -> Dataset:
+    """Gemstones' constant-LR runs and their linear cooldowns (docs/laws.md §21.5)."""
+    name = "gemstones_wandb_df_for_fitting_{}.jsonl"
+    runs = gemstones_cooldown_runs(
+        _jsonl(DATA_DIR / name.format("hot_100b+")),
+        _jsonl(DATA_DIR / name.format("cool_begin")),
+        _jsonl(DATA_DIR / name.format("cool_end")),
+    )
+    return Dataset(
+        "gemstones-cooldown",
+        "Gemstones constant-LR curves and their cooldown branches (10B to 100B)",
+        runs,
+        GEMSTONES_SOURCE,
+        c_definition=CDefinition.GEMSTONES,
+        family=ArchFamily(),
+        tokenizer="Pythia (50,304)",
+        corpus="Dolma 1.7",
+        forms=CURVE_FORMS,
+    )
+
+
+_LOADERS: dict[str, Callable[[], Dataset]] = {
+    "epoch-chinchilla": _epoch,
+    "olmo-ladder": _ladder,
+    "gemstones-cooldown": _cooldown,
+}
 for _s in _GEMSTONES_SUBSETS:
     _LOADERS[_gemstones_name(_s, False)] = _gemstones(_s)
 for _s in _WITH_SHAPE:
@@ -296,13 +325,16 @@ def read_runs(
     width: str | None = None,
     depth: str | None = None,
     flops: str | None = None,
+    lr: str | None = None,
     metrics: tuple[str, ...] = (),
 ) -> Runs:
     """Runs from a CSV or JSONL file, naming the column that holds each field, and
     ``metrics``: columns carried as named metrics (an empty cell: the row lacks it).
 
     Without a tokens column, tokens are ``flops / (6 params)`` (as Epoch derive them).
-    Bad values raise ``ValueError`` naming the row and field.
+    ``lr`` names the column of the LR in force at each row (loss curves); a row may
+    also carry its run's schedule (``fitting.tables.row_schedule``). Bad values raise
+    ``ValueError`` naming the row and field.
     """
     path = Path(path)
     if not path.is_file():
@@ -310,32 +342,33 @@ def read_runs(
     rows = _records(path)
     if not rows:
         raise ValueError(f"{path}: no rows")
-    mapping = {
-        "params": params,
-        "tokens": tokens,
-        "loss": loss,
-        "run": run,
-        "width": width,
-        "depth": depth,
-        "flops": flops,
-    }
+    mapping = {"params": params, "tokens": tokens, "loss": loss, "run": run, "width": width,
+               "depth": depth, "flops": flops, "lr": lr}  # fmt: skip
     _check_columns(path, set(rows[0]), [*mapping.items(), *(("metrics", m) for m in metrics)])
     if tokens is None and flops is None:
         raise ArgumentError(
             "tokens", "give a tokens column, or a flops column to derive tokens from"
         )
-    records = []
-    for i, row in enumerate(rows):
-        rec: dict[str, Any] = {k: _value(row[c]) for k, c in mapping.items() if c is not None}
-        rec["run"] = str(row[run]) if run is not None else f"row-{i}"
-        rec["metrics"] = {m: v for m in metrics if (v := _value(row[m])) is not None}
-        if tokens is None:
-            try:
-                rec["tokens"] = float(rec["flops"]) / (6.0 * float(rec["params"]))
-            except (TypeError, ValueError, ZeroDivisionError):
-                raise ValueError(f"row {i}: cannot derive tokens from flops and params") from None
-        records.append(rec)
-    return Runs.from_records(records)
+    return Runs.from_records([_record(i, row, mapping, metrics) for i, row in enumerate(rows)])
+
+
+def _record(
+    i: int, row: Mapping[str, Any], mapping: Mapping[str, str | None], metrics: tuple[str, ...]
+) -> dict[str, Any]:
+    """Row ``i`` as a ``Runs.from_records`` record (tokens from flops without a column)."""
+    rec: dict[str, Any] = {k: _value(row[c]) for k, c in mapping.items() if c is not None}
+    run = mapping["run"]
+    rec["run"] = str(row[run]) if run is not None else f"row-{i}"
+    rec["metrics"] = {m: v for m in metrics if (v := _value(row[m])) is not None}
+    try:
+        rec["schedule"] = row_schedule(row)
+        if mapping["tokens"] is None:
+            rec["tokens"] = float(rec["flops"]) / (6.0 * float(rec["params"]))
+    except CellError as exc:
+        raise ValueError(f"row {i}: {exc}") from None
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise ValueError(f"row {i}: cannot derive tokens from flops and params") from None
+    return rec
 
 
 def _check_columns(path: Path, header: set[str], wanted: list[tuple[str, str | None]]) -> None:

@@ -21,6 +21,7 @@ from flopwise.fitting.checks import optional_positive
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms import draw_constants, law_form
 from flopwise.fitting.laws import Law
+from flopwise.fitting.schedules import Schedule
 from flopwise.fitting.shape import law_params
 from flopwise.fitting.stats import DEFAULT_LEVEL, Band, check_level, interval, intervals
 from flopwise.fitting.uncertainty import (
@@ -50,19 +51,26 @@ def predict_loss(
     depth: Any = None,
     unique_tokens: Any = None,
     constants: Mapping[str, Any] | None = None,
+    schedule: Any = None,
 ) -> Any:
     """Loss of ``law`` (or of ``constants``, e.g. bootstrap draws) at the given point.
 
     Chinchilla-type forms need ``params`` (counted as the law counts N) and
     ``tokens``; width-depth forms need ``width``, ``depth`` and ``tokens``
-    (``params``, the total count, is derived from the law's family when absent).
+    (``params``, the total count, is derived from the law's family when absent);
+    loss-curve forms the run's ``schedule`` too (the loss after ``tokens`` of it).
     Raises ``ValueError`` naming what is missing, or when the law predicts loss
     only on its compute-optimal frontier.
     """
     k = dict(law.constants if constants is None else constants)
     if tokens is None:
         raise ArgumentError("tokens", "required to predict loss")
-    return law_form(law).predict(
+    form = law_form(law)
+    if schedule is not None and not form.reads_schedule:
+        raise ArgumentError(
+            "schedule", f"law {law.id} ({law.form}) does not read a learning-rate schedule"
+        )
+    return form.predict(
         law,
         k,
         params=params,
@@ -70,6 +78,7 @@ def predict_loss(
         width=width,
         depth=depth,
         unique_tokens=unique_tokens,
+        schedule=schedule,
     )
 
 
@@ -128,9 +137,11 @@ def predict(
     depth: int | None = None,
     unique_tokens: float | None = None,
     level: float = DEFAULT_LEVEL,
+    schedule: Schedule | None = None,
 ) -> Prediction:
     """Validated single-point prediction: the mean curve's band from the law's draws
-    and the predictive interval for a new run (``level`` coverage, in (0, 1))."""
+    and the predictive interval for a new run (``level`` coverage, in (0, 1)); a
+    loss-curve law predicts the loss after ``tokens`` of ``schedule``."""
     level = check_level(level)
     params = optional_positive("params", params)
     tokens = optional_positive("tokens", tokens)
@@ -146,6 +157,7 @@ def predict(
         "width": width,
         "depth": depth,
         "unique_tokens": unique_tokens,
+        "schedule": schedule,
     }
     loss = float(predict_loss(law, **kwargs))
     draws = draw_constants(law)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.schedules import Schedule, schedule_from_dict
 
 __all__ = ["Runs"]
 
@@ -25,6 +26,7 @@ _FRACTIONS = ("sparsity",)
 """Optional columns in [0, 1)."""
 _OPTIONAL_INT = ("width", "depth")
 _MOE_COLUMNS = ("active_params", "granularity", "sparsity")
+_CURVE_COLUMNS = ("lr", "schedule")
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +49,10 @@ class Runs:
     """Mixture-of-experts runs: d_ff / d_expert (Krajewski et al. 2024)."""
     sparsity: np.ndarray | None = None
     """Mixture-of-experts runs: 1 - top_k / experts (Abnar et al. 2025)."""
+    lr: np.ndarray | None = None
+    """The learning rate in force at each observation (NaN where a row gives none)."""
+    schedule: np.ndarray | None = None
+    """Each observation's run schedule (object array of ``Schedule`` or ``None``)."""
     metrics: Mapping[str, np.ndarray] | None = None
     """Named metrics besides the loss (a task's accuracy, its bits per byte), one column
     each, NaN where an observation does not carry that metric (docs/laws.md §20)."""
@@ -63,6 +69,7 @@ class Runs:
             "flops",
             "seconds_per_step",
             *_MOE_COLUMNS,
+            *_CURVE_COLUMNS,
         ):
             col = getattr(self, name)
             if col is not None and len(col) != n:
@@ -77,29 +84,25 @@ class Runs:
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]]) -> Runs:
         """Build from dicts with keys params, tokens, loss and optionally run, width,
-        depth, flops, seconds_per_step, active_params, granularity, sparsity. Values are checked: a non-numeric, non-finite
-        or non-positive value raises ``ValueError`` naming the row and field."""
+        depth, flops, seconds_per_step, active_params, granularity, sparsity, lr (the
+        LR at that step, >= 0) and schedule (a ``Schedule`` or its dict). Values are
+        checked: a non-numeric, non-finite or non-positive value raises ``ValueError``
+        naming the row and field."""
         rows = list(records)
         cols: dict[str, list[Any]] = {
-            k: [] for k in (*_FLOAT_COLUMNS, *_OPTIONAL_FLOAT, *_FRACTIONS, *_OPTIONAL_INT, "run")
+            k: []
+            for k in (
+                *_FLOAT_COLUMNS,
+                *_OPTIONAL_FLOAT,
+                *_FRACTIONS,
+                *_OPTIONAL_INT,
+                *_CURVE_COLUMNS,
+                "run",
+            )
         }
         for i, row in enumerate(rows):
-            for key in _FLOAT_COLUMNS:
-                cols[key].append(_positive(row.get(key), f"row {i}: {key}"))
-            for key in _OPTIONAL_FLOAT:
-                value = row.get(key)
-                cols[key].append(None if value is None else _positive(value, f"row {i}: {key}"))
-            for key in _FRACTIONS:
-                value = row.get(key)
-                cols[key].append(None if value is None else _fraction(value, f"row {i}: {key}"))
-            for key in _OPTIONAL_INT:
-                value = row.get(key)
-                if value is not None:
-                    value = _positive(value, f"row {i}: {key}")
-                    if value != int(value):
-                        raise ValueError(f"row {i}: {key} must be a whole number, got {value}")
+            for key, value in _row(i, row).items():
                 cols[key].append(value)
-            cols["run"].append(str(row.get("run", f"row-{i}")))
         metrics = _metric_columns(rows)
 
         def optional(key: str, dtype: type) -> np.ndarray | None:
@@ -118,6 +121,8 @@ class Runs:
             flops=optional("flops", float),
             seconds_per_step=optional("seconds_per_step", float),
             **{k: optional(k, float) for k in _MOE_COLUMNS},
+            lr=_partial(cols["lr"], float),
+            schedule=_partial(cols["schedule"], object),
             metrics=metrics,
         )
 
@@ -144,7 +149,7 @@ class Runs:
             depth=take(self.depth),
             flops=take(self.flops),
             seconds_per_step=take(self.seconds_per_step),
-            **{k: take(getattr(self, k)) for k in _MOE_COLUMNS},
+            **{k: take(getattr(self, k)) for k in (*_MOE_COLUMNS, *_CURVE_COLUMNS)},
             metrics=None
             if self.metrics is None
             else {k: v[index] for k, v in self.metrics.items()},
@@ -168,11 +173,79 @@ class Runs:
                 col = getattr(self, key)
                 if col is not None:
                     rec[key] = float(col[i])
+            if self.lr is not None and np.isfinite(self.lr[i]):
+                rec["lr"] = float(self.lr[i])
+            if self.schedule is not None and self.schedule[i] is not None:
+                rec["schedule"] = self.schedule[i].to_dict()
             values = {k: float(v[i]) for k, v in (self.metrics or {}).items() if np.isfinite(v[i])}
             if values:
                 rec["metrics"] = values
             out.append(rec)
         return out
+
+
+def _row(i: int, row: Mapping[str, Any]) -> dict[str, Any]:
+    """Row ``i``'s checked values by column (``None`` where an optional one is absent)."""
+    out: dict[str, Any] = {
+        key: _positive(row.get(key), f"row {i}: {key}") for key in _FLOAT_COLUMNS
+    }
+    for key in _OPTIONAL_FLOAT:
+        value = row.get(key)
+        out[key] = None if value is None else _positive(value, f"row {i}: {key}")
+    for key in _FRACTIONS:
+        value = row.get(key)
+        out[key] = None if value is None else _fraction(value, f"row {i}: {key}")
+    for key in _OPTIONAL_INT:
+        value = row.get(key)
+        if value is not None:
+            value = _positive(value, f"row {i}: {key}")
+            if value != int(value):
+                raise ValueError(f"row {i}: {key} must be a whole number, got {value}")
+        out[key] = value
+    out["run"] = str(row.get("run", f"row-{i}"))
+    out["lr"] = _lr(row.get("lr"), f"row {i}: lr")
+    out["schedule"] = _schedule(row.get("schedule"), f"row {i}: schedule")
+    return out
+
+
+def _partial(values: list[Any], dtype: type) -> np.ndarray | None:
+    """A column some rows may lack (NaN or ``None`` there); ``None`` when all lack it."""
+    if all(v is None for v in values):
+        return None
+    if dtype is float:
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _lr(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    number = _number(value, where)
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{where} must be non-negative and finite, got {value!r}")
+    return number
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"{where} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where} must be a number, got {value!r}") from None
+
+
+def _schedule(value: Any, where: str) -> Schedule | None:
+    if value is None or isinstance(value, Schedule):
+        return value
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where} must be an object with kind and peak_lr, got {value!r}")
+    try:
+        return schedule_from_dict(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
 
 
 def _metric_columns(rows: list[Mapping[str, Any]]) -> dict[str, np.ndarray] | None:
@@ -214,12 +287,7 @@ def _fraction(value: Any, where: str) -> float:
 def _positive(value: Any, where: str) -> float:
     if value is None:
         raise ValueError(f"{where} is missing")
-    if isinstance(value, bool):
-        raise ValueError(f"{where} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{where} must be a number, got {value!r}") from None
+    number = _number(value, where)
     if not math.isfinite(number) or number <= 0:
         raise ValueError(f"{where} must be positive and finite, got {value!r}")
     return number

@@ -27,25 +27,32 @@ __all__ = [
     "MEDIA_TYPES",
     "OWN_NAME",
     "REQUIRED",
+    "SCHEDULE",
+    "CellError",
     "Record",
     "Table",
     "cell",
     "kind_of",
     "read_table",
+    "row_schedule",
     "row_values",
 ]
 
 Kind = Literal["csv", "jsonl"]
 MEDIA_TYPES: dict[Kind, str] = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
 """The ``Content-Type`` of each kind of table."""
-MAPPED = ("params", "tokens", "loss", "run", "width", "depth", "flops", "unique_tokens")
+MAPPED = ("params", "tokens", "loss", "run", "width", "depth", "flops", "unique_tokens", "lr")
 """Fields read from the column ``<field>_col`` names (by default the field's name)."""
 REQUIRED = ("params", "tokens", "loss", "run")
 """Fields every row needs: their columns must be in the table."""
 OWN_NAME = ("seconds_per_step", "n_gpus", "gpu", "epochs", "tags")
 """Optional fields read from a column of their own name (``tags``: JSON lines only)."""
 INTEGER = frozenset({"width", "depth", "n_gpus"})
-TEXT = frozenset({"run", "gpu", "dataset"})
+TEXT = frozenset({"run", "gpu", "dataset", "schedule", "cooldown"})
+SCHEDULE = ("peak_lr", "warmup_tokens", "final_lr_fraction", "decay_tokens", "total_tokens",
+            "cooldown")  # fmt: skip
+"""A run's schedule (docs/laws.md §21): a ``schedule`` object in a JSON line, or in a CSV a
+``schedule`` column with its kind beside columns of these names."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,8 @@ def cell(field: str, raw: Any) -> Any:
         if not isinstance(raw, dict):
             raise ValueError("expected a JSON object of tags (JSON lines only)")
         return raw
+    if field == "schedule" and isinstance(raw, dict):
+        return raw
     if field in TEXT:
         if isinstance(raw, bool) or not isinstance(raw, str | int):
             raise ValueError(f"expected text, got {raw!r}")
@@ -181,7 +190,43 @@ def row_values(
     found = _metric_cells(record, metrics, problems)
     if found:
         values["metrics"] = found
+    schedule = _schedule_cells(record, problems)
+    if schedule:
+        values["schedule"] = schedule
     return values, problems
+
+
+class CellError(ValueError):
+    """A cell that cannot be read: ``column`` is where."""
+
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(f"{column}: {message}")
+        self.column, self.message = column, message
+
+
+def row_schedule(cells: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A row's schedule: its ``schedule`` object (JSON lines), or the kind in a
+    ``schedule`` column and the :data:`SCHEDULE` columns beside it; ``None`` without
+    one. :class:`CellError` names the column of a cell that cannot be read."""
+    out: dict[str, Any] = {}
+    for column in ("schedule", *SCHEDULE):
+        try:
+            value = cell(column, cells.get(column))
+        except ValueError as exc:
+            raise CellError(column, str(exc)) from None
+        if column == "schedule" and (value is None or isinstance(value, dict)):
+            return value
+        if value is not None:
+            out["kind" if column == "schedule" else column] = value
+    return out
+
+
+def _schedule_cells(record: Record, problems: dict[str, str]) -> dict[str, Any] | None:
+    try:
+        return row_schedule(record.cells)
+    except CellError as exc:
+        problems[exc.column] = exc.message
+        return None
 
 
 def _metric_cells(

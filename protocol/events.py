@@ -66,6 +66,14 @@ class RunRecord(Wire):
         description="Named metrics besides the loss: a task's accuracy (<task>_acc) and its "
         "bits per byte (<task>_bpb).",
     )
+    lr: float | None = Field(
+        default=None, description="Learning rate in force at this evaluation (docs/laws.md §21)."
+    )
+    schedule: dict[str, Any] | None = Field(
+        default=None,
+        description="The run's learning-rate schedule (kind, peak_lr, warmup_tokens, "
+        "final_lr_fraction, decay_tokens, total_tokens, cooldown), in tokens.",
+    )
 
 
 RUN_RECORD_FIELDS = tuple(RunRecord.model_fields)
@@ -95,6 +103,11 @@ class PlanEvent(Event):
     runs: list[dict[str, Any]] = Field(
         description="Per run: run, aspect, width, depth, params, tokens, flops, evals, "
         "est_seconds, n_devices."
+    )
+    full_flops: float | None = Field(
+        default=None,
+        description="A warmup-stable-decay plan: what training each cooldown's point to its "
+        "end would cost, FLOPs (budget_flops is what the plan spends).",
     )
 
 

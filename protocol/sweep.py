@@ -158,6 +158,24 @@ class SweepRequest(BaseModel):
         le=10_000,
         description="At most this many runs (fewer sizes, then fewer aspects); 0: no limit.",
     )
+    wsd_branches: int = Field(
+        default=0,
+        ge=0,
+        le=16,
+        description="Warmup-stable-decay mode: one constant-LR run per model and this many "
+        "cooldowns branched from its checkpoints, ending at D, D/2, D/4, ... (Hägele et al. "
+        "2024, docs/laws.md §21.5); 0: every run trained to its end.",
+    )
+    cooldown_fraction: float = Field(
+        default=0.2,
+        gt=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="WSD mode: share of each branch's tokens its cooldown takes (fraction).",
+    )
+    cooldown_shape: Literal["linear", "1-sqrt"] = Field(
+        default="1-sqrt", description="WSD mode: each cooldown's shape, linear or 1-sqrt."
+    )
     cpu_jobs: int = Field(
         1, ge=1, le=256, description="CPU jobs side by side when there is no GPU."
     )

@@ -27,6 +27,7 @@ from flopwise.service.api.middleware import (
 )
 from flopwise.service.api.routes import (
     calibrations,
+    forecasts,
     health,
     hyperparams,
     jobs,
@@ -165,7 +166,10 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.state.settings = settings
     app.state.start_workers = start_workers
     app.state.metrics = Metrics(queue_depth=partial(_queue_depth, app))
-    routers = (queries, laws, runs, run_edits, jobs, calibrations, health, throughput, overspend)
+    routers = (
+        queries, laws, runs, run_edits, forecasts, jobs, calibrations, health, throughput,
+        overspend,
+    )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.include_router(hyperparams.router)  # POST /v1/hyperparams

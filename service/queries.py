@@ -29,10 +29,11 @@ from flopwise.fitting.prediction import path_loss_bands
 from flopwise.fitting.prediction import predict as fitting_predict
 from flopwise.fitting.shape import ShapeConstraints
 from flopwise.fitting.throughput.model import ThroughputModel
-from flopwise.service import downstream_queries, moe_queries
+from flopwise.service import curve_queries, downstream_queries, moe_queries
 from flopwise.service.errors import FieldError, field_error
 from flopwise.service.hyper_queries import hyperparams_answer
 from flopwise.service.schemas.common import BUDGET_FLOPS
+from flopwise.service.schemas.curves import ForecastPublic
 from flopwise.service.schemas.hyper import HyperparamsPublic, HyperparamsRequest
 from flopwise.service.schemas.moe import CountPublic
 from flopwise.service.schemas.queries import (
@@ -208,10 +209,12 @@ def predict(law: Law, req: PredictRequest) -> dict[str, Any]:
             depth=req.depth,
             unique_tokens=req.unique_tokens,
             level=req.level,
+            schedule=curve_queries.schedule_of(req.schedule),
         )
     except CLIENT_ERRORS as exc:
         raise field_error(exc, PredictRequest.model_fields) from None
     out = result.to_dict()
+    out["curve"] = curve_queries.predict_curve_points(law, req)
     _finite(out, "tokens")
     downstream_queries.add_to_prediction(law, out, req.level, req.width, req.depth)
     return out
@@ -328,6 +331,7 @@ PUBLIC: dict[str, type[BaseModel]] = {
     "count": CountPublic,
     "allocate": AllocatePublic,
     "predict": PredictPublic,
+    "forecast": ForecastPublic,
     "frontier": FrontierPublic,
     "overspend": OverspendPublic,
     "hyperparams": HyperparamsPublic,

@@ -83,17 +83,24 @@ def _row(
     try:
         run = RunCreate.model_validate(values)
     except ValidationError as exc:
-        column_of = {**{f: f for f in OWN_NAME}, "dataset": "dataset", **columns}
+        column_of = {**{f: f for f in OWN_NAME}, "dataset": "dataset", "schedule": "schedule",
+                     **columns}  # fmt: skip
         for error in exc.errors(include_url=False):
             field = str(error["loc"][0]) if error["loc"] else ""
             column = column_of.get(field)
-            if field == "metrics" and len(error["loc"]) > 1:  # a metric: its own column
-                column = str(error["loc"][1])
+            if field in ("metrics", "schedule") and len(error["loc"]) > 1:  # its own column
+                column = str(error["loc"][1]) if field == "metrics" else _schedule_column(error)
             if column in problems:  # refused above, not "missing" again
                 continue
             issues.append(_issue(record.line, column, _message(error), error["type"]))
         return issues
     return issues or run
+
+
+def _schedule_column(error: Any) -> str:
+    """The column of a schedule field's error (``kind`` is the ``schedule`` column)."""
+    name = str(error["loc"][1])
+    return "schedule" if name == "kind" else name
 
 
 def _message(error: Any) -> str:

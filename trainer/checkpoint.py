@@ -6,6 +6,8 @@
 * ``checkpoint.pt``     model, optimizer, step and observations so far, replaced
                         atomically (write a temporary file, then ``os.replace``) so a
                         run killed at any instant leaves either the old or the new one;
+* ``checkpoint-<tokens>.pt`` copies kept at chosen token counts, for the cooldown
+                        branches of a warmup-stable-decay sweep to start from;
 * ``observations.jsonl`` the observation records so far, rewritten from the checkpoint;
 * ``done.json``         written last: the run finished (or diverged) and need not run again;
 * ``lock``              held (``flock``) by the process training the run, so a second
@@ -32,9 +34,13 @@ import torch
 
 __all__ = [
     "Checkpoint",
+    "keep_checkpoint",
+    "kept_checkpoint",
+    "load_branch_start",
     "load_checkpoint",
     "read_done",
     "read_observations",
+    "restore",
     "run_lock",
     "save_checkpoint",
     "write_done",
@@ -112,6 +118,51 @@ def load_checkpoint(run_dir: Path, identity: dict[str, Any]) -> Checkpoint | Non
         identity=saved,
         train_seconds=float(payload["train_seconds"]),
     )
+
+
+def kept_checkpoint(run_dir: Path, tokens: int) -> Path:
+    """Where the copy of ``run_dir``'s checkpoint at ``tokens`` is kept."""
+    return run_dir / f"checkpoint-{tokens}.pt"
+
+
+def keep_checkpoint(run_dir: Path, tokens: int) -> None:
+    """Keep a copy of the current checkpoint (atomically, like the checkpoint itself)."""
+    source = (run_dir / CHECKPOINT).read_bytes()
+    _atomic(kept_checkpoint(run_dir, tokens), lambda tmp: tmp.write_bytes(source))
+
+
+def load_branch_start(path: Path) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """(step, model, optimizer) of another run's kept checkpoint, for a branch that
+    continues from it under its own job (so no identity check; its observations stay
+    the other run's). ``ValueError`` naming ``branch_from`` when it is missing."""
+    if not path.exists():
+        raise ValueError(f"branch_from: {path} does not exist (has the trunk run reached it?)")
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    return int(payload["step"]), payload["model"], payload["optimizer"]
+
+
+def restore(
+    run_dir: Path,
+    identity: dict[str, Any],
+    branch_from: str,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+) -> tuple[int, list[dict[str, Any]], float]:
+    """Load the run's checkpoint into ``model`` and ``optimizer``, or, for a cooldown
+    branch starting afresh, its trunk's kept one (the trunk's observations stay the
+    trunk's): (step to start from, observations so far, training seconds so far)."""
+    ckpt = load_checkpoint(run_dir, identity)
+    if ckpt is None and not branch_from:
+        return 0, [], 0.0
+    if ckpt is None:
+        step, weights, state = load_branch_start(Path(branch_from))
+        records, seconds = [], 0.0
+    else:
+        step, weights, state = ckpt.step, ckpt.model, ckpt.optimizer
+        records, seconds = list(ckpt.observations), ckpt.train_seconds
+    model.load_state_dict(weights)
+    optimizer.load_state_dict(state)
+    return step, records, seconds
 
 
 def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:

@@ -118,6 +118,17 @@ class TrainConfig(BaseModel):
         description="Token counts at which the val loss is measured (one observation each); "
         "the end of the run is always one.",
     )
+    keep_checkpoints: _Tokens = Field(
+        default=(),
+        description="Token counts at which a copy of the checkpoint is kept "
+        "(checkpoint-<tokens>.pt), for cooldown branches to start from.",
+    )
+    branch_from: str = Field(
+        default="",
+        max_length=4096,
+        description="A kept checkpoint of another run to start from (a cooldown branch of a "
+        "warmup-stable-decay sweep: its first steps are that run's); empty: from scratch.",
+    )
     eval_sequences: int = Field(
         default=64, ge=1, description="Sequences in the fixed held-out validation set."
     )

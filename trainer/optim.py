@@ -13,24 +13,22 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
 
+from flopwise.fitting.schedules import Schedule, gemstones_lr
 from flopwise.trainer.config import TrainConfig
 
-__all__ = ["gemstones_lr", "lr_multiplier", "make_optimizer", "schedule_steps"]
-
-
-def gemstones_lr(width: int, depth: int, lr_base: float = 5.0) -> float:
-    """Peak LR for a width x depth model (Gemstones §8.2).
-
-    >>> round(gemstones_lr(1024, 28), 6)  # 5 / (1024 * sqrt(28))
-    0.000923
-    """
-    if width / depth > 256:
-        depth = math.ceil(width / 100)
-    return lr_base / (width * math.sqrt(depth))
+__all__ = [
+    "gemstones_lr",
+    "lr_multiplier",
+    "make_optimizer",
+    "run_lr",
+    "run_schedule",
+    "schedule_steps",
+]
 
 
 def schedule_steps(config: TrainConfig, total_steps: int, tokens_per_step: int) -> tuple[int, int]:
@@ -49,6 +47,34 @@ def lr_multiplier(step: int, total_steps: int, warmup: int, cooldown: int, shape
         t = (step - start + 1) / cooldown  # progress within the cooldown, in (0, 1]
         return 1.0 - (math.sqrt(t) if shape == "1-sqrt" else t)
     return 1.0
+
+
+def run_schedule(
+    peak: float, total_steps: int, warmup: int, cooldown: int, shape: str, tokens_per_step: int
+) -> Schedule:
+    """The schedule :func:`lr_multiplier` follows, as data in tokens (what a run's
+    observations carry, docs/laws.md §21): constant, or wsd with its cooldown."""
+    return Schedule(
+        "wsd" if cooldown else "constant",
+        peak,
+        warmup_tokens=float(warmup * tokens_per_step),
+        decay_tokens=float(cooldown * tokens_per_step) if cooldown else None,
+        total_tokens=float(total_steps * tokens_per_step),
+        cooldown=shape,
+    )
+
+
+def run_lr(
+    config: TrainConfig, width: int, depth: int, total_steps: int, tokens_per_step: int
+) -> tuple[int, int, float, dict[str, Any]]:
+    """A run's warmup and cooldown steps, peak LR (the explicit one, else Gemstones'
+    rule) and its schedule as its observations carry it."""
+    warmup, cooldown = schedule_steps(config, total_steps, tokens_per_step)
+    peak = config.lr or gemstones_lr(width, depth, config.lr_base)
+    schedule = run_schedule(
+        peak, total_steps, warmup, cooldown, config.cooldown_shape, tokens_per_step
+    )
+    return warmup, cooldown, peak, schedule.to_dict()
 
 
 def make_optimizer(

@@ -30,10 +30,11 @@ import numpy as np
 
 from flopwise.fitting.counting import ArchSpec, count
 from flopwise.fitting.flops import gemstones_flops_per_token
+from flopwise.fitting.schedules import gemstones_lr
 from flopwise.protocol.sweep import ASPECTS, SweepRequest
 from flopwise.trainer.families import FAMILIES, Family, family
 
-__all__ = ["ASPECTS", "Plan", "PlanConfig", "PlannedRun", "StepTime", "make_plan"]
+__all__ = ["ASPECTS", "Plan", "PlanConfig", "PlannedRun", "StepTime", "make_plan", "makespan"]
 
 CAP_MARGIN = 0.9
 """Share of the time cap the plan fills (leaves room for start-up and evaluation)."""
@@ -87,6 +88,12 @@ class PlanConfig:
     """Seed of every run (init and data order)."""
     max_runs: int = _REQUEST["max_runs"]
     """At most this many runs (fewer sizes, then fewer aspects); 0: no limit."""
+    wsd_branches: int = _REQUEST["wsd_branches"]
+    """Warmup-stable-decay: cooldown branches per model (``trainer.wsd``); 0: off."""
+    cooldown_fraction: float = _REQUEST["cooldown_fraction"]
+    """Share of each branch's tokens its cooldown takes."""
+    cooldown_shape: str = _REQUEST["cooldown_shape"]
+    """Each cooldown's shape: linear or 1-sqrt."""
 
     def __post_init__(self) -> None:
         _check(self.dataset.strip() != "", "dataset", "must be a non-empty string")
@@ -144,6 +151,14 @@ class PlannedRun:
     est_seconds: float
     """Estimated wall time on ``n_devices`` devices."""
     n_devices: int = 1
+    cooldown_fraction: float = 0.0
+    """Share of the run, at its end, over which the LR decays (a WSD branch)."""
+    branch_of: str = ""
+    """The trunk run whose kept checkpoint this branch starts from (``trainer.wsd``)."""
+    start_tokens: int = 0
+    """Tokens of that checkpoint (the branch trains from there)."""
+    keep_tokens: tuple[int, ...] = ()
+    """Token counts at which this run keeps a checkpoint for its branches."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,6 +176,8 @@ class Plan:
     """'budget' or 'time cap'."""
     est_wall_seconds: float
     runs: tuple[PlannedRun, ...] = field(default_factory=tuple)
+    full_flops: float = 0.0
+    """A WSD plan: the FLOPs of training each branch's point to its end from scratch."""
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -177,6 +194,7 @@ class Plan:
             run = dict(run)
             run["arch"] = ArchSpec(**run["arch"])
             run["eval_tokens"] = tuple(run["eval_tokens"])
+            run["keep_tokens"] = tuple(run.get("keep_tokens", ()))
             runs.append(PlannedRun(**run))
         rest = {k: v for k, v in data.items() if k not in ("config", "runs")}
         return cls(config=PlanConfig(**config), runs=tuple(runs), **rest)
@@ -189,6 +207,13 @@ class Plan:
             f"{self.budget_flops:.3g} FLOPs (limited by {self.limited_by}), "
             f"est. {self.est_wall_seconds / 60:.1f} min on {c.slots} device(s)"
         )
+        if self.full_flops:
+            points = sum(1 for r in self.runs if r.branch_of)
+            head += (
+                f"\n  warmup-stable-decay: {points} cooldown points for {self.budget_flops:.3g} "
+                f"FLOPs; trained each to its end they would cost {self.full_flops:.3g} "
+                f"({1 - self.budget_flops / self.full_flops:.0%} saved)"
+            )
         rows = [
             f"  {'run':<34}{'width':>6}{'depth':>6}{'params':>10}{'tokens':>10}"
             f"{'FLOPs':>10}{'evals':>6}{'est.':>9}{'dev':>4}"
@@ -294,7 +319,7 @@ def make_plan(config: PlanConfig, step_time: StepTime | None = None) -> Plan:
         warmup_tokens=fam.warmup_steps * fam.tokens_per_step,
         budget_flops=sum(r.flops for r in runs),
         limited_by="budget" if config.flops <= cap_flops else "time cap",
-        est_wall_seconds=_makespan(runs, config.slots),
+        est_wall_seconds=makespan(runs, config.slots),
         runs=tuple(runs),
     )
 
@@ -317,8 +342,6 @@ def _run(
     flops: float,
     step_time: StepTime | None = None,
 ) -> PlannedRun:
-    from flopwise.trainer.optim import gemstones_lr  # torch only when a plan is really made
-
     tps = fam.tokens_per_step
     fpt = float(gemstones_flops_per_token(spec.width, spec.depth, **spec.shape_kwargs()))
     min_steps = 4 * fam.warmup_steps
@@ -361,7 +384,7 @@ def _with_devices(run: PlannedRun, config: PlanConfig, batch_size: int) -> Plann
     return replace(run, n_devices=k, est_seconds=run.est_seconds / (k * CAP_MARGIN))
 
 
-def _makespan(runs: list[PlannedRun], slots: int) -> float:
+def makespan(runs: list[PlannedRun], slots: int) -> float:
     """Wall time of longest-first list scheduling of the runs on ``slots`` devices."""
     free = [0.0] * slots
     for run in sorted(runs, key=lambda r: -r.est_seconds):

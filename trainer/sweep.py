@@ -24,6 +24,7 @@ from flopwise.fitting.throughput.catalogue import default_for_gpu
 from flopwise.fitting.throughput.model import spec_step_seconds
 from flopwise.protocol.events import DoneEvent, EvalEvent, PlanEvent, RunDoneEvent
 from flopwise.protocol.sweep import SweepRequest
+from flopwise.trainer import wsd
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
 from flopwise.trainer.config import Job, ModelConfig, TrainConfig
 from flopwise.trainer.corpus import CorpusConfig, build_corpus, stdlib_root
@@ -103,6 +104,9 @@ def plan_config(request: SweepRequest) -> PlanConfig:
         lr_base=request.lr_base,
         seed=request.seed,
         max_runs=request.max_runs,
+        wsd_branches=request.wsd_branches,
+        cooldown_fraction=request.cooldown_fraction,
+        cooldown_shape=request.cooldown_shape,
     )
 
 
@@ -185,7 +189,12 @@ def prepare(config: SweepConfig) -> Prepared:
             resumed=True,
         )
     speed = request.throughput or estimated_flops(devices, threads)
+    if request.wsd_branches:  # the trunks and branches together spend the budget
+        factor = wsd.cost_factor(request.wsd_branches, request.cooldown_fraction)
+        planned = replace(planned, flops=planned.flops / factor)
     plan = make_plan(replace(planned, throughput=speed), step_time=_step_time(request, devices))
+    if request.wsd_branches:
+        plan = wsd.branch_plan(plan, request.wsd_branches, request.cooldown_fraction)
     return Prepared(plan, sweep_dir, data_dir, devices, threads, resumed=False)
 
 
@@ -215,7 +224,7 @@ def _job(prepared: Prepared, config: SweepConfig, run: PlannedRun) -> Job:
         data_dir=str(prepared.data_dir),
         run_dir=str(prepared.sweep_dir / "runs" / run.run_id),
         run_id=run.run_id,
-        dataset=plan.config.dataset,
+        **wsd.wsd_settings(plan, prepared.sweep_dir / "runs", run),
         tokens=run.tokens,
         batch_size=plan.batch_size,
         lr=run.lr,
@@ -232,6 +241,7 @@ def _job(prepared: Prepared, config: SweepConfig, run: PlannedRun) -> Job:
             "aspect": run.aspect,
             "size": str(run.size),
             "family": plan.family,
+            **wsd.wsd_tags(plan, run),
         },
     )
     return Job(model=ModelConfig(arch=run.arch), train=train)
@@ -270,6 +280,7 @@ def plan_event(prepared: Prepared) -> dict[str, Any]:
         device_kind=prepared.devices.name,
         sweep_dir=str(prepared.sweep_dir),
         runs=runs,
+        full_flops=plan.full_flops or None,
     ).to_dict()
 
 
@@ -279,6 +290,7 @@ class _Ingest:
     def __init__(self, prepared: Prepared, config: SweepConfig, report: Reporter) -> None:
         self.prepared, self.report = prepared, report
         self.total = len(prepared.plan.runs)
+        self.branches = {r.run_id for r in prepared.plan.runs if r.branch_of}
         self.done = 0
         self.client = (
             Client(config.service_url, api_key=config.api_key or None)
@@ -299,8 +311,14 @@ class _Ingest:
             self.service.flush()
 
     def resync(self, run_id: str) -> list[dict[str, Any]]:
-        records = read_observations(self.prepared.sweep_dir / "runs" / run_id)
-        self.send(records, flush=True)
+        """Send a run's records again (and a finished WSD branch's final point to the
+        sweep's own dataset, ``trainer.wsd.grid_record``)."""
+        run_dir = self.prepared.sweep_dir / "runs" / run_id
+        records = read_observations(run_dir)
+        grid = []
+        if run_id in self.branches and records and read_done(run_dir) is not None:
+            grid = [wsd.grid_record(records[-1], self.prepared.plan.config.dataset)]
+        self.send(records + grid, flush=True)
         return records
 
     def on_event(self, run_id: str, event: dict[str, Any]) -> None:
@@ -354,9 +372,8 @@ def execute(prepared: Prepared, config: SweepConfig, report: Reporter) -> SweepR
         jobs.append(JobSpec(run.run_id, run_dir, run.n_devices, run.est_seconds))
     deadline = time.monotonic() + plan.config.time_cap_hours * 3600.0
     executor = make_executor(prepared, config.request)
-    outcome = executor.run(
-        jobs, deadline=deadline, on_event=ingest.on_event, on_exit=ingest.on_exit
-    )
+    outcome = wsd.run_phases(executor, jobs, ingest.branches, deadline=deadline,
+                         on_event=ingest.on_event, on_exit=ingest.on_exit)  # fmt: skip
     records = [
         r for run in plan.runs for r in read_observations(prepared.sweep_dir / "runs" / run.run_id)
     ]

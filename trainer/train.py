@@ -36,9 +36,10 @@ from flopwise.protocol.events import (
 )
 from flopwise.trainer.checkpoint import (
     Checkpoint,
-    load_checkpoint,
+    keep_checkpoint,
     read_done,
     read_observations,
+    restore,
     run_lock,
     save_checkpoint,
     write_done,
@@ -59,7 +60,7 @@ from flopwise.trainer.evaluation import autocast, evaluate
 from flopwise.trainer.metrics import StepClock, device_gpu_name, flops_per_token, mfu, peak_flops
 from flopwise.trainer.model import Transformer
 from flopwise.trainer.observation import Observation
-from flopwise.trainer.optim import gemstones_lr, lr_multiplier, make_optimizer, schedule_steps
+from flopwise.trainer.optim import lr_multiplier, make_optimizer, run_lr
 from flopwise.trainer.progress import Reporter
 from flopwise.trainer.tasks import score_tasks, task_set
 
@@ -131,8 +132,9 @@ class _Run:
         self.eval_steps = {
             min(self.total_steps, max(1, round(t / self.tokens_per_step))) for t in cfg.eval_tokens
         } | {self.total_steps}
-        self.warmup, self.cooldown = schedule_steps(cfg, self.total_steps, self.tokens_per_step)
-        self.peak_lr = cfg.lr or gemstones_lr(spec.width, spec.depth, cfg.lr_base)
+        self.warmup, self.cooldown, self.peak_lr, self.schedule = run_lr(
+            cfg, spec.width, spec.depth, self.total_steps, self.tokens_per_step
+        )
         self.bf16 = cfg.precision == "bfloat16" or (
             cfg.precision == "auto" and ctx.device.type == "cuda"
         )
@@ -160,13 +162,9 @@ class _Run:
         if self.raw.num_params() != self.params:  # the model and the counter must agree
             raise RuntimeError(f"model has {self.raw.num_params()} params, counter {self.params}")
         self.optimizer = make_optimizer(self.raw, cfg, self.peak_lr, self.ctx.device)
-        ckpt = load_checkpoint(self.run_dir, self.job.identity())
-        step, self.train_seconds = 0, 0.0
-        if ckpt is not None:
-            self.raw.load_state_dict(ckpt.model)
-            self.optimizer.load_state_dict(ckpt.optimizer)
-            self.records = list(ckpt.observations)
-            step, self.train_seconds = ckpt.step, ckpt.train_seconds
+        step, self.records, self.train_seconds = restore(
+            self.run_dir, self.job.identity(), self.cfg.branch_from, self.raw, self.optimizer
+        )
         if cfg.compile:
             self.raw.compile()  # in place: forward compiled, state_dict keys unchanged
         self.model: nn.Module = self.raw
@@ -314,6 +312,7 @@ class _Run:
             gpu=self.gpu,
             step=step,
             lr=self.peak_lr * mult,
+            schedule=self.schedule,
             tags={**tags, **self.cfg.tags},
             metrics=metrics,
         )
@@ -338,6 +337,8 @@ class _Run:
             )
             save_checkpoint(self.run_dir, ckpt)
             write_observations(self.run_dir, self.records)
+            if step * self.tokens_per_step in self.cfg.keep_checkpoints:
+                keep_checkpoint(self.run_dir, step * self.tokens_per_step)
         barrier(self.ctx)
 
     def _finish(self, status: Literal["finished", "diverged"], start: int) -> RunResult:

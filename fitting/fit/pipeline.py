@@ -141,16 +141,35 @@ class Method(ABC):
             return {"skipped": "too few model sizes to hold any out"}
         train, test, n_models = split
         constants = dict(self.refit(ctx, train, solution))
-        probe = _probe_law(self.form, constants, ctx.options)
-        predicted = np.asarray(predict_loss(probe, **_inputs(ctx, test)), dtype=float)
+        predicted = self.predict_rows(ctx, constants, test)
         return {
             "held_out_models": int(n_models),
             "held_out_points": int(test.sum()),
             "held_out_min_flops": float(ctx.flops[test].min()),
             "train_max_flops": float(ctx.flops[train].max()),
             **loss_errors(predicted, runs.loss[test]),
+            **self.held_out_extra(ctx, test, predicted),
             "refit_constants": constants,
         }
+
+    def predict_rows(
+        self, ctx: Context, constants: Mapping[str, float], mask: np.ndarray
+    ) -> np.ndarray:
+        """Losses the constants predict at the observations in ``mask``."""
+        probe = _probe_law(self.form, dict(constants), ctx.options)
+        with np.errstate(all="ignore"):
+            return np.asarray(predict_loss(probe, **_inputs(ctx, mask)), dtype=float)
+
+    def held_out_extra(
+        self, ctx: Context, test: np.ndarray, predicted: np.ndarray
+    ) -> dict[str, Any]:
+        """More leave-largest-out figures a method reports (default: none)."""
+        return {}
+
+    def spread(self, ctx: Context, solution: Solution) -> PredictiveError | None:
+        """The law's predictive error: :func:`predictive_error` for a :attr:`predictive`
+        method, else none (a method reading more than N and D supplies its own)."""
+        return predictive_error(self, ctx, solution) if self.predictive else None
 
     def draws_at_bound(self, ctx: Context, solution: Solution, draws: np.ndarray) -> np.ndarray:
         """Per draw: did its resample's fit stop at a bound of the search? (Such a draw
@@ -179,10 +198,8 @@ def predictive_error(method: Method, ctx: Context, solution: Solution) -> Predic
     log_loss = np.log(runs.loss)
 
     def log_predict(constants: Mapping[str, float]) -> np.ndarray:
-        probe = _probe_law(method.form, dict(constants), ctx.options)
         with np.errstate(all="ignore"):
-            loss = np.asarray(predict_loss(probe, **_inputs(ctx, everything)), dtype=float)
-        return np.log(loss)
+            return np.log(method.predict_rows(ctx, constants, everything))
 
     def refit(train: np.ndarray) -> np.ndarray | None:
         if not ctx.options.extrapolation:
@@ -281,9 +298,8 @@ def run_pipeline(
     if bootstrap and solution.success:
         draws, diagnostics["bootstrap"] = _bootstrap(method, ctx, solution, bootstrap)
         warnings += diagnostics["bootstrap"].pop("warnings", [])
-    spread = None
-    if method.predictive:
-        spread = predictive_error(method, ctx, solution)
+    spread = method.spread(ctx, solution)
+    if spread is not None:
         warnings += spread_warnings(len(runs), len(law_form(method.form).constants), spread)
         diagnostics["predictive_error"] = spread.to_dict()
     law = build_law(
@@ -297,11 +313,12 @@ def run_pipeline(
         c_definition=c_def,
         draws=draws if draws is not None and len(draws) > 1 else None,
     ).evolve(spread=spread)
-    more, info = optimum_warnings(law)
+    allocates = law_form(method.form).allocates
+    more, info = optimum_warnings(law) if allocates else ([], {})
     warnings += more
     diagnostics.update(info)
     success, message = _verdict(solution, more)
-    if success and law.draws is not None:
+    if success and law.draws is not None and allocates:
         diagnostics["frontier_intervals"] = frontier_intervals(
             law, options.budgets or default_budgets(law), options.level
         )

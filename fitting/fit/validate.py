@@ -44,7 +44,9 @@ def distinct_sizes(runs: Runs) -> int:
 
 def _dedupe(runs: Runs) -> tuple[Runs, list[str]]:
     cols = [
-        np.asarray(getattr(runs, c), dtype=float) for c in _COLUMNS if getattr(runs, c) is not None
+        np.asarray(getattr(runs, c), dtype=float)
+        for c in (*_COLUMNS, "lr")
+        if getattr(runs, c) is not None
     ]
     table = np.stack(cols, axis=1)
     _, first = np.unique(table, axis=0, return_index=True)

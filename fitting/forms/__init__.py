@@ -12,7 +12,9 @@ several forms have modules of their own (``hoffmann``: Chinchilla's Eq. 2 and 4;
 Built-in forms: ``chinchilla``, ``kaplan``, ``width-depth``, ``width-depth-alt``,
 ``data-constrained``, ``power-law``, ``tabulated``, ``overtraining``, and the
 mixture-of-experts forms ``fine-grained-moe`` and ``moe-sparsity`` (``mixture``: what
-they share; ``numeric``: how Approach 3 fits a form without an LSE layout). The formula
+they share; ``numeric``: how Approach 3 fits a form without an LSE layout), and the
+loss-curve forms ``multi-power`` and ``tissue`` (``curve``: what they share; they
+predict a run's loss under its learning-rate schedule). The formula
 functions are re-exported here (``forms.chinchilla_loss`` ...).
 """
 
@@ -54,6 +56,12 @@ from flopwise.fitting.forms.overtraining import (  # isort: skip
 )
 from flopwise.fitting.forms.fine_grained_moe import fine_grained_moe_loss  # isort: skip
 from flopwise.fitting.forms.moe_sparsity import moe_sparsity_loss  # isort: skip
+from flopwise.fitting.forms.multi_power import loss_reduction, multi_power_loss  # isort: skip
+from flopwise.fitting.forms.tissue import (  # isort: skip
+    annealing_area,
+    annealing_area_steps,
+    tissue_loss,
+)
 
 __all__ = [
     "PF_DAY",
@@ -61,6 +69,8 @@ __all__ = [
     "DataConstrained",
     "LawForm",
     "LseSpec",
+    "annealing_area",
+    "annealing_area_steps",
     "checked",
     "chinchilla_g",
     "chinchilla_loss",
@@ -78,12 +88,15 @@ __all__ = [
     "kaplan_loss_nd",
     "kaplan_n_opt",
     "law_form",
+    "loss_reduction",
     "moe_sparsity_loss",
+    "multi_power_loss",
     "overtraining_loss",
     "overtraining_loss_cm",
     "power_law",
     "register",
     "saturating_power_law",
+    "tissue_loss",
     "tokens_for",
     "unique_params",
     "unregister",

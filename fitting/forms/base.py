@@ -132,6 +132,11 @@ class LawForm:
     """The form models repeated data (it reads unique tokens)."""
     loss_draws: ClassVar[bool] = True
     """Bootstrap draws move the loss frontier (a power law's draws leave it fixed)."""
+    allocates: ClassVar[bool] = True
+    """The form has a compute-optimal frontier (a loss-curve form answers only losses
+    of given runs, ``fitting.forms.curve``)."""
+    reads_schedule: ClassVar[bool] = False
+    """The form predicts from a learning-rate schedule (``schedule=``)."""
     loss_params: ClassVar[NDefinition | None] = None
     """How :meth:`loss` counts ``params`` derived from a shape (``None``: as the law
     counts N)."""
@@ -191,9 +196,11 @@ class LawForm:
         width: Num,
         depth: Num,
         unique_tokens: Num,
+        schedule: Any = None,
     ) -> Num:
         """:meth:`loss` after deriving ``params`` from width and depth when absent
-        (counted as :attr:`loss_params` says); shape-aware forms need the shape."""
+        (counted as :attr:`loss_params` says); shape-aware forms need the shape, and
+        forms that :attr:`reads_schedule` the run's schedule."""
         if self.shape_aware and (width is None or depth is None):
             raise ArgumentError(
                 "width", f"law {law.id} ({law.form}) needs the model's width and depth"
@@ -203,8 +210,15 @@ class LawForm:
                 raise ArgumentError("params", f"law {law.id} needs params (or width and depth)")
             counted = law.n_definition if self.loss_params is None else self.loss_params
             params = law_params(counted, law.family, width, depth)
+        extra = {"schedule": schedule} if self.reads_schedule else {}
         return self.loss(
-            k, params=params, tokens=tokens, width=width, depth=depth, unique_tokens=unique_tokens
+            k,
+            params=params,
+            tokens=tokens,
+            width=width,
+            depth=depth,
+            unique_tokens=unique_tokens,
+            **extra,
         )
 
     def shape_terms(self, k: Mapping[str, Any], width: Num, depth: Num, params: Num) -> Num:

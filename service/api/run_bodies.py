@@ -22,7 +22,15 @@ from flopwise.service.errors import FieldError
 from flopwise.service.schemas.common import Name
 from flopwise.service.schemas.runs import RunsCreate
 
-__all__ = ["RUNS_BODY", "TABLE_RESPONSES", "Body", "TableQuery", "json_runs", "request_body"]
+__all__ = [
+    "RUNS_BODY",
+    "TABLE_RESPONSES",
+    "Body",
+    "TableQuery",
+    "inline",
+    "json_runs",
+    "request_body",
+]
 
 
 def _table_query() -> type[BaseModel]:
@@ -109,7 +117,7 @@ def json_runs(body: Body) -> RunsCreate:
         raise RequestValidationError(errors) from None
 
 
-def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+def inline(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` with its ``$defs`` references replaced by the definitions (an
     operation's body schema cannot refer to its own ``$defs``)."""
     defs = schema.pop("$defs", {})
@@ -131,7 +139,7 @@ _JSONL_EXAMPLE = '{"run": "50M", "params": 5e7, "tokens": 1e9, "loss": 3.892}\n'
 RUNS_BODY: dict[str, Any] = {
     "required": True,
     "content": {
-        "application/json": {"schema": _inline(RunsCreate.model_json_schema())},
+        "application/json": {"schema": inline(RunsCreate.model_json_schema())},
         MEDIA_TYPES["csv"]: {
             "schema": {"type": "string", "description": "A CSV table with a header row."},
             "example": _CSV_EXAMPLE,

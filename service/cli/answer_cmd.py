@@ -28,6 +28,7 @@ from flopwise.service.schemas.throughput import OverspendRequest
 __all__ = [
     "allocate_command",
     "count_command",
+    "emit",
     "frontier_command",
     "overspend_command",
     "predict_command",
@@ -43,7 +44,7 @@ THROUGHPUT_FILE = click.option(
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON answer.")
 
 
-def _emit(endpoint: str, answer: dict[str, Any], as_json: bool) -> bool:
+def emit(endpoint: str, answer: dict[str, Any], as_json: bool) -> bool:
     """Print ``answer`` as JSON when asked (and say so), else leave it to the caller."""
     if as_json:
         click.echo(queries.to_json(endpoint, answer).decode())
@@ -84,7 +85,7 @@ def allocate_command(
             model = load_model(req.throughput or "", throughput_file)
             req = req.model_copy(update={"throughput": model.ref})
         answer = queries.allocate(law, req, model, load_law)
-    if _emit("allocate", answer, as_json):
+    if emit("allocate", answer, as_json):
         return
     if model is not None:
         tables.time_allocation(answer, model.gpu)
@@ -143,7 +144,7 @@ def predict_command(
         req = request_from(PredictRequest, opts)
         law = load_law(req.law, law_file)
         answer = queries.predict(law, req)
-    if not _emit("predict", answer, as_json):
+    if not emit("predict", answer, as_json):
         click.echo(f"{law.id}: loss {answer['loss']:.4f}{tables.band_text(answer)}")
         for name, text in tables.downstream_rows(answer):
             click.echo(f"{name}: {text}")
@@ -160,7 +161,7 @@ def frontier_command(law_file: Path | None, as_json: bool, **opts: Any) -> None:
         req = request_from(FrontierRequest, opts)
         law = load_law(req.law, law_file)
         answer = queries.frontier(law, req)
-    if not _emit("frontier", answer, as_json):
+    if not emit("frontier", answer, as_json):
         tables.frontier(answer)
 
 
@@ -181,7 +182,7 @@ def overspend_command(
         law = load_law(req.law, law_file)
         model = load_model(req.throughput, throughput_file)
         answer = queries.overspend(law, model, req.model_copy(update={"throughput": model.ref}))
-    if not _emit("overspend", answer, as_json):
+    if not emit("overspend", answer, as_json):
         tables.overspend(answer)
 
 
@@ -194,5 +195,5 @@ def count_command(as_json: bool, **opts: Any) -> None:
     --expert-ffn, --dense-layers); --gpu adds the fewest GPUs that hold it."""
     with answering():
         answer = moe_queries.count(request_from(CountRequest, opts))
-    if not _emit("count", answer, as_json):
+    if not emit("count", answer, as_json):
         tables.counts(answer)

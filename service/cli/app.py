@@ -50,6 +50,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Learning rate and batch size for N parameters on D tokens.",
     ),
     "fit": ("fit_cmd", "fit_command", "Fit a scaling law to runs in a CSV or JSONL file."),
+    "fit-curve": (
+        "curve_cmd",
+        "fit_curve_command",
+        "Fit a loss-curve law (multi-power, tissue) to every checkpoint of runs.",
+    ),
+    "forecast": (
+        "curve_cmd",
+        "forecast_command",
+        "Where a run will land under its learning-rate schedule.",
+    ),
     "fit-downstream": (
         "downstream_cmd",
         "fit_downstream_command",

@@ -19,8 +19,15 @@ import click
 from flopwise.fitting.datasets import dataset_names
 from flopwise.fitting.forms import form_names, law_form
 
-__all__ = ["fit_command"]
+__all__ = ["MIN_TOKENS_PER_PARAM", "fit_command"]
 
+MIN_TOKENS_PER_PARAM = click.option(
+    "--min-tokens-per-param",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Leave out checkpoints before this many tokens per parameter (early training).",
+)
 _FORMS = [name for name in form_names() if law_form(name).methods]
 _METHODS = sorted({m for name in _FORMS for m in law_form(name).methods})
 """Approaches 1-3 (Hoffmann et al. 2022 §3): every method some form lists."""
@@ -74,6 +81,10 @@ _METHODS = sorted({m for name in _FORMS for m in law_form(name).methods})
 @click.option("--width-col", default=None)
 @click.option("--depth-col", default=None)
 @click.option("--flops-col", default=None)
+@click.option(
+    "--lr-col", default=None, help="Loss-curve forms: the learning rate at each checkpoint."
+)
+@MIN_TOKENS_PER_PARAM
 @click.option("--unique-tokens-col", default=None, help="Data-constrained form: unique tokens.")
 @click.option(
     "--n-definition", default=None, help="What params count: total, non_embedding, with_head."

@@ -26,6 +26,20 @@ __all__ = ["default_law_id", "report_dict", "run_fit"]
 
 
 def _load(opts: dict[str, Any]) -> tuple[Runs, dict[str, Any]]:
+    """Runs (from ``--min-tokens-per-param`` on) and the fit options their source implies."""
+    runs, implied = _source(opts)
+    least = opts.get("min_tokens_per_param") or 0.0
+    if least > 0:
+        keep = runs.tokens >= least * runs.params
+        if not keep.any():
+            raise fail(f"--min-tokens-per-param: no checkpoint has {least:g} tokens per parameter")
+        runs = runs.subset(keep)
+        if "unique_tokens" in implied:
+            implied["unique_tokens"] = implied["unique_tokens"][keep]
+    return runs, implied
+
+
+def _source(opts: dict[str, Any]) -> tuple[Runs, dict[str, Any]]:
     """Runs and the fit options their source implies (N/C definitions, family)."""
     if (opts["file"] is None) == (opts["dataset"] is None):
         raise fail("give exactly one of FILE or --dataset")
@@ -49,6 +63,7 @@ def _load(opts: dict[str, Any]) -> tuple[Runs, dict[str, Any]]:
         width=opts["width_col"],
         depth=opts["depth_col"],
         flops=opts["flops_col"],
+        lr=opts.get("lr_col"),
     )
     implied = {}
     if opts["unique_tokens_col"]:
@@ -93,6 +108,11 @@ def _fit(opts: dict[str, Any]) -> tuple[FitReport, Runs]:
     form = _form(opts)
     if "unique_tokens" in options and not law_form(form).repeated_data:
         raise fail(f"--unique-tokens-col: the {form} form does not read unique tokens")
+    if law_form(form).reads_schedule and runs.lr is None and runs.schedule is None:
+        raise fail(
+            f"--lr-col: the {form} form reads the learning rate at each checkpoint: name its "
+            "column (or give each JSONL row its run's schedule)"
+        )
     unique = options.get("unique_tokens")
     if unique is not None and (unique > runs.tokens * (1 + 1e-12)).any():
         raise fail("--unique-tokens-col: a run has more unique tokens than tokens")
@@ -185,6 +205,11 @@ def _print(report: FitReport) -> None:
             f"{'extrapolate':>12}  {ext['mean_abs_relative_error']:.2%} mean loss error on "
             f"{ext['held_out_models']} held-out largest models"
         )
+        if "final" in ext:
+            click.echo(
+                f"{'':>12}  {ext['final']['mean_abs_relative_error']:.2%} on their runs' "
+                "last checkpoints"
+            )
     elif "params_mean_abs_log10_error" in ext:
         click.echo(
             f"{'extrapolate':>12}  N* off by {10 ** ext['params_mean_abs_log10_error'] - 1:.1%} "

@@ -1,7 +1,9 @@
 """Command-line options generated from the API's request models: each request field is
 one ``--flag`` with the field's type, closed sets as ``click.Choice``, and the field's
 description (with its unit) as help. The command builds the same request model from the
-flags (:func:`request_from`), so the CLI checks exactly what the API checks.
+flags (:func:`request_from`), so the CLI checks exactly what the API checks. A nested
+model named in ``flatten`` gives each of its fields a flag of its own; its ``kind`` field
+is spelt as the nested field itself (``--schedule cosine`` sets ``schedule.kind``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import click
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-__all__ = ["model_options", "request_from"]
+__all__ = ["FLATTEN", "model_options", "request_from"]
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -66,12 +68,28 @@ def _option(name: str, info: FieldInfo) -> Decorator:
     )
 
 
+FLATTEN = ("constraints", "schedule")
+"""Nested request models whose fields are flags of their own."""
+
+
+def _flag(parent: str, name: str) -> str:
+    """The option name of a flattened model's field (``kind`` takes the parent's)."""
+    return parent if name == "kind" else name
+
+
+def _nested(name: str, info: FieldInfo, flatten: Collection[str]) -> type[BaseModel] | None:
+    nested = _base(info.annotation)
+    if name in flatten and isinstance(nested, type) and issubclass(nested, BaseModel):
+        return nested
+    return None
+
+
 def _fields(model: type[BaseModel], flatten: Collection[str]) -> dict[str, FieldInfo]:
     out: dict[str, FieldInfo] = {}
     for name, info in model.model_fields.items():
-        nested = _base(info.annotation)
-        if name in flatten and isinstance(nested, type) and issubclass(nested, BaseModel):
-            out.update(nested.model_fields)
+        nested = _nested(name, info, flatten)
+        if nested is not None:
+            out.update({_flag(name, k): v for k, v in nested.model_fields.items()})
         else:
             out[name] = info
     return out
@@ -81,7 +99,7 @@ def model_options(
     model: type[BaseModel],
     *,
     skip: Collection[str] = (),
-    flatten: Collection[str] = ("constraints",),
+    flatten: Collection[str] = FLATTEN,
 ) -> Decorator:
     """Click options for every field of ``model`` (those of the nested models named in
     ``flatten`` as flags of their own), except ``skip``."""
@@ -99,16 +117,17 @@ def request_from(
     model: type[BaseModel],
     opts: Mapping[str, Any],
     *,
-    flatten: Collection[str] = ("constraints",),
+    flatten: Collection[str] = FLATTEN,
     **fixed: Any,
 ) -> Any:
     """``model`` built from the flags given (an unset flag keeps the field's default;
     flattened nested models only when one of their flags is set), plus ``fixed``."""
     data: dict[str, Any] = {}
     for name, info in model.model_fields.items():
-        nested = _base(info.annotation)
-        if name in flatten and isinstance(nested, type) and issubclass(nested, BaseModel):
-            given = {k: opts[k] for k in nested.model_fields if opts.get(k) not in (None, ())}
+        nested = _nested(name, info, flatten)
+        if nested is not None:
+            flags = {k: _flag(name, k) for k in nested.model_fields}
+            given = {k: opts[f] for k, f in flags.items() if opts.get(f) not in (None, ())}
             if given:
                 data[name] = given
         elif opts.get(name) not in (None, ()):

@@ -85,9 +85,11 @@ def upload_command(
 ) -> int:
     """Send the runs in FILE (.csv with a header row, or .jsonl) to a server, BATCH-SIZE
     rows a request; each request is stored whole or not at all. Columns default to the
-    field names (run, params, tokens, loss; width, depth, flops, unique_tokens when
+    field names (run, params, tokens, loss; width, depth, flops, unique_tokens, lr when
     present); seconds_per_step, n_gpus, gpu and epochs are read from columns of those
-    names; each --metric-col column becomes a named metric; other columns are ignored."""
+    names, a run's schedule from a schedule object (JSON lines) or a schedule column
+    with peak_lr, warmup_tokens, ... beside it; each --metric-col column becomes a named
+    metric; other columns are ignored."""
     from flopwise.client import Client  # the HTTP stack loads only to upload
 
     columns = {name: cols[f"{name}_col"] for name in MAPPED}

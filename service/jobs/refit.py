@@ -15,8 +15,10 @@ import numpy as np
 
 from flopwise.fitting.allocation import frontier
 from flopwise.fitting.catalogue import BUILTIN_LAWS
+from flopwise.fitting.curves import curves_of
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms import form_names, law_form
+from flopwise.fitting.forms.curve import CurveForm
 from flopwise.fitting.laws import Law
 from flopwise.fitting.prediction import predict_loss
 from flopwise.fitting.runs import Runs
@@ -80,25 +82,41 @@ def json_ready(value: Any) -> Any:
     return clean(json.loads(json.dumps(value, default=default)))
 
 
+def _own_error(predicted: np.ndarray, runs: Runs) -> list[str]:
+    """Why the law's predictions of its own runs forbid publishing it (none: empty)."""
+    if not np.all(np.isfinite(predicted)) or np.any(predicted <= 0):
+        return ["predicted losses on the fitted runs are not all positive and finite"]
+    error = float(np.median(np.abs(predicted / runs.loss - 1.0)))
+    if error > MAX_MEDIAN_ERROR:
+        return [f"median relative loss error on its data is {error:.0%}"]
+    return []
+
+
+def _predict_own(law: Law, runs: Runs) -> np.ndarray:
+    """The law's loss at every observation (a loss-curve law under each run's history)."""
+    form = law_form(law)
+    if isinstance(form, CurveForm):
+        return np.asarray(form.curve_loss(law.constants, runs.params, curves_of(runs)), float)
+    return np.asarray(
+        predict_loss(law, params=runs.params, tokens=runs.tokens, width=runs.width,
+                     depth=runs.depth),
+        dtype=float,
+    )  # fmt: skip
+
+
 def check_law(law: Law, runs: Runs) -> list[str]:
-    """Reasons not to publish ``law`` (empty when it may be published)."""
+    """Reasons not to publish ``law`` (empty when it may be published): it must predict
+    its own data, and a law that allocates must give a finite allocation."""
     problems: list[str] = []
-    if law_form(law).lse is not None or law_form(law).repeated_data:
+    form = law_form(law)
+    if form.lse is not None or form.repeated_data or form.reads_schedule:
         try:
-            predicted = np.asarray(
-                predict_loss(
-                    law, params=runs.params, tokens=runs.tokens, width=runs.width, depth=runs.depth
-                ),
-                dtype=float,
-            )
+            with np.errstate(all="ignore"):
+                problems += _own_error(_predict_own(law, runs), runs)
         except ValueError as exc:
             return [f"the law cannot predict its own data: {exc}"]
-        if not np.all(np.isfinite(predicted)) or np.any(predicted <= 0):
-            problems.append("predicted losses on the fitted runs are not all positive and finite")
-        else:
-            error = float(np.median(np.abs(predicted / runs.loss - 1.0)))
-            if error > MAX_MEDIAN_ERROR:
-                problems.append(f"median relative loss error on its data is {error:.0%}")
+    if not form.allocates:
+        return problems
     flops = law.domain.flops
     budget = (
         math.sqrt(flops[0] * flops[1]) if flops else float(np.median(6 * runs.params * runs.tokens))

@@ -23,6 +23,9 @@ class LawSummary(BaseModel):
     has_draws: bool
     domain: dict[str, list[float] | None]
     versions: list[int]
+    reads_schedule: bool = False
+    """A loss-curve law (docs/laws.md §21): it predicts under a run's learning-rate
+    schedule (``schedule``) and forecasts runs; it does not allocate compute."""
 
 
 class LawPublic(LawSummary):

@@ -31,6 +31,7 @@ from flopwise.service.schemas.common import (
     between,
     public_model,
 )
+from flopwise.service.schemas.curves import CurvePointPublic, ScheduleIn
 from flopwise.service.schemas.downstream import (
     MetricPublic,
     PointMetricPublic,
@@ -316,6 +317,10 @@ class PredictRequest(Request):
     unique_tokens: Tokens | None = None
     """Distinct tokens among the training tokens (data-constrained laws), 1 to 1e18."""
     level: float = LevelField
+    schedule: ScheduleIn | None = None
+    """Loss-curve laws (docs/laws.md §21): the run's schedule, the loss after ``tokens``."""
+    curve: bool = False
+    """Loss-curve laws: also answer the whole predicted curve up to ``tokens``."""
 
 
 class PredictPublic(BaseModel):
@@ -331,6 +336,8 @@ class PredictPublic(BaseModel):
     tokens: float
     downstream: dict[str, MetricPublic] | None = None
     """Predicted benchmark metrics, for laws with downstream links (docs/laws.md §20)."""
+    curve: list[CurvePointPublic] | None = None
+    """Asked for ``curve``: the loss-curve law's predicted curve up to ``tokens``."""
 
 
 class FrontierRequest(Request):

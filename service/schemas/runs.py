@@ -15,6 +15,7 @@ from pydantic import (
 
 from flopwise.client.types import Ingested, Run
 from flopwise.service.schemas.common import Name, Positive, Request, public_model
+from flopwise.service.schemas.curves import LR_RANGE, ScheduleIn
 
 __all__ = ["IngestPublic", "RunCreate", "RunPublic", "RunsCreate", "RunsPublic"]
 
@@ -57,6 +58,22 @@ class RunCreate(Request):
     epochs: Positive | None = Field(
         None, ge=1, le=1e6, description="Or: passes over the data (unique = tokens / epochs)."
     )
+    lr: float | None = Field(
+        None, ge=LR_RANGE[0], le=LR_RANGE[1], allow_inf_nan=False,
+        description="Learning rate in force at this evaluation, 0 to 10 (loss curves, "
+        "docs/laws.md §21).",
+    )  # fmt: skip
+    schedule: ScheduleIn | None = None
+    """The run's learning-rate schedule (docs/laws.md §21): kind, peak_lr, warmup_tokens,
+    final_lr_fraction, decay_tokens, total_tokens, cooldown."""
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_holds(cls, value: ScheduleIn | None) -> ScheduleIn | None:
+        if value is not None:
+            value.to_schedule()  # an inconsistent schedule: a ValueError naming its field
+        return value
+
     metrics: dict[MetricName, MetricValue] = Field(
         default_factory=dict,
         max_length=128,

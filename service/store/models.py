@@ -48,6 +48,11 @@ class RunRow(Base):
     metrics: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)
     """Named metrics besides the loss (``{"hellaswag_acc": 0.41}``); NULL when none;
     migration 0006."""
+    lr: Mapped[float | None] = mapped_column(Double(), nullable=True)
+    """The learning rate in force at the evaluation (loss curves); migration 0007."""
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The run's learning-rate schedule (``fitting.schedules.Schedule`` as JSON); NULL
+    when the run names none; migration 0007."""
 
 
 class ExclusionRow(Base):

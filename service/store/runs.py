@@ -21,7 +21,7 @@ from flopwise.service.store.models import RunRow
 __all__ = ["IngestResult", "RunRecord", "count_runs", "ingest", "list_runs", "load_records"]
 
 CHUNK = 500
-"""Rows per INSERT statement (SQLite allows 32,766 bound variables; 16 per row)."""
+"""Rows per INSERT statement (SQLite allows 32,766 bound variables; 18 per row)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +44,10 @@ class RunRecord:
     created_at: float | None = None
     unique_tokens: float | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    lr: float | None = None
+    """The LR in force at the evaluation (migration 0007)."""
+    schedule: dict[str, Any] | None = None
+    """The run's learning-rate schedule as JSON (migration 0007)."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,8 @@ def _record(row: RunRow) -> RunRecord:
         created_at=row.created_at,
         unique_tokens=row.unique_tokens,
         metrics=dict(row.metrics or {}),
+        lr=row.lr,
+        schedule=None if row.schedule is None else dict(row.schedule),
     )
 
 
@@ -165,8 +171,9 @@ def load_records(db: Database, dataset: str) -> list[dict[str, Any]]:
     """Every observation of ``dataset`` as the dicts ``fitting.runs.Runs.from_records`` takes."""
     columns = (RunRow.run, RunRow.params, RunRow.tokens, RunRow.loss, RunRow.width, RunRow.depth)
     extra = (RunRow.flops, RunRow.seconds_per_step, RunRow.unique_tokens, RunRow.metrics)
+    curves = (RunRow.lr, RunRow.schedule)
     with db.read_session() as session:
         rows = session.execute(
-            select(*columns, *extra).where(RunRow.dataset == dataset).order_by(RunRow.id)
+            select(*columns, *extra, *curves).where(RunRow.dataset == dataset).order_by(RunRow.id)
         ).all()
     return [{**row._mapping, "metrics": row.metrics or {}} for row in rows]

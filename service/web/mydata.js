@@ -111,6 +111,36 @@ async function isoFlops(law, groups) {
     series: series.flatMap((s) => s.ok || []) });
 }
 
+// A loss-curve law (docs/laws.md §21): each run's checkpoints with the law's forecast of
+// the whole run under its schedule and the band where it will land, and a table of where
+// each run ends and whether its checkpoints track the law.
+const CURVE_RUNS = 12;
+async function curveFigures(law, groups) {
+  const dataset = current, ref = `${law.id}@${law.version}`;
+  const shown = groups.slice(0, CURVE_RUNS);
+  const answers = await pool(shown, 4, ([name]) => api(
+    `/v1/runs/${encodeURIComponent(dataset)}/${encodeURIComponent(name)}/forecast`, { law: ref, curve: true }));
+  const series = shown.flatMap(([name, rs], i) => {
+    const color = PALETTE[i % PALETTE.length], f = answers[i].ok;
+    const logged = { name: `${name} logged`, color, markers: true, line: false, points: rs.map((r) => ({ x: r.tokens, y: r.loss })) };
+    if (!f) return [logged];
+    return [logged, { name: `${name} forecast`, color, dashed: true, points: f.curve.map((p) => ({ x: p.tokens, y: p.loss })),
+      band: f.curve.filter((p) => p.loss_interval).map((p) => ({ x: p.tokens, lo: p.loss_interval[0], hi: p.loss_interval[1] })) }];
+  });
+  const figure = chart({ title: `Runs and their forecasts (${ref})`,
+    x: { label: "tokens", log: true, format: count }, y: { label: "loss", log: false, format: (v) => v.toFixed(2) }, series });
+  figure.id = "mydata-curves";
+  const rows = shown.map(([name, rs], i) => {
+    const f = answers[i].ok;
+    if (!f) return { attrs: { "data-run": name, "data-tracking": "unknown" }, cells: [name, count(rs[0].params), String(rs.length), answers[i].error.message, "", ""] };
+    const band = f.loss_interval ? `${f.loss_interval[0].toFixed(3)} to ${f.loss_interval[1].toFixed(3)}` : "—";
+    return { attrs: { "data-run": name, "data-tracking": f.tracking ? "yes" : "no" }, cells: [name, count(rs[0].params), String(f.observed),
+      el("span", { "data-loss": f.loss }, f.loss.toFixed(3)), band, f.tracking ? "tracking" : el("span", { class: "status failed", title: f.caveats.at(-1) }, "not tracking")] };
+  });
+  const level = Math.round(100 * (answers.find((a) => a.ok)?.ok.level || 0.9));
+  return [[figure], table(["Run", "Params", "Checkpoints", "Forecast end loss", `${level}% interval`, "Law"], rows, { id: "mydata-forecasts" })];
+}
+
 // A version's fit warnings: the fit report and the law's diagnostics carry the same
 // list, so each warning is listed once.
 function warningsOf(detail) {
@@ -146,13 +176,14 @@ async function lawSection(summary, runs) {
     : { cells: [`${summary.id}@${summary.versions[i]}`, v.error.message, "", "", ""] });
   const warnings = warningsOf(latest);
   const groups = groupRuns(runs);
-  const figures = runs.length ? await Promise.all([lossVsTokens(latest, groups), isoFlops(latest, groups), lossVsCompute(latest, runs)]) : [];
+  const [figures, below] = !runs.length ? [[], null] : latest.reads_schedule ? await curveFigures(latest, groups)
+    : [await Promise.all([lossVsTokens(latest, groups), isoFlops(latest, groups), lossVsCompute(latest, runs)]), null];
   return el("section", { class: "card wide", "data-law": summary.id },
     el("h3", {}, `${summary.id} `, el("span", { class: "muted" }, summary.title)),
     table(["Version", "How", "Draws", "Published", "Warnings"], rows),
     warnings.length ? el("ul", { class: "warnings" }, warnings.map((w) => el("li", {}, w))) : el("p", { class: "muted" }, "No warnings on the latest version."),
     el("details", {}, el("summary", {}, "Diagnostics of the latest version"), diagnostics(latest)),
-    el("div", { class: "charts" }, figures));
+    el("div", { class: "charts" }, figures), below);
 }
 
 function progressOf(job) {

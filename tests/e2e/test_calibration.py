@@ -121,3 +121,34 @@ def test_a_sweep_option_is_declared_once() -> None:
     body = CalibrationCreate.model_validate(json.loads(json.dumps(custom.model_dump(mode="json"))))
     assert SweepRequest.model_validate(body.model_dump()) == custom
     assert names <= set(SweepCommand.model_fields)  # the trainer's options
+
+
+def test_a_wsd_calibration_through_the_service(
+    flopwise_server: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """Warmup-stable-decay (docs/laws.md §21.5): the trainer posts every checkpoint with its
+    LR and schedule under ``<dataset>-curves`` and each cooldown branch's final point under
+    the dataset, whose loss law the sweep's fit publishes; a loss-curve law fitted on the
+    curves then forecasts a branch from its stored checkpoints."""
+    env = {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "FLOPWISE_ALLOW_CALIBRATIONS": "1"}
+    server = flopwise_server(env=env)
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        body = {"dataset": "wsd-e2e", "flops": 6e11, "time_cap_hours": 1.0, "device": "cpu",
+                "corpus_bytes": 2_000_000, "cpu_jobs": 2, "threads": 1, "sizes": 3,
+                "aspects": ["standard"], "tokens_per_param": 5.0, "wsd_branches": 3}  # fmt: skip
+        answer = http.post("/v1/calibrations", json=body)
+        assert answer.status_code == 202, answer.text
+        job = wait_job(server.url, answer.json()["job_id"], timeout=1200)
+        assert job["status"] == "succeeded", job["error"] or server.log_text()[-3000:]
+        grid = all_runs(server.url, "wsd-e2e")
+        curves = all_runs(server.url, "wsd-e2e-curves")
+        assert len(grid) == 9 and {r["lr"] for r in grid} == {0.0}
+        assert {r["schedule"]["kind"] for r in curves} == {"constant", "wsd"}
+        assert job["result"]["law_id"] == "wsd-e2e-chinchilla"
+        fit = http.post("/v1/fits", json={"dataset": "wsd-e2e-curves", "form": "tissue"})
+        assert wait_job(server.url, fit.json()["job_id"], timeout=300)["status"] == "succeeded"
+        branch = grid[0]["run"]
+        forecast = http.post(f"/v1/runs/wsd-e2e-curves/{branch}/forecast", json={"curve": True})
+        assert forecast.status_code == 200, forecast.text
+        answer = forecast.json()
+        assert answer["observed"] >= 1 and answer["loss"] > 0 and len(answer["curve"]) == 64

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.curve_samples import curve_records
 from tests.downstream_samples import metric_runs
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.helpers import wait_job
@@ -260,6 +261,33 @@ def test_my_data_shows_the_refitted_law(browser: Browser, artifacts: Path) -> No
 
     assert browser.outside() == []
     assert browser.errors == []
+
+
+def test_my_data_draws_each_run_s_curve_and_its_forecast(browser: Browser, artifacts: Path) -> None:
+    """A dataset with a loss-curve law (docs/laws.md §21): every run's checkpoints, the
+    law's forecast of the whole run under its schedule and its band, and a table of where
+    each run will land, as the forecast endpoint answers."""
+    server = browser.server
+    rows = [{"dataset": "browser-curves", **r} for r in curve_records(form="tissue", noise=0.001)]
+    assert _post(server, "/v1/runs", {"runs": rows, "refit": False}).status_code == 200
+    job = _post(server, "/v1/fits", {"dataset": "browser-curves", "form": "tissue"})
+    assert wait_job(server.url, job.json()["job_id"])["status"] == "succeeded"
+
+    page = browser.open("?view=mydata&dataset=browser-curves")
+    page.locator('section[data-law="browser-curves-tissue"]').wait_for()
+    chart = page.locator("#mydata-curves")
+    chart.wait_for()
+    assert chart.locator("path.band").count() == 12  # one band per run shown
+    assert chart.locator("path.line").count() >= 12 and chart.locator("circle.marker").count() > 100
+    table = page.locator("#mydata-forecasts tbody tr")
+    assert table.count() == 12
+    assert page.locator('#mydata-forecasts tr[data-tracking="yes"]').count() == 12
+    run = table.first.get_attribute("data-run")
+    shown = float(table.first.locator("[data-loss]").get_attribute("data-loss") or 0)
+    answer = _post(server, f"/v1/runs/browser-curves/{run}/forecast", {}).json()
+    assert shown == pytest.approx(answer["loss"])
+    page.screenshot(path=artifacts / "mydata-curves.png", full_page=True)
+    assert browser.errors == [] and browser.outside() == []
 
 
 def test_moe_plan_beside_the_dense_one(browser: Browser, artifacts: Path) -> None:

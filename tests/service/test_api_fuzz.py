@@ -56,7 +56,18 @@ FIELDS = {
     ],
     "/v1/hyperparams": ["law", "params", "tokens", "model_scale", "sequence_length", "level"],
     "/v1/count": ["width", "depth", "heads", "kv_heads", "ffn", "vocab", "experts", "top_k"],
-    "/v1/predict": ["law", "params", "tokens", "width", "depth", "unique_tokens", "level"],
+    "/v1/predict": [
+        "law",
+        "params",
+        "tokens",
+        "width",
+        "depth",
+        "unique_tokens",
+        "level",
+        "schedule",
+        "curve",
+    ],
+    "/v1/runs/fuzz/a-run/forecast": ["law", "params", "schedule", "observations", "level", "curve"],
     "/v1/frontier": ["law", "flops", "flops_min", "flops_max", "points", "constraints", "level"],
     "/v1/fits": ["dataset", "form", "method", "options"],
     "/v1/calibrations": [
@@ -90,6 +101,17 @@ RUN_FIELDS = [
     "tags",
     "unique_tokens",
     "epochs",
+    "lr",
+    "schedule",
+]
+SCHEDULE = [
+    "kind",
+    "peak_lr",
+    "warmup_tokens",
+    "final_lr_fraction",
+    "decay_tokens",
+    "total_tokens",
+    "cooldown",
 ]
 
 numbers = st.one_of(
@@ -134,13 +156,18 @@ FIT_OPTIONS = st.dictionaries(
 )
 
 
+kinds = st.sampled_from(["cosine", "wsd", "constant", "linear", "1-sqrt"])
+schedules = st.dictionaries(st.sampled_from(SCHEDULE), values | numbers | kinds, max_size=6)
+
+
 def body_for(path: str) -> st.SearchStrategy[dict[str, Any]]:
     keys = st.sampled_from([*FIELDS[path], "junk"])
     constraints = st.dictionaries(st.sampled_from(CONSTRAINTS), values | numbers, max_size=4)
-    return st.dictionaries(keys, values | numbers | constraints | FIT_OPTIONS, max_size=6)
+    nested = constraints | FIT_OPTIONS | schedules
+    return st.dictionaries(keys, values | numbers | nested, max_size=6)
 
 
-run = st.dictionaries(st.sampled_from(RUN_FIELDS), values | numbers, max_size=9)
+run = st.dictionaries(st.sampled_from(RUN_FIELDS), values | numbers | schedules, max_size=9)
 runs_body = st.one_of(
     st.fixed_dictionaries({"runs": st.lists(run, max_size=3)}),
     st.dictionaries(st.sampled_from(["runs", "x"]), values, max_size=2),

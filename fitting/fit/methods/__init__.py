@@ -2,7 +2,8 @@
 table of which method fits which form.
 
 ``approach1`` (envelope), ``approach2`` (isoFLOP profiles), ``approach3`` (parametric,
-any form with an LSE layout; ``numeric`` for a form with a ``NumericSpec`` instead),
+any form with an LSE layout; ``numeric`` for a form with a ``NumericSpec`` instead;
+``curve`` for a loss-curve form, fitted on every checkpoint with its LR history),
 ``data_constrained`` (Muennighoff et al.'s decay, what ``approach3`` means for the
 data-constrained form). A form lists the methods that
 produce it (``LawForm.methods``); :data:`SOLVERS` says how: by method for every form,
@@ -17,6 +18,7 @@ from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.fit.methods.approach1 import Approach1
 from flopwise.fitting.fit.methods.approach2 import Approach2
 from flopwise.fitting.fit.methods.approach3 import Approach3
+from flopwise.fitting.fit.methods.curve import CurveApproach3
 from flopwise.fitting.fit.methods.data_constrained import DataConstrainedMethod
 from flopwise.fitting.fit.methods.numeric import NumericApproach3
 from flopwise.fitting.fit.options import FitOptions
@@ -30,6 +32,8 @@ METHODS = ("approach1", "approach2", "approach3")
 
 
 def _approach3(form: LawForm, options: FitOptions) -> Method:
+    if form.reads_schedule:
+        return CurveApproach3(form, options)
     if form.lse is None and form.numeric is not None:
         return NumericApproach3(form, options)
     if form.lse is None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 
+from flopwise.fitting.forms import law_form
 from flopwise.fitting.laws import Law, to_dict
 from flopwise.service.api.deps import (
     AnswersDep,
@@ -40,6 +41,7 @@ def _summary(law: Law, registry: LawRegistry) -> dict[str, Any]:
         "has_draws": law.draws is not None,
         "domain": data["domain"],
         "versions": registry.versions(law.id) or [law.version],
+        "reads_schedule": law_form(law).reads_schedule,
     }
 
 

@@ -22,6 +22,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from flopwise.service import moe_queries, queries
 from flopwise.service.api.deps import AnswersDep, require_reader
 from flopwise.service.api.responses import AUTH, BODY, BUSY, INVALID
+from flopwise.service.api.run_bodies import inline
 from flopwise.service.schemas.moe import CountPublic, CountRequest
 from flopwise.service.schemas.queries import (
     MAX_PREDICT_BATCH,
@@ -36,7 +37,7 @@ from flopwise.service.schemas.queries import (
 PredictBatch = TypeAdapter(
     Annotated[list[PredictRequest], Field(min_length=1, max_length=MAX_PREDICT_BATCH)]
 )
-_ONE = PredictRequest.model_json_schema()  # flat: no nested models to reference
+_ONE = inline(PredictRequest.model_json_schema())  # the schedule's model written out
 _PREDICT_BODY = {
     "anyOf": [_ONE, {"type": "array", "items": _ONE, "minItems": 1, "maxItems": MAX_PREDICT_BATCH}]
 }
