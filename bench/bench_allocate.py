@@ -22,7 +22,7 @@ import numpy as np
 
 from flopwise.fitting.allocation import allocate, frontier
 from flopwise.fitting.catalogue import builtin
-from flopwise.fitting.forms import chinchilla_optimal, law_form
+from flopwise.fitting.forms import chinchilla_optimal, draw_constants, law_form
 from flopwise.fitting.laws import Law, NDefinition
 from flopwise.fitting.prediction import predict_loss
 from flopwise.fitting.shape import (
@@ -82,7 +82,7 @@ def breakdown(law: Law, budgets: np.ndarray) -> dict[str, float]:
     constraints = ShapeConstraints()
     family = constraints.family(law.family)
     answers = [allocate(law, float(c)) for c in budgets]
-    draws = law.draw_constants()
+    draws = draw_constants(law)
     assert draws is not None, f"{law.id} carries no draws"
     form = law_form(law)
     it = iter(range(10**7))

@@ -271,13 +271,16 @@ def refuse_too_small(
     can usefully spend it. (Where the budget trains it on more, ``allocate`` plans that
     shape on the tokens the budget buys and says so.)"""
     width, depth = np.asarray(width), np.asarray(depth)
+    smallest = _smallest(law, constraints, width, depth)
+    if not np.any(smallest):
+        return
     family = constraints.family(law.family)
     total = np.asarray(law_params(NDefinition.TOTAL, family, width, depth), dtype=float)
     per_token = np.asarray(costs, dtype=float) / np.asarray(budgets, dtype=float)
     fpt = np.asarray(law_flops_per_token(law, family, width, depth), dtype=float)
     bought = np.asarray(budgets, dtype=float) / fpt
     over = (
-        _smallest(law, constraints, width, depth)
+        smallest
         & (per_token > 1.0 + SHAPE_COST_TOLERANCE)
         & (bought < MIN_TOKENS_PER_PARAM * total)
     )

@@ -171,3 +171,20 @@ def test_the_schema_and_the_server_agree(
         assert answer.status_code == 422, answer.text
         named = {str(loc) for issue in answer.json()["detail"] for loc in issue["loc"][1:2]}
         assert named & fields, (named, answer.text)
+
+
+def test_every_operation_with_a_body_documents_a_body_it_cannot_read(
+    openapi: dict[str, Any],
+) -> None:
+    """A body that is not UTF-8 JSON is a 400, a slow one a 408, a large one a 413, on
+    every operation that reads one: each must say so, or a client generated from the
+    document (and the fuzzer) meets a status it was never told of."""
+    missing = [
+        f"{method.upper()} {path}: {code}"
+        for path, item in openapi["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "requestBody" in op
+        for code in ("400", "408", "413")
+        if code not in op["responses"]
+    ]
+    assert not missing, missing
