@@ -38,9 +38,9 @@ def _fitted(field: str, fit: Callable[..., Any], *args: Any, **kwargs: Any) -> d
         raise FieldError(("body", field), f"{field}: {exc}") from None
 
 
-def _stored_sweep(db: Database, dataset: str) -> tuple[list[list[float]], list[str]]:
-    """A dataset's runs as the fit's columns, and why runs were left out; a 422 on
-    ``dataset`` when none can be used."""
+def _stored_sweep(db: Database, dataset: str) -> tuple[list[list[float]], list[str], int | None]:
+    """A dataset's runs as the fit's columns, why runs were left out and their sequence
+    length; a 422 on ``dataset`` when none can be used."""
     out = excluded(db, dataset)
     records = [r for r in load_records(db, dataset) if str(r["run"]) not in out]
     if not records:
@@ -52,7 +52,8 @@ def _stored_sweep(db: Database, dataset: str) -> tuple[list[list[float]], list[s
         raise FieldError(("body", "dataset"), f"dataset: {dataset!r}: {exc.message}") from None
     cols = [rows.params, rows.tokens, rows.learning_rate, rows.batch_tokens, rows.loss]
     left = [f"left out {why}" for why in rows.left_out]
-    return [c.tolist() for c in cols], left + [f"excluded run {r}: {why}" for r, why in out.items()]
+    notes = left + [f"excluded run {r}: {why}" for r, why in out.items()]
+    return [c.tolist() for c in cols], notes, rows.sequence_length
 
 
 def hyper_fit_answer(req: HyperFitRequest, db: Database) -> dict[str, Any]:
@@ -62,6 +63,7 @@ def hyper_fit_answer(req: HyperFitRequest, db: Database) -> dict[str, Any]:
         field = "dataset" if req.runs is None else "runs"
         raise FieldError(("body", field), f"{field}: give exactly one of runs and dataset")
     notes: list[str] = []
+    sequence_length = None
     if req.runs is not None:
         field, total = "runs", False
         cols = [[getattr(r, k) for r in req.runs] for k in SWEEP_COLUMNS]
@@ -70,13 +72,13 @@ def hyper_fit_answer(req: HyperFitRequest, db: Database) -> dict[str, Any]:
             message = "batch_in_sequences: a dataset's batches are in tokens (batch_tokens)"
             raise FieldError(("body", "batch_in_sequences"), message)
         field, total = "dataset", True
-        cols, notes = _stored_sweep(db, req.dataset or "")
+        cols, notes, sequence_length = _stored_sweep(db, req.dataset or "")
     n_definition = req.n_definition or ("total" if total else "non_embedding")
     out = _fitted(
         field,
         fit_hyperparams,
         *cols,
-        sequence_length=req.sequence_length,
+        sequence_length=req.sequence_length or sequence_length or 2048,
         batch_in_sequences=bool(req.batch_in_sequences),
         n_definition=NDefinition(n_definition),
         law_id=req.law_id,

@@ -36,6 +36,9 @@ class SweepRows:
     runs: tuple[str, ...]
     left_out: tuple[str, ...]
     """Why each run left out was (one line each)."""
+    sequence_length: int | None = None
+    """The runs' tokens per sequence (their ``sequence_length`` tag), when all kept runs
+    name the same one."""
 
 
 def _schedule(rows: list[Mapping[str, Any]]) -> Schedule | None:
@@ -61,6 +64,15 @@ def _batch_tokens(row: Mapping[str, Any]) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) and number > 0 else None
+
+
+def _sequence_length(rows: list[Mapping[str, Any]]) -> int | None:
+    """The one ``sequence_length`` tag of ``rows`` (``None`` for none, several or a bad one)."""
+    found = {str((row.get("tags") or {}).get("sequence_length", "")) for row in rows}
+    if len(found) != 1:
+        return None
+    text = found.pop()
+    return int(text) if text.isdigit() and int(text) > 0 else None
 
 
 def _final(
@@ -89,6 +101,7 @@ def sweep_rows(records: Iterable[Mapping[str, Any]]) -> SweepRows:
         by_run.setdefault(str(record["run"]), []).append(record)
     names: list[str] = []
     kept: list[list[float]] = []
+    finals: list[Mapping[str, Any]] = []
     left: list[str] = []
     for run, rows in by_run.items():
         schedule = _schedule(rows)
@@ -103,9 +116,11 @@ def sweep_rows(records: Iterable[Mapping[str, Any]]) -> SweepRows:
         else:
             values = (final["params"], final["tokens"], schedule.peak_lr, batch, final["loss"])
             names.append(run)
+            finals.append(final)
             kept.append([float(v) for v in values])
     if not kept:
         why = f" ({left[0]})" if left else ""
         raise ArgumentError("runs", f"no run gives its final loss, peak LR and batch{why}")
     n, d, lr, b, y = np.asarray(kept, dtype=float).T
-    return SweepRows(n, d, lr, b, y, runs=tuple(names), left_out=tuple(left))
+    seq = _sequence_length(finals)
+    return SweepRows(n, d, lr, b, y, tuple(names), tuple(left), seq)

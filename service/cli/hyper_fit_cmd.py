@@ -44,9 +44,10 @@ def is_runs_file(rows: list[dict[str, Any]], lr_col: str) -> bool:
 
 def _runs_columns(
     rows: list[dict[str, Any]], dataset: str | None
-) -> tuple[list[Any], list[str], str]:
+) -> tuple[list[Any], list[str], str, int | None]:
     """The fit's five columns from a runs file's rows (of ``dataset``, else of the first
-    row's), the lines about runs left out, and the dataset read."""
+    row's), the lines about runs left out, the dataset read and its runs' sequence
+    length."""
     from flopwise.fitting.fit.sweep_runs import sweep_rows  # loads on use
 
     name = dataset or str(rows[0].get("dataset", ""))
@@ -58,7 +59,7 @@ def _runs_columns(
     except ArgumentError as exc:
         raise fail(f"FILE: {exc.message}") from None
     cols = [got.params, got.tokens, got.learning_rate, got.batch_tokens, got.loss]
-    return cols, [f"left out {why}" for why in got.left_out], name
+    return cols, [f"left out {why}" for why in got.left_out], name, got.sequence_length
 
 
 def _echo_hyper(result: dict[str, Any]) -> None:
@@ -103,7 +104,12 @@ def _echo_hyper(result: dict[str, Any]) -> None:
 @click.option(
     "--batch-in-sequences", is_flag=True, help="The batch column counts sequences, not tokens."
 )
-@click.option("--sequence-length", type=click.IntRange(min=1), default=2048, show_default=True)
+@click.option(
+    "--sequence-length",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Tokens per sequence [a runs file's (its sequence_length tag), else 2048].",
+)
 @click.option(
     "--n-definition",
     type=click.Choice([str(d) for d in NDefinition]),
@@ -135,10 +141,11 @@ def fit_hyperparams_command(file: Path, as_json: bool, save_law: Path | None, **
     rows = read_rows(file)
     runs_file = is_runs_file(rows, o["lr_col"])
     notes: list[str] = []
+    sequence_length = None
     if runs_file:
         if o["batch_in_sequences"]:
             raise fail("--batch-in-sequences: a runs file's batches are in tokens (batch_tokens)")
-        cols, notes, dataset = _runs_columns(rows, o["dataset"])
+        cols, notes, dataset, sequence_length = _runs_columns(rows, o["dataset"])
         source = f"flopwise fit-hyperparams {file.name} ({dataset})"
     else:
         if o["dataset"] is not None:
@@ -152,7 +159,7 @@ def fit_hyperparams_command(file: Path, as_json: bool, save_law: Path | None, **
     try:
         result = fit_hyperparams(
             *cols,
-            sequence_length=o["sequence_length"],
+            sequence_length=o["sequence_length"] or sequence_length or 2048,
             batch_in_sequences=o["batch_in_sequences"],
             n_definition=NDefinition(o["n_definition"] or default_n),
             law_id=o["law_id"] or f"{file.stem}-hyperparameters",

@@ -65,8 +65,9 @@ class HyperFitRequest(FitOptions):
     batch_in_sequences: bool | None = None
     """Whether ``batch_size`` counts sequences of ``sequence_length`` tokens (inline runs
     only; default false)."""
-    sequence_length: int = Field(2048, ge=1, le=100_000_000)
-    """Tokens per sequence."""
+    sequence_length: int | None = Field(None, ge=1, le=100_000_000)
+    """Tokens per sequence; default a dataset's (its runs' ``sequence_length`` tag), else
+    2048."""
     n_definition: Literal["non_embedding", "total", "with_head", "model_scale"] | None = None
     """What ``params`` counts; default ``non_embedding`` for inline runs and ``total`` for
     a dataset (the trainer's runs count every weight)."""

@@ -109,6 +109,8 @@ def test_hyperparameters_fitted_from_the_runs_file_and_from_the_store(
     on_edge = sum(o["lr_on_edge"] for o in optima)
     assert sum("best learning rate is the swept one" in w for w in fitted["warnings"]) == on_edge
     assert all(math.isfinite(v) for v in fitted["law"]["constants"].values())
+    seq_len = {int(r["tags"]["sequence_length"]) for r in swept["records"]}
+    assert fitted["law"]["sequence_length"] == seq_len.pop() and not seq_len
 
     answer = flopwise("hyperparams", "--params", str(optima[1]["params"]), "--tokens",
                       str(optima[1]["tokens"]), "--law-file", str(law), "--json")  # fmt: skip

@@ -17,6 +17,7 @@ def test_stored_runs_fit_as_the_table_of_their_final_points() -> None:
     s = sweep(sizes=(1e7, 3e7, 1e8))
     rows = sweep_rows(sweep_records(s, evals=3))
     assert len(rows.runs) == s["loss"].size and not rows.left_out
+    assert rows.sequence_length == 512
     order = np.argsort([int(r[1:]) for r in rows.runs])
     for got, want in ((rows.learning_rate, "lr"), (rows.batch_tokens, "batch")):
         assert got[order] == pytest.approx(s[want], rel=1e-6)
@@ -35,7 +36,9 @@ def test_runs_that_say_too_little_are_left_out_and_named() -> None:
             r["schedule"] = None
         if r["run"] == "r2":
             r["tags"] = {}
+    stopped[-1]["tags"] = {**stopped[-1]["tags"], "sequence_length": "1024"}
     rows = sweep_rows(stopped)
+    assert rows.sequence_length is None  # the runs disagree: no one sequence length
     assert len(rows.runs) == len({r["run"] for r in records}) - 3
     why = "\n".join(rows.left_out)
     assert "r0: stopped at" in why and "r1: names no peak" in why and "r2: says no batch" in why

@@ -106,6 +106,7 @@ def test_fit_hyperparams_from_a_runs_file(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert len(out["optima"]) == 9 and out["law"]["n_definition"] == "total"
+    assert out["law"]["sequence_length"] == 512  # the runs' sequence_length tag
     for o in out["optima"]:  # each run's final point, its schedule's peak LR, its batch
         assert o["learning_rate"] == pytest.approx(lr_star(o["params"], o["tokens"]), rel=1e-6)
         assert o["batch_tokens"] == pytest.approx(batch_star(o["tokens"]), rel=1e-6)

@@ -127,6 +127,7 @@ def test_hyperparams_fit_from_a_stored_dataset(client: httpx.Client) -> None:
     assert inline.status_code == 200, inline.text
     out, want = stored.json(), inline.json()
     assert len(out["optima"]) == 9 and out["law"]["n_definition"] == "total"
+    assert out["law"]["sequence_length"] == 512  # the runs' sequence_length tag
     assert out["law"]["constants"] == pytest.approx(want["law"]["constants"])
     assert "lr-sweep" in out["law"]["source"]
 

@@ -16,7 +16,7 @@ from flopwise.fitting.laws import Law
 from flopwise.fitting.schedules import Schedule, schedule_from_dict
 from flopwise.service.answers import resolve_law
 from flopwise.service.api.deps import DatabaseDep, RegistryDep, require_reader
-from flopwise.service.api.responses import AUTH, INVALID, NOT_FOUND
+from flopwise.service.api.responses import AUTH, BODY, INVALID, NOT_FOUND
 from flopwise.service.api.routes.run_edits import DatasetPath, RunPath
 from flopwise.service.curve_queries import forecast_answer
 from flopwise.service.errors import FieldError
@@ -53,7 +53,7 @@ def _stored_schedule(rows: list[RunRecord]) -> Schedule | None:
     "/runs/{dataset}/{run}/forecast",
     response_model=ForecastPublic,
     dependencies=[Depends(require_reader)],
-    responses=NOT_FOUND,
+    responses={**BODY, **NOT_FOUND},
 )
 def forecast_run(
     dataset: DatasetPath,
