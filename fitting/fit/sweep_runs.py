@@ -21,7 +21,7 @@ import numpy as np
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.schedules import Schedule, schedule_from_dict
 
-__all__ = ["SweepRows", "sweep_rows"]
+__all__ = ["SweepRows", "sweep_rows", "swept"]
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,23 @@ def _final(
     return at_end[0], ""
 
 
+def swept(n: np.ndarray, d: np.ndarray, lr: np.ndarray, batch: np.ndarray) -> bool:
+    """Whether some (N, D) was trained at two or more (LR, batch) points.
+
+    >>> one = np.ones(2)
+    >>> swept(one, one, np.array([1e-3, 3e-3]), one), swept(one, one, one, one)
+    (True, False)
+    """
+    points: dict[tuple[float, float], set[tuple[float, float]]] = {}
+    for key, point in zip(zip(n, d, strict=True), zip(lr, batch, strict=True), strict=True):
+        points.setdefault(key, set()).add(point)
+    return max(len(p) for p in points.values()) >= 2
+
+
 def sweep_rows(records: Iterable[Mapping[str, Any]]) -> SweepRows:
     """The final evaluation of every run in ``records`` (dicts with run, params, tokens,
     loss, schedule and batch_tokens or tags); ``ArgumentError`` naming ``runs`` when no
-    run gives all of them."""
+    run gives all of them, or no (N, D) was swept."""
     by_run: dict[str, list[Mapping[str, Any]]] = {}
     for record in records:
         by_run.setdefault(str(record["run"]), []).append(record)
@@ -122,5 +135,11 @@ def sweep_rows(records: Iterable[Mapping[str, Any]]) -> SweepRows:
         why = f" ({left[0]})" if left else ""
         raise ArgumentError("runs", f"no run gives its final loss, peak LR and batch{why}")
     n, d, lr, b, y = np.asarray(kept, dtype=float).T
+    if not swept(n, d, lr, b):
+        raise ArgumentError(
+            "runs",
+            "no (N, D) was trained at more than one learning rate or batch: not an LR or "
+            "batch sweep (flopwise sweep --lr-grid/--batch-grid runs one)",
+        )
     seq = _sequence_length(finals)
     return SweepRows(n, d, lr, b, y, tuple(names), tuple(left), seq)

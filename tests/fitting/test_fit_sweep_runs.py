@@ -49,3 +49,15 @@ def test_no_usable_run_names_runs() -> None:
     with pytest.raises(ArgumentError) as caught:
         sweep_rows(records)
     assert caught.value.name == "runs" and "batch" in caught.value.message
+
+
+def test_runs_at_one_learning_rate_and_batch_each_are_no_sweep() -> None:
+    s = sweep(sizes=(1e7, 3e7, 1e8))
+    records = sweep_records(s)
+    first: dict[tuple[int, float], str] = {}  # one run per (N, D): a loss-law sweep
+    for r in records:
+        first.setdefault((r["params"], r["schedule"]["total_tokens"]), r["run"])
+    one_each = [r for r in records if r["run"] in set(first.values())]
+    with pytest.raises(ArgumentError) as caught:
+        sweep_rows(one_each)
+    assert caught.value.name == "runs" and "not an LR or batch sweep" in caught.value.message

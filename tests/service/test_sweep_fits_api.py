@@ -137,6 +137,7 @@ def test_hyperparams_fit_from_a_stored_dataset(client: httpx.Client) -> None:
     [
         ({"dataset": "no-such-dataset"}, "dataset"),
         ({"dataset": "no-batches"}, "dataset"),
+        ({"dataset": "one-point-each"}, "dataset"),
         ({"dataset": "no-batches", "runs": [{"params": 1, "tokens": 1, "learning_rate": 1,
                                              "batch_size": 1, "loss": 1}] * 3}, "runs"),
         ({"dataset": "no-batches", "batch_in_sequences": True}, "batch_in_sequences"),
@@ -147,7 +148,10 @@ def test_a_dataset_without_a_usable_sweep_is_422_naming_the_field(
     client: httpx.Client, body: dict[str, object], field: str
 ) -> None:
     records = [{**r, "tags": {}} for r in sweep_records(sweep(sizes=(1e7,)), "no-batches", 1)]
-    assert client.post("/v1/runs", json={"runs": records[:20], "refit": False}).status_code == 200
+    plain = sweep_records(sweep(sizes=(1e7, 3e7, 1e8)), "one-point-each", 1)[::49]
+    assert len({(r["params"], r["tokens"]) for r in plain}) == len(plain) == 9  # no sweep
+    for runs in (records[:20], plain):
+        assert client.post("/v1/runs", json={"runs": runs, "refit": False}).status_code == 200
     r = client.post("/v1/hyperparams/fit", json=body)
     assert r.status_code == 422, r.text
     assert field in r.json()["detail"][0]["loc"], r.text
