@@ -13,7 +13,7 @@ every request body of the service; list fields take a JSON array.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -27,10 +27,17 @@ Aspect = Literal["standard", "wide", "deep"]
 ASPECTS: tuple[Aspect, ...] = ("standard", "wide", "deep")
 EXECUTORS = ("local", "slurm")
 
+_LR = Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
+_BATCH = Annotated[int, Field(ge=1, le=65_536)]
 _SLURM_NAME = Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z0-9_.,:+-]*$")]
 _SBATCH_OPTION = Annotated[
     str, Field(max_length=500, pattern=r"^--[a-z][a-z0-9-]*(=[^\s'\"\\;`$\x00]+)?$")
 ]
+
+
+def _grid(description: str) -> Any:
+    """A sweep grid's field: up to 16 values, a JSON array (or a list) as the tuple."""
+    return Field(default=(), strict=False, max_length=16, description=description)
 
 
 def field_error(model: str, name: str, message: str, value: object) -> ValidationError:
@@ -176,6 +183,16 @@ class SweepRequest(BaseModel):
     cooldown_shape: Literal["linear", "1-sqrt"] = Field(
         default="1-sqrt", description="WSD mode: each cooldown's shape, linear or 1-sqrt."
     )
+    lr_grid: tuple[_LR, ...] = _grid(
+        "Learning-rate sweep: peak learning rates (distinct, each above 0 and at "
+        "most 10); every planned model is trained once at each, on an equal share of its "
+        "compute (docs/laws.md §18.6); empty: the family's shape rule.",
+    )
+    batch_grid: tuple[_BATCH, ...] = _grid(
+        "Batch sweep: global batches in sequences per optimizer step (distinct, "
+        "1 to 65,536); every planned model is trained once at each (and at each of lr_grid), "
+        "all on the same tokens; empty: the family's.",
+    )
     cpu_jobs: int = Field(
         1, ge=1, le=256, description="CPU jobs side by side when there is no GPU."
     )
@@ -255,6 +272,10 @@ class SweepRequest(BaseModel):
         if self.aspect_spread and self.aspect_spread <= 1:
             message = "must exceed 1 (or be 0: the family's)"
             raise field_error("SweepRequest", "aspect_spread", message, self.aspect_spread)
+        for name in ("lr_grid", "batch_grid"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise field_error("SweepRequest", name, "must be distinct", list(values))
         if len(set(self.aspects)) != len(self.aspects):
             message = f"must be distinct names among {', '.join(ASPECTS)}"
             raise field_error("SweepRequest", "aspects", message, list(self.aspects))

@@ -1,9 +1,11 @@
 """The sweep fits over HTTP: ``POST /v1/hyperparams/fit`` and
 ``POST /v1/critical-batch/fit`` answer what ``flopwise fit-hyperparams`` and
-``flopwise fit-critical-batch`` print with ``--json``, from runs sent inline (the run
-store holds no learning rates or batches). A sweep the core refuses is a 422 on the
-list it came in. Imported by its routes only, so answering a query never loads the fit
-engine.
+``flopwise fit-critical-batch`` print with ``--json``, from runs sent inline or, for
+the hyper-parameter fit, a stored dataset's runs (``fitting.fit.sweep_runs``: each run's
+loss at its planned end, its schedule's peak LR, its ``batch_tokens``; excluded runs
+left out, and the runs that say too little named in the warnings). A sweep the core
+refuses is a 422 on the list or dataset it came in. Imported by its routes only, so
+answering a query never loads the fit engine.
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.fit.critical_batch import fit_critical_batch
 from flopwise.fitting.fit.hyper import fit_hyperparams
+from flopwise.fitting.fit.sweep_runs import sweep_rows
 from flopwise.fitting.laws import NDefinition
 from flopwise.service.errors import FieldError
 from flopwise.service.schemas.sweep_fits import CriticalFitRequest, HyperFitRequest
+from flopwise.service.store.db import Database
+from flopwise.service.store.exclusions import excluded
+from flopwise.service.store.runs import load_records
 
 __all__ = ["critical_fit_answer", "hyper_fit_answer"]
 
@@ -31,23 +38,57 @@ def _fitted(field: str, fit: Callable[..., Any], *args: Any, **kwargs: Any) -> d
         raise FieldError(("body", field), f"{field}: {exc}") from None
 
 
-def hyper_fit_answer(req: HyperFitRequest) -> dict[str, Any]:
+def _stored_sweep(db: Database, dataset: str) -> tuple[list[list[float]], list[str], int | None]:
+    """A dataset's runs as the fit's columns, why runs were left out and their sequence
+    length; a 422 on ``dataset`` when none can be used."""
+    out = excluded(db, dataset)
+    records = [r for r in load_records(db, dataset) if str(r["run"]) not in out]
+    if not records:
+        known = "no runs stored" if not out else "every run is excluded"
+        raise FieldError(("body", "dataset"), f"dataset: {dataset!r} has {known}")
+    try:
+        rows = sweep_rows(records)
+    except ArgumentError as exc:
+        raise FieldError(("body", "dataset"), f"dataset: {dataset!r}: {exc.message}") from None
+    cols = [rows.params, rows.tokens, rows.learning_rate, rows.batch_tokens, rows.loss]
+    left = [f"left out {why}" for why in rows.left_out]
+    notes = left + [f"excluded run {r}: {why}" for r, why in out.items()]
+    return [c.tolist() for c in cols], notes, rows.sequence_length
+
+
+def hyper_fit_answer(req: HyperFitRequest, db: Database) -> dict[str, Any]:
     """The sweep's optima and the ``power-law`` law through them (``--json`` layout of
-    ``flopwise fit-hyperparams``); a bad sweep is a 422 on ``runs``."""
-    cols = [[getattr(r, k) for r in req.runs] for k in SWEEP_COLUMNS]
-    return _fitted(
-        "runs",
+    ``flopwise fit-hyperparams``); a bad sweep is a 422 on ``runs`` (or ``dataset``)."""
+    if (req.runs is None) == (req.dataset is None):
+        field = "dataset" if req.runs is None else "runs"
+        raise FieldError(("body", field), f"{field}: give exactly one of runs and dataset")
+    notes: list[str] = []
+    sequence_length = None
+    if req.runs is not None:
+        field, total = "runs", False
+        cols = [[getattr(r, k) for r in req.runs] for k in SWEEP_COLUMNS]
+    else:
+        if req.batch_in_sequences is not None:
+            message = "batch_in_sequences: a dataset's batches are in tokens (batch_tokens)"
+            raise FieldError(("body", "batch_in_sequences"), message)
+        field, total = "dataset", True
+        cols, notes, sequence_length = _stored_sweep(db, req.dataset or "")
+    n_definition = req.n_definition or ("total" if total else "non_embedding")
+    out = _fitted(
+        field,
         fit_hyperparams,
         *cols,
-        sequence_length=req.sequence_length,
-        batch_in_sequences=req.batch_in_sequences,
-        n_definition=NDefinition(req.n_definition),
+        sequence_length=req.sequence_length or sequence_length or 2048,
+        batch_in_sequences=bool(req.batch_in_sequences),
+        n_definition=NDefinition(n_definition),
         law_id=req.law_id,
-        source="POST /v1/hyperparams/fit",
+        source=f"POST /v1/hyperparams/fit ({req.dataset})" if total else "POST /v1/hyperparams/fit",
         bootstrap=req.bootstrap,
         seed=req.seed,
         level=req.level,
     )
+    out["warnings"] = [*out["warnings"], *notes]
+    return out
 
 
 def critical_fit_answer(req: CriticalFitRequest) -> dict[str, Any]:

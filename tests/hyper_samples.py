@@ -31,3 +31,22 @@ def power_law_hyper(**overrides: Any) -> HyperLaw:
         },
     }
     return HyperLaw(**{**base, **overrides})
+
+
+def sweep_records(
+    sweep: dict[str, Any], dataset: str = "lr-sweep", evals: int = 2
+) -> list[dict[str, Any]]:
+    """A sweep's rows (``tests.fitting.test_fit_hyper.sweep``) as stored runs: each run
+    evaluated ``evals`` times up to its D, the last at its loss, its peak LR in its
+    schedule, its batch in tokens in its ``batch_tokens`` tag and sequences of 512 tokens
+    (as the trainer files them)."""
+    columns = (sweep[k].tolist() for k in ("params", "tokens", "lr", "batch", "loss"))
+    out = []
+    for i, (n, d, lr, b, y) in enumerate(zip(*columns, strict=True)):
+        schedule = {"kind": "constant", "peak_lr": lr, "total_tokens": d}
+        for k in range(1, evals + 1):
+            out.append({"dataset": dataset, "run": f"r{i}", "params": int(n),
+                        "tokens": int(d * k / evals), "loss": y + 0.1 * (evals - k),
+                        "width": 64, "depth": 4, "lr": lr, "schedule": schedule,
+                        "tags": {"batch_tokens": f"{b:.9g}", "sequence_length": "512"}})  # fmt: skip
+    return out

@@ -12,6 +12,8 @@ The design follows Chinchilla's IsoFLOP grid and Gemstones' shape sweep:
   in N and D at fixed C: an isoFLOP slice per size.
 * Constant LR lets one run give many points: evaluations at ``n_evals`` token counts
   spaced in log tokens from ``tokens / eval_span`` to the end.
+* An LR / batch grid (``trainer.grid``) trains every model once per grid point, on
+  the same tokens; the budget is shared among all of them (the grid costs its size).
 * The time cap bounds the budget: with ``slots`` devices at ``throughput`` FLOP/s each,
   at most ``(0.9 x cap x slots - runs x start-up) x throughput`` FLOPs are planned.
   A run that alone would outlast the cap gets several devices (a torchrun DDP job).
@@ -33,6 +35,7 @@ from flopwise.fitting.flops import gemstones_flops_per_token
 from flopwise.fitting.schedules import gemstones_lr
 from flopwise.protocol.sweep import ASPECTS, SweepRequest
 from flopwise.trainer.families import FAMILIES, Family, family
+from flopwise.trainer.grid import grid_points, point_suffix, tokens_quantum
 
 __all__ = ["ASPECTS", "Plan", "PlanConfig", "PlannedRun", "StepTime", "make_plan", "makespan"]
 
@@ -94,6 +97,10 @@ class PlanConfig:
     """Share of each branch's tokens its cooldown takes."""
     cooldown_shape: str = _REQUEST["cooldown_shape"]
     """Each cooldown's shape: linear or 1-sqrt."""
+    lr_grid: tuple[float, ...] = _REQUEST["lr_grid"]
+    """Peak LRs every model is trained at (``trainer.grid``); empty: the family's rule."""
+    batch_grid: tuple[int, ...] = _REQUEST["batch_grid"]
+    """Global batches (sequences) every model is trained at; empty: the family's."""
 
     def __post_init__(self) -> None:
         _check(self.dataset.strip() != "", "dataset", "must be a non-empty string")
@@ -117,6 +124,8 @@ class PlanConfig:
             f"must be auto or one of {', '.join(FAMILIES)}",
         )
         _check(isinstance(self.max_runs, int) and self.max_runs >= 0, "max_runs", "must be >= 0")
+        _check(all(lr > 0 for lr in self.lr_grid), "lr_grid", "must hold positive rates")
+        _check(all(b >= 1 for b in self.batch_grid), "batch_grid", "must hold batches >= 1")
         bad = [a for a in self.aspects if a not in ASPECTS]
         _check(bool(self.aspects) and not bad, "aspects", f"must be among {', '.join(ASPECTS)}")
 
@@ -125,7 +134,15 @@ class PlanConfig:
         sweep): a rerun with the same request resumes the same sweep."""
         data = asdict(self)
         data.pop("throughput")
+        for name in _LATER:  # absent when at their defaults: older sweeps keep their ids
+            if data[name] == _REQUEST[name]:
+                data.pop(name)
         return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
+
+
+_LATER = ("lr_grid", "batch_grid")
+"""Fields added after sweeps were first planned (a request hash leaves them out at their
+defaults)."""
 
 
 def _check(ok: bool, name: str, message: str) -> None:
@@ -159,6 +176,10 @@ class PlannedRun:
     """Tokens of that checkpoint (the branch trains from there)."""
     keep_tokens: tuple[int, ...] = ()
     """Token counts at which this run keeps a checkpoint for its branches."""
+    batch_size: int = 0
+    """Sequences per optimizer step (a batch grid's point; else the family's)."""
+    grid_of: str = ""
+    """A grid sweep's run: the model (shape and tokens) whose grid point it is."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,12 +210,15 @@ class Plan:
     def from_dict(cls, data: dict[str, Any]) -> Plan:
         config = dict(data["config"])
         config["aspects"] = tuple(config["aspects"])
+        for name in _LATER:
+            config[name] = tuple(config.get(name, ()))
         runs = []
         for run in data["runs"]:
             run = dict(run)
             run["arch"] = ArchSpec(**run["arch"])
             run["eval_tokens"] = tuple(run["eval_tokens"])
             run["keep_tokens"] = tuple(run.get("keep_tokens", ()))
+            run.setdefault("batch_size", data["batch_size"])
             runs.append(PlannedRun(**run))
         rest = {k: v for k, v in data.items() if k not in ("config", "runs")}
         return cls(config=PlanConfig(**config), runs=tuple(runs), **rest)
@@ -214,17 +238,31 @@ class Plan:
                 f"FLOPs; trained each to its end they would cost {self.full_flops:.3g} "
                 f"({1 - self.budget_flops / self.full_flops:.0%} saved)"
             )
+        points = len(grid_points(c.lr_grid, c.batch_grid))
+        if points > 1:
+            models = len({r.grid_of for r in self.runs})
+            head += (
+                f"\n  LR x batch grid: {points} points per model ({_listed(c.lr_grid, 'LR')} x "
+                f"{_listed(c.batch_grid, 'batch')}), {models} models: the grid costs {points}x "
+                f"the runs, each point gets 1/{points} of the compute its model would alone"
+            )
         rows = [
-            f"  {'run':<34}{'width':>6}{'depth':>6}{'params':>10}{'tokens':>10}"
-            f"{'FLOPs':>10}{'evals':>6}{'est.':>9}{'dev':>4}"
+            f"  {'run':<44}{'width':>6}{'depth':>6}{'params':>10}{'tokens':>10}"
+            f"{'FLOPs':>10}{'LR':>9}{'batch':>6}{'evals':>6}{'est.':>9}{'dev':>4}"
         ]
         for r in self.runs:
             rows.append(
-                f"  {r.run_id:<34}{r.arch.width:>6}{r.arch.depth:>6}{r.params:>10.3g}"
-                f"{r.tokens:>10.3g}{r.flops:>10.3g}{len(r.eval_tokens):>6}"
-                f"{r.est_seconds / 60:>8.1f}m{r.n_devices:>4}"
+                f"  {r.run_id:<44}{r.arch.width:>6}{r.arch.depth:>6}{r.params:>10.3g}"
+                f"{r.tokens:>10.3g}{r.flops:>10.3g}{r.lr:>9.3g}{r.batch_size:>6}"
+                f"{len(r.eval_tokens):>6}{r.est_seconds / 60:>8.1f}m{r.n_devices:>4}"
             )
         return "\n".join([head, *rows])
+
+
+def _listed(values: tuple[float, ...] | tuple[int, ...], what: str) -> str:
+    if not values:
+        return f"the family's {what}"
+    return f"{what} " + ", ".join(f"{v:g}" for v in values)
 
 
 def _pick_family(config: PlanConfig, top_params: float) -> Family:
@@ -284,12 +322,13 @@ def make_plan(config: PlanConfig, step_time: StepTime | None = None) -> Plan:
     buy even the smallest sensible run. With ``step_time`` the runs' time estimates come
     from it (shape-dependent) rather than from the constant ``config.throughput``."""
     config = _within_max_runs(config)
-    n_runs = config.n_sizes * len(config.aspects)
+    points = grid_points(config.lr_grid, config.batch_grid)
+    n_runs = config.n_sizes * len(config.aspects) * len(points)
     device_seconds = CAP_MARGIN * config.time_cap_hours * 3600.0 * config.slots
     cap_flops = max(device_seconds - n_runs * STARTUP_SECONDS, 0.0) * config.throughput
     budget = min(config.flops, cap_flops)
     weights = config.compute_ratio ** np.arange(config.n_sizes, dtype=float)
-    run_flops = budget / (len(config.aspects) * weights.sum()) * weights
+    run_flops = budget / (len(config.aspects) * len(points) * weights.sum()) * weights
     targets = np.sqrt(run_flops / (6.0 * config.tokens_per_param))
     fam = _pick_family(config, float(targets[-1]))
     sweep_id = config.request_hash()[:8]
@@ -298,19 +337,12 @@ def make_plan(config: PlanConfig, step_time: StepTime | None = None) -> Plan:
     for size, (flops, target) in enumerate(zip(run_flops, targets, strict=True)):
         spread = config.aspect_spread or fam.aspect_spread
         for aspect, w, d in _shapes(fam, float(target), config.aspects, spread, used):
-            runs.append(
-                _run(
-                    config,
-                    fam,
-                    f"{sweep_id}-{aspect}-w{w}-d{d}",
-                    size,
-                    aspect,
-                    fam.arch.spec(w, d),
-                    float(flops),
-                    step_time,
-                )
-            )
-    runs = [_with_devices(r, config, fam.batch_size) for r in runs]
+            model = f"{sweep_id}-{aspect}-w{w}-d{d}"
+            for lr, batch in points:
+                run = _run(config, fam, model + point_suffix(lr, batch), size, aspect,
+                           fam.arch.spec(w, d), float(flops), step_time, lr=lr, batch=batch)  # fmt: skip
+                runs.append(replace(run, grid_of=model) if len(points) > 1 else run)
+    runs = [_with_devices(r, config) for r in runs]
     return Plan(
         config=config,
         sweep_id=sweep_id,
@@ -325,11 +357,13 @@ def make_plan(config: PlanConfig, step_time: StepTime | None = None) -> Plan:
 
 
 def _within_max_runs(config: PlanConfig) -> PlanConfig:
-    """Fewer sizes (then aspects) when ``max_runs`` is below sizes x aspects."""
-    if not config.max_runs or config.n_sizes * len(config.aspects) <= config.max_runs:
+    """Fewer sizes (then aspects) when ``max_runs`` is below sizes x aspects (x the grid's
+    points, which are kept)."""
+    models = config.max_runs // len(grid_points(config.lr_grid, config.batch_grid))
+    if not config.max_runs or config.n_sizes * len(config.aspects) <= models:
         return config
-    aspects = config.aspects[: config.max_runs]
-    return replace(config, aspects=aspects, n_sizes=max(1, config.max_runs // len(aspects)))
+    aspects = config.aspects[: max(1, models)]
+    return replace(config, aspects=aspects, n_sizes=max(1, models // len(aspects)))
 
 
 def _run(
@@ -341,18 +375,26 @@ def _run(
     spec: ArchSpec,
     flops: float,
     step_time: StepTime | None = None,
+    *,
+    lr: float = 0.0,
+    batch: int = 0,
 ) -> PlannedRun:
-    tps = fam.tokens_per_step
+    """One run of ``flops`` (at a grid point's peak ``lr`` and ``batch`` when given), its
+    tokens whole steps at every batch of the grid."""
+    batch = batch or fam.batch_size
+    tps = batch * spec.seq_len
+    quantum = tokens_quantum(config.batch_grid or (batch,), spec.seq_len)
     fpt = float(gemstones_flops_per_token(spec.width, spec.depth, **spec.shape_kwargs()))
-    min_steps = 4 * fam.warmup_steps
-    steps = math.ceil(flops / fpt / tps)
+    warmup_steps = math.ceil(fam.warmup_steps * fam.tokens_per_step / tps)
+    min_steps = 4 * warmup_steps
+    steps = math.ceil(flops / fpt / quantum) * (quantum // tps)
     if steps < min_steps:
         raise ValueError(
             f"flops: the budget buys {steps} steps of {run_id}, fewer than the "
             f"{min_steps} a run needs; give about {min_steps / max(steps, 1):.2g}x the budget "
             f"(or fewer sizes)"
         )
-    first = max(steps / config.eval_span, 2 * fam.warmup_steps)
+    first = max(steps / config.eval_span, 2 * warmup_steps)
     points = np.geomspace(first, steps, config.n_evals) if config.n_evals > 1 else [steps]
     evals = sorted({round(s) * tps for s in points})
     work_tokens = steps * tps + len(evals) * EVAL_SEQUENCES * spec.seq_len / 3
@@ -368,18 +410,19 @@ def _run(
         tokens=steps * tps,
         flops=steps * tps * fpt,
         eval_tokens=tuple(evals),
-        lr=gemstones_lr(spec.width, spec.depth, config.lr_base or fam.lr_base),
+        lr=lr or gemstones_lr(spec.width, spec.depth, config.lr_base or fam.lr_base),
         est_seconds=STARTUP_SECONDS + work_tokens * seconds_per_token,
+        batch_size=batch,
     )
 
 
-def _with_devices(run: PlannedRun, config: PlanConfig, batch_size: int) -> PlannedRun:
+def _with_devices(run: PlannedRun, config: PlanConfig) -> PlannedRun:
     """Give a run that alone would outlast the time cap several devices (DDP)."""
     cap = CAP_MARGIN * config.time_cap_hours * 3600.0
     if run.est_seconds <= cap or config.slots == 1:
         return run
     k = min(config.slots, 2 ** math.ceil(math.log2(run.est_seconds / cap)))
-    while batch_size % k:
+    while run.batch_size % k:
         k -= 1
     return replace(run, n_devices=k, est_seconds=run.est_seconds / (k * CAP_MARGIN))
 

@@ -24,7 +24,7 @@ from flopwise.fitting.throughput.catalogue import default_for_gpu
 from flopwise.fitting.throughput.model import spec_step_seconds
 from flopwise.protocol.events import DoneEvent, EvalEvent, PlanEvent, RunDoneEvent
 from flopwise.protocol.sweep import SweepRequest
-from flopwise.trainer import wsd
+from flopwise.trainer import grid, wsd
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
 from flopwise.trainer.config import Job, ModelConfig, TrainConfig
 from flopwise.trainer.corpus import CorpusConfig, build_corpus, stdlib_root
@@ -107,6 +107,8 @@ def plan_config(request: SweepRequest) -> PlanConfig:
         wsd_branches=request.wsd_branches,
         cooldown_fraction=request.cooldown_fraction,
         cooldown_shape=request.cooldown_shape,
+        lr_grid=request.lr_grid,
+        batch_grid=request.batch_grid,
     )
 
 
@@ -219,14 +221,14 @@ def make_executor(prepared: Prepared, request: SweepRequest) -> Executor:
 
 def _job(prepared: Prepared, config: SweepConfig, run: PlannedRun) -> Job:
     plan = prepared.plan
-    steps = run.tokens // (plan.batch_size * run.arch.seq_len)
+    steps = run.tokens // (run.batch_size * run.arch.seq_len)
     train = TrainConfig(
         data_dir=str(prepared.data_dir),
         run_dir=str(prepared.sweep_dir / "runs" / run.run_id),
         run_id=run.run_id,
         **wsd.wsd_settings(plan, prepared.sweep_dir / "runs", run),
         tokens=run.tokens,
-        batch_size=plan.batch_size,
+        batch_size=run.batch_size,
         lr=run.lr,
         warmup_tokens=plan.warmup_tokens,
         eval_tokens=run.eval_tokens,
@@ -241,6 +243,7 @@ def _job(prepared: Prepared, config: SweepConfig, run: PlannedRun) -> Job:
             "aspect": run.aspect,
             "size": str(run.size),
             "family": plan.family,
+            **({"grid_of": run.grid_of} if run.grid_of else {}),
             **wsd.wsd_tags(plan, run),
         },
     )
@@ -261,6 +264,8 @@ def plan_event(prepared: Prepared) -> dict[str, Any]:
             "tokens": r.tokens,
             "flops": r.flops,
             "evals": len(r.eval_tokens),
+            "lr": r.lr,
+            "batch_size": r.batch_size,
             "est_seconds": r.est_seconds,
             "n_devices": r.n_devices,
         }
@@ -377,7 +382,8 @@ def execute(prepared: Prepared, config: SweepConfig, report: Reporter) -> SweepR
     records = [
         r for run in plan.runs for r in read_observations(prepared.sweep_dir / "runs" / run.run_id)
     ]
-    fit = _refit(ingest, plan) if records else None
+    dataset = _file_best(ingest, plan) if any(r.grid_of for r in plan.runs) else None
+    fit = _refit(ingest, plan, dataset or plan.config.dataset) if records else None
     if fit is not None:
         report(fit.to_dict())
     done = DoneEvent(sweep_id=plan.sweep_id, finished=ingest.done, failed=outcome.failed,
@@ -388,8 +394,23 @@ def execute(prepared: Prepared, config: SweepConfig, report: Reporter) -> SweepR
     return SweepResult(plan.sweep_id, outcome, ingest.done, len(records), fit, records)
 
 
-def _refit(ingest: _Ingest, plan: Plan) -> FitOutcome:
-    dataset = plan.config.dataset
+def _file_best(ingest: _Ingest, plan: Plan) -> str:
+    """A grid sweep's loss-law data: each model's best finished grid point, its every
+    evaluation filed again under ``grid.best_dataset`` (``trainer.grid``)."""
+    runs_dir = ingest.prepared.sweep_dir / "runs"
+    finished = {
+        r.run_id: read_observations(runs_dir / r.run_id)
+        for r in plan.runs
+        if (read_done(runs_dir / r.run_id) or {}).get("status") == "finished"
+    }
+    target = grid.best_dataset(plan.config.dataset)
+    models = {r.run_id: r.grid_of for r in plan.runs}
+    best = grid.best_runs(finished, models)
+    ingest.send([{**rec, "dataset": target} for run in best for rec in finished[run]], True)
+    return target
+
+
+def _refit(ingest: _Ingest, plan: Plan, dataset: str) -> FitOutcome:
     arch = family(plan.family).with_vocab(plan.config.vocab_size).arch
     if ingest.client is not None:
         return fit_via_service(ingest.client, dataset, arch)

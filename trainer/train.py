@@ -293,6 +293,8 @@ class _Run:
             "seed": str(self.cfg.seed),
             "schedule": "cooldown" if cooling else "constant",
             "host": socket.gethostname(),  # the node that measured seconds_per_step
+            "batch_tokens": str(self.tokens_per_step),  # the global batch, tokens
+            "sequence_length": str(self.spec.seq_len),
         }
         return Observation(
             dataset=self.cfg.dataset,

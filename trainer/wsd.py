@@ -83,7 +83,7 @@ def branch_ends(
 def _trunk_and_branches(
     run: PlannedRun, plan: Plan, branches: int, fraction: float
 ) -> tuple[PlannedRun, list[PlannedRun]]:
-    per_step = plan.batch_size * run.arch.seq_len
+    per_step = run.batch_size * run.arch.seq_len
     pairs = branch_ends(run.tokens, branches, fraction, per_step)
     per_token = run.flops / run.tokens
     seconds = (run.est_seconds - STARTUP_SECONDS) / run.tokens

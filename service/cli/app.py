@@ -71,7 +71,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Fit S_min and B_noise (the critical batch) to steps-to-target data.",
     ),
     "fit-hyperparams": (
-        "sweep_fit_cmd",
+        "hyper_fit_cmd",
         "fit_hyperparams_command",
         "Fit learning-rate and batch laws to a sweep of runs.",
     ),

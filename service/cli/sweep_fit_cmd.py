@@ -1,9 +1,8 @@
-"""``flopwise fit-critical-batch`` and ``flopwise fit-hyperparams``: fits to sweeps of
-batch sizes (and learning rates), offline, from a CSV or JSONL file.
+"""``flopwise fit-critical-batch``: a fit to a sweep of batch sizes, offline, from a CSV
+or JSONL file (and the table readers ``flopwise fit-hyperparams`` shares).
 
     flopwise fit-critical-batch steps.csv --batch-col batch_size_sequences \\
         --steps-col steps_to_target --group-col model --sequence-length-col sequence_length
-    flopwise fit-hyperparams sweep.csv --lr-col lr --batch-col batch --json --save-law my.json
 
 A missing column or a bad value prints one line naming the flag and exits with status 2.
 """
@@ -11,7 +10,6 @@ A missing column or a bad value prints one line naming the flag and exits with s
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -21,29 +19,32 @@ import numpy as np
 from flopwise.fitting.critical_batch import critical_law_to_dict
 from flopwise.fitting.datasets import read_table
 from flopwise.fitting.errors import ArgumentError
-from flopwise.fitting.hyperlaws import hyper_to_dict
-from flopwise.fitting.laws import NDefinition
 from flopwise.service.cli.app import fail
 
-__all__ = [
-    "fit_critical_batch_command",
-    "fit_hyperparams_command",
-    "numeric_column",
-    "table_columns",
-]
+__all__ = ["fit_critical_batch_command", "numeric_column", "read_rows", "table_columns"]
 
 FILE = click.Path(path_type=Path, dir_okay=False)
 
 
-def table_columns(path: Path, flags: dict[str, str | None]) -> dict[str, list[Any]]:
-    """The named columns of ``path`` (``flags``: flag -> column, ``None`` = not asked);
-    a missing file or column fails naming its flag."""
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a CSV or JSONL file; a missing, unreadable or empty file fails naming
+    ``FILE``."""
     try:
         rows = read_table(path)
     except ValueError as exc:
         raise fail(f"FILE: {exc}") from None
     if not rows:
         raise fail(f"FILE: {path}: no rows")
+    return rows
+
+
+def table_columns(
+    path: Path, flags: dict[str, str | None], rows: list[dict[str, Any]] | None = None
+) -> dict[str, list[Any]]:
+    """The named columns of ``path`` (``flags``: flag -> column, ``None`` = not asked;
+    ``rows``: the file's rows when already read); a missing file or column fails naming
+    its flag."""
+    rows = read_rows(path) if rows is None else rows
     out = {}
     for flag, column in flags.items():
         if column is None:
@@ -160,106 +161,3 @@ def fit_critical_batch_command(file: Path, as_json: bool, save_law: Path | None,
         click.echo(json.dumps(out, allow_nan=False))
     else:
         _echo_table(out)
-
-
-HYPER_FLAGS = {
-    "params": "--params-col",
-    "tokens": "--tokens-col",
-    "learning_rate": "--lr-col",
-    "batch": "--batch-col",
-    "loss": "--loss-col",
-    "sequence_length": "--sequence-length",
-}
-
-
-def _echo_hyper(result: dict[str, Any]) -> None:
-    click.echo("(N, D): best learning rate and batch (tokens), from the sweep")
-    for o in result["optima"]:
-        edge = " (edge)" if o["lr_on_edge"] or o["batch_on_edge"] else ""
-        click.echo(
-            f"  N {o['params']:.4g}, D {o['tokens']:.4g}: LR {o['learning_rate']:.4g}, batch "
-            f"{o['batch_tokens']:.4g} tokens, best loss {o['best_loss']:.4f} ({o['runs']} runs){edge}"
-        )
-    k, bands = result["law"]["constants"], result["intervals"]
-
-    def band(name: str) -> str:
-        pair = bands.get(name)
-        return "" if pair is None else f" [{pair[0]:.3f}, {pair[1]:.3f}]"
-
-    click.echo(
-        f"LR = {math.exp(k['lr_log_k']):.4g} N^{k['lr_n']:.3f}{band('lr_n')} "
-        f"D^{k['lr_d']:.3f}{band('lr_d')}"
-    )
-    click.echo(
-        f"batch = {math.exp(k['batch_log_k']):.4g} N^{k['batch_n']:.3f}{band('batch_n')} "
-        f"D^{k['batch_d']:.3f}{band('batch_d')} tokens"
-    )
-    for text in result["warnings"]:
-        click.echo(f"note: {text}")
-
-
-@click.command("fit-hyperparams")
-@click.argument("file", type=FILE)
-@click.option("--lr-col", default="learning_rate", show_default=True, help="Column of peak LRs.")
-@click.option("--batch-col", default="batch_size", show_default=True, help="Column of batches.")
-@click.option("--params-col", default="params", show_default=True, help="Column of N.")
-@click.option("--tokens-col", default="tokens", show_default=True, help="Column of D (tokens).")
-@click.option("--loss-col", default="loss", show_default=True, help="Column of final losses.")
-@click.option(
-    "--batch-in-sequences", is_flag=True, help="The batch column counts sequences, not tokens."
-)
-@click.option("--sequence-length", type=click.IntRange(min=1), default=2048, show_default=True)
-@click.option(
-    "--n-definition",
-    type=click.Choice([str(d) for d in NDefinition]),
-    default=str(NDefinition.NON_EMBEDDING),
-    show_default=True,
-    help="What the params column counts.",
-)
-@click.option("--law-id", default=None, help="Id of the fitted law [<file stem>-hyperparameters].")
-@click.option(
-    "--bootstrap", type=click.IntRange(min=0, max=100_000), default=1000, show_default=True
-)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option(
-    "--save-law",
-    type=FILE,
-    default=None,
-    help="Write the fitted law as JSON (for `flopwise hyperparams --law-file`).",
-)
-def fit_hyperparams_command(file: Path, as_json: bool, save_law: Path | None, **o: Any) -> None:
-    """Best learning rate and batch per (N, D) of a sweep (parabolas in log LR and log
-    batch around the best run), then LR* and B* as power laws in N and D with bootstrap
-    bands, as Step Law and DeepSeek fit theirs."""
-    from flopwise.fitting.fit.hyper import fit_hyperparams  # loads on use
-
-    flags = {f: o[f[2:].replace("-", "_")] for f in ("--params-col", "--tokens-col", "--lr-col")}
-    flags |= {f: o[f[2:].replace("-", "_")] for f in ("--batch-col", "--loss-col")}
-    cols = {f: numeric_column(f, v) for f, v in table_columns(file, flags).items()}
-    try:
-        result = fit_hyperparams(
-            cols["--params-col"],
-            cols["--tokens-col"],
-            cols["--lr-col"],
-            cols["--batch-col"],
-            cols["--loss-col"],
-            sequence_length=o["sequence_length"],
-            batch_in_sequences=o["batch_in_sequences"],
-            n_definition=NDefinition(o["n_definition"]),
-            law_id=o["law_id"] or f"{file.stem}-hyperparameters",
-            source=f"flopwise fit-hyperparams {file.name}",
-            bootstrap=o["bootstrap"],
-            seed=o["seed"],
-            level=o["level"],
-        )
-    except ArgumentError as exc:
-        raise fail(f"{HYPER_FLAGS.get(exc.name, '--params-col')}: {exc.message}") from None
-    if save_law is not None:
-        save_law.write_text(json.dumps(hyper_to_dict(result.law), indent=1) + "\n")
-    out = result.to_dict()
-    if as_json:
-        click.echo(json.dumps(out, allow_nan=False))
-    else:
-        _echo_hyper(out)

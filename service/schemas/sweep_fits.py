@@ -1,17 +1,19 @@
 """Bodies of the sweep fits ``POST /v1/hyperparams/fit`` and ``POST /v1/critical-batch/fit``
-(``flopwise fit-hyperparams`` and ``fit-critical-batch`` over HTTP), which take their
-runs inline: the run store holds no learning rates or batches."""
+(``flopwise fit-hyperparams`` and ``fit-critical-batch`` over HTTP): runs inline, or for
+the hyper-parameter fit a stored dataset (each run's peak LR from its schedule, its batch
+from its ``batch_tokens`` tag)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from flopwise.fitting.fit.critical_batch import CriticalBatchFit, GroupFit, PowerLawFit
 from flopwise.fitting.fit.hyper import HyperFit, SweepOptimum
 from flopwise.service.schemas.common import Name, Request, between, public_model
 from flopwise.service.schemas.queries import LevelField
+from flopwise.service.schemas.rules import exactly_one, excludes, rules
 
 __all__ = ["CriticalFitPublic", "CriticalFitRequest", "HyperFitPublic", "HyperFitRequest"]
 
@@ -43,16 +45,32 @@ class FitOptions(Request):
 
 class HyperFitRequest(FitOptions):
     """A sweep to fit a ``power-law`` hyper-parameter law to (``flopwise fit-hyperparams``
-    over HTTP): at least three (N, D) pairs, each swept over learning rates and batches."""
+    over HTTP): at least three (N, D) pairs, each swept over learning rates and batches.
 
-    runs: list[SweepRun] = Field(min_length=3, max_length=100_000)
-    """The sweep's runs, 3 to 100,000."""
-    batch_in_sequences: bool = False
-    """Whether ``batch_size`` counts sequences of ``sequence_length`` tokens."""
-    sequence_length: int = Field(2048, ge=1, le=100_000_000)
-    """Tokens per sequence."""
-    n_definition: Literal["non_embedding", "total", "with_head", "model_scale"] = "non_embedding"
-    """What ``params`` counts."""
+    Cross-field rules (422 naming the field): exactly one of ``runs`` (inline) and
+    ``dataset`` (stored: each run's loss at the end its schedule plans, its schedule's
+    peak LR and its ``batch_tokens`` tag, as a sweep with ``lr_grid`` / ``batch_grid``
+    files them; excluded runs left out); ``batch_in_sequences`` only with ``runs``."""
+
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            exactly_one("runs", "dataset"), excludes("dataset", "batch_in_sequences")
+        )
+    )
+
+    runs: list[SweepRun] | None = Field(None, min_length=3, max_length=100_000)
+    """The sweep's runs, 3 to 100,000 (or give ``dataset``)."""
+    dataset: Name | None = None
+    """A stored dataset whose runs are the sweep (or give ``runs``)."""
+    batch_in_sequences: bool | None = None
+    """Whether ``batch_size`` counts sequences of ``sequence_length`` tokens (inline runs
+    only; default false)."""
+    sequence_length: int | None = Field(None, ge=1, le=100_000_000)
+    """Tokens per sequence; default a dataset's (its runs' ``sequence_length`` tag), else
+    2048."""
+    n_definition: Literal["non_embedding", "total", "with_head", "model_scale"] | None = None
+    """What ``params`` counts; default ``non_embedding`` for inline runs and ``total`` for
+    a dataset (the trainer's runs count every weight)."""
     law_id: Name = "my-sweep-hyperparameters"
     """Id of the fitted law."""
 

@@ -168,12 +168,13 @@ def count_runs(db: Database, dataset: str) -> int:
 
 
 def load_records(db: Database, dataset: str) -> list[dict[str, Any]]:
-    """Every observation of ``dataset`` as the dicts ``fitting.runs.Runs.from_records`` takes."""
+    """Every observation of ``dataset`` as the dicts ``fitting.runs.Runs.from_records`` takes
+    (with its tags, which a sweep's batch rides in)."""
     columns = (RunRow.run, RunRow.params, RunRow.tokens, RunRow.loss, RunRow.width, RunRow.depth)
     extra = (RunRow.flops, RunRow.seconds_per_step, RunRow.unique_tokens, RunRow.metrics)
-    curves = (RunRow.lr, RunRow.schedule)
+    curves = (RunRow.lr, RunRow.schedule, RunRow.tags)
     with db.read_session() as session:
         rows = session.execute(
             select(*columns, *extra, *curves).where(RunRow.dataset == dataset).order_by(RunRow.id)
         ).all()
-    return [{**row._mapping, "metrics": row.metrics or {}} for row in rows]
+    return [{**row._mapping, "metrics": row.metrics or {}, "tags": row.tags or {}} for row in rows]

@@ -41,7 +41,11 @@ def test_json_round_trip_and_documented_fields() -> None:
      ({"slurm_partition": "gpu;rm"}, "slurm_partition"),
      ({"slurm_options": ("--wrap=x\nrm",)}, "slurm_options"),
      ({"slurm_options": ("-p gpu",)}, "slurm_options"), ({"cpu_jobs": True}, "cpu_jobs"),
-     ({"mfu": True}, "mfu"), ({"corpus": "x" * 5000}, "corpus")],
+     ({"mfu": True}, "mfu"), ({"corpus": "x" * 5000}, "corpus"),
+     ({"lr_grid": (1e-3, 1e-3)}, "lr_grid"), ({"lr_grid": (0.0,)}, "lr_grid"),
+     ({"lr_grid": (float("nan"),)}, "lr_grid"), ({"lr_grid": (1e-3,) * 17}, "lr_grid"),
+     ({"batch_grid": (8, 8)}, "batch_grid"), ({"batch_grid": (0,)}, "batch_grid"),
+     ({"batch_grid": (8.5,)}, "batch_grid")],
 )  # fmt: skip
 def test_a_bad_value_names_its_field(changes: dict[str, Any], name: str) -> None:
     with pytest.raises(ValidationError) as caught:

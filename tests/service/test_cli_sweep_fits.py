@@ -9,7 +9,8 @@ import pytest
 
 from flopwise.fitting.critical_batch import critical_law_from_dict
 from flopwise.fitting.fit.critical_batch import ZHANG_FILE
-from tests.fitting.test_fit_hyper import sweep
+from tests.fitting.test_fit_hyper import batch_star, lr_star, sweep
+from tests.hyper_samples import sweep_records
 from tests.service.test_cli_allocate import flopwise
 
 ZHANG = [
@@ -89,3 +90,34 @@ def test_fit_hyperparams_json_and_saved_law(tmp_path: Path) -> None:
     assert json.loads(answer.stdout)["law"] == "sweep-hyperparameters"
     missing = flopwise("fit-hyperparams", str(csv), "--lr-col", "lr")
     assert missing.returncode == 2 and "--params-col" in missing.stderr
+
+
+def test_fit_hyperparams_from_a_runs_file(tmp_path: Path) -> None:
+    """The trainer's runs.jsonl: every evaluation of every run, a grid sweep's best runs
+    filed again under <dataset>-best; --dataset picks which rows are the sweep."""
+    s = sweep(sizes=(1e7, 3e7, 1e8))
+    records = sweep_records(s, dataset="grid", evals=2)
+    best = [{**r, "dataset": "grid-best"} for r in records[:4]]
+    runs = tmp_path / "runs.jsonl"
+    runs.write_text("".join(json.dumps(r) + "\n" for r in best + records))
+    done = flopwise(
+        "fit-hyperparams", str(runs), "--dataset", "grid", "--bootstrap", "50", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert len(out["optima"]) == 9 and out["law"]["n_definition"] == "total"
+    assert out["law"]["sequence_length"] == 512  # the runs' sequence_length tag
+    for o in out["optima"]:  # each run's final point, its schedule's peak LR, its batch
+        assert o["learning_rate"] == pytest.approx(lr_star(o["params"], o["tokens"]), rel=1e-6)
+        assert o["batch_tokens"] == pytest.approx(batch_star(o["tokens"]), rel=1e-6)
+    for args, flag in (
+        (["--dataset", "other"], "--dataset"),
+        (["--dataset", "grid-best"], "FILE"),  # two runs: fewer than 3 (N, D) optima
+        (["--dataset", "grid", "--batch-in-sequences"], "--batch-in-sequences"),
+    ):
+        bad = flopwise("fit-hyperparams", str(runs), *args)
+        assert bad.returncode == 2 and f"error: {flag}:" in bad.stderr, bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
+    csv = _sweep_csv(tmp_path / "sweep.csv")
+    table_dataset = flopwise("fit-hyperparams", str(csv), "--dataset", "grid")
+    assert table_dataset.returncode == 2 and "--dataset" in table_dataset.stderr

@@ -16,6 +16,7 @@ FIELDS = {
     "/v1/hyperparams": ["law", "params", "tokens", "model_scale", "sequence_length", "level"],
     "/v1/hyperparams/fit": [
         "runs",
+        "dataset",
         "batch_in_sequences",
         "sequence_length",
         "n_definition",

@@ -11,6 +11,7 @@ import pytest
 
 from flopwise.fitting.fit.critical_batch import zhang_columns
 from tests.fitting.test_fit_hyper import sweep
+from tests.hyper_samples import sweep_records
 from tests.service.test_cli_allocate import flopwise
 
 
@@ -106,3 +107,51 @@ def test_bad_sweeps_are_422_naming_the_field(
     r = query_client.post(path, json=body)
     assert r.status_code == 422, r.text
     assert field in r.json()["detail"][0]["loc"]
+
+
+def test_hyperparams_fit_from_a_stored_dataset(client: httpx.Client) -> None:
+    s = sweep(noise=0.002, sizes=(1e7, 3e7, 1e8))
+    records = sweep_records(s, dataset="lr-sweep", evals=1)
+    posted = client.post("/v1/runs", json={"runs": records, "refit": False})
+    assert posted.status_code == 200, posted.text
+    stored = client.post("/v1/hyperparams/fit", json={"dataset": "lr-sweep", "bootstrap": 50})
+    assert stored.status_code == 200, stored.text
+    runs = [
+        {"params": n, "tokens": d, "learning_rate": lr, "batch_size": b, "loss": y}
+        for n, d, lr, b, y in zip(
+            *(s[k].tolist() for k in ("params", "tokens", "lr", "batch", "loss")), strict=True
+        )
+    ]
+    inline = client.post("/v1/hyperparams/fit",
+                         json={"runs": runs, "bootstrap": 50, "n_definition": "total"})  # fmt: skip
+    assert inline.status_code == 200, inline.text
+    out, want = stored.json(), inline.json()
+    assert len(out["optima"]) == 9 and out["law"]["n_definition"] == "total"
+    assert out["law"]["sequence_length"] == 512  # the runs' sequence_length tag
+    assert out["law"]["constants"] == pytest.approx(want["law"]["constants"])
+    assert "lr-sweep" in out["law"]["source"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"dataset": "no-such-dataset"}, "dataset"),
+        ({"dataset": "no-batches"}, "dataset"),
+        ({"dataset": "one-point-each"}, "dataset"),
+        ({"dataset": "no-batches", "runs": [{"params": 1, "tokens": 1, "learning_rate": 1,
+                                             "batch_size": 1, "loss": 1}] * 3}, "runs"),
+        ({"dataset": "no-batches", "batch_in_sequences": True}, "batch_in_sequences"),
+        ({}, "dataset"),
+    ],
+)  # fmt: skip
+def test_a_dataset_without_a_usable_sweep_is_422_naming_the_field(
+    client: httpx.Client, body: dict[str, object], field: str
+) -> None:
+    records = [{**r, "tags": {}} for r in sweep_records(sweep(sizes=(1e7,)), "no-batches", 1)]
+    plain = sweep_records(sweep(sizes=(1e7, 3e7, 1e8)), "one-point-each", 1)[::49]
+    assert len({(r["params"], r["tokens"]) for r in plain}) == len(plain) == 9  # no sweep
+    for runs in (records[:20], plain):
+        assert client.post("/v1/runs", json={"runs": runs, "refit": False}).status_code == 200
+    r = client.post("/v1/hyperparams/fit", json=body)
+    assert r.status_code == 422, r.text
+    assert field in r.json()["detail"][0]["loc"], r.text
