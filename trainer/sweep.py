@@ -32,6 +32,7 @@ from flopwise.trainer.data import TokenData
 from flopwise.trainer.devices import LocalDevices, estimated_flops, local_devices
 from flopwise.trainer.executor import Executor, JobSpec, LocalExecutor, Outcome
 from flopwise.trainer.families import family
+from flopwise.trainer.moe_sweep import MOE_FORM
 from flopwise.trainer.plan import Plan, PlanConfig, PlannedRun, StepTime, make_plan
 from flopwise.trainer.progress import Reporter
 from flopwise.trainer.refit import FitOutcome, fit_locally, fit_via_service
@@ -109,6 +110,9 @@ def plan_config(request: SweepRequest) -> PlanConfig:
         cooldown_shape=request.cooldown_shape,
         lr_grid=request.lr_grid,
         batch_grid=request.batch_grid,
+        experts=request.experts,
+        top_k=request.top_k,
+        granularities=request.granularities,
     )
 
 
@@ -247,7 +251,9 @@ def _job(prepared: Prepared, config: SweepConfig, run: PlannedRun) -> Job:
             **wsd.wsd_tags(plan, run),
         },
     )
-    return Job(model=ModelConfig(arch=run.arch), train=train)
+    model = ModelConfig(arch=run.arch, experts=run.experts, top_k=run.top_k,
+                        expert_ffn_size=run.expert_ffn_size)  # fmt: skip
+    return Job(model=model, train=train)
 
 
 def plan_event(prepared: Prepared) -> dict[str, Any]:
@@ -268,6 +274,7 @@ def plan_event(prepared: Prepared) -> dict[str, Any]:
             "batch_size": r.batch_size,
             "est_seconds": r.est_seconds,
             "n_devices": r.n_devices,
+            **({"granularity": r.arch.ffn_size // r.expert_ffn_size} if r.experts else {}),
         }
         for r in plan.runs
     ]
@@ -412,7 +419,8 @@ def _file_best(ingest: _Ingest, plan: Plan) -> str:
 
 def _refit(ingest: _Ingest, plan: Plan, dataset: str) -> FitOutcome:
     arch = family(plan.family).with_vocab(plan.config.vocab_size).arch
+    form = MOE_FORM if plan.config.experts else "chinchilla"  # trainer.moe_sweep
     if ingest.client is not None:
-        return fit_via_service(ingest.client, dataset, arch)
+        return fit_via_service(ingest.client, dataset, arch, form=form)
     assert ingest.jsonl is not None
-    return fit_locally(ingest.jsonl.records(), dataset, ingest.out_dir, arch)
+    return fit_locally(ingest.jsonl.records(), dataset, ingest.out_dir, arch, form=form)
