@@ -5,6 +5,8 @@ run records that carry active_params and granularity into a fit."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,10 @@ from flopwise.trainer.moe import MoETransformer, build_model
 from flopwise.trainer.moe_sweep import granularity_points, moe_fields, moe_tags
 from flopwise.trainer.plan import Plan, PlanConfig, make_plan
 from flopwise.trainer.sweep import plan_config
+from flopwise.trainer.train import train
+from tests.trainer.helpers import tiny_job
+
+STEP = 8 * 64  # tokens per step of the tiny job
 
 
 def config(**changes: Any) -> PlanConfig:
@@ -120,3 +126,34 @@ def test_moe_tags_carry_the_fit_columns_through_the_store() -> None:
     assert runs.sparsity is not None and runs.sparsity[0] == pytest.approx(0.75)
     with pytest.raises(ValueError, match="granularity"):
         Runs.from_records([{**record, "tags": {**tags, "granularity": "fine"}}])
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_an_moe_run_resumes_from_its_checkpoint(corpus_dir: Path, tmp_path: Path) -> None:
+    moe = {"experts": 4, "top_k": 2, "expert_ffn_size": 32}
+    kwargs = {"tokens": 40 * STEP, "eval_tokens": (10 * STEP, 20 * STEP)}
+
+    def job(run_dir: Path) -> Job:
+        base = tiny_job(corpus_dir, run_dir, **kwargs)
+        return replace(base, model=replace(base.model, **moe))
+
+    reference = train(job(tmp_path / "reference"))
+    seen: list[dict[str, Any]] = []
+
+    def crash_after_two(record: dict[str, Any]) -> None:  # the checkpoint is on disk first
+        seen.append(record)
+        if len(seen) == 2:
+            raise _Crash
+
+    with pytest.raises(_Crash):
+        train(job(tmp_path / "crashed"), sink=crash_after_two)
+    resumed = train(job(tmp_path / "crashed"))
+    assert resumed.resumed_from_step == 20
+    assert [r["tokens"] for r in resumed.observations] == [10 * STEP, 20 * STEP, 40 * STEP]
+    for got, want in zip(resumed.observations, reference.observations, strict=True):
+        assert got["loss"] == pytest.approx(want["loss"], rel=1e-5)
+        assert got["tags"]["granularity"] == "4" and got["tags"]["experts"] == "4"
+    assert train(job(tmp_path / "crashed")).resumed_from_step == 40  # finished: skipped
