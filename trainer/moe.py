@@ -11,7 +11,9 @@ arXiv:2101.03961 §2.2 Eq. 4: f_i the fraction of routed slots sent to expert i,
 mean router probability, alpha = 0.01) is added to the training loss. Tokens are never
 dropped (no capacity factor): every expert runs on the tokens routed to it.
 
-:func:`calibrate` trains a few such models on one token stream and returns their
+:func:`build_model` builds a job's model from its config (``ModelConfig.experts``: a
+calibration sweep's MoE run, ``trainer.moe_sweep``, trained by the ordinary loop of
+``trainer.train``). :func:`calibrate` trains a few such models on one token stream and returns their
 evaluations as run records (``params`` the total non-embedding count the MoE laws use,
 ``active_params``, ``granularity``, ``sparsity``, ``flops = 6 N_active D``), ready for
 ``fitting.fit`` with the ``fine-grained-moe`` or ``moe-sparsity`` form.

@@ -14,6 +14,8 @@ The design follows Chinchilla's IsoFLOP grid and Gemstones' shape sweep:
   spaced in log tokens from ``tokens / eval_span`` to the end.
 * An LR / batch grid (``trainer.grid``) trains every model once per grid point, on
   the same tokens; the budget is shared among all of them (the grid costs its size).
+* An MoE sweep (``experts`` > 0, ``trainer.moe_sweep``) trains every model once per
+  expert granularity, its compute counted as 6 N_active per token.
 * The time cap bounds the budget: with ``slots`` devices at ``throughput`` FLOP/s each,
   at most ``(0.9 x cap x slots - runs x start-up) x throughput`` FLOPs are planned.
   A run that alone would outlast the cap gets several devices (a torchrun DDP job).
