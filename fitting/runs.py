@@ -8,6 +8,7 @@ runs, so each observation carries its run id.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -84,8 +85,9 @@ class Runs:
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]]) -> Runs:
         """Build from dicts with keys params, tokens, loss and optionally run, width,
-        depth, flops, seconds_per_step, active_params, granularity, sparsity, lr (the
-        LR at that step, >= 0) and schedule (a ``Schedule`` or its dict). Values are
+        depth, flops, seconds_per_step, active_params, granularity, sparsity (each also
+        read from the row's ``tags`` when absent), lr (the LR at that step, >= 0) and
+        schedule (a ``Schedule`` or its dict). Values are
         checked: a non-numeric, non-finite or non-positive value raises ``ValueError``
         naming the row and field."""
         rows = list(records)
@@ -190,10 +192,10 @@ def _row(i: int, row: Mapping[str, Any]) -> dict[str, Any]:
         key: _positive(row.get(key), f"row {i}: {key}") for key in _FLOAT_COLUMNS
     }
     for key in _OPTIONAL_FLOAT:
-        value = row.get(key)
+        value = _field(row, key)
         out[key] = None if value is None else _positive(value, f"row {i}: {key}")
     for key in _FRACTIONS:
-        value = row.get(key)
+        value = _field(row, key)
         out[key] = None if value is None else _fraction(value, f"row {i}: {key}")
     for key in _OPTIONAL_INT:
         value = row.get(key)
@@ -206,6 +208,18 @@ def _row(i: int, row: Mapping[str, Any]) -> dict[str, Any]:
     out["lr"] = _lr(row.get("lr"), f"row {i}: lr")
     out["schedule"] = _schedule(row.get("schedule"), f"row {i}: schedule")
     return out
+
+
+def _field(row: Mapping[str, Any], key: str) -> Any:
+    """``row[key]``; an MoE column absent there is read from the row's ``tags`` (where a
+    calibration sweep's MoE runs carry it, as strings: the service stores them so)."""
+    value = row.get(key)
+    if value is None and key in _MOE_COLUMNS:
+        tags = row.get("tags")
+        value = tags.get(key) if isinstance(tags, Mapping) else None
+        with contextlib.suppress(TypeError, ValueError):  # the check names a bad value
+            value = None if value is None else float(value)
+    return value
 
 
 def _partial(values: list[Any], dtype: type) -> np.ndarray | None:

@@ -102,7 +102,8 @@ class PlanEvent(Event):
     sweep_dir: str
     runs: list[dict[str, Any]] = Field(
         description="Per run: run, aspect, width, depth, params, tokens, flops, evals, "
-        "lr (peak), batch_size (sequences), est_seconds, n_devices."
+        "lr (peak), batch_size (sequences), est_seconds, n_devices; an MoE sweep's "
+        "granularity."
     )
     full_flops: float | None = Field(
         default=None,

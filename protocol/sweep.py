@@ -29,6 +29,7 @@ EXECUTORS = ("local", "slurm")
 
 _LR = Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
 _BATCH = Annotated[int, Field(ge=1, le=65_536)]
+_GRANULARITY = Annotated[int, Field(ge=1, le=64)]
 _SLURM_NAME = Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z0-9_.,:+-]*$")]
 _SBATCH_OPTION = Annotated[
     str, Field(max_length=500, pattern=r"^--[a-z][a-z0-9-]*(=[^\s'\"\\;`$\x00]+)?$")
@@ -38,6 +39,10 @@ _SBATCH_OPTION = Annotated[
 def _grid(description: str) -> Any:
     """A sweep grid's field: up to 16 values, a JSON array (or a list) as the tuple."""
     return Field(default=(), strict=False, max_length=16, description=description)
+
+
+_DENSE: dict[str, Any] = {"top_k": 1, "granularities": ()}
+"""The MoE options' values in a dense sweep (their defaults)."""
 
 
 def field_error(model: str, name: str, message: str, value: object) -> ValidationError:
@@ -193,6 +198,26 @@ class SweepRequest(BaseModel):
         "1 to 65,536); every planned model is trained once at each (and at each of lr_grid), "
         "all on the same tokens; empty: the family's.",
     )
+    experts: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="Mixture-of-experts sweep: routed experts per MoE layer at granularity 1 "
+        "(each as wide as the dense MLP; Krajewski et al. 2024 scale them by each granularity, "
+        "docs/laws.md §14); 0: dense models.",
+    )
+    top_k: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="MoE sweep: routed experts each token passes through at granularity 1 "
+        "(at most experts; scaled by each granularity).",
+    )
+    granularities: tuple[_GRANULARITY, ...] = _grid(
+        "MoE sweep: expert granularities G (distinct powers of two, 1 to 64): every planned model is "
+        "trained once at each, with experts x G routed experts G times narrower than the "
+        "dense MLP and top_k x G of them per token (the same active parameters); empty: 1.",
+    )
     cpu_jobs: int = Field(
         1, ge=1, le=256, description="CPU jobs side by side when there is no GPU."
     )
@@ -272,11 +297,30 @@ class SweepRequest(BaseModel):
         if self.aspect_spread and self.aspect_spread <= 1:
             message = "must exceed 1 (or be 0: the family's)"
             raise field_error("SweepRequest", "aspect_spread", message, self.aspect_spread)
-        for name in ("lr_grid", "batch_grid"):
+        for name in ("lr_grid", "batch_grid", "granularities"):
             values = getattr(self, name)
             if len(set(values)) != len(values):
                 raise field_error("SweepRequest", name, "must be distinct", list(values))
+        self._moe()
         if len(set(self.aspects)) != len(self.aspects):
             message = f"must be distinct names among {', '.join(ASPECTS)}"
             raise field_error("SweepRequest", "aspects", message, list(self.aspects))
         return self
+
+    def _moe(self) -> None:
+        """An MoE sweep's routing: top_k within experts, granularities only with experts."""
+        if not self.experts:
+            for name in ("top_k", "granularities"):
+                if getattr(self, name) != _DENSE[name]:
+                    message = "is for a mixture-of-experts sweep: give experts too"
+                    raise field_error("SweepRequest", name, message, getattr(self, name))
+            return
+        if any(g & (g - 1) for g in self.granularities):  # so that they divide every MLP
+            message = "must be powers of two (1, 2, 4, ..., 64)"
+            raise field_error("SweepRequest", "granularities", message, list(self.granularities))
+        if self.top_k > self.experts:
+            message = f"must be at most experts ({self.experts})"
+            raise field_error("SweepRequest", "top_k", message, self.top_k)
+        if self.experts * max(self.granularities, default=1) > 1024:
+            message = "experts x the largest granularity must be at most 1,024 routed experts"
+            raise field_error("SweepRequest", "granularities", message, list(self.granularities))

@@ -223,7 +223,8 @@ class PlanCommand(SweepFiles, SweepRequest, Command):
     as_json: bool = Field(default=False, alias="json", description="Print the plan event as JSON.")
 
     def run(self) -> int:
-        from flopwise.trainer.sweep import SweepConfig, plan_event, prepare
+        from flopwise.trainer.plan_event import plan_event
+        from flopwise.trainer.sweep import SweepConfig, prepare
 
         prepared = prepare(SweepConfig(request=self.request(), work_dir=self.work_dir))
         click.echo(json.dumps(plan_event(prepared)) if self.as_json else prepared.plan.table())
@@ -251,7 +252,8 @@ class SweepCommand(SweepFiles, Reporting, SweepRequest, Command):
                            api_key=self.key, out_dir=self.out)  # fmt: skip
 
     def run(self) -> int:
-        from flopwise.trainer.sweep import execute, make_executor, plan_event, prepare
+        from flopwise.trainer.plan_event import plan_event
+        from flopwise.trainer.sweep import execute, make_executor, prepare
 
         if self.progress == "jsonl" and not (self.yes or self.cancel):
             raise click.UsageError("--progress jsonl cannot ask for confirmation; add --yes")

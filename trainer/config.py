@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from flopwise.fitting.counting import ArchSpec
+from flopwise.fitting.moe import MoESpec
+from flopwise.trainer.moe_sweep import moe_spec
 
 __all__ = ["RUNTIME_FIELDS", "Device", "Job", "ModelConfig", "Precision", "TrainConfig"]
 
@@ -191,6 +193,12 @@ class ModelConfig:
     """Base of the rotary frequencies (Su et al. 2021)."""
     init_std: float = 0.0
     """σ of the input-side weights; 0 means Gemstones' 1/√width."""
+    experts: int = 0
+    """Mixture of experts (``trainer.moe``): routed experts in every block's MLP; 0: dense."""
+    top_k: int = 0
+    """Routed experts each token passes through (an MoE model)."""
+    expert_ffn_size: int = 0
+    """One expert's MLP width (an MoE model); 0: the dense MLP's."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.arch, ArchSpec):
@@ -207,6 +215,12 @@ class ModelConfig:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         if not (math.isfinite(self.init_std) and self.init_std >= 0):
             raise ValueError(f"init_std must be >= 0, got {self.init_std!r}")
+        self.moe  # noqa: B018 (checks the MoE settings: a ValueError names the field)
+
+    @property
+    def moe(self) -> MoESpec | None:
+        """The ``fitting`` MoE spec of an MoE model (``None``: dense)."""
+        return moe_spec(self.arch, self.experts, self.top_k, self.expert_ffn_size)
 
     @property
     def std(self) -> float:
@@ -227,6 +241,9 @@ class Job:
         """JSON-ready form (``from_dict`` inverts it)."""
         model = asdict(self.model)
         model["arch"].pop("_derived", None)
+        if not self.model.experts:  # a dense job's identity is what it was before MoE
+            for name in _MOE_FIELDS:
+                model.pop(name)
         return {"model": model, "train": self.train.model_dump(mode="json")}
 
     @classmethod
@@ -247,6 +264,9 @@ class Job:
         for name in RUNTIME_FIELDS:
             out["train"].pop(name, None)
         return out
+
+
+_MOE_FIELDS = ("experts", "top_k", "expert_ffn_size")
 
 
 def _known(cls: type, values: Mapping[str, Any], where: str) -> dict[str, Any]:

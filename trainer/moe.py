@@ -11,7 +11,9 @@ arXiv:2101.03961 §2.2 Eq. 4: f_i the fraction of routed slots sent to expert i,
 mean router probability, alpha = 0.01) is added to the training loss. Tokens are never
 dropped (no capacity factor): every expert runs on the tokens routed to it.
 
-:func:`calibrate` trains a few such models on one token stream and returns their
+:func:`build_model` builds a job's model from its config (``ModelConfig.experts``: a
+calibration sweep's MoE run, ``trainer.moe_sweep``, trained by the ordinary loop of
+``trainer.train``). :func:`calibrate` trains a few such models on one token stream and returns their
 evaluations as run records (``params`` the total non-embedding count the MoE laws use,
 ``active_params``, ``granularity``, ``sparsity``, ``flops = 6 N_active D``), ready for
 ``fitting.fit`` with the ``fine-grained-moe`` or ``moe-sparsity`` form.
@@ -30,7 +32,14 @@ from torch import nn
 from flopwise.fitting.moe import MoESpec, moe_counts
 from flopwise.trainer.model import MLP, Block, ModelConfig, Transformer
 
-__all__ = ["BALANCE_WEIGHT", "MoEMLP", "MoETransformer", "calibrate", "switch_balance_loss"]
+__all__ = [
+    "BALANCE_WEIGHT",
+    "MoEMLP",
+    "MoETransformer",
+    "build_model",
+    "calibrate",
+    "switch_balance_loss",
+]
 
 BALANCE_WEIGHT = 0.01
 """alpha of the load-balancing loss (Fedus et al. 2022 §2.2: 10^-2)."""
@@ -86,9 +95,13 @@ def _extras(config: ModelConfig) -> dict[str, Any]:
 
 class MoETransformer(Transformer):
     """:class:`~flopwise.trainer.model.Transformer` with MoE blocks after the first
-    ``dense_layers``; with targets, ``forward`` adds the load-balancing loss."""
+    ``dense_layers``; with targets, ``forward`` adds the load-balancing loss. ``spec``
+    defaults to the config's own (``ModelConfig.moe``: a sweep's job)."""
 
-    def __init__(self, config: ModelConfig, spec: MoESpec) -> None:
+    def __init__(self, config: ModelConfig, spec: MoESpec | None = None) -> None:
+        spec = spec or config.moe
+        if spec is None:
+            raise ValueError("experts: an MoE model needs experts > 0")
         if spec.base != config.arch:
             raise ValueError("spec.base must be the model's arch")
         if spec.mla is not None:
@@ -98,6 +111,27 @@ class MoETransformer(Transformer):
             assert isinstance(block, Block)
             block.mlp = MoEMLP(config, spec)  # type: ignore[assignment]
         self.spec = spec
+        self._init_experts()
+
+    @torch.no_grad()
+    def _init_experts(self) -> None:
+        """Gemstones' initialisation of the experts (as the dense MLP's, with the expert's
+        width in the output projection's σ) and of the router (σ = 1/√width)."""
+        std = self.config.std
+
+        def trunc(weight: torch.Tensor, sigma: float) -> None:
+            nn.init.trunc_normal_(weight, mean=0.0, std=sigma, a=-3 * sigma, b=3 * sigma)
+
+        for block in self.blocks:
+            assert isinstance(block, Block)
+            if not isinstance(block.mlp, MoEMLP):
+                continue
+            trunc(block.mlp.router.weight, std)
+            out_std = 1.0 / math.sqrt(2.0 * (block.layer + 1) * self.spec.expert_ffn_size)
+            for mlp in (*block.mlp.experts, *block.mlp.shared):
+                assert isinstance(mlp, MLP)
+                trunc(mlp.up.weight, std)
+                trunc(mlp.down.weight, out_std)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
         out = super().forward(idx, targets)
@@ -105,6 +139,12 @@ class MoETransformer(Transformer):
             return out
         moe = [m for m in self.modules() if isinstance(m, MoEMLP)]
         return out + BALANCE_WEIGHT * torch.stack([m.balance for m in moe]).mean()
+
+
+def build_model(config: ModelConfig) -> Transformer:
+    """The model a job's config describes: an :class:`MoETransformer` when it has experts
+    (``ModelConfig.moe``), else the dense :class:`~flopwise.trainer.model.Transformer`."""
+    return Transformer(config) if config.moe is None else MoETransformer(config)
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,8 @@ class Observation(RunRecord):
             tokens_per_second=f"{self.tokens_per_second:.6g}",
             step=str(self.step),
             lr=f"{self.lr:.6g}",
-            flops_counter="gemstones",
         )
+        tags.setdefault("flops_counter", "gemstones")  # an MoE run's is 6N_active
         if self.mfu is not None:
             tags["mfu"] = f"{self.mfu:.4f}"
         shared = {name: getattr(self, name) for name in RUN_RECORD_FIELDS}

@@ -14,6 +14,8 @@ The design follows Chinchilla's IsoFLOP grid and Gemstones' shape sweep:
   spaced in log tokens from ``tokens / eval_span`` to the end.
 * An LR / batch grid (``trainer.grid``) trains every model once per grid point, on
   the same tokens; the budget is shared among all of them (the grid costs its size).
+* An MoE sweep (``experts`` > 0, ``trainer.moe_sweep``) trains every model once per
+  expert granularity, its compute counted as 6 N_active per token.
 * The time cap bounds the budget: with ``slots`` devices at ``throughput`` FLOP/s each,
   at most ``(0.9 x cap x slots - runs x start-up) x throughput`` FLOPs are planned.
   A run that alone would outlast the cap gets several devices (a torchrun DDP job).
@@ -30,12 +32,20 @@ from typing import Any
 
 import numpy as np
 
-from flopwise.fitting.counting import ArchSpec, count
-from flopwise.fitting.flops import gemstones_flops_per_token
+from flopwise.fitting.counting import ArchSpec
 from flopwise.fitting.schedules import gemstones_lr
 from flopwise.protocol.sweep import ASPECTS, SweepRequest
-from flopwise.trainer.families import FAMILIES, Family, family
+from flopwise.trainer.families import FAMILIES, Family
 from flopwise.trainer.grid import grid_points, point_suffix, tokens_quantum
+from flopwise.trainer.moe_sweep import (
+    check_moe,
+    granularity_points,
+    granularity_suffix,
+    moe_fields,
+    moe_spec,
+    run_size,
+)
+from flopwise.trainer.shapes import pick_family, shape_models
 
 __all__ = ["ASPECTS", "Plan", "PlanConfig", "PlannedRun", "StepTime", "make_plan", "makespan"]
 
@@ -101,6 +111,12 @@ class PlanConfig:
     """Peak LRs every model is trained at (``trainer.grid``); empty: the family's rule."""
     batch_grid: tuple[int, ...] = _REQUEST["batch_grid"]
     """Global batches (sequences) every model is trained at; empty: the family's."""
+    experts: int = _REQUEST["experts"]
+    """MoE: routed experts per MoE layer at granularity 1 (``trainer.moe_plan``); 0: dense."""
+    top_k: int = _REQUEST["top_k"]
+    """MoE: routed experts per token at granularity 1."""
+    granularities: tuple[int, ...] = _REQUEST["granularities"]
+    """MoE: every model is trained at each granularity; empty: 1."""
 
     def __post_init__(self) -> None:
         _check(self.dataset.strip() != "", "dataset", "must be a non-empty string")
@@ -126,6 +142,7 @@ class PlanConfig:
         _check(isinstance(self.max_runs, int) and self.max_runs >= 0, "max_runs", "must be >= 0")
         _check(all(lr > 0 for lr in self.lr_grid), "lr_grid", "must hold positive rates")
         _check(all(b >= 1 for b in self.batch_grid), "batch_grid", "must hold batches >= 1")
+        check_moe(self.experts, self.top_k, self.granularities)
         bad = [a for a in self.aspects if a not in ASPECTS]
         _check(bool(self.aspects) and not bad, "aspects", f"must be among {', '.join(ASPECTS)}")
 
@@ -140,7 +157,7 @@ class PlanConfig:
         return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
 
 
-_LATER = ("lr_grid", "batch_grid")
+_LATER = ("lr_grid", "batch_grid", "experts", "top_k", "granularities")
 """Fields added after sweeps were first planned (a request hash leaves them out at their
 defaults)."""
 
@@ -180,6 +197,12 @@ class PlannedRun:
     """Sequences per optimizer step (a batch grid's point; else the family's)."""
     grid_of: str = ""
     """A grid sweep's run: the model (shape and tokens) whose grid point it is."""
+    experts: int = 0
+    """An MoE run: routed experts per MoE layer (``trainer.moe_plan``); 0: dense."""
+    top_k: int = 0
+    """An MoE run: routed experts per token."""
+    expert_ffn_size: int = 0
+    """An MoE run: one expert's MLP width (the dense MLP's / the granularity)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -210,7 +233,7 @@ class Plan:
     def from_dict(cls, data: dict[str, Any]) -> Plan:
         config = dict(data["config"])
         config["aspects"] = tuple(config["aspects"])
-        for name in _LATER:
+        for name in ("lr_grid", "batch_grid", "granularities"):
             config[name] = tuple(config.get(name, ()))
         runs = []
         for run in data["runs"]:
@@ -246,6 +269,12 @@ class Plan:
                 f"{_listed(c.batch_grid, 'batch')}), {models} models: the grid costs {points}x "
                 f"the runs, each point gets 1/{points} of the compute its model would alone"
             )
+        if c.experts:
+            head += (
+                f"\n  mixture of experts: {c.experts} experts, top-{c.top_k}, at granularities "
+                f"{', '.join(map(str, granularity_points(c.experts, c.granularities)))} (x G "
+                f"experts, top-k x G, each 1/G of the MLP); params: total non-embedding"
+            )
         rows = [
             f"  {'run':<44}{'width':>6}{'depth':>6}{'params':>10}{'tokens':>10}"
             f"{'FLOPs':>10}{'LR':>9}{'batch':>6}{'evals':>6}{'est.':>9}{'dev':>4}"
@@ -265,53 +294,6 @@ def _listed(values: tuple[float, ...] | tuple[int, ...], what: str) -> str:
     return f"{what} " + ", ".join(f"{v:g}" for v in values)
 
 
-def _pick_family(config: PlanConfig, top_params: float) -> Family:
-    if config.family != "auto":
-        return family(config.family).with_vocab(config.vocab_size)
-    name = "tiny" if top_params < 3e6 else "small" if top_params < 3e8 else "gemstones"
-    return family(name).with_vocab(config.vocab_size)
-
-
-def _grid(fam: Family) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every feasible (width, depth) of the family, with its total parameters."""
-    step = fam.arch.width_step
-    widths = np.arange(step, fam.max_width + 1, step, dtype=np.int64)
-    grid_w, grid_d = np.meshgrid(widths, np.arange(1, fam.max_depth + 1, dtype=np.int64))
-    w, d = grid_w.ravel(), grid_d.ravel()
-    total, _, _ = fam.arch.param_counts(w, d)
-    return w, d, np.asarray(total, dtype=float)
-
-
-def _shapes(
-    fam: Family, target: float, aspects: tuple[str, ...], spread: float, used: set[tuple[int, int]]
-) -> list[tuple[str, int, int]]:
-    """Per aspect, the unused shape nearest ``target`` params and the aspect's width/depth.
-
-    The standard shape is taken first; wide and deep shapes must then be at least
-    sqrt(spread) wider or deeper (in width/depth) than it, so that on a coarse grid of
-    tiny widths the three shapes still differ in kind, not only by a layer.
-    """
-    w, d, p = _grid(fam)
-    ratio = {"standard": 1.0, "wide": spread, "deep": 1.0 / spread}
-    centre = fam.standard_aspect
-    out = []
-    for aspect in sorted(aspects, key=lambda a: a != "standard"):
-        want = fam.standard_aspect * ratio[aspect]
-        cost = np.abs(np.log(p / target)) + 0.5 * np.abs(np.log(w / d / want))
-        if aspect == "wide":
-            cost = np.where(w / d >= centre * np.sqrt(spread), cost, cost + 100.0)
-        elif aspect == "deep":
-            cost = np.where(w / d <= centre / np.sqrt(spread), cost, cost + 100.0)
-        for i in np.argsort(cost, kind="stable"):
-            if (int(w[i]), int(d[i])) not in used:
-                used.add((int(w[i]), int(d[i])))
-                out.append((aspect, int(w[i]), int(d[i])))
-                if aspect == "standard":
-                    centre = float(w[i] / d[i])
-                break
-    return sorted(out, key=lambda shape: aspects.index(shape[0]))
-
-
 StepTime = Callable[[ArchSpec, int], float]
 """Predicted seconds per optimizer step of a model at a global batch of tokens (one
 device): a fitted throughput model (``fitting.throughput.spec_step_seconds``)."""
@@ -323,24 +305,25 @@ def make_plan(config: PlanConfig, step_time: StepTime | None = None) -> Plan:
     from it (shape-dependent) rather than from the constant ``config.throughput``."""
     config = _within_max_runs(config)
     points = grid_points(config.lr_grid, config.batch_grid)
-    n_runs = config.n_sizes * len(config.aspects) * len(points)
+    moe = granularity_points(config.experts, config.granularities)
+    n_runs = config.n_sizes * len(config.aspects) * len(points) * len(moe)
     device_seconds = CAP_MARGIN * config.time_cap_hours * 3600.0 * config.slots
     cap_flops = max(device_seconds - n_runs * STARTUP_SECONDS, 0.0) * config.throughput
     budget = min(config.flops, cap_flops)
     weights = config.compute_ratio ** np.arange(config.n_sizes, dtype=float)
-    run_flops = budget / (len(config.aspects) * len(points) * weights.sum()) * weights
+    run_flops = budget / (len(config.aspects) * len(points) * len(moe) * weights.sum()) * weights
     targets = np.sqrt(run_flops / (6.0 * config.tokens_per_param))
-    fam = _pick_family(config, float(targets[-1]))
+    fam = pick_family(config.family, config.vocab_size, float(targets[-1]))
     sweep_id = config.request_hash()[:8]
     used: set[tuple[int, int]] = set()
     runs = []
     for size, (flops, target) in enumerate(zip(run_flops, targets, strict=True)):
         spread = config.aspect_spread or fam.aspect_spread
-        for aspect, w, d in _shapes(fam, float(target), config.aspects, spread, used):
-            model = f"{sweep_id}-{aspect}-w{w}-d{d}"
+        for aspect, w, d, g in shape_models(fam, float(target), config.aspects, spread, used, moe):
+            model = f"{sweep_id}-{aspect}-w{w}-d{d}{granularity_suffix(g)}"
             for lr, batch in points:
                 run = _run(config, fam, model + point_suffix(lr, batch), size, aspect,
-                           fam.arch.spec(w, d), float(flops), step_time, lr=lr, batch=batch)  # fmt: skip
+                           fam.arch.spec(w, d), float(flops), step_time, lr=lr, batch=batch, g=g)  # fmt: skip
                 runs.append(replace(run, grid_of=model) if len(points) > 1 else run)
     runs = [_with_devices(r, config) for r in runs]
     return Plan(
@@ -358,8 +341,10 @@ def make_plan(config: PlanConfig, step_time: StepTime | None = None) -> Plan:
 
 def _within_max_runs(config: PlanConfig) -> PlanConfig:
     """Fewer sizes (then aspects) when ``max_runs`` is below sizes x aspects (x the grid's
-    points, which are kept)."""
-    models = config.max_runs // len(grid_points(config.lr_grid, config.batch_grid))
+    points and granularities, which are kept)."""
+    per_model = len(grid_points(config.lr_grid, config.batch_grid))
+    models = config.max_runs // (per_model * len(granularity_points(config.experts,
+                                                                    config.granularities)))  # fmt: skip
     if not config.max_runs or config.n_sizes * len(config.aspects) <= models:
         return config
     aspects = config.aspects[: max(1, models)]
@@ -378,13 +363,16 @@ def _run(
     *,
     lr: float = 0.0,
     batch: int = 0,
+    g: int = 0,
 ) -> PlannedRun:
-    """One run of ``flops`` (at a grid point's peak ``lr`` and ``batch`` when given), its
-    tokens whole steps at every batch of the grid."""
+    """One run of ``flops`` (at a grid point's peak ``lr`` and ``batch`` when given, an
+    MoE model at granularity ``g`` when not 0), its tokens whole steps at every batch of
+    the grid."""
     batch = batch or fam.batch_size
     tps = batch * spec.seq_len
     quantum = tokens_quantum(config.batch_grid or (batch,), spec.seq_len)
-    fpt = float(gemstones_flops_per_token(spec.width, spec.depth, **spec.shape_kwargs()))
+    moe = moe_fields(spec, config.experts, config.top_k, g)
+    params, fpt = run_size(spec, moe_spec(spec, **moe))
     warmup_steps = math.ceil(fam.warmup_steps * fam.tokens_per_step / tps)
     min_steps = 4 * warmup_steps
     steps = math.ceil(flops / fpt / quantum) * (quantum // tps)
@@ -406,13 +394,14 @@ def _run(
         size=size,
         aspect=aspect,
         arch=spec,
-        params=count(spec).total,
+        params=params,
         tokens=steps * tps,
         flops=steps * tps * fpt,
         eval_tokens=tuple(evals),
         lr=lr or gemstones_lr(spec.width, spec.depth, config.lr_base or fam.lr_base),
         est_seconds=STARTUP_SECONDS + work_tokens * seconds_per_token,
         batch_size=batch,
+        **moe,
     )
 
 

@@ -3,7 +3,8 @@
 With a service the trainer asks for a refit of the dataset (``POST /v1/fits``) and
 waits for the job; the service's worker fits, checks and publishes a new law version.
 Without one, ``fitting.fit.fit`` runs here on the sweep's observations (Chinchilla
-form, Approach 3: Huber on log loss, Hoffmann et al. 2022 §3.3) and the law is written
+form, or an MoE sweep's fine-grained MoE form, Approach 3: Huber on log loss, Hoffmann
+et al. 2022 §3.3) and the law is written
 as ``law.json`` beside ``runs.jsonl``, its version one more than the file held before.
 """
 
@@ -27,13 +28,18 @@ class FitOutcome(FitEvent):
 
 
 def fit_via_service(
-    client: Client, dataset: str, family: ArchFamily | None = None, timeout: float = 900.0
+    client: Client,
+    dataset: str,
+    family: ArchFamily | None = None,
+    timeout: float = 900.0,
+    *,
+    form: str = "chinchilla",
 ) -> FitOutcome:
-    """Ask the service to refit ``dataset`` and wait for the new law version; ``family``
-    (the sweep's models) is what the law shapes its allocations from."""
+    """Ask the service to refit ``dataset`` in ``form`` and wait for the new law version;
+    ``family`` (the sweep's models) is what the law shapes its allocations from."""
     options = {} if family is None else {"family": asdict(family)}
     try:
-        job_id = client.fit(dataset, options=options).job_id
+        job_id = client.fit(dataset, form=form, options=options).job_id
         state = client.jobs.wait(job_id, timeout=timeout)
     except FlopwiseError as exc:
         return FitOutcome(
@@ -72,8 +78,11 @@ def fit_locally(
     dataset: str,
     out_dir: Path,
     family: ArchFamily | None = None,
+    *,
+    form: str = "chinchilla",
 ) -> FitOutcome:
-    """Fit the Chinchilla form to ``records`` of ``dataset``; write ``law.json``/``fit.json``.
+    """Fit ``form`` (Chinchilla's, or an MoE sweep's ``fine-grained-moe``) to ``records``
+    of ``dataset``; write ``law.json``/``fit.json`` (its law ``<dataset>-<form>``).
 
     ``family`` (the sweep's model family) is what the law's allocations shape models from.
     """
@@ -82,11 +91,11 @@ def fit_locally(
     from flopwise.fitting.runs import Runs
 
     mine = [r for r in records if r["dataset"] == dataset]
-    law_id = f"{dataset}-chinchilla"
+    law_id = f"{dataset}-{form}"
     try:
         report = fit(
             Runs.from_records(mine),
-            form="chinchilla",
+            form=form,
             method="approach3",
             law_id=law_id,
             dataset=dataset,

@@ -22,7 +22,7 @@ from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.hardware import budget_to_flops
 from flopwise.fitting.throughput.catalogue import default_for_gpu
 from flopwise.fitting.throughput.model import spec_step_seconds
-from flopwise.protocol.events import DoneEvent, EvalEvent, PlanEvent, RunDoneEvent
+from flopwise.protocol.events import DoneEvent, EvalEvent, RunDoneEvent
 from flopwise.protocol.sweep import SweepRequest
 from flopwise.trainer import grid, wsd
 from flopwise.trainer.checkpoint import read_done, read_observations, write_json_atomic
@@ -32,6 +32,7 @@ from flopwise.trainer.data import TokenData
 from flopwise.trainer.devices import LocalDevices, estimated_flops, local_devices
 from flopwise.trainer.executor import Executor, JobSpec, LocalExecutor, Outcome
 from flopwise.trainer.families import family
+from flopwise.trainer.moe_sweep import MOE_FORM
 from flopwise.trainer.plan import Plan, PlanConfig, PlannedRun, StepTime, make_plan
 from flopwise.trainer.progress import Reporter
 from flopwise.trainer.refit import FitOutcome, fit_locally, fit_via_service
@@ -109,6 +110,9 @@ def plan_config(request: SweepRequest) -> PlanConfig:
         cooldown_shape=request.cooldown_shape,
         lr_grid=request.lr_grid,
         batch_grid=request.batch_grid,
+        experts=request.experts,
+        top_k=request.top_k,
+        granularities=request.granularities,
     )
 
 
@@ -247,46 +251,9 @@ def _job(prepared: Prepared, config: SweepConfig, run: PlannedRun) -> Job:
             **wsd.wsd_tags(plan, run),
         },
     )
-    return Job(model=ModelConfig(arch=run.arch), train=train)
-
-
-def plan_event(prepared: Prepared) -> dict[str, Any]:
-    """The ``plan`` progress event: every run with its shape, tokens and estimate."""
-    plan = prepared.plan
-    finished = sum(read_done(prepared.sweep_dir / "runs" / r.run_id) is not None for r in plan.runs)
-    runs = [
-        {
-            "run": r.run_id,
-            "aspect": r.aspect,
-            "width": r.arch.width,
-            "depth": r.arch.depth,
-            "params": r.params,
-            "tokens": r.tokens,
-            "flops": r.flops,
-            "evals": len(r.eval_tokens),
-            "lr": r.lr,
-            "batch_size": r.batch_size,
-            "est_seconds": r.est_seconds,
-            "n_devices": r.n_devices,
-        }
-        for r in plan.runs
-    ]
-    return PlanEvent(
-        sweep_id=plan.sweep_id,
-        dataset=plan.config.dataset,
-        total_runs=len(plan.runs),
-        finished_runs=finished,
-        resumed=prepared.resumed,
-        family=plan.family,
-        budget_flops=plan.budget_flops,
-        limited_by=plan.limited_by,
-        est_wall_seconds=plan.est_wall_seconds,
-        devices=prepared.devices.slots,
-        device_kind=prepared.devices.name,
-        sweep_dir=str(prepared.sweep_dir),
-        runs=runs,
-        full_flops=plan.full_flops or None,
-    ).to_dict()
+    model = ModelConfig(arch=run.arch, experts=run.experts, top_k=run.top_k,
+                        expert_ffn_size=run.expert_ffn_size)  # fmt: skip
+    return Job(model=model, train=train)
 
 
 class _Ingest:
@@ -412,7 +379,8 @@ def _file_best(ingest: _Ingest, plan: Plan) -> str:
 
 def _refit(ingest: _Ingest, plan: Plan, dataset: str) -> FitOutcome:
     arch = family(plan.family).with_vocab(plan.config.vocab_size).arch
+    form = MOE_FORM if plan.config.experts else "chinchilla"  # trainer.moe_sweep
     if ingest.client is not None:
-        return fit_via_service(ingest.client, dataset, arch)
+        return fit_via_service(ingest.client, dataset, arch, form=form)
     assert ingest.jsonl is not None
-    return fit_locally(ingest.jsonl.records(), dataset, ingest.out_dir, arch)
+    return fit_locally(ingest.jsonl.records(), dataset, ingest.out_dir, arch, form=form)

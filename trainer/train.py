@@ -26,7 +26,6 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from flopwise.fitting.counting import count
 from flopwise.protocol.events import (
     EvalEvent,
     MessageEvent,
@@ -57,8 +56,9 @@ from flopwise.trainer.ddp import (
     shutdown,
 )
 from flopwise.trainer.evaluation import autocast, evaluate
-from flopwise.trainer.metrics import StepClock, device_gpu_name, flops_per_token, mfu, peak_flops
-from flopwise.trainer.model import Transformer
+from flopwise.trainer.metrics import StepClock, device_gpu_name, mfu, peak_flops
+from flopwise.trainer.moe import build_model
+from flopwise.trainer.moe_sweep import moe_tags, run_size, trainable_params
 from flopwise.trainer.observation import Observation
 from flopwise.trainer.optim import lr_multiplier, make_optimizer, run_lr
 from flopwise.trainer.progress import Reporter
@@ -138,8 +138,7 @@ class _Run:
         self.bf16 = cfg.precision == "bfloat16" or (
             cfg.precision == "auto" and ctx.device.type == "cuda"
         )
-        self.params = count(spec).total
-        self.flops_per_token = flops_per_token(spec)
+        self.params, self.flops_per_token = run_size(spec, job.model.moe)
         self.gpu = device_gpu_name(ctx.device)
         self.records: list[dict[str, Any]] = []
 
@@ -158,9 +157,10 @@ class _Run:
         self.val = val_offsets(self.data.val.size, self.spec.seq_len, cfg.eval_sequences)
         self.tasks = task_set(self.data.val, cfg.task_items, self.spec.seq_len)
         torch.manual_seed(cfg.seed)
-        self.raw = Transformer(self.job.model).to(self.ctx.device)
-        if self.raw.num_params() != self.params:  # the model and the counter must agree
-            raise RuntimeError(f"model has {self.raw.num_params()} params, counter {self.params}")
+        self.raw = build_model(self.job.model).to(self.ctx.device)
+        counted = trainable_params(self.spec, self.job.model.moe)
+        if self.raw.num_params() != counted:  # the model and the counter must agree
+            raise RuntimeError(f"model has {self.raw.num_params()} params, counter {counted}")
         self.optimizer = make_optimizer(self.raw, cfg, self.peak_lr, self.ctx.device)
         step, self.records, self.train_seconds = restore(
             self.run_dir, self.job.identity(), self.cfg.branch_from, self.raw, self.optimizer
@@ -170,7 +170,9 @@ class _Run:
         self.model: nn.Module = self.raw
         if self.ctx.distributed:
             ids = [self.ctx.device.index] if self.ctx.device.type == "cuda" else None
-            self.model = DistributedDataParallel(self.raw, device_ids=ids)
+            moe = self.job.model.moe is not None  # an expert no token chose has no gradient
+            self.model = DistributedDataParallel(self.raw, device_ids=ids,
+                                                 find_unused_parameters=moe)  # fmt: skip
         return step
 
     # -- the loop -------------------------------------------------------------------
@@ -315,7 +317,7 @@ class _Run:
             step=step,
             lr=self.peak_lr * mult,
             schedule=self.schedule,
-            tags={**tags, **self.cfg.tags},
+            tags={**tags, **moe_tags(self.job.model.moe), **self.cfg.tags},
             metrics=metrics,
         )
 

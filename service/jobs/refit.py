@@ -1,7 +1,8 @@
 """Refit jobs: fit a law to a dataset's stored runs, check it, hand it back for publishing.
 
 Fitted laws are named ``<dataset>-<form>`` (Approach 3) or ``<dataset>-<method>``
-(Approaches 1 and 2, which fit allocation power laws). A law is published only
+(Approaches 1 and 2, which fit allocation power laws). An automatic refit of runs that
+carry a granularity (an MoE calibration sweep's) fits the fine-grained MoE form. A law is published only
 when the fit succeeded and the law passes :func:`check_law`.
 """
 
@@ -19,6 +20,7 @@ from flopwise.fitting.curves import curves_of
 from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.forms import form_names, law_form
 from flopwise.fitting.forms.curve import CurveForm
+from flopwise.fitting.forms.mixture import MoEForm
 from flopwise.fitting.laws import Law
 from flopwise.fitting.prediction import predict_loss
 from flopwise.fitting.runs import Runs
@@ -170,17 +172,41 @@ def repeated_data(
     return target, {"unique_tokens": values}, note
 
 
+def moe_data(runs: Runs, form: str, method: str, *, auto: bool) -> tuple[str, str]:
+    """(form, note): runs that all carry a granularity (an MoE calibration sweep's:
+    ``tags.granularity``) are fitted in the fine-grained MoE form (Krajewski et al. 2024
+    Eq. 9) when the refit is automatic and asked for a dense form."""
+    moe = "fine-grained-moe"
+    if not auto or runs.granularity is None or isinstance(law_form(form), MoEForm):
+        return form, ""
+    if moe not in form_names(method=method):
+        return form, ""
+    note = f"the runs carry granularity (an MoE sweep's): fitted in the {moe} form"
+    return moe, note
+
+
+def _screening_loss(law: Law, runs: Runs) -> np.ndarray:
+    """The law's loss at every observation (an MoE law at each run's design)."""
+    form = law_form(law)
+    design = getattr(runs, form.moe_input, None) if isinstance(form, MoEForm) else None
+    if isinstance(form, MoEForm) and design is not None:
+        loss = form.loss(law.constants, params=runs.params, tokens=runs.tokens,
+                         **{form.moe_input: design})  # fmt: skip
+        return np.asarray(loss, dtype=float)
+    return np.asarray(
+        predict_loss(law, params=runs.params, tokens=runs.tokens, width=runs.width,
+                     depth=runs.depth),
+        dtype=float,
+    )  # fmt: skip
+
+
 def _without_outliers(
     law: Law, runs: Runs, records: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[LeftOut]]:
     """The records left after dropping the points ``law`` cannot explain
     (``screening.outliers``), and those it dropped, by run."""
     try:
-        predicted = np.asarray(
-            predict_loss(law, params=runs.params, tokens=runs.tokens, width=runs.width,
-                         depth=runs.depth),
-            dtype=float,
-        )  # fmt: skip
+        predicted = _screening_loss(law, runs)
     except ValueError:  # a law that predicts only on its frontier: nothing to screen
         return records, []
     with np.errstate(all="ignore"):
@@ -214,7 +240,10 @@ def refit(job: Job, ctx: JobContext) -> Outcome:
 
     def run_fit(chosen: list[dict[str, Any]]) -> tuple[Any, Runs, str, str]:
         runs = Runs.from_records(chosen)
-        used, repeated, note = repeated_data(chosen, form, method, auto=auto)
+        used, note = moe_data(runs, form, method, auto=auto)
+        repeated: dict[str, Any] = {}
+        if used == form:
+            used, repeated, note = repeated_data(chosen, form, method, auto=auto)
         ctx.progress(stage="fitting", n_observations=len(runs))
         law_id = fitted_law_id(dataset, used, method)
         options = {

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,9 +18,8 @@ from flopwise.service.config import Settings
 from flopwise.trainer.grid import best_dataset
 from tests.service.conftest import live_app
 from tests.service.test_cli_allocate import flopwise
-from tests.shared_data import REPO
 from tests.trainer.conftest import corpus_dir  # noqa: F401 (the fixture)
-from tests.trainer.helpers import events, trainer_env
+from tests.trainer.helpers import cpu_sweep, events
 
 pytestmark = pytest.mark.slow
 
@@ -34,15 +31,8 @@ GRID = (3e-3, 1e-2, 3e-2)
 def swept(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # noqa: F811
     """The sweep's events and runs file: 3 sizes x 3 LRs, standard aspect, on 2 CPU jobs."""
     work = tmp_path_factory.mktemp("lr-sweep")
-    args = ["sweep", "--dataset", DATASET, "--flops", "8e11", "--time-cap-hours", "1",
-            "--data", str(corpus_dir), "--work-dir", str(work), "--out", str(work / "out"),
-            "--cpu-jobs", "2", "--threads", "1", "--throughput", "3e10", "--sizes", "3",
-            "--compute-ratio", "2", "--aspects", "standard", "--evals", "2",
-            "--tokens-per-param", "5", "--lr-grid", ",".join(map(str, GRID)),
-            "--progress", "jsonl", "--yes"]  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "flopwise.trainer", *args], cwd=REPO,
-                          env=trainer_env(), capture_output=True, text=True, timeout=900,
-                          check=False)  # fmt: skip
+    done = cpu_sweep(DATASET, corpus_dir, work, "8e11", "--sizes", "3", "--evals", "2",
+                     "--lr-grid", ",".join(map(str, GRID)))  # fmt: skip
     out = events(done.stdout.splitlines())
     fit = out[-2]  # the loss law on each model's best point: 3 sizes may be too few for it
     assert fit["event"] == "fit" and fit["where"] == "local", done.stderr[-3000:]

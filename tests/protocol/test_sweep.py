@@ -45,7 +45,13 @@ def test_json_round_trip_and_documented_fields() -> None:
      ({"lr_grid": (1e-3, 1e-3)}, "lr_grid"), ({"lr_grid": (0.0,)}, "lr_grid"),
      ({"lr_grid": (float("nan"),)}, "lr_grid"), ({"lr_grid": (1e-3,) * 17}, "lr_grid"),
      ({"batch_grid": (8, 8)}, "batch_grid"), ({"batch_grid": (0,)}, "batch_grid"),
-     ({"batch_grid": (8.5,)}, "batch_grid")],
+     ({"batch_grid": (8.5,)}, "batch_grid"), ({"experts": -1}, "experts"),
+     ({"experts": 300}, "experts"), ({"experts": 4, "top_k": 5}, "top_k"),
+     ({"top_k": 2}, "top_k"), ({"granularities": (1, 2)}, "granularities"),
+     ({"experts": 4, "granularities": (2, 2)}, "granularities"),
+     ({"experts": 4, "granularities": (0,)}, "granularities"),
+     ({"experts": 64, "granularities": (1, 32)}, "granularities"),
+     ({"experts": 4, "top_k": 0}, "top_k"), ({"experts": 4, "granularities": (1, 3)}, "granularities")],
 )  # fmt: skip
 def test_a_bad_value_names_its_field(changes: dict[str, Any], name: str) -> None:
     with pytest.raises(ValidationError) as caught:
@@ -67,3 +73,12 @@ def test_unknown_and_missing_fields_are_named() -> None:
     with pytest.raises(ValidationError) as missing:
         SweepRequest.model_validate({"dataset": "d", "flops": 1e13})
     assert _field(missing.value) == "time_cap_hours"
+
+
+def test_an_moe_sweep_round_trips() -> None:
+    request = SweepRequest(**BASE, experts=8, top_k=2, granularities=(1, 2, 4))
+    wire = json.loads(request.model_dump_json())
+    assert wire["granularities"] == [1, 2, 4] and wire["experts"] == 8
+    assert SweepRequest.model_validate(wire) == request
+    dense = SweepRequest(**BASE)
+    assert (dense.experts, dense.top_k, dense.granularities) == (0, 1, ())

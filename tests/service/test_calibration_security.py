@@ -117,15 +117,18 @@ def test_the_body_is_the_sweep_request_json_arrays_and_descriptions_included(
         properties = schemas["CalibrationCreate"]["properties"]
         assert "aspects" in properties and all(p.get("description") for p in properties.values())
         body = {**BODY, "aspects": ["standard", "wide"], "slurm_options": ["--qos=debug"],
-                "lr_grid": [1e-3, 3e-3], "batch_grid": [8, 16]}  # fmt: skip
+                "lr_grid": [1e-3, 3e-3], "batch_grid": [8, 16], "experts": 4, "top_k": 2,
+                "granularities": [1, 2]}  # fmt: skip
         r = http.post("/v1/calibrations", json=body, headers=AUTH)
         assert r.status_code == 202, r.text
         payload = http.get(f"/v1/jobs/{r.json()['job_id']}").json()["payload"]
         assert payload["aspects"] == ["standard", "wide"] and payload["corpus_bytes"] == 16_000_000
         assert payload["lr_grid"] == [1e-3, 3e-3] and payload["batch_grid"] == [8, 16]
+        assert (payload["experts"], payload["top_k"], payload["granularities"]) == (4, 2, [1, 2])
         for field, value in (("sizes", True), ("flops", "1e17"), ("corpus", "a\x00b"),
                              ("aspects", ["wide", "wide"]), ("sizez", 3),
-                             ("lr_grid", [1e-3, 1e-3]), ("batch_grid", [0])):  # fmt: skip
+                             ("lr_grid", [1e-3, 1e-3]), ("batch_grid", [0]), ("top_k", 2),
+                             ("granularities", [1, 3])):  # fmt: skip
             bad = http.post("/v1/calibrations", json={**BODY, field: value}, headers=AUTH)
             assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][:2] == ["body", field]
 

@@ -61,3 +61,18 @@ def trainer_process(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
 
 def events(lines: Iterable[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip().startswith("{")]
+
+
+def cpu_sweep(
+    dataset: str, corpus: Path, work: Path, flops: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """A real calibration sweep of tiny models on 2 CPU jobs of one thread (``--out``
+    ``WORK/out``, standard aspect, JSON-lines progress); ``args`` add its own options."""
+    common = ["sweep", "--dataset", dataset, "--flops", flops, "--time-cap-hours", "1",
+              "--data", str(corpus), "--work-dir", str(work), "--out", str(work / "out"),
+              "--cpu-jobs", "2", "--threads", "1", "--throughput", "3e10",
+              "--compute-ratio", "2", "--aspects", "standard", "--tokens-per-param", "5",
+              "--progress", "jsonl", "--yes"]  # fmt: skip
+    return subprocess.run([sys.executable, "-m", "flopwise.trainer", *common, *args], cwd=REPO,
+                          env=trainer_env(), capture_output=True, text=True, timeout=900,
+                          check=False)  # fmt: skip

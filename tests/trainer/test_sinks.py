@@ -87,3 +87,21 @@ def test_fit_via_service_reports_a_failed_job(service: str) -> None:
         outcome = fit_via_service(client, "d", timeout=300)
         assert not outcome.success and outcome.law_id is None
         assert outcome.message
+
+
+def test_fit_via_service_fits_an_moe_sweeps_form(service: str) -> None:
+    # Krajewski et al. 2024 Eq. 9 (Table 1's MoE row) over sizes, lengths and two
+    # granularities, which the runs carry in their tags as an MoE sweep's do
+    k = {"c": 0.47, "a": 18.1, "alpha": 0.115, "b": 30.8, "beta": 0.147}
+    runs = [
+        {**record(d, run=f"{n:g}-g{g}", params=n,
+                  loss=k["c"] + (2.1 / g**0.58 + k["a"]) / n ** k["alpha"] + k["b"] / d ** k["beta"]),
+         "tags": {"granularity": str(g), "active_params": f"{n / 8:g}"}}
+        for n in (5e7, 1e8, 2e8, 4e8) for d in (1e9, 4e9, 1.6e10) for g in (1, 4)
+    ]  # fmt: skip
+    with Client(service, api_key=KEY) as client:
+        client.runs.post(runs, refit=False)
+        outcome = fit_via_service(client, "d", timeout=300, form="fine-grained-moe")
+        assert outcome.success, outcome.message
+        assert outcome.law_id == "d-fine-grained-moe" and outcome.constants is not None
+        assert outcome.constants["granularity"] == 2.5
