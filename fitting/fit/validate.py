@@ -75,6 +75,15 @@ def check_runs(runs: Runs, *, n_params: int, need: tuple[str, ...] = ()) -> tupl
         if col is not None:
             _check_column(name, col)
     runs, warnings = _dedupe(runs)
+    warnings += [
+        f"every run has the same {name} ({col[0]:g}): the law's {name} term is not "
+        f"determined by these runs, so its answers at another {name} are a guess "
+        f"(sweep at least two {name} values)"
+        for name in need
+        if name not in ("width", "depth")
+        and (col := getattr(runs, name)) is not None
+        and np.ptp(col) == 0
+    ]
     if np.ptp(np.log(runs.loss)) < 1e-12:
         raise ArgumentError(
             "loss", f"every observation has the same loss ({runs.loss[0]:.6g}): nothing to fit"

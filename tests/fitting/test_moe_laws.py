@@ -121,3 +121,16 @@ def test_numeric_fit_needs_the_design_column() -> None:
     with pytest.raises(ArgumentError) as err:
         fit(bare, form="fine-grained-moe", law_id="x", workers=1)
     assert err.value.name == "granularity"
+
+
+def test_one_granularity_fits_with_a_warning_that_g_is_undetermined() -> None:
+    runs = _moe_runs()
+    one = runs.subset(np.flatnonzero(runs.granularity == runs.granularity[0]))
+    report = fit(one, form="fine-grained-moe", law_id="moe-one-g", extrapolation=False, workers=1)
+    assert any("every run has the same granularity" in w for w in report.warnings)
+    assert not any(
+        "same granularity" in w
+        for w in fit(
+            runs, form="fine-grained-moe", law_id="moe-all-g", extrapolation=False, workers=1
+        ).warnings
+    )
