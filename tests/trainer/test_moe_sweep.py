@@ -62,6 +62,21 @@ def test_an_moe_sweep_without_granularities_trains_at_one() -> None:
     assert all(r.experts == 0 and "-g" not in r.run_id for r in make_plan(config()).runs)
 
 
+def test_an_moe_sweep_with_an_lr_grid_trains_each_granularity_at_each_rate() -> None:
+    lrs = (1e-3, 3e-3)
+    plan = make_plan(config(experts=4, top_k=1, granularities=(1, 2), lr_grid=lrs))
+    dense = make_plan(config())
+    assert len(plan.runs) == 2 * len(lrs) * len(dense.runs)
+    assert len({r.run_id for r in plan.runs}) == len(plan.runs)
+    points: dict[tuple[int, int, int], set[float]] = {}
+    for run in plan.runs:
+        g = run.arch.ffn_size // run.expert_ffn_size
+        assert (run.experts, run.top_k) == (4 * g, g)
+        points.setdefault((run.arch.width, run.arch.depth, g), set()).add(run.lr)
+    assert all(sorted(rates) == list(lrs) for rates in points.values())
+    assert sum(r.flops for r in plan.runs) == pytest.approx(1e13, rel=0.05)
+
+
 def test_moe_options_change_the_sweep_but_not_a_dense_ones_id() -> None:
     dense = config().request_hash()
     assert config(experts=4).request_hash() != dense
