@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from flopwise.fitting.datasets import load_dataset
 from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.fit import fit
 from flopwise.fitting.laws import Law
 from flopwise.fitting.prediction import predict
 from flopwise.fitting.runs import Runs
@@ -75,9 +77,6 @@ def size_split(runs: Runs, train_share: float) -> tuple[Runs, Runs]:
 
 def run_case(case: Case, level: float = 0.9, seed: int = 0) -> tuple[Coverage, Law]:
     """Fit ``case``'s smaller models (one worker), score the larger ones."""
-    from flopwise.fitting.datasets import load_dataset
-    from flopwise.fitting.fit import fit
-
     data = load_dataset(case.dataset)
     train, test = size_split(data.runs, case.train_share)
     implied: dict[str, Any] = {"n_definition": data.n_definition}

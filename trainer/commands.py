@@ -167,6 +167,8 @@ class TrainCommand(Reporting, Shape, TrainConfig, Command):
         return Job(model=ModelConfig(arch=arch), train=TrainConfig.model_validate(values))
 
     def run(self) -> int:
+        # deliberate laziness here and in every run(): torch, httpx and the sweep load
+        # when a command runs, never for --help (tests/service/test_cli_start.py)
         from flopwise.client import Client
         from flopwise.trainer.sinks import JsonlSink, ServiceSink
         from flopwise.trainer.train import Sink, train
@@ -223,7 +225,7 @@ class PlanCommand(SweepFiles, SweepRequest, Command):
     as_json: bool = Field(default=False, alias="json", description="Print the plan event as JSON.")
 
     def run(self) -> int:
-        from flopwise.trainer.plan_event import plan_event
+        from flopwise.trainer.plan_event import plan_event  # lazy: the sweep loads torch
         from flopwise.trainer.sweep import SweepConfig, prepare
 
         prepared = prepare(SweepConfig(request=self.request(), work_dir=self.work_dir))
@@ -246,13 +248,13 @@ class SweepCommand(SweepFiles, Reporting, SweepRequest, Command):
     )
 
     def sweep_config(self) -> SweepConfig:
-        from flopwise.trainer.sweep import SweepConfig
+        from flopwise.trainer.sweep import SweepConfig  # lazy: the sweep loads torch
 
         return SweepConfig(request=self.request(), work_dir=self.work_dir, service_url=self.url,
                            api_key=self.key, out_dir=self.out)  # fmt: skip
 
     def run(self) -> int:
-        from flopwise.trainer.plan_event import plan_event
+        from flopwise.trainer.plan_event import plan_event  # lazy: the sweep loads torch
         from flopwise.trainer.sweep import execute, make_executor, prepare
 
         if self.progress == "jsonl" and not (self.yes or self.cancel):
@@ -326,7 +328,7 @@ class CorpusCommand(Command):
     docstrings_only: bool = Field(default=False, description="Keep only Python docstrings.")
 
     def run(self) -> int:
-        from flopwise.trainer.corpus import CorpusConfig, build_corpus, stdlib_root
+        from flopwise.trainer.corpus import CorpusConfig, build_corpus, stdlib_root  # lazy
 
         missing = [s for s in self.source if not Path(s).exists()]
         if missing:

@@ -17,6 +17,8 @@ from typing import Any
 
 from flopwise.client import Client, FlopwiseError
 from flopwise.fitting.counting import ArchFamily
+from flopwise.fitting.laws import from_dict, to_dict
+from flopwise.fitting.runs import Runs
 from flopwise.protocol.events import FitEvent
 from flopwise.trainer.checkpoint import write_json_atomic
 
@@ -86,9 +88,7 @@ def fit_locally(
 
     ``family`` (the sweep's model family) is what the law's allocations shape models from.
     """
-    from flopwise.fitting.fit import fit
-    from flopwise.fitting.laws import from_dict, to_dict
-    from flopwise.fitting.runs import Runs
+    from flopwise.fitting.fit import fit  # the engine (scipy.optimize) loads only to fit
 
     mine = [r for r in records if r["dataset"] == dataset]
     law_id = f"{dataset}-{form}"

@@ -37,6 +37,7 @@ from flopwise.trainer.plan import Plan, PlanConfig, PlannedRun, StepTime, make_p
 from flopwise.trainer.progress import Reporter
 from flopwise.trainer.refit import FitOutcome, fit_locally, fit_via_service
 from flopwise.trainer.sinks import JsonlSink, ServiceSink
+from flopwise.trainer.slurm import SlurmExecutor
 
 __all__ = [
     "Prepared",
@@ -215,8 +216,6 @@ def _step_time(request: SweepRequest, devices: LocalDevices) -> StepTime | None:
 def make_executor(prepared: Prepared, request: SweepRequest) -> Executor:
     """The executor the request names (the only place that chooses between them)."""
     if request.executor == "slurm":
-        from flopwise.trainer.slurm import SlurmExecutor
-
         return SlurmExecutor(prepared.sweep_dir, request, gpus=prepared.devices.kind == "cuda",
                              threads=prepared.threads, slots=len(prepared.devices.slots))  # fmt: skip
     return LocalExecutor(prepared.devices.slots, prepared.devices.kind, prepared.threads,

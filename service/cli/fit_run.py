@@ -14,6 +14,7 @@ import click
 import numpy as np
 from tqdm import tqdm
 
+from flopwise.fitting.allocation import frontier
 from flopwise.fitting.datasets import load_dataset, read_column, read_runs
 from flopwise.fitting.fit import FitReport, fit
 from flopwise.fitting.fit.common import run_flops
@@ -224,8 +225,6 @@ def _plot(report: FitReport, runs: Runs, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from flopwise.fitting.allocation import frontier
 
     law = report.law
     assert law is not None and law.domain.flops is not None

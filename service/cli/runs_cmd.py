@@ -17,7 +17,9 @@ from typing import Any
 
 import click
 
+from flopwise.fitting.errors import ArgumentError
 from flopwise.fitting.tables import MAPPED
+from flopwise.protocol.cli import one_line
 
 __all__ = ["runs_group"]
 
@@ -144,9 +146,8 @@ def _flag(loc: Sequence[str | int]) -> str:
 
 def _failed(exc: Exception) -> int:
     """A bad option or file: one line naming it (exit 2); no answer: one line (exit 1)."""
+    # the client package (httpx) loads only when a command talks to a server
     from flopwise.client.errors import FlopwiseError, RequestRejected, Unauthorized
-    from flopwise.fitting.errors import ArgumentError
-    from flopwise.protocol.cli import one_line
 
     where = "flopwise runs upload"
     if isinstance(exc, ArgumentError):
@@ -195,9 +196,8 @@ URL = click.option(
 
 def _edit(what: str, url: str | None, call: Callable[[Any], Any]) -> int:
     """Run one edit of a dataset's runs through the client; one line on what it did."""
-    from flopwise.client import Client
+    from flopwise.client import Client  # the HTTP stack loads only to edit
     from flopwise.client.errors import FlopwiseError, NotFound
-    from flopwise.protocol.cli import one_line
 
     try:
         with Client(url) as client:

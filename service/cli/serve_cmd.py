@@ -119,6 +119,8 @@ def serve_command(
     log_level: str,
 ) -> None:
     """Serve the HTTP API (SQLite, built-in laws and an in-process worker by default)."""
+    # deliberate laziness: the app, uvicorn and the store load only to serve, so the
+    # CLI's other commands and every --help start light (tests/service/test_cli_start.py)
     import uvicorn
 
     from flopwise.service.http_limits import header_timeout_protocol, raise_descriptor_limit
@@ -176,6 +178,7 @@ def worker_command(
     """Run job workers against FLOPWISE_DATABASE_URL until stopped (SIGTERM, Ctrl-C)."""
     from functools import partial
 
+    # deliberate laziness: the workers and the store load only to work (light --help)
     from prometheus_client import start_http_server
 
     from flopwise.service.main import start_workers
