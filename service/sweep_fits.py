@@ -2,8 +2,9 @@
 ``POST /v1/critical-batch/fit`` answer what ``flopwise fit-hyperparams`` and
 ``flopwise fit-critical-batch`` print with ``--json``, from runs sent inline or, for
 the hyper-parameter fit, a stored dataset's runs (``fitting.fit.sweep_runs``: each run's
-loss at its planned end, its schedule's peak LR, its ``batch_tokens``; excluded runs
-left out, and the runs that say too little named in the warnings). A sweep the core
+loss at its planned end, its schedule's peak LR, its ``batch_tokens``). Excluded and
+non-physical runs are left out as a refit leaves them out (``jobs.screening.screen``),
+and they and the runs that say too little are named in the warnings. A sweep the core
 refuses is a 422 on the list or dataset it came in. Imported by its routes only, so
 answering a query never loads the fit engine.
 """
@@ -19,6 +20,7 @@ from flopwise.fitting.fit.hyper import fit_hyperparams
 from flopwise.fitting.fit.sweep_runs import sweep_rows
 from flopwise.fitting.laws import NDefinition
 from flopwise.service.errors import FieldError
+from flopwise.service.jobs.screening import screen
 from flopwise.service.schemas.sweep_fits import CriticalFitRequest, HyperFitRequest
 from flopwise.service.store.db import Database
 from flopwise.service.store.exclusions import excluded
@@ -41,18 +43,18 @@ def _fitted(field: str, fit: Callable[..., Any], *args: Any, **kwargs: Any) -> d
 def _stored_sweep(db: Database, dataset: str) -> tuple[list[list[float]], list[str], int | None]:
     """A dataset's runs as the fit's columns, why runs were left out and their sequence
     length; a 422 on ``dataset`` when none can be used."""
-    out = excluded(db, dataset)
-    records = [r for r in load_records(db, dataset) if str(r["run"]) not in out]
+    stored = load_records(db, dataset)
+    records, dropped = screen(stored, excluded(db, dataset))  # what a refit leaves out
     if not records:
-        known = "no runs stored" if not out else "every run is excluded"
-        raise FieldError(("body", "dataset"), f"dataset: {dataset!r} has {known}")
+        why = f"every run was left out ({dropped[0].reason})" if stored else "no runs stored"
+        raise FieldError(("body", "dataset"), f"dataset: {dataset!r} has {why}")
     try:
         rows = sweep_rows(records)
     except ArgumentError as exc:
         raise FieldError(("body", "dataset"), f"dataset: {dataset!r}: {exc.message}") from None
     cols = [rows.params, rows.tokens, rows.learning_rate, rows.batch_tokens, rows.loss]
     left = [f"left out {why}" for why in rows.left_out]
-    notes = left + [f"excluded run {r}: {why}" for r, why in out.items()]
+    notes = left + [f"left out run {x.run} ({x.reason})" for x in dropped]
     return [c.tolist() for c in cols], notes, rows.sequence_length
 
 
