@@ -3,13 +3,11 @@ estimate (and how many already finished), before anything runs."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flopwise.protocol.events import PlanEvent
 from flopwise.trainer.checkpoint import read_done
-
-if TYPE_CHECKING:
-    from flopwise.trainer.sweep import Prepared
+from flopwise.trainer.sweep import Prepared
 
 __all__ = ["plan_event"]
 

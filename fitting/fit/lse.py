@@ -16,15 +16,11 @@ that would underflow under that shift are recomputed with a per-row shift.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from flopwise.fitting.errors import ArgumentError
+from flopwise.fitting.fit.constraints import ParamMap
 from flopwise.fitting.fit.objectives import OBJECTIVES
-
-if TYPE_CHECKING:
-    from flopwise.fitting.fit.constraints import ParamMap
 
 __all__ = ["LogData", "log_predict", "n_inputs", "objective", "objective_and_grad"]
 
